@@ -1,0 +1,55 @@
+"""aura_wire: a transport codec for WebSocket messages.
+
+Every WebSocket message becomes one AURA frame (spec/wire-format.md): a
+1-byte header naming the method (RAW, ZSTD, BROTLI, TEMPLATE, BRIO, CONTROL),
+then the coded payload.  Both peers hold a shared, content-addressed
+:class:`Dictionary`.  Public API: :class:`Dictionary`, :class:`Encoder`,
+:class:`Decoder`, the :class:`AuraError` tree, and ``compiled`` (True when
+the mypyc-compiled codec is in use).
+"""
+
+from aura_wire import _loader
+
+_loader.install()
+
+from aura_wire.codec.dictionary import Dictionary  # noqa: E402
+from aura_wire.codec.encoder import Decoder, Encoder  # noqa: E402
+from aura_wire.errors import (  # noqa: E402
+    AuraError,
+    ConfigError,
+    ContextDesyncError,
+    DictionaryFormatError,
+    FrameError,
+    LimitError,
+    PayloadError,
+    ProtocolError,
+    UnknownDictionaryError,
+    UnknownTemplateError,
+    UnsupportedVersionError,
+)
+from aura_wire.metrics import CompressionMetrics  # noqa: E402
+
+__version__ = "0.1.0"
+
+#: True exactly when the mypyc-compiled codec modules are in use.
+compiled: bool = _loader.is_compiled()
+
+__all__ = [
+    "AuraError",
+    "CompressionMetrics",
+    "ConfigError",
+    "ContextDesyncError",
+    "Decoder",
+    "Dictionary",
+    "DictionaryFormatError",
+    "Encoder",
+    "FrameError",
+    "LimitError",
+    "PayloadError",
+    "ProtocolError",
+    "UnknownDictionaryError",
+    "UnknownTemplateError",
+    "UnsupportedVersionError",
+    "__version__",
+    "compiled",
+]

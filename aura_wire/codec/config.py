@@ -1,0 +1,90 @@
+"""Codec configuration: one dataclass with documented, validated defaults.
+
+Built from keyword arguments (``Encoder(dictionary, **config)``) or a TOML
+table (:func:`CodecConfig.from_mapping`).  Every field is checked on
+construction; errors name the field.  No I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from aura_wire.errors import ConfigError
+
+#: Default maximum size of one decoded message (16 MiB), as websockets' max_size is 1 MiB
+#: by default and ASGI servers accept up to 16 MiB.
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """Knobs of the method selection (spec/wire-format.md §5).
+
+    Defaults are chosen for 20-byte to 1-MB messages:
+
+    * ``min_compression_size`` (8): shorter messages go RAW (1 byte overhead).
+    * ``zstd`` / ``brotli`` / ``brio`` / ``templates`` (True): per-method switches.
+    * ``zstd_level`` (3), ``brotli_quality`` (5): zstd level and brotli quality.
+    * ``zstd_min_size`` (512): zstd is tried from this size on when BRIO is on
+      (below it zstd's frame overhead makes it lose to BRIO).
+    * ``brotli_min_size`` (1024): brotli is tried from this size on.
+    * ``slow_method_margin`` (0.03): brotli must beat the best other candidate
+      by this fraction of its size to be chosen (it is the slowest to encode).
+    * ``window`` (8192): context-mode history kept per direction, in bytes.
+    * ``max_message_size``: largest decoded message accepted.
+    * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (16384):
+      runtime templates per connection direction.
+    """
+
+    min_compression_size: int = 8
+    zstd: bool = True
+    brotli: bool = True
+    brio: bool = True
+    templates: bool = True
+    zstd_level: int = 3
+    brotli_quality: int = 5
+    zstd_min_size: int = 512
+    brotli_min_size: int = 1024
+    slow_method_margin: float = 0.03
+    window: int = 8192
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    max_runtime_templates: int = 64
+    max_runtime_template_bytes: int = 16384
+
+    def __post_init__(self) -> None:
+        _check_range("min_compression_size", self.min_compression_size, 0, 1 << 30)
+        _check_range("zstd_level", self.zstd_level, -7, 22)
+        _check_range("brotli_quality", self.brotli_quality, 0, 11)
+        _check_range("zstd_min_size", self.zstd_min_size, 0, 1 << 30)
+        _check_range("brotli_min_size", self.brotli_min_size, 0, 1 << 30)
+        _check_range("window", self.window, 0, 1 << 20)
+        _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
+        _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
+        _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)
+        if not (0.0 <= self.slow_method_margin < 1.0):
+            raise ConfigError(f"slow_method_margin must be in [0, 1), got {self.slow_method_margin!r}",
+                              field="slow_method_margin")
+        for name in ("zstd", "brotli", "brio", "templates"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be a bool", field=name)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> CodecConfig:
+        """Build from keyword arguments or a parsed TOML table; unknown keys are errors."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown codec option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                              field=unknown[0])
+        try:
+            return cls(**dict(values))
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from exc
+
+
+def _check_range(name: str, value: object, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{name} must be an integer, got {value!r}", field=name)
+    if not (lo <= value <= hi):
+        raise ConfigError(f"{name} must be in [{lo}, {hi}], got {value}", field=name)

@@ -1,0 +1,382 @@
+"""Encoder and Decoder: method selection and frame assembly (spec/wire-format.md §3-§5).
+
+An :class:`Encoder` turns each application message into one AURA frame; a
+:class:`Decoder` turns frames back into the exact message.  In context mode
+(``context=True``) one Encoder/Decoder pair serves one direction of one
+connection and both keep mirrored state (BRIO history and models, runtime
+templates); every frame flagged C is committed to that state on both sides,
+whatever method coded it.  In stateless mode every frame decodes alone given
+the dictionary, so one frame can be sent to many peers.
+
+No I/O here: bytes in, bytes out.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
+from aura_wire.codec.dictionary import (
+    SECTION_BRIO_CONTENT,
+    SECTION_BRIO_MODEL,
+    SECTION_TEMPLATES,
+    SECTION_ZSTD,
+    Dictionary,
+)
+from aura_wire.codec.frame import (
+    METHOD_BRIO,
+    METHOD_BROTLI,
+    METHOD_CONTROL,
+    METHOD_NAMES,
+    METHOD_RAW,
+    METHOD_TEMPLATE,
+    METHOD_TEMPLATE_BRIO,
+    METHOD_ZSTD,
+    pack_header,
+    parse_header,
+)
+from aura_wire.codec.stdcodecs import ZstdCodec, brotli_compress, brotli_decompress
+from aura_wire.errors import (
+    AuraError,
+    ContextDesyncError,
+    FrameError,
+    LimitError,
+    PayloadError,
+    UnknownDictionaryError,
+)
+from aura_wire.metrics import CompressionMetrics
+
+if TYPE_CHECKING:
+    from aura_wire.codec.brio import BrioDecoder, BrioEncoder, BrioShared
+    from aura_wire.codec.templates import TemplateDecoder, TemplateEncoder, TemplateSet
+
+__all__ = ["Encoder", "Decoder", "encode_control", "CONTROL_HEADER"]
+
+#: Header byte of a CONTROL frame (method 7, no flags); the payload belongs to the session layer.
+CONTROL_HEADER: Final = METHOD_CONTROL
+
+
+def encode_control(payload: bytes) -> bytes:
+    """Wrap a session-layer control payload in a CONTROL frame (spec/session.md)."""
+    return bytes([CONTROL_HEADER]) + payload
+
+
+class _Shared:
+    """Objects derived from one dictionary, built once and shared by every connection."""
+
+    def __init__(self, dictionary: Dictionary | None, zstd_level: int, want_brio: bool, want_templates: bool) -> None:
+        self.dictionary = dictionary
+        zd = dictionary.section(SECTION_ZSTD) if dictionary is not None else None
+        self.zstd_dict = ZstdCodec(zd, zstd_level) if zd else None
+        self.zstd_plain = ZstdCodec(None, zstd_level)
+        self.brio: BrioShared | None = None
+        self.templates: TemplateSet | None = None
+        if dictionary is not None and want_brio:
+            content = dictionary.section(SECTION_BRIO_CONTENT)
+            model = dictionary.section(SECTION_BRIO_MODEL)
+            if content is not None and model is not None:
+                from aura_wire.codec.brio import BrioShared
+
+                self.brio = BrioShared.from_sections(content, model)
+        if dictionary is not None and want_templates:
+            section = dictionary.section(SECTION_TEMPLATES)
+            if section is not None:
+                from aura_wire.codec.templates import TemplateSet
+
+                self.templates = TemplateSet.from_section(section)
+
+
+def _shared_for(dictionary: Dictionary | None, cfg: CodecConfig) -> _Shared:
+    if dictionary is None:
+        return _Shared(None, cfg.zstd_level, cfg.brio, cfg.templates)
+    key = f"shared:{cfg.zstd_level}:{cfg.brio}:{cfg.templates}"
+    got = dictionary.cached(key)
+    if isinstance(got, _Shared):
+        return got
+    shared = _Shared(dictionary, cfg.zstd_level, cfg.brio, cfg.templates)
+    dictionary.set_cached(key, shared)
+    return shared
+
+
+class Encoder:
+    """Encode application messages into AURA frames.
+
+    ``Encoder(dictionary=None, *, context=True, **config)``; ``config`` are the
+    fields of :class:`~aura_wire.codec.config.CodecConfig`.
+    """
+
+    def __init__(self, dictionary: Dictionary | None = None, *, context: bool = True, **config: Any) -> None:
+        self.config = CodecConfig.from_mapping(config)
+        self.dictionary = dictionary
+        self.context = context
+        self.metrics = CompressionMetrics()
+        cfg = self.config
+        self._shared = _shared_for(dictionary, cfg)
+        self._brio: BrioEncoder | None = None
+        self._brio_plain: BrioEncoder | None = None
+        self._tmpl: TemplateEncoder | None = None
+        if cfg.brio:
+            from aura_wire.codec.brio import BrioEncoder
+
+            self._brio = BrioEncoder(self._shared.brio, context=context, window=cfg.window)
+            self._brio_plain = BrioEncoder(None, context=False, window=0)
+        if cfg.templates and (self._shared.templates is not None or context):
+            from aura_wire.codec.templates import TemplateEncoder
+
+            self._tmpl = TemplateEncoder(
+                self._shared.templates,
+                context=context,
+                max_runtime_templates=cfg.max_runtime_templates,
+                max_runtime_bytes=cfg.max_runtime_template_bytes,
+            )
+
+    @property
+    def uses_dictionary(self) -> bool:
+        return self.dictionary is not None
+
+    def encode(self, message: str | bytes, *, sensitive: bool = False) -> bytes:
+        """Return the frame for ``message`` (a ``str`` is sent as text).
+
+        ``sensitive=True`` codes the message with no shared state at all: no
+        dictionary, no history, and it is not added to the history, so its
+        content cannot influence the size of any other frame (spec §7).
+        """
+        t0 = time.perf_counter_ns()
+        if isinstance(message, str):
+            data = message.encode("utf-8")
+            text = True
+        else:
+            data = bytes(message)
+            text = False
+        if sensitive:
+            frame, method, tmpl = self._encode_sensitive(data, text)
+        else:
+            frame, method, tmpl = self._encode(data, text)
+        self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (time.perf_counter_ns() - t0) * 1e-9, tmpl)
+        return frame
+
+    def _encode_sensitive(self, data: bytes, text: bool) -> tuple[bytes, int, bool]:
+        cfg = self.config
+        best = data
+        method = METHOD_RAW
+        if len(data) >= cfg.min_compression_size:
+            if self._brio_plain is not None:
+                cand = self._brio_plain.encode(data)
+                if len(cand) < len(best):
+                    best, method = cand, METHOD_BRIO
+            if cfg.zstd and len(data) >= cfg.zstd_min_size:
+                cand = self._shared.zstd_plain.compress(data)
+                if len(cand) < len(best):
+                    best, method = cand, METHOD_ZSTD
+        return bytes([pack_header(method, text, False, False)]) + best, method, False
+
+    def _encode(self, data: bytes, text: bool) -> tuple[bytes, int, bool]:
+        cfg = self.config
+        ctx = self.context
+        n = len(data)
+        best = data
+        method = METHOD_RAW
+        use_dict = False
+        if n >= cfg.min_compression_size:
+            has_dict = self.dictionary is not None
+            if self._tmpl is not None:
+                cand_t = self._tmpl.encode(data, text)
+                if cand_t is not None and len(cand_t) < len(best):
+                    best, method, use_dict = cand_t, METHOD_TEMPLATE, self._shared.templates is not None
+            if self._brio is not None:
+                cand = self._brio.encode(data)
+                if len(cand) < len(best):
+                    best, method, use_dict = cand, METHOD_BRIO, self._shared.brio is not None
+            if cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None):
+                zc = self._shared.zstd_dict if has_dict and self._shared.zstd_dict is not None else None
+                cand = (zc or self._shared.zstd_plain).compress(data)
+                if len(cand) < len(best):
+                    best, method, use_dict = cand, METHOD_ZSTD, zc is not None
+            if cfg.brotli and n >= cfg.brotli_min_size:
+                cand = brotli_compress(data, cfg.brotli_quality)
+                if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
+                    best, method, use_dict = cand, METHOD_BROTLI, False
+        if ctx:
+            if self._brio is not None:
+                self._brio.commit(data, method == METHOD_BRIO)
+            if self._tmpl is not None:
+                self._tmpl.commit(data, method == METHOD_TEMPLATE)
+        frame = bytes([pack_header(method, text, ctx, use_dict)]) + best
+        return frame, method, method == METHOD_TEMPLATE
+
+    def memory_bytes(self) -> int:
+        """Per-connection state held by this encoder (shared dictionary objects excluded)."""
+        total = 0
+        if self._brio is not None:
+            total += self._brio.memory_bytes()
+        if self._tmpl is not None:
+            total += self._tmpl.memory_bytes()
+        return total
+
+
+class Decoder:
+    """Decode AURA frames back into the exact messages.
+
+    ``Decoder(dictionary=None, *, context=True, max_message_size=16 MiB, **config)``.
+    Every malformed, truncated, oversized or hostile frame raises an
+    :class:`~aura_wire.errors.AuraError` subclass.
+    """
+
+    def __init__(
+        self,
+        dictionary: Dictionary | None = None,
+        *,
+        context: bool = True,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        **config: Any,
+    ) -> None:
+        config = dict(config)
+        config["max_message_size"] = max_message_size
+        self.config = CodecConfig.from_mapping(config)
+        self.dictionary = dictionary
+        self.context = context
+        self.max_message_size = max_message_size
+        self.metrics = CompressionMetrics()
+        self._shared = _shared_for(dictionary, self.config)
+        self._brio: BrioDecoder | None = None
+        self._brio_plain: BrioDecoder | None = None
+        self._tmpl: TemplateDecoder | None = None
+        self._brio_stateless: BrioDecoder | None = None
+        self._broken: AuraError | None = None
+        cfg = self.config
+        if cfg.brio:
+            from aura_wire.codec.brio import BrioDecoder
+
+            self._brio = BrioDecoder(self._shared.brio, context=context, window=cfg.window)
+            self._brio_plain = BrioDecoder(None, context=False, window=0)
+        if cfg.templates and (self._shared.templates is not None or context):
+            from aura_wire.codec.templates import TemplateDecoder
+
+            self._tmpl = TemplateDecoder(
+                self._shared.templates,
+                context=context,
+                max_runtime_templates=cfg.max_runtime_templates,
+                max_runtime_bytes=cfg.max_runtime_template_bytes,
+            )
+
+    def decode(self, frame: bytes) -> str | bytes:
+        """Return the message carried by ``frame`` (``str`` for text frames)."""
+        t0 = time.perf_counter_ns()
+        try:
+            if self._broken is not None:
+                raise ContextDesyncError(f"decoder context is unusable after an earlier error: {self._broken}")
+            data, text, method = self._decode(bytes(frame))
+        except AuraError:
+            self.metrics.record_error()
+            raise
+        self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (time.perf_counter_ns() - t0) * 1e-9,
+                            method == METHOD_TEMPLATE)
+        if text:
+            return data.decode("utf-8")
+        return data
+
+    def _decode(self, frame: bytes) -> tuple[bytes, bool, int]:
+        h = parse_header(frame)
+        payload = frame[1:]
+        limit = self.max_message_size
+        method = h.method
+        if method == METHOD_CONTROL:
+            raise FrameError("CONTROL frame given to the message decoder (session layer handles it)",
+                             offset=0, field="header.method")
+        if h.context and not self.context:
+            raise ContextDesyncError("context frame received by a stateless decoder", offset=0, field="header.context")
+        if h.uses_dictionary and self.dictionary is None:
+            raise UnknownDictionaryError("frame uses a shared dictionary but none is held", offset=0,
+                                         field="header.dictionary")
+        if method == METHOD_RAW:
+            if h.uses_dictionary:
+                raise FrameError("RAW frame with the dictionary flag set", offset=0, field="header.dictionary")
+            if len(payload) > limit:
+                raise LimitError(f"message of {len(payload)} bytes exceeds max_message_size {limit}",
+                                 field="raw.length")
+            data = payload
+        elif method == METHOD_ZSTD:
+            zc = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
+            if zc is None:
+                raise UnknownDictionaryError("frame uses the zstd dictionary but the dictionary has none",
+                                             offset=0, field="header.dictionary")
+            data = zc.decompress(payload, limit)
+        elif method == METHOD_BROTLI:
+            if h.uses_dictionary:
+                raise FrameError("BROTLI frame with the dictionary flag set", offset=0, field="header.dictionary")
+            data = brotli_decompress(payload, limit)
+        elif method == METHOD_BRIO:
+            data = self._decode_brio(payload, h.context, h.uses_dictionary, limit)
+        elif method == METHOD_TEMPLATE:
+            if self._tmpl is None:
+                raise UnknownDictionaryError("TEMPLATE frame but no templates are available", offset=0,
+                                             field="header.method")
+            if h.uses_dictionary != (self._shared.templates is not None):
+                raise UnknownDictionaryError("TEMPLATE frame dictionary flag does not match this decoder",
+                                             offset=0, field="header.dictionary")
+            if not h.context and self.context:
+                raise FrameError("stateless TEMPLATE frame in a context decoder is not supported",
+                                 offset=0, field="header.context")
+            data = self._tmpl.decode(payload, h.text, limit)
+        elif method == METHOD_TEMPLATE_BRIO:
+            raise FrameError("method TEMPLATE_BRIO is reserved and not produced by this version",
+                             offset=0, field="header.method")
+        else:
+            raise FrameError(f"unknown method {method}", offset=0, field="header.method")
+        if h.text:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                err: AuraError = PayloadError(f"text frame is not valid UTF-8: {exc.reason}",
+                                              offset=exc.start, field="message")
+                if h.context:
+                    self._broken = err
+                raise err from exc
+        if h.context:
+            if self._brio is not None and method != METHOD_BRIO:
+                self._brio.observe(data)
+            if self._tmpl is not None and method != METHOD_TEMPLATE:
+                self._tmpl.observe(data)
+        return data, h.text, method
+
+    def _decode_brio(self, payload: bytes, context: bool, uses_dict: bool, limit: int) -> bytes:
+        if context:
+            dec = self._brio
+            if dec is None:
+                raise FrameError("BRIO frame but BRIO is disabled in this decoder", offset=0, field="header.method")
+            if uses_dict != (self._shared.brio is not None):
+                raise ContextDesyncError("context BRIO frame dictionary flag does not match this connection",
+                                         offset=0, field="header.dictionary")
+            try:
+                out: bytes = dec.decode(payload, limit)
+                return out
+            except ContextDesyncError as exc:
+                self._broken = exc
+                raise
+        if uses_dict:
+            if self._shared.brio is None:
+                raise UnknownDictionaryError("BRIO frame uses dictionary content this dictionary lacks",
+                                             offset=0, field="header.dictionary")
+            dec2 = self._brio_stateless
+            if dec2 is None:
+                from aura_wire.codec.brio import BrioDecoder
+
+                dec2 = BrioDecoder(self._shared.brio, context=False, window=0)
+                self._brio_stateless = dec2
+            out2: bytes = dec2.decode(payload, limit)
+            return out2
+        if self._brio_plain is None:
+            from aura_wire.codec.brio import BrioDecoder
+
+            self._brio_plain = BrioDecoder(None, context=False, window=0)
+        out3: bytes = self._brio_plain.decode(payload, limit)
+        return out3
+
+    def memory_bytes(self) -> int:
+        total = 0
+        if self._brio is not None:
+            total += self._brio.memory_bytes()
+        if self._tmpl is not None:
+            total += self._tmpl.memory_bytes()
+        return total

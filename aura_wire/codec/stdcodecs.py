@@ -1,0 +1,96 @@
+"""ZSTD and BROTLI payloads (spec/wire-format.md §4.2, §4.3).
+
+ZSTD payloads are single zstd frames (RFC 8878) in the magicless format, with
+the content size present, no checksum and no dictionary id: the AURA header
+already says whether the shared dictionary is used.  BROTLI payloads are one
+brotli stream (RFC 7932).  Every decompression is bounded: the declared zstd
+content size is checked against the limit before any allocation, and brotli
+output is produced in bounded steps.  No I/O here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import brotli
+import zstandard
+
+from aura_wire.errors import FrameError, LimitError, PayloadError
+
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+
+
+class ZstdCodec:
+    """Reusable zstd compressor/decompressor pair for one dictionary (or none)."""
+
+    def __init__(self, dict_bytes: bytes | None, level: int) -> None:
+        self._dict: zstandard.ZstdCompressionDict | None = None
+        if dict_bytes:
+            self._dict = zstandard.ZstdCompressionDict(dict_bytes, dict_type=zstandard.DICT_TYPE_AUTO)
+        params = zstandard.ZstdCompressionParameters.from_level(
+            level,
+            format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+            write_checksum=0,
+            write_dict_id=0,
+            write_content_size=1,
+        )
+        if self._dict is not None:
+            self._cctx = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=params)
+            self._dctx = zstandard.ZstdDecompressor(dict_data=self._dict, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+        else:
+            self._cctx = zstandard.ZstdCompressor(compression_params=params)
+            self._dctx = zstandard.ZstdDecompressor(format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._cctx.compress(data)
+
+    def decompress(self, payload: bytes, max_size: int) -> bytes:
+        try:
+            params = zstandard.get_frame_parameters(_ZSTD_MAGIC + payload)
+        except zstandard.ZstdError as exc:
+            raise FrameError(f"bad zstd frame header: {exc}", offset=1, field="zstd.header") from exc
+        size = params.content_size
+        if size == zstandard.CONTENTSIZE_UNKNOWN or size < 0:
+            raise FrameError("zstd frame lacks the content size", offset=1, field="zstd.content_size")
+        if size > max_size:
+            raise LimitError(f"zstd content size {size} exceeds max_message_size {max_size}", field="zstd.content_size")
+        dobj = self._dctx.decompressobj()
+        try:
+            out = dobj.decompress(payload)
+        except zstandard.ZstdError as exc:
+            raise PayloadError(f"corrupt zstd payload: {exc}", field="zstd") from exc
+        if not dobj.eof:
+            raise PayloadError("truncated zstd payload", offset=1 + len(payload), field="zstd")
+        if dobj.unused_data:
+            raise FrameError(f"{len(dobj.unused_data)} trailing bytes after the zstd frame", field="zstd")
+        if len(out) != size:
+            raise PayloadError(f"zstd produced {len(out)} bytes, header says {size}", field="zstd")
+        return out
+
+
+def brotli_compress(data: bytes, quality: int) -> bytes:
+    out: bytes = brotli.compress(data, quality=quality, lgwin=22)
+    return out
+
+
+def brotli_decompress(payload: bytes, max_size: int) -> bytes:
+    dec = brotli.Decompressor()
+    try:
+        out = dec.process(payload, output_buffer_limit=max_size + 1)
+        if len(out) > max_size:
+            raise LimitError(f"brotli output exceeds max_message_size {max_size}", field="brotli")
+        parts = [out]
+        total = len(out)
+        while not dec.is_finished() and not dec.can_accept_more_data():
+            more = dec.process(b"", output_buffer_limit=max_size + 1 - total)
+            if not more:
+                break
+            total += len(more)
+            if total > max_size:
+                raise LimitError(f"brotli output exceeds max_message_size {max_size}", field="brotli")
+            parts.append(more)
+    except brotli.error as exc:
+        raise PayloadError(f"corrupt brotli payload: {exc}", field="brotli") from exc
+    if not dec.is_finished():
+        raise PayloadError("truncated brotli payload", offset=1 + len(payload), field="brotli")
+    return b"".join(parts)

@@ -1,0 +1,34 @@
+"""Build: compile the codec modules with mypyc unless AURA_WIRE_NO_COMPILE=1.
+
+The compiled set is listed once, in aura_wire/_compiled_modules.py, with the
+reason for each module left out.  The same sources ship as .py files and are
+the pure-Python fallback (see aura_wire/_loader.py).
+"""
+
+import ast
+import os
+
+from setuptools import setup
+
+
+def compiled_modules() -> list[str]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "aura_wire", "_compiled_modules.py")) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COMPILED_MODULES":
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError("COMPILED_MODULES not found")
+
+
+ext_modules = []
+if os.environ.get("AURA_WIRE_NO_COMPILE", "") in ("", "0"):
+    from mypyc.build import mypycify
+
+    ext_modules = mypycify(
+        compiled_modules(),
+        opt_level=os.environ.get("MYPYC_OPT_LEVEL", "3"),
+        group_name="aura_wire_codec",
+    )
+
+setup(ext_modules=ext_modules)

@@ -1,0 +1,46 @@
+"""Access to ../shared/corpora for tests: skip with a reason when it is absent."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import aura_wire
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO.parent / "shared" / "corpora"
+NAMES = [
+    "cdp_devtools_cnn", "chat_ubuntu_irc", "json_github_webhooks", "llm_stream_vercel", "logs_android",
+    "logs_hdfs", "logs_openssh", "market_binance", "market_coinbase",
+]
+
+
+def have_corpora() -> bool:
+    return (CORPORA / "manifest.json").exists()
+
+
+def load(name: str, limit: int | None = None) -> list[str]:
+    """Messages of one corpus in order; skips the test when the corpora are absent."""
+    path = CORPORA / f"{name}.jsonl"
+    if not path.exists():
+        pytest.skip(f"corpus {path} is absent (the corpora live in ../shared/corpora beside the repo)")
+    out: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            out.append(json.loads(line)["m"])
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def halves(name: str) -> tuple[list[str], list[str]]:
+    """(training half, measured half); the measured half is cut short in the pure build."""
+    msgs = load(name)
+    mid = len(msgs) // 2
+    test = msgs[mid:]
+    if not aura_wire.compiled:
+        test = test[: int(os.environ.get("AURA_WIRE_PURE_CORPUS_LIMIT", "150"))]
+    return msgs[:mid], test
