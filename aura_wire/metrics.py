@@ -18,6 +18,9 @@ import math
 from array import array
 from typing import Any, Final
 
+_log: Final = math.log
+_ceil: Final = math.ceil
+
 __all__ = ["CompressionMetrics", "LatencySketch", "ROLE_ENCODE", "ROLE_DECODE"]
 
 ROLE_ENCODE: Final = "encode"
@@ -92,7 +95,7 @@ class LatencySketch:
         if seconds <= self.min_seconds:
             i = 0
         else:
-            i = math.ceil(math.log(seconds) * self._inv_log_gamma) - self._offset
+            i = _ceil(_log(seconds) * self._inv_log_gamma) - self._offset
             if i >= self._nbuckets:
                 i = self._nbuckets - 1
         counts[i] += 1
@@ -246,7 +249,28 @@ class CompressionMetrics:
         m[0] += 1
         m[1] += original
         m[2] += wire
-        self._latency.add(seconds)
+        # LatencySketch.add, inlined: this runs once per message.
+        lat = self._latency
+        counts = lat._counts
+        if counts is None:
+            counts = lat._counts = array("Q", bytes(8 * lat._nbuckets))
+        if seconds <= lat.min_seconds:
+            i = 0
+        else:
+            i = _ceil(_log(seconds) * lat._inv_log_gamma) - lat._offset
+            if i >= lat._nbuckets:
+                i = lat._nbuckets - 1
+        counts[i] += 1
+        if i < lat._lo:
+            lat._lo = i
+        if i > lat._hi:
+            lat._hi = i
+        lat.count += 1
+        lat.total += seconds
+        if seconds < lat.min:
+            lat.min = seconds
+        if seconds > lat.max:
+            lat.max = seconds
 
     def record_error(self) -> None:
         """Count one failed decode."""
