@@ -31,7 +31,11 @@ class CodecConfig:
     * ``brotli_min_size`` (1024): brotli is tried from this size on.
     * ``slow_method_margin`` (0.03): brotli must beat the best other candidate
       by this fraction of its size to be chosen (it is the slowest to encode).
-    * ``window`` (8192): context-mode history kept per direction, in bytes.
+    * ``window`` (8192): context-mode BRIO history kept per direction, in bytes.
+    * ``zstd_window`` (32768): context-mode history of large messages (those of
+      ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; it
+      is kept compressed at rest.
+    * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
     * ``max_message_size``: largest decoded message accepted.
     * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (16384):
       runtime templates per connection direction.
@@ -48,6 +52,8 @@ class CodecConfig:
     brotli_min_size: int = 1024
     slow_method_margin: float = 0.03
     window: int = 8192
+    zstd_window: int = 32768
+    zstd_history_min_size: int = 512
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_runtime_templates: int = 64
     max_runtime_template_bytes: int = 16384
@@ -59,6 +65,8 @@ class CodecConfig:
         _check_range("zstd_min_size", self.zstd_min_size, 0, 1 << 30)
         _check_range("brotli_min_size", self.brotli_min_size, 0, 1 << 30)
         _check_range("window", self.window, 0, 1 << 20)
+        _check_range("zstd_window", self.zstd_window, 0, 1 << 22)
+        _check_range("zstd_history_min_size", self.zstd_history_min_size, 1, 1 << 30)
         _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
         _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
         _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)

@@ -36,7 +36,7 @@ from aura_wire.codec.frame import (
     pack_header,
     parse_header,
 )
-from aura_wire.codec.stdcodecs import ZstdCodec, brotli_compress, brotli_decompress
+from aura_wire.codec.stdcodecs import ZstdCodec, ZstdHistory, brotli_compress, brotli_decompress
 from aura_wire.errors import (
     AuraError,
     ContextDesyncError,
@@ -72,6 +72,10 @@ class _Shared:
         self.zstd_plain = ZstdCodec(None, zstd_level)
         self.brio: BrioShared | None = None
         self.templates: TemplateSet | None = None
+        # raw content shared by context-mode ZSTD frames with D=1 (spec §4.2.1)
+        self.zstd_prefix = b""
+        if dictionary is not None:
+            self.zstd_prefix = dictionary.section(SECTION_BRIO_CONTENT) or b""
         if dictionary is not None and want_brio:
             content = dictionary.section(SECTION_BRIO_CONTENT)
             model = dictionary.section(SECTION_BRIO_MODEL)
@@ -116,6 +120,9 @@ class Encoder:
         self._brio: BrioEncoder | None = None
         self._brio_plain: BrioEncoder | None = None
         self._tmpl: TemplateEncoder | None = None
+        self._zhist: ZstdHistory | None = None
+        if context and cfg.zstd:
+            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
         if cfg.brio:
             from aura_wire.codec.brio import BrioEncoder
 
@@ -189,15 +196,24 @@ class Encoder:
                 if len(cand) < len(best):
                     best, method, use_dict = cand, METHOD_BRIO, self._shared.brio is not None
             if cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None):
-                zc = self._shared.zstd_dict if has_dict and self._shared.zstd_dict is not None else None
-                cand = (zc or self._shared.zstd_plain).compress(data)
+                if self._zhist is not None:
+                    prefix = self._shared.zstd_prefix
+                    zc = self._zhist.codec(prefix)
+                    cand = (zc or self._shared.zstd_plain).compress(data)
+                    zdict = bool(prefix)
+                else:
+                    zc = self._shared.zstd_dict if has_dict else None
+                    cand = (zc or self._shared.zstd_plain).compress(data)
+                    zdict = zc is not None
                 if len(cand) < len(best):
-                    best, method, use_dict = cand, METHOD_ZSTD, zc is not None
+                    best, method, use_dict = cand, METHOD_ZSTD, zdict
             if cfg.brotli and n >= cfg.brotli_min_size:
                 cand = brotli_compress(data, cfg.brotli_quality)
                 if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
                     best, method, use_dict = cand, METHOD_BROTLI, False
         if ctx:
+            if self._zhist is not None:
+                self._zhist.commit(data)
             if self._brio is not None:
                 self._brio.commit(data, method == METHOD_BRIO)
             if self._tmpl is not None:
@@ -212,6 +228,8 @@ class Encoder:
             total += self._brio.memory_bytes()
         if self._tmpl is not None:
             total += self._tmpl.memory_bytes()
+        if self._zhist is not None:
+            total += self._zhist.memory_bytes()
         return total
 
 
@@ -245,6 +263,9 @@ class Decoder:
         self._brio_stateless: BrioDecoder | None = None
         self._broken: AuraError | None = None
         cfg = self.config
+        self._zhist: ZstdHistory | None = None
+        if context:
+            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
         if cfg.brio:
             from aura_wire.codec.brio import BrioDecoder
 
@@ -297,7 +318,15 @@ class Decoder:
                                  field="raw.length")
             data = payload
         elif method == METHOD_ZSTD:
-            zc = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
+            if h.context:
+                assert self._zhist is not None
+                prefix = self._shared.zstd_prefix if h.uses_dictionary else b""
+                if h.uses_dictionary and not prefix:
+                    raise UnknownDictionaryError("context ZSTD frame uses shared content this dictionary lacks",
+                                                 offset=0, field="header.dictionary")
+                zc = self._zhist.codec(prefix) or self._shared.zstd_plain
+            else:
+                zc = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
             if zc is None:
                 raise UnknownDictionaryError("frame uses the zstd dictionary but the dictionary has none",
                                              offset=0, field="header.dictionary")
@@ -334,6 +363,8 @@ class Decoder:
                     self._broken = err
                 raise err from exc
         if h.context:
+            if self._zhist is not None:
+                self._zhist.commit(data)
             if self._brio is not None and method != METHOD_BRIO:
                 self._brio.observe(data)
             if self._tmpl is not None and method != METHOD_TEMPLATE:
@@ -379,4 +410,6 @@ class Decoder:
             total += self._brio.memory_bytes()
         if self._tmpl is not None:
             total += self._tmpl.memory_bytes()
+        if self._zhist is not None:
+            total += self._zhist.memory_bytes()
         return total

@@ -23,10 +23,11 @@ _ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
 class ZstdCodec:
     """Reusable zstd compressor/decompressor pair for one dictionary (or none)."""
 
-    def __init__(self, dict_bytes: bytes | None, level: int) -> None:
+    def __init__(self, dict_bytes: bytes | None, level: int, raw_content: bool = False) -> None:
         self._dict: zstandard.ZstdCompressionDict | None = None
         if dict_bytes:
-            self._dict = zstandard.ZstdCompressionDict(dict_bytes, dict_type=zstandard.DICT_TYPE_AUTO)
+            kind = zstandard.DICT_TYPE_RAWCONTENT if raw_content else zstandard.DICT_TYPE_AUTO
+            self._dict = zstandard.ZstdCompressionDict(dict_bytes, dict_type=kind)
         params = zstandard.ZstdCompressionParameters.from_level(
             level,
             format=zstandard.FORMAT_ZSTD1_MAGICLESS,
@@ -94,3 +95,57 @@ def brotli_decompress(payload: bytes, max_size: int) -> bytes:
     if not dec.is_finished():
         raise PayloadError("truncated brotli payload", offset=1 + len(payload), field="brotli")
     return b"".join(parts)
+
+
+class ZstdHistory:
+    """The large-message history of one direction, for context-mode ZSTD (spec §4.2.1).
+
+    The history is the last ``window`` bytes of the concatenation of every
+    committed message of at least ``min_size`` bytes.  Both peers hold the same
+    history; how each keeps it is private.  Here it is kept compressed at rest,
+    one zstd blob per message, so a connection streaming large JSON documents
+    holds a few KiB instead of ``window`` bytes.
+    """
+
+    def __init__(self, window: int, min_size: int, level: int, at_rest: ZstdCodec | None = None) -> None:
+        self.window = window
+        self.min_size = min_size
+        self._blobs: list[bytes] = []
+        self._lengths: list[int] = []
+        self._total = 0
+        self._at_rest = at_rest or ZstdCodec(None, 1)
+        self._level = level
+
+    def commit(self, data: bytes) -> None:
+        n = len(data)
+        if self.window <= 0 or n < self.min_size:
+            return
+        if n >= self.window:
+            data = data[n - self.window :]
+            self._blobs.clear()
+            self._lengths.clear()
+            self._total = 0
+            n = len(data)
+        self._blobs.append(self._at_rest.compress(data))
+        self._lengths.append(n)
+        self._total += n
+        # drop blobs no longer needed to cover the last `window` bytes
+        while self._total - self._lengths[0] >= self.window:
+            self._total -= self._lengths.pop(0)
+            self._blobs.pop(0)
+
+    def content(self) -> bytes:
+        if not self._blobs:
+            return b""
+        raw = b"".join(self._at_rest.decompress(b, self.window) for b in self._blobs)
+        return raw[-self.window :]
+
+    def memory_bytes(self) -> int:
+        return sum(len(b) for b in self._blobs) + 16 * len(self._blobs)
+
+    def codec(self, shared: bytes) -> ZstdCodec | None:
+        """A codec whose raw-content dictionary is ``shared + history`` (None when both are empty)."""
+        prefix = shared + self.content()
+        if len(prefix) < 8:
+            return None
+        return ZstdCodec(prefix, self._level, raw_content=True)

@@ -63,8 +63,9 @@ def main() -> None:
     case("zstd-dict-binary", "binary ZSTD with dictionary (header 0x21)",
          [m.encode() for m in synthetic(1000)[950:952]], True, False, brotli=False, zstd_min_size=0)
     case("brotli", "BROTLI stream (header 0x0a)", ["The quick brown fox. " * 120], False, False, zstd=False)
-    case("zstd-context", "ZSTD frames flagged C in context mode (header 0x39)",
-         synthetic(1000)[960:962], True, True, brotli=False, zstd_min_size=0)
+    big = ["\n".join(synthetic(1000)[i:i + 12]) for i in (100, 112, 124)]
+    case("zstd-context", "context ZSTD frames (header 0x19): the second and third refer to the zstd history "
+         "(messages >= 512 bytes) of the first; no dictionary", big, False, True, brotli=False)
     errors = [
         ("error-empty", "empty frame", "", "FrameError", False),
         ("error-version", "version 2 header", "48616263", "UnsupportedVersionError", False),
