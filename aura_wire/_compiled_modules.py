@@ -15,4 +15,9 @@ COMPILED_MODULES = [
     "aura_wire/codec/varint.py",
     "aura_wire/codec/frame.py",
     "aura_wire/codec/encoder.py",
+    "aura_wire/codec/brio.py",
+    "aura_wire/codec/brio_train.py",
+    "aura_wire/codec/templates.py",
+    "aura_wire/codec/template_atoms.py",
+    "aura_wire/codec/discovery.py",
 ]

@@ -37,10 +37,11 @@ def load(name: str, limit: int | None = None) -> list[str]:
 
 
 def halves(name: str) -> tuple[list[str], list[str]]:
-    """(training half, measured half); the measured half is cut short in the pure build."""
+    """(training half, measured half); both are cut short in the pure build (it is ~50x slower)."""
     msgs = load(name)
     mid = len(msgs) // 2
-    test = msgs[mid:]
+    train, test = msgs[:mid], msgs[mid:]
     if not aura_wire.compiled:
-        test = test[: int(os.environ.get("AURA_WIRE_PURE_CORPUS_LIMIT", "150"))]
-    return msgs[:mid], test
+        limit = int(os.environ.get("AURA_WIRE_PURE_CORPUS_LIMIT", "150"))
+        train, test = train[-4 * limit :], test[:limit]
+    return train, test

@@ -305,19 +305,21 @@ class Decoder:
         if method == METHOD_CONTROL:
             raise FrameError("CONTROL frame given to the message decoder (session layer handles it)",
                              offset=0, field="header.method")
+        if h.uses_dictionary and (method == METHOD_RAW or method == METHOD_BROTLI):
+            raise FrameError(f"{METHOD_NAMES[method].upper()} frame with the dictionary flag set", offset=0,
+                             field="header.dictionary")
         if h.context and not self.context:
             raise ContextDesyncError("context frame received by a stateless decoder", offset=0, field="header.context")
         if h.uses_dictionary and self.dictionary is None:
             raise UnknownDictionaryError("frame uses a shared dictionary but none is held", offset=0,
                                          field="header.dictionary")
         if method == METHOD_RAW:
-            if h.uses_dictionary:
-                raise FrameError("RAW frame with the dictionary flag set", offset=0, field="header.dictionary")
             if len(payload) > limit:
                 raise LimitError(f"message of {len(payload)} bytes exceeds max_message_size {limit}",
                                  field="raw.length")
             data = payload
         elif method == METHOD_ZSTD:
+            zc: ZstdCodec | None
             if h.context:
                 assert self._zhist is not None
                 prefix = self._shared.zstd_prefix if h.uses_dictionary else b""
@@ -332,8 +334,6 @@ class Decoder:
                                              offset=0, field="header.dictionary")
             data = zc.decompress(payload, limit)
         elif method == METHOD_BROTLI:
-            if h.uses_dictionary:
-                raise FrameError("BROTLI frame with the dictionary flag set", offset=0, field="header.dictionary")
             data = brotli_decompress(payload, limit)
         elif method == METHOD_BRIO:
             data = self._decode_brio(payload, h.context, h.uses_dictionary, limit)
