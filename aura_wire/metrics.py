@@ -6,7 +6,9 @@ errors, and keeps the coding latency in a :class:`LatencySketch`: a
 fixed-memory log-bucket histogram (DDSketch-style) whose quantiles have a
 bounded *relative* error.  ``record`` is on the hot path of every message, so
 it does a handful of integer additions, one dict lookup and one ``math.log``;
-nothing here allocates per message or grows with traffic.
+nothing here keeps per-message data or grows with traffic.  The module
+compiles with mypyc (``math.log``/``math.ceil`` are mypyc float primitives)
+and runs the same uncompiled.
 
 Ratios are always ``original / wire`` (2.0 means the wire carries half the
 bytes); they are never inverted.  No I/O here.
@@ -18,8 +20,7 @@ import math
 from array import array
 from typing import Any, Final
 
-_log: Final = math.log
-_ceil: Final = math.ceil
+_INF: Final = math.inf
 
 __all__ = ["CompressionMetrics", "LatencySketch", "ROLE_ENCODE", "ROLE_DECODE"]
 
@@ -44,10 +45,10 @@ class LatencySketch:
     §2).  So for any ``q`` the reported value ``v`` satisfies
     ``|v - x| <= a * x`` where ``x`` is the true sample of rank
     ``floor(q * (count - 1))``, as long as ``x`` lies in
-    ``[min_seconds, max_seconds]``; values outside are clamped into the end
-    buckets (and the reported quantile is clamped into ``[min, max]`` seen,
-    which are exact).  With the defaults (a = 2 %, 1 µs .. 100 s) there are
-    467 buckets: 3.7 KB of ``array('Q')``, allocated on the first value.
+    ``(min_seconds, max_seconds)``; values outside go to the two end buckets,
+    reported as the exact ``min`` / ``max`` seen (every reported quantile is
+    also clamped into ``[min, max]``).  With the defaults (a = 2 %, 1 µs .. 100 s) there are
+    462 buckets: 3.7 KB of ``array('Q')``, allocated on the first value.
     Sketches with the same parameters merge exactly (bucket counts add).
     """
 
@@ -88,16 +89,23 @@ class LatencySketch:
         return 0 if self._counts is None else self._nbuckets * 8
 
     def add(self, seconds: float) -> None:
-        """Add one duration (negative or zero values count in the lowest bucket)."""
+        """Add one duration (values <= min_seconds, NaN included, count in the lowest bucket; never raises)."""
         counts = self._counts
         if counts is None:
             counts = self._counts = array("Q", bytes(8 * self._nbuckets))
-        if seconds <= self.min_seconds:
-            i = 0
-        else:
-            i = _ceil(_log(seconds) * self._inv_log_gamma) - self._offset
-            if i >= self._nbuckets:
+        if seconds > self.min_seconds:
+            if seconds < self.max_seconds:
+                i = math.ceil(math.log(seconds) * self._inv_log_gamma) - self._offset
+                if i >= self._nbuckets:
+                    i = self._nbuckets - 1
+            else:
                 i = self._nbuckets - 1
+                if seconds == _INF:
+                    seconds = self.max_seconds  # keep total/avg finite
+        else:
+            i = 0
+            if seconds != seconds or seconds == -_INF:
+                seconds = 0.0  # NaN / -inf: count it, but keep total/avg finite
         counts[i] += 1
         if i < self._lo:
             self._lo = i
@@ -125,6 +133,10 @@ class LatencySketch:
         for i in range(self._lo, self._hi + 1):
             seen += counts[i]
             if seen > rank:
+                if i == self._nbuckets - 1:
+                    return self.max  # overflow bucket: values >= max_seconds
+                if i == 0:
+                    return self.min  # underflow bucket: values <= min_seconds
                 v = self._value(i)
                 return min(max(v, self.min), self.max)
         return self.max
@@ -254,12 +266,19 @@ class CompressionMetrics:
         counts = lat._counts
         if counts is None:
             counts = lat._counts = array("Q", bytes(8 * lat._nbuckets))
-        if seconds <= lat.min_seconds:
-            i = 0
-        else:
-            i = _ceil(_log(seconds) * lat._inv_log_gamma) - lat._offset
-            if i >= lat._nbuckets:
+        if seconds > lat.min_seconds:
+            if seconds < lat.max_seconds:
+                i = math.ceil(math.log(seconds) * lat._inv_log_gamma) - lat._offset
+                if i >= lat._nbuckets:
+                    i = lat._nbuckets - 1
+            else:
                 i = lat._nbuckets - 1
+                if seconds == _INF:
+                    seconds = lat.max_seconds  # keep total/avg finite
+        else:
+            i = 0
+            if seconds != seconds or seconds == -_INF:
+                seconds = 0.0  # NaN / -inf: count it, but keep total/avg finite
         counts[i] += 1
         if i < lat._lo:
             lat._lo = i

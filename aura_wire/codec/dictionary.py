@@ -95,7 +95,7 @@ class Dictionary:
             content, model = train_brio(data, content_size=brio_content_size, min_distinct=min_distinct)
             sections[SECTION_BRIO_CONTENT] = content
             sections[SECTION_BRIO_MODEL] = model
-        zd = _train_zstd(data, zstd_dict_size, content)
+        zd = _train_zstd(data, zstd_dict_size, content, min_distinct)
         if zd:
             sections[SECTION_ZSTD] = zd
         if templates:
@@ -188,22 +188,21 @@ class Dictionary:
         return hash(self._bytes)
 
 
-def _train_zstd(data: list[bytes], size: int, content: bytes) -> bytes:
-    """Train a zstd dictionary; fall back to raw content when training fails.
+def _train_zstd(data: list[bytes], size: int, content: bytes, min_distinct: int) -> bytes:
+    """The zstd section: raw content built only from substrings seen in ``min_distinct`` distinct samples.
 
-    zstd's trainer needs enough, varied samples; with a handful it raises.
+    zstd's own COVER trainer copies segments of single samples into the
+    dictionary, which would ship one user's data to every peer (the privacy
+    guard of spec/wire-format.md §6), so it is not used.  The BRIO content is
+    reused when it was built; it already obeys the same threshold.
     """
-    import zstandard
-
     if size <= 0:
         return b""
-    try:
-        if len(data) >= 8 and sum(len(d) for d in data) > 4 * 1024:
-            samples: list[bytes | bytearray | memoryview] = list(data)
-            return zstandard.train_dictionary(size, samples).as_bytes()
-    except zstandard.ZstdError:
-        pass
-    return content
+    if not content:
+        from aura_wire.codec.brio_train import build_content
+
+        content = build_content(data, size, min_distinct)
+    return content[-size:] if len(content) >= 8 else b""
 
 
 def _serialize(sections: dict[int, bytes]) -> bytes:

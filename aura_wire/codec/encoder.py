@@ -45,7 +45,7 @@ from aura_wire.errors import (
     PayloadError,
     UnknownDictionaryError,
 )
-from aura_wire.metrics import CompressionMetrics
+from aura_wire.metrics import ROLE_DECODE, CompressionMetrics
 
 if TYPE_CHECKING:
     from aura_wire.codec.brio import BrioDecoder, BrioEncoder, BrioShared
@@ -255,7 +255,7 @@ class Decoder:
         self.dictionary = dictionary
         self.context = context
         self.max_message_size = max_message_size
-        self.metrics = CompressionMetrics()
+        self.metrics = CompressionMetrics(ROLE_DECODE)
         self._shared = _shared_for(dictionary, self.config)
         self._brio: BrioDecoder | None = None
         self._brio_plain: BrioDecoder | None = None

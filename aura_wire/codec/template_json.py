@@ -18,6 +18,8 @@ from mypy_extensions import i64
 
 from aura_wire.codec.template_atoms import (
     F_ARR,
+    F_SAME,
+    AtomCtx,
     F_LIT,
     F_OBJ,
     MAX_DEPTH,
@@ -240,7 +242,7 @@ def gaps_of(s: bytes, hs: list[Node]) -> list[bytes]:
 
 
 def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
-                 table: dict[bytes, int]) -> bool:
+                 cx: AtomCtx, prev_kids: list[Node] | None = None) -> bool:
     """Append the coding of one JSON value; False when it cannot be coded exactly.
 
     Containers are coded generically (count, then members) and only when they
@@ -253,13 +255,13 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
             lc = last[1:-1]
         elif last is not None:
             lc = last
-        encode_scalar(out, s[node.start + 1:node.end - 1], True, lc, table)
+        encode_scalar(out, s[node.start + 1:node.end - 1], True, lc, cx)
         return True
     if k == K_NUM:
         lc2: bytes | None = None
         if last is not None:
             lc2 = last[1:-1] if (len(last) >= 2 and last[0] == 0x22) else last
-        encode_scalar(out, s[node.start:node.end], False, lc2, table)
+        encode_scalar(out, s[node.start:node.end], False, lc2, cx)
         return True
     if k == K_LIT:
         c = s[node.start]
@@ -285,10 +287,24 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
     else:
         out.append(0x70 | form)
         put_uv(out, n - 7)
-    for j in range(n):
-        if k == K_OBJ:
+    if k == K_OBJ:
+        for j in range(n):
             ks, ke = node.keys[j]
-            encode_scalar(out, s[ks:ke], True, None, table)
-        if not encode_value(out, s, ch[j], None, table):
+            encode_scalar(out, s[ks:ke], True, None, cx)
+            if not encode_value(out, s, ch[j], None, cx):
+                return False
+        return True
+    # array elements: predicted by the previous sibling array's element (prev_kids), else by
+    # the previous element (spec/templates.md §4.3)
+    prev_el: Node | None = None
+    for j in range(n):
+        el = ch[j]
+        pn = prev_kids[j] if (prev_kids is not None and j < len(prev_kids)) else prev_el
+        lv = s[pn.start:pn.end] if pn is not None else None
+        pk = prev_el.children if (prev_el is not None and prev_el.kind == K_ARR) else None
+        if lv is not None and el.kind < K_ARR and s[el.start:el.end] == lv:
+            out.append(F_SAME)
+        elif not encode_value(out, s, el, lv, cx, pk):
             return False
+        prev_el = el
     return True

@@ -1,0 +1,7 @@
+"""``python -m aura_wire`` runs the ``aura-wire`` command."""
+
+import sys
+
+from aura_wire.cli import main
+
+sys.exit(main())

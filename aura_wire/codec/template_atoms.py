@@ -1,0 +1,668 @@
+"""Slot values of the TEMPLATE method: typed, byte-exact atom coding (spec/templates.md §4).
+
+An *atom* is the exact byte string that fills one slot of a template: a text
+token, or a JSON value (string with its quotes, number, literal, or a whole
+container).  It is coded as one tag byte ``Q|PPP|FFFF`` (Q: wrap the content in
+double quotes; PPP: a small inline parameter, 7 = "7 + varint follows"; FFFF:
+the form) and a few bytes.  Every form renders to one exact byte string; the
+encoder only picks a form after checking that it renders the original bytes,
+so nothing is normalised away (leading zeros, case, number spelling, escapes).
+
+Context forms (SAME, DNUM, DDIG, PREFIX) predict from the slot's previous
+value on this connection.  Pure functions on bytes; no I/O, no global state.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from mypy_extensions import i64
+
+from aura_wire.errors import LimitError, PayloadError
+
+F_SAME: Final = 0
+F_RAW: Final = 1
+F_UINT: Final = 2
+F_NEG: Final = 3
+F_ZPAD: Final = 4
+F_DEC: Final = 5
+F_HEX: Final = 6
+F_NUMS: Final = 7
+F_DNUM: Final = 8
+F_DDIG: Final = 9
+F_TABLE: Final = 10
+F_A64: Final = 11
+F_LIT: Final = 12
+F_ARR: Final = 13
+F_OBJ: Final = 14
+F_PREFIX: Final = 15
+
+Q_BIT: Final = 0x80
+#: Longest slot value kept as "previous value" for context prediction.
+MAX_LAST: Final = 128
+#: Most digits a DDIG (digit-delta) value may hold.
+MAX_DDIG_DIGITS: Final = 40
+#: Deepest nesting of generic JSON containers inside one slot.
+MAX_DEPTH: Final = 32
+#: Widest zero-padded integer.
+MAX_ZPAD: Final = 64
+
+_LITS: Final = (b"null", b"true", b"false")
+#: Recent strings kept per connection (count, bytes) and their length range.
+RECENT_MAX: Final = 64
+RECENT_BYTES: Final = 2048
+RECENT_MIN_LEN: Final = 4
+RECENT_MAX_LEN: Final = 128
+#: Alphabet of the A64 form: 6 bits per character.
+A64: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ."
+_A64_INDEX: Final = bytes([A64.index(c) if c in A64 else 255 for c in range(256)])
+_HEXL: Final = b"0123456789abcdef"
+_HEXU: Final = b"0123456789ABCDEF"
+_U64: Final = (1 << 64) - 1
+
+
+class AtomCtx:
+    """What atoms may refer to: the dictionary string table and (context mode) the
+    connection's recent strings, as ``recent`` (content -> sequence number) and
+    ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
+
+    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes")
+
+    def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
+        self.strings = strings
+        self.index = index
+        self.recent: dict[bytes, int] = {}
+        self.recent_by_seq: dict[int, bytes] = {}
+        self.rseq = 0
+        self.recent_bytes = 0
+
+    def add_recent(self, s: bytes) -> None:
+        old = self.recent.pop(s, None)
+        if old is not None:
+            del self.recent_by_seq[old]
+            self.recent_bytes -= len(s)
+        self.recent[s] = self.rseq
+        self.recent_by_seq[self.rseq] = s
+        self.rseq += 1
+        self.recent_bytes += len(s)
+        while len(self.recent) > RECENT_MAX or self.recent_bytes > RECENT_BYTES:
+            seq = next(iter(self.recent_by_seq))
+            v = self.recent_by_seq.pop(seq)
+            del self.recent[v]
+            self.recent_bytes -= len(v)
+
+
+# -- varints ---------------------------------------------------------------
+
+def put_uv(out: bytearray, value: int) -> None:
+    """Append an unsigned LEB128 varint (value < 2**64)."""
+    v = value
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+
+
+def get_uv(buf: bytes, pos: int, field: str) -> tuple[int, int]:
+    """Read an unsigned LEB128 varint; PayloadError when truncated, > 10 bytes or non-minimal."""
+    n: i64 = len(buf)
+    i: i64 = pos
+    shift = 0
+    result = 0
+    while True:
+        if i >= n:
+            raise PayloadError("truncated varint", offset=int(i), field=field)
+        if i - pos >= 10:
+            raise PayloadError("varint longer than 10 bytes", offset=pos, field=field)
+        b: i64 = buf[i]
+        i += 1
+        result |= int(b & 0x7F) << shift
+        if b < 0x80:
+            if b == 0 and i - pos > 1:
+                raise PayloadError("non-minimal varint", offset=pos, field=field)
+            break
+        shift += 7
+    if result > _U64:
+        raise PayloadError("varint exceeds 64 bits", offset=pos, field=field)
+    return result, int(i)
+
+
+def zz(v: int) -> int:
+    return (v << 1) if v >= 0 else ((-v << 1) - 1)
+
+
+def unzz(v: int) -> int:
+    return (v >> 1) if not (v & 1) else -((v + 1) >> 1)
+
+
+def _put_tag(out: bytearray, q: bool, form: int, param: int) -> None:
+    qb = Q_BIT if q else 0
+    if param < 7:
+        out.append(qb | (param << 4) | form)
+    else:
+        out.append(qb | 0x70 | form)
+        put_uv(out, param - 7)
+
+
+def _uv_len(v: int) -> int:
+    n = 1
+    while v >= 0x80:
+        v >>= 7
+        n += 1
+    return n
+
+
+def _tag_len(param: int) -> int:
+    return 1 if param < 7 else 1 + _uv_len(param - 7)
+
+
+# -- number parsing ----------------------------------------------------------
+
+def parse_decimal(s: bytes) -> tuple[int, int] | None:
+    """Return (signed mantissa, scale) when ``s`` is a canonically spelled decimal.
+
+    Canonical: optional '-', integer part without leading zeros ("0" alone is
+    allowed), optional '.' and at least one fraction digit.  "-0" and "-0.00"
+    are not canonical (the sign of zero would be lost).
+    """
+    n: i64 = len(s)
+    if n == 0 or n > 40:
+        return None
+    i: i64 = 0
+    neg = False
+    if s[0] == 0x2D:
+        neg = True
+        i = 1
+    start: i64 = i
+    while i < n and 0x30 <= s[i] <= 0x39:
+        i += 1
+    int_len: i64 = i - start
+    if int_len == 0 or (int_len > 1 and s[start] == 0x30):
+        return None
+    scale: i64 = 0
+    if i < n:
+        if s[i] != 0x2E:
+            return None
+        i += 1
+        fstart: i64 = i
+        while i < n and 0x30 <= s[i] <= 0x39:
+            i += 1
+        scale = i - fstart
+        if scale == 0 or i != n:
+            return None
+        m = int(s[start:fstart - 1] + s[fstart:n])
+    else:
+        m = int(s[start:n])
+    if neg:
+        if m == 0:
+            return None
+        m = -m
+    return m, int(scale)
+
+
+def render_decimal(m: int, scale: int) -> bytes:
+    """Inverse of :func:`parse_decimal`."""
+    if scale == 0:
+        return str(m).encode()
+    digits = str(-m if m < 0 else m).rjust(scale + 1, "0")
+    s = digits[:-scale] + "." + digits[-scale:]
+    return ("-" + s).encode() if m < 0 else s.encode()
+
+
+def _digit_skeleton(s: bytes) -> tuple[bytes, int, int] | None:
+    """Return (non-digit mask, digit value, digit count) for DDIG; None without digits."""
+    n: i64 = len(s)
+    if n == 0 or n > 64:
+        return None
+    mask = bytearray(s)
+    digits = bytearray()
+    i: i64 = 0
+    while i < n:
+        c: i64 = s[i]
+        if 0x30 <= c <= 0x39:
+            digits.append(c)
+            mask[i] = 0
+        i += 1
+    nd = len(digits)
+    if nd == 0 or nd > MAX_DDIG_DIGITS:
+        return None
+    return bytes(mask), int(digits), nd
+
+
+def _groups(s: bytes) -> tuple[list[bytes], list[int]] | None:
+    """Split into (non-digit runs, canonical digit groups) for NUMS; None when a group has a
+    leading zero, a group exceeds 18 digits, or there are no / too many groups."""
+    n = len(s)
+    if n == 0 or n > 128:
+        return None
+    seps: list[bytes] = []
+    vals: list[int] = []
+    i = 0
+    prev = 0
+    while i < n:
+        c = s[i]
+        if 0x30 <= c <= 0x39:
+            j = i
+            while j < n and 0x30 <= s[j] <= 0x39:
+                j += 1
+            if (j - i > 1 and c == 0x30) or j - i > 18:
+                return None
+            seps.append(s[prev:i])
+            vals.append(int(s[i:j]))
+            prev = j
+            i = j
+        else:
+            i += 1
+    if not vals or len(vals) > 16:
+        return None
+    seps.append(s[prev:])
+    return seps, vals
+
+
+def _render_groups(seps: list[bytes], vals: list[int]) -> bytes:
+    out = bytearray(seps[0])
+    for j in range(len(vals)):
+        out += str(vals[j]).encode()
+        out += seps[j + 1]
+    return bytes(out)
+
+
+def _render_ddig(mask: bytes, value: int, nd: int) -> bytes:
+    ds = str(value).rjust(nd, "0").encode()
+    out = bytearray(mask)
+    j = 0
+    for i in range(len(out)):
+        if out[i] == 0:
+            out[i] = ds[j]
+            j += 1
+    return bytes(out)
+
+
+def _hex_case(s: bytes) -> int:
+    """1: lowercase hex digits only (some letters), 2: uppercase, 3: digits only, 0: not hex."""
+    letters_l = False
+    letters_u = False
+    for i in range(len(s)):
+        c = s[i]
+        if 0x30 <= c <= 0x39:
+            continue
+        if 0x61 <= c <= 0x66:
+            letters_l = True
+        elif 0x41 <= c <= 0x46:
+            letters_u = True
+        else:
+            return 0
+    if letters_l and letters_u:
+        return 0
+    if letters_l:
+        return 1
+    if letters_u:
+        return 2
+    return 3
+
+
+def content_of(raw: bytes, json_slot: bool) -> tuple[bytes, bool]:
+    """Split a slot value into (content, quoted)."""
+    if json_slot and len(raw) >= 2 and raw[0] == 0x22 and raw[-1] == 0x22:
+        return raw[1:-1], True
+    return raw, False
+
+
+# -- encoding ------------------------------------------------------------------
+
+def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
+                  cx: AtomCtx) -> None:
+    """Append the smallest form that renders ``content`` (quoted when ``q``).
+
+    ``last`` is the content of the slot's previous value (context mode) or None.
+    """
+    n = len(content)
+    best = bytearray()
+    _put_tag(best, q, F_RAW, n)
+    best += content
+    if n == 0:
+        out += best
+        return
+    idx = cx.index.get(content)
+    if idx is not None and _tag_len(idx) < len(best):
+        best = bytearray()
+        _put_tag(best, q, F_TABLE, idx)
+    rs = cx.recent.get(content)
+    if rs is not None:
+        r = 3 + cx.rseq - 1 - rs
+        if _tag_len(r) < len(best):
+            best = bytearray()
+            _put_tag(best, q, F_LIT, r)
+    c0 = content[0]
+    if (0x30 <= c0 <= 0x39 or c0 == 0x2D) and n <= 40:
+        dec = parse_decimal(content)
+        if dec is not None:
+            m, scale = dec
+            cand = bytearray()
+            if scale == 0:
+                if m >= 0:
+                    if m <= _U64:
+                        _put_tag(cand, q, F_UINT, m)
+                elif -m <= _U64:
+                    _put_tag(cand, q, F_NEG, -m)
+            elif abs(m) < (1 << 62):
+                _put_tag(cand, q, F_DEC, scale)
+                put_uv(cand, zz(m))
+            if cand and len(cand) < len(best):
+                best = cand
+            if last is not None:
+                ld = parse_decimal(last)
+                if ld is not None and ld[1] == scale:
+                    d = zz(m - ld[0])
+                    if d <= _U64 and _tag_len(d) < len(best):
+                        best = bytearray()
+                        _put_tag(best, q, F_DNUM, d)
+        elif c0 == 0x30 and n <= MAX_ZPAD:
+            # zero-padded integer such as "081109" or "007"
+            ok = True
+            for i in range(n):
+                if not (0x30 <= content[i] <= 0x39):
+                    ok = False
+                    break
+            if ok and n <= 19:
+                v = int(content)
+                cand = bytearray()
+                _put_tag(cand, q, F_ZPAD, n)
+                put_uv(cand, v)
+                if len(cand) < len(best):
+                    best = cand
+    if n >= 6 and len(best) > 4:
+        hc = _hex_case(content)
+        if hc == 1 or hc == 2:
+            cand = bytearray()
+            _put_tag(cand, q, F_HEX, 2 * n + (hc - 1))
+            _pack_hex(cand, content)
+            if len(cand) < len(best):
+                best = cand
+    if n >= 4 and len(best) > 4:
+        a64 = _pack_a64(content)
+        if a64 is not None:
+            cand = bytearray()
+            _put_tag(cand, q, F_A64, n)
+            cand += a64
+            if len(cand) < len(best):
+                best = cand
+    if last is not None and len(best) > 2:
+        sk = _digit_skeleton(content)
+        if sk is not None:
+            lk = _digit_skeleton(last)
+            if lk is not None and lk[0] == sk[0]:
+                d = zz(sk[1] - lk[1])
+                if d <= _U64 and _tag_len(d) < len(best):
+                    best = bytearray()
+                    _put_tag(best, q, F_DDIG, d)
+        if len(best) > 2:
+            cg = _groups(content)
+            lg = _groups(last)
+            if cg is not None and lg is not None and cg[0] == lg[0]:
+                cand = bytearray()
+                _put_tag(cand, q, F_NUMS, 0)
+                cv = cg[1]
+                lv2 = lg[1]
+                for j in range(len(cv)):
+                    put_uv(cand, zz(cv[j] - lv2[j]))
+                if len(cand) < len(best):
+                    best = cand
+        if len(best) > 3:
+            k = 0
+            lim = min(n, len(last))
+            while k < lim and content[k] == last[k]:
+                k += 1
+            if k >= 3:
+                rest = n - k
+                cost = _tag_len(k) + _uv_len(rest) + rest
+                if cost < len(best):
+                    best = bytearray()
+                    _put_tag(best, q, F_PREFIX, k)
+                    put_uv(best, rest)
+                    best += content[k:]
+    out += best
+
+
+def _pack_a64(s: bytes) -> bytes | None:
+    """Pack 6-bit codes MSB-first, zero-padded to whole bytes; None outside the alphabet."""
+    acc = 0
+    idx = _A64_INDEX
+    for i in range(len(s)):
+        v = idx[s[i]]
+        if v == 255:
+            return None
+        acc = (acc << 6) | v
+    bits = 6 * len(s)
+    nb = (bits + 7) >> 3
+    return (acc << (nb * 8 - bits)).to_bytes(nb, "big")
+
+
+def _nib(c: int) -> int:
+    if c <= 0x39:
+        return c - 0x30
+    if c >= 0x61:
+        return c - 0x61 + 10
+    return c - 0x41 + 10
+
+
+def _pack_hex(out: bytearray, s: bytes) -> None:
+    n = len(s)
+    i = 0
+    if n & 1:
+        out.append(_nib(s[0]))
+        i = 1
+    while i < n:
+        out.append((_nib(s[i]) << 4) | _nib(s[i + 1]))
+        i += 2
+
+
+# -- decoding ------------------------------------------------------------------
+
+def _read_param(buf: bytes, pos: int, p: int) -> tuple[int, int]:
+    if p < 7:
+        return p, pos
+    v, pos = get_uv(buf, pos, "slot.param")
+    return v + 7, pos
+
+
+def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_slot: bool,
+                cx: AtomCtx, limit: int, depth: int, prev_kids: list[bytes] | None = None,
+                kids_out: list[bytes] | None = None) -> int:
+    """Decode one atom at ``buf[pos:]`` appending its bytes to ``out``; return the new pos.
+
+    ``last`` is the slot's previous *raw* value (None when there is none).
+    ``json_slot`` allows quoted strings and JSON literals / containers.
+    """
+    if pos >= len(buf):
+        raise PayloadError("truncated payload: slot tag expected", offset=pos, field="slot.tag")
+    tag = buf[pos]
+    at = pos
+    pos += 1
+    q = (tag & Q_BIT) != 0
+    form = tag & 0x0F
+    param, pos = _read_param(buf, pos, (tag >> 4) & 7)
+    if q and not json_slot:
+        raise PayloadError("quoted value in a text slot", offset=at, field="slot.tag")
+    if form == F_SAME:
+        if q or param != 0:
+            raise PayloadError("SAME with flags or parameter", offset=at, field="slot.tag")
+        if last is None:
+            raise PayloadError("SAME but the slot has no previous value", offset=at, field="slot.tag")
+        out += last
+        _check(out, limit)
+        return pos
+    if form == F_LIT and param >= 3:
+        seq = cx.rseq - 1 - (param - 3)
+        got = cx.recent_by_seq.get(seq)
+        if got is None:
+            raise PayloadError(f"recent string {param - 3} is not defined", offset=at, field="slot.recent")
+        if q:
+            out.append(0x22)
+        out += got
+        if q:
+            out.append(0x22)
+        _check(out, limit)
+        return pos
+    if form == F_LIT or form == F_ARR or form == F_OBJ:
+        if not json_slot or q:
+            raise PayloadError("JSON value form outside a JSON slot", offset=at, field="slot.tag")
+        if form == F_LIT:
+            if param > 2:
+                raise PayloadError(f"unknown literal {param}", offset=at, field="slot.lit")
+            out += _LITS[param]
+            _check(out, limit)
+            return pos
+        if depth >= MAX_DEPTH:
+            raise LimitError("JSON nesting too deep in a slot", offset=at, field="slot.depth")
+        if param > len(buf) - pos:
+            raise PayloadError("container count exceeds the payload", offset=at, field="slot.count")
+        if form == F_ARR:
+            # element i is predicted by element i of the previous sibling array (prev_kids),
+            # else by element i-1; an array element's own elements by the previous element's
+            out.append(0x5B)
+            prev_el: bytes | None = None
+            prev_el_kids: list[bytes] | None = None
+            for i in range(param):
+                if i:
+                    out.append(0x2C)
+                lv = prev_kids[i] if (prev_kids is not None and i < len(prev_kids)) else prev_el
+                is_arr = pos < len(buf) and (buf[pos] & 0x8F) == F_ARR
+                my_kids: list[bytes] | None = [] if is_arr else None
+                start = len(out)
+                pos = decode_atom(buf, pos, out, lv, True, cx, limit, depth + 1, prev_el_kids, my_kids)
+                prev_el = bytes(out[start:])
+                prev_el_kids = my_kids
+                if kids_out is not None:
+                    kids_out.append(prev_el)
+            out.append(0x5D)
+        else:
+            out.append(0x7B)
+            for i in range(param):
+                if i:
+                    out.append(0x2C)
+                kstart = len(out)
+                pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
+                if len(out) - kstart < 2 or out[kstart] != 0x22:
+                    raise PayloadError("object key is not a string", offset=pos, field="slot.key")
+                out.append(0x3A)
+                pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
+            out.append(0x7D)
+        _check(out, limit)
+        return pos
+    lc: bytes | None = None
+    if last is not None:
+        lc = content_of(last, json_slot)[0]
+    if q:
+        out.append(0x22)
+    if form == F_RAW:
+        if param > len(buf) - pos:
+            raise PayloadError("raw slot runs past the payload", offset=at, field="slot.raw")
+        out += buf[pos:pos + param]
+        pos += param
+    elif form == F_UINT:
+        out += str(param).encode()
+    elif form == F_NEG:
+        out += b"-" + str(param).encode()
+    elif form == F_ZPAD:
+        if param > MAX_ZPAD:
+            raise PayloadError("zero-padded width too large", offset=at, field="slot.zpad")
+        v, pos = get_uv(buf, pos, "slot.zpad")
+        s = str(v)
+        if len(s) >= param:
+            raise PayloadError("zero-padded value has no padding", offset=at, field="slot.zpad")
+        out += s.rjust(param, "0").encode()
+    elif form == F_DEC:
+        if param == 0 or param > 40:
+            raise PayloadError("decimal scale out of range", offset=at, field="slot.dec")
+        v, pos = get_uv(buf, pos, "slot.dec")
+        out += render_decimal(unzz(v), param)
+    elif form == F_HEX:
+        alpha = _HEXU if param & 1 else _HEXL
+        param >>= 1
+        nb = (param + 1) >> 1
+        if param == 0 or nb > len(buf) - pos:
+            raise PayloadError("hex slot runs past the payload", offset=at, field="slot.hex")
+        if param & 1:
+            b0 = buf[pos]
+            if b0 > 15:
+                raise PayloadError("hex padding nibble is not zero", offset=pos, field="slot.hex")
+            out.append(alpha[b0])
+            pos += 1
+            nb -= 1
+        for i in range(nb):
+            b = buf[pos + i]
+            out.append(alpha[b >> 4])
+            out.append(alpha[b & 15])
+        pos += nb
+    elif form == F_A64:
+        bits = 6 * param
+        nb = (bits + 7) >> 3
+        if param == 0 or nb > len(buf) - pos:
+            raise PayloadError("A64 slot runs past the payload", offset=at, field="slot.a64")
+        acc = int.from_bytes(buf[pos:pos + nb], "big")
+        pad = nb * 8 - bits
+        if acc & ((1 << pad) - 1):
+            raise PayloadError("A64 padding bits are not zero", offset=pos, field="slot.a64")
+        acc >>= pad
+        chars = bytearray(param)
+        for i in range(param - 1, -1, -1):
+            chars[i] = A64[acc & 63]
+            acc >>= 6
+        out += chars
+        pos += nb
+    elif form == F_NUMS:
+        if lc is None or param != 0:
+            raise PayloadError("NUMS without a previous value", offset=at, field="slot.nums")
+        lg = _groups(lc)
+        if lg is None:
+            raise PayloadError("NUMS on a previous value without digit groups", offset=at, field="slot.nums")
+        gv: list[int] = []
+        for j in range(len(lg[1])):
+            d, pos = get_uv(buf, pos, "slot.nums")
+            v = lg[1][j] + unzz(d)
+            if v < 0 or v >= 10 ** 18:
+                raise PayloadError("NUMS group out of range", offset=pos, field="slot.nums")
+            gv.append(v)
+        out += _render_groups(lg[0], gv)
+    elif form == F_DNUM:
+        if lc is None:
+            raise PayloadError("delta without a previous value", offset=at, field="slot.dnum")
+        ld = parse_decimal(lc)
+        if ld is None:
+            raise PayloadError("delta on a non-numeric previous value", offset=at, field="slot.dnum")
+        out += render_decimal(ld[0] + unzz(param), ld[1])
+    elif form == F_DDIG:
+        if lc is None:
+            raise PayloadError("digit delta without a previous value", offset=at, field="slot.ddig")
+        lk = _digit_skeleton(lc)
+        if lk is None:
+            raise PayloadError("digit delta on a value without digits", offset=at, field="slot.ddig")
+        v = lk[1] + unzz(param)
+        if v < 0 or v >= 10 ** lk[2]:
+            raise PayloadError("digit delta out of range", offset=at, field="slot.ddig")
+        out += _render_ddig(lk[0], v, lk[2])
+    elif form == F_TABLE:
+        if param >= len(cx.strings):
+            raise PayloadError(f"string table index {param} out of range", offset=at, field="slot.table")
+        out += cx.strings[param]
+    elif form == F_PREFIX:
+        if lc is None or param > len(lc):
+            raise PayloadError("prefix longer than the previous value", offset=at, field="slot.prefix")
+        rest, pos = get_uv(buf, pos, "slot.prefix")
+        if rest > len(buf) - pos:
+            raise PayloadError("prefix slot runs past the payload", offset=at, field="slot.prefix")
+        out += lc[:param]
+        out += buf[pos:pos + rest]
+        pos += rest
+    else:
+        raise PayloadError(f"reserved slot form {form}", offset=at, field="slot.tag")
+    if q:
+        out.append(0x22)
+    _check(out, limit)
+    return pos
+
+
+def _check(out: bytearray, limit: int) -> None:
+    if len(out) > limit:
+        raise LimitError(f"decoded message exceeds max_message_size {limit}", field="template.output")

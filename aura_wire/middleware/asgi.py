@@ -1,0 +1,509 @@
+"""AuraMiddleware: the AURA subprotocol route as a pure ASGI middleware (spec/session.md §3, §6).
+
+``AuraMiddleware(app, dictionary=..., **codec_config)`` wraps any ASGI
+application (Starlette, FastAPI, ...) under any ASGI server (uvicorn,
+hypercorn).  For a websocket scope whose client offers ``aura.v1`` it wraps
+``receive``/``send``: the application keeps receiving and sending plain
+``str``/``bytes`` while the wire carries AURA frames, coded by one
+:class:`~aura_wire.session.Session` per connection.  Everything else passes
+straight through: a websocket client that does not offer AURA gets the
+application byte for byte, HTTP requests go to the application, except the
+dictionary endpoint (:mod:`.endpoint`) and, when configured, the
+operations paths (``ops_app``).
+
+This module only moves messages between the ASGI server, the session and the
+application; negotiation rules live in :mod:`aura_wire.session.negotiation`,
+protocol logic in :mod:`aura_wire.session.core`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Sequence
+
+from aura_wire.codec.dictionary import Dictionary
+from aura_wire.codec.encoder import Encoder
+from aura_wire.errors import CLOSE_INTERNAL_ERROR, ConfigError, ProtocolError
+from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics
+from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
+from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig
+from aura_wire.session.negotiation import server_select, split_offer
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+__all__ = ["AuraMiddleware", "AuraConnection", "connection_of"]
+
+#: Messages buffered between the connection's reader task and the application.
+_INBOX_SIZE = 16
+_ids = itertools.count(1)
+
+
+def _metrics_dict(m: CompressionMetrics) -> dict[str, Any]:
+    out: dict[str, Any] = m.snapshot()
+    return out
+
+
+class AuraConnection:
+    """The middleware's handle on one websocket connection (AURA or passed through).
+
+    Reachable from the application as ``scope["extensions"]["aura"]["connection"]``
+    (see :func:`connection_of`); used by :meth:`AuraMiddleware.broadcast`.
+    """
+
+    def __init__(self, middleware: AuraMiddleware, scope: Scope, send: Send) -> None:
+        self.id = next(_ids)
+        self.middleware = middleware
+        self.scope = scope
+        self.opened_at = time.time()
+        self.session: Session | None = None
+        self.subprotocol: str | None = None
+        self.arm: str | None = None  # canary arm, when the middleware splits connections
+        self.closed = False
+        self._raw_send = send
+        self._lock = asyncio.Lock()
+
+    @property
+    def aura(self) -> bool:
+        """True when this connection speaks AURA."""
+        return self.session is not None
+
+    async def flush(self) -> None:
+        """Send what the session queued, in order (one sender at a time keeps the order)."""
+        session = self.session
+        if session is None:
+            return
+        async with self._lock:
+            for frame in session.data_to_send():
+                if self.closed:
+                    return
+                try:
+                    await self._raw_send({"type": "websocket.send", "bytes": frame})
+                except OSError:
+                    # The peer is gone (uvicorn raises ClientDisconnected); the reader will see the
+                    # disconnect and tell the application through receive().
+                    self.closed = True
+                    return
+
+    async def send_plain(self, message: str | bytes) -> None:
+        """Send an application message to a passed-through (non-AURA) connection."""
+        async with self._lock:
+            if self.closed:
+                return
+            if isinstance(message, str):
+                await self._raw_send({"type": "websocket.send", "text": message})
+            else:
+                await self._raw_send({"type": "websocket.send", "bytes": message})
+
+    def snapshot(self) -> dict[str, Any]:
+        s = self.session
+        return {
+            "id": self.id,
+            "path": self.scope.get("path"),
+            "aura": s is not None,
+            "subprotocol": self.subprotocol,
+            "arm": self.arm,
+            "state": s.state.value if s is not None else "passthrough",
+            "dictionary": s.send_dictionary.id if s is not None and s.send_dictionary is not None else None,
+            "age_seconds": round(time.time() - self.opened_at, 3),
+            "stats": s.stats.as_dict() if s is not None else None,
+        }
+
+
+def connection_of(websocket_or_scope: Any) -> AuraConnection:
+    """The :class:`AuraConnection` of a Starlette ``WebSocket`` (anything with ``.scope``) or an ASGI scope."""
+    scope = getattr(websocket_or_scope, "scope", websocket_or_scope)
+    try:
+        conn = scope["extensions"]["aura"]["connection"]
+    except (KeyError, TypeError) as exc:
+        raise ConfigError("this websocket did not pass through AuraMiddleware", field="scope") from exc
+    if not isinstance(conn, AuraConnection):
+        raise ConfigError("scope['extensions']['aura']['connection'] is not an AuraConnection", field="scope")
+    return conn
+
+
+class AuraMiddleware:
+    """Pure ASGI middleware speaking AURA on websocket connections that offer ``aura.v1``.
+
+    ``dictionary`` is the current shared dictionary (or None); :meth:`set_dictionary`
+    rolls out a new one for new connections while open connections keep theirs.
+    ``codec_config`` is passed through to every Encoder/Decoder.  Limits:
+    ``max_message_size``, ``max_dictionary_size``, ``max_chunk`` (see
+    :class:`~aura_wire.session.SessionConfig`).
+
+    Operations: metrics are kept in :class:`~aura_wire.metrics.CompressionMetrics`
+    objects shared by all connections (``sent_metrics``, ``received_metrics``,
+    ``broadcast_metrics``; :meth:`metrics` aggregates them) and per connection
+    (:meth:`metrics_snapshot`).  ``ops_app`` (any ASGI app) receives the HTTP
+    requests it ``handles(path)`` (or, without that method, whose path is one of
+    ``ops_paths``); it finds this middleware in
+    ``scope["extensions"]["aura"]["middleware"]``.  :meth:`enable_ops` builds
+    the standard one from :mod:`aura_wire.ops`.  ``canary`` (an
+    :class:`aura_wire.ops.CanarySplitter`) splits new AURA connections between
+    two codec configurations, each arm with its own metrics.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        dictionary: Dictionary | None = None,
+        *,
+        context: bool = True,
+        max_message_size: int | None = None,
+        max_dictionary_size: int | None = None,
+        max_chunk: int | None = None,
+        dictionary_path: str = DEFAULT_DICTIONARY_PATH,
+        keep_versions: int = 4,
+        ops_app: ASGIApp | None = None,
+        ops_paths: Sequence[str] = ("/aura/metrics", "/aura/health", "/aura/dashboard"),
+        canary: Any = None,
+        **codec_config: Any,
+    ) -> None:
+        self.app = app
+        limits: dict[str, Any] = {"context": context}
+        for name, value in (("max_message_size", max_message_size), ("max_dictionary_size", max_dictionary_size),
+                            ("max_chunk", max_chunk)):
+            if value is not None:
+                limits[name] = value
+        self.session_config = SessionConfig(**limits)
+        self.codec_config: dict[str, Any] = dict(codec_config)
+        Encoder(None, **self.codec_config)  # validate the codec options now, with errors naming the field
+        if not dictionary_path.startswith("/") or not dictionary_path.endswith("/"):
+            raise ConfigError("dictionary_path must start and end with '/'", field="dictionary_path")
+        if keep_versions < 1:
+            raise ConfigError("keep_versions must be at least 1", field="keep_versions")
+        self.dictionary_path = dictionary_path
+        self.keep_versions = keep_versions
+        self.ops_app = ops_app
+        self.ops_paths = tuple(ops_paths)
+        self.canary = canary
+        if canary is not None:
+            for arm in (canary.a, canary.b):
+                Encoder(None, **{**self.codec_config, **arm.config})  # validate both arms now
+        self.sent_metrics = CompressionMetrics(ROLE_ENCODE)
+        self.received_metrics = CompressionMetrics(ROLE_DECODE)
+        self.broadcast_metrics = CompressionMetrics(ROLE_ENCODE)
+        self.connections: dict[int, AuraConnection] = {}
+        self.total_connections = 0
+        self.total_aura_connections = 0
+        self.failures: dict[int, int] = {}
+        self._versions: list[Dictionary] = []
+        self._broadcast_encoders: dict[str | None, Encoder] = {}
+        self.dictionary: Dictionary | None = None
+        if dictionary is not None:
+            self.set_dictionary(dictionary)
+
+    # -- dictionaries -------------------------------------------------------------
+    def set_dictionary(self, dictionary: Dictionary) -> None:
+        """Roll out ``dictionary`` for new connections; open ones keep the one they use.
+
+        The last ``keep_versions`` versions stay available at the dictionary
+        endpoint, and so does any version an open connection still uses.
+        """
+        if len(dictionary) > self.session_config.max_dictionary_size:
+            raise ConfigError(f"dictionary of {len(dictionary)} bytes exceeds max_dictionary_size", field="dictionary")
+        self._versions = [d for d in self._versions if d.id != dictionary.id] + [dictionary]
+        self._versions = self._versions[-self.keep_versions:]
+        self.dictionary = dictionary
+
+    def available_dictionaries(self) -> dict[str, Dictionary]:
+        """Every dictionary the endpoint serves: recent versions and those open connections use."""
+        out = {d.id: d for d in reversed(self._versions)}
+        for conn in self.connections.values():
+            if conn.session is not None:
+                for d in conn.session.dictionaries:
+                    out.setdefault(d.id, d)
+        return out
+
+    # -- operations ---------------------------------------------------------------
+    def metrics(self) -> CompressionMetrics:
+        """Every message coded by this middleware, both directions, broadcasts and canary arms (a new object)."""
+        parts = [self.sent_metrics, self.received_metrics, self.broadcast_metrics]
+        if self.canary is not None:
+            parts += [self.canary.a.sent_metrics, self.canary.a.received_metrics,
+                      self.canary.b.sent_metrics, self.canary.b.received_metrics]
+        return CompressionMetrics.aggregate(parts)
+
+    def enable_ops(self, **options: Any) -> Any:
+        """Serve the standard operations endpoints (:func:`aura_wire.ops.make_ops_app`) from this middleware.
+
+        ``options`` go to ``make_ops_app`` (paths, health targets, ...); returns the ops app.
+        """
+        from aura_wire.ops import make_ops_app
+
+        if self.canary is not None:
+            options.setdefault("arms", self.canary.arm_metrics)
+        self.ops_app = make_ops_app(self.metrics, **options)
+        return self.ops_app
+
+    def _is_ops_path(self, path: str) -> bool:
+        handles = getattr(self.ops_app, "handles", None)
+        if callable(handles):
+            return bool(handles(path))
+        return any(path == p or path.startswith(p + "/") for p in self.ops_paths)
+
+    # -- ASGI ---------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope.get("path", "")
+            if path.startswith(self.dictionary_path):
+                current = self.dictionary.id if self.dictionary is not None else None
+                await serve_dictionary(scope, send, self.dictionary_path, self.available_dictionaries(), current)
+                return
+            if self.ops_app is not None and self._is_ops_path(path):
+                await self.ops_app(self._scope_with_handle(scope, None), receive, send)
+                return
+            await self.app(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _scope_with_handle(self, scope: Scope, conn: AuraConnection | None) -> Scope:
+        new = dict(scope)
+        ext = dict(scope.get("extensions") or {})
+        ext["aura"] = {"middleware": self, "connection": conn}
+        new["extensions"] = ext
+        return new
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        offered = list(scope.get("subprotocols") or [])
+        aura, app_protocols = split_offer(offered)
+        conn = AuraConnection(self, scope, send)
+        self.total_connections += 1
+        self.connections[conn.id] = conn
+        try:
+            if not aura:
+                # Not an AURA client: the application gets the original receive/send, untouched.
+                await self.app(self._scope_with_handle(scope, conn), receive, send)
+                return
+            app_scope = self._scope_with_handle(scope, conn)
+            app_scope["subprotocols"] = app_protocols
+            conn.scope = app_scope
+            await _ServerAdapter(self, conn, offered, receive, send).run(app_scope)
+        finally:
+            conn.closed = True
+            self.connections.pop(conn.id, None)
+
+    # -- broadcast -------------------------------------------------------------------
+    def _broadcast_encoder(self, dictionary: Dictionary | None) -> Encoder:
+        key = dictionary.id if dictionary is not None else None
+        enc = self._broadcast_encoders.get(key)
+        if enc is None:
+            # Stateless frames, so one frame serves every connection on this dictionary.  Templates are
+            # off: a stateless TEMPLATE frame is not accepted by a context-mode decoder.
+            cfg = dict(self.codec_config)
+            cfg["templates"] = False
+            enc = Encoder(dictionary, context=False, **cfg)
+            enc.metrics = self.broadcast_metrics
+            self._broadcast_encoders[key] = enc
+            live = {d.id for d in self.available_dictionaries().values()}
+            for k in [k for k in self._broadcast_encoders if k is not None and k not in live]:
+                del self._broadcast_encoders[k]
+        return enc
+
+    async def broadcast(self, message: str | bytes, connections: Iterable[Any] | None = None) -> int:
+        """Send ``message`` to many connections, encoding it once per dictionary in use.
+
+        ``connections``: :class:`AuraConnection` objects, Starlette ``WebSocket``
+        objects or scopes (None: every open connection of this middleware).  The
+        frame is stateless (C=0), so it does not touch any connection's context.
+        Passed-through connections get the plain message.  Returns how many
+        connections it was sent to.
+        """
+        targets = [c if isinstance(c, AuraConnection) else connection_of(c)
+                   for c in (self.connections.values() if connections is None else connections)]
+        frames: dict[str | None, bytes] = {}
+        raw = len(message.encode("utf-8")) if isinstance(message, str) else len(message)
+        flushes: list[Awaitable[None]] = []
+        for conn in targets:
+            if conn.closed:
+                continue
+            s = conn.session
+            if s is None:
+                flushes.append(conn.send_plain(message))
+                continue
+            if s.closed:
+                continue
+            d = s.send_dictionary
+            key = d.id if d is not None else None
+            frame = frames.get(key)
+            if frame is None:
+                frame = self._broadcast_encoder(d).encode(message)
+                frames[key] = frame
+            s.send_prepared(frame, raw)  # queued now, in order with this connection's other frames
+            flushes.append(conn.flush())
+        await asyncio.gather(*flushes)
+        return len(flushes)
+
+    # -- metrics ---------------------------------------------------------------------
+    def metrics_snapshot(self, *, per_connection: bool = True) -> dict[str, Any]:
+        """Aggregated and per-connection metrics, JSON-friendly, for the operations endpoints."""
+        out: dict[str, Any] = {
+            "connections": {
+                "open": len(self.connections),
+                "open_aura": sum(1 for c in self.connections.values() if c.aura),
+                "total": self.total_connections,
+                "total_aura": self.total_aura_connections,
+            },
+            "dictionary": self.dictionary.id if self.dictionary is not None else None,
+            "dictionaries_available": list(self.available_dictionaries()),
+            "total": _metrics_dict(self.metrics()),
+            "sent": _metrics_dict(self.sent_metrics),
+            "received": _metrics_dict(self.received_metrics),
+            "broadcast": _metrics_dict(self.broadcast_metrics),
+            "close_codes": {str(k): v for k, v in sorted(self.failures.items())},
+        }
+        if self.canary is not None:
+            out["canary"] = self.canary.report()
+        if per_connection:
+            out["per_connection"] = [c.snapshot() for c in self.connections.values()]
+        return out
+
+
+class _ServerAdapter:
+    """Runs one AURA-offering websocket connection: wraps receive/send around a Session."""
+
+    def __init__(self, mw: AuraMiddleware, conn: AuraConnection, offered: list[str], receive: Receive,
+                 send: Send) -> None:
+        self.mw = mw
+        self.conn = conn
+        self.offered = offered
+        self.raw_receive = receive
+        self.raw_send = send
+        self.accepted = False
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue(_INBOX_SIZE)
+        self.reader: asyncio.Task[None] | None = None
+        self.final: Message | None = None
+
+    async def run(self, app_scope: Scope) -> None:
+        try:
+            await self.mw.app(app_scope, self.receive, self.send)
+        finally:
+            if self.reader is not None:
+                self.reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.reader
+            if self.conn.session is not None:
+                self.conn.session.close()
+
+    async def receive(self) -> Message:
+        if self.conn.session is None:
+            return await self.raw_receive()
+        if self.final is not None and self.inbox.empty():
+            return self.final
+        return await self.inbox.get()
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept" and not self.accepted:
+            self.accepted = True
+            chosen, aura = server_select(self.offered, message.get("subprotocol"))
+            self.conn.subprotocol = message.get("subprotocol")
+            if not aura:
+                await self.raw_send(message)
+                return
+            out = dict(message)
+            out["subprotocol"] = chosen
+            codec, sent, received = self.mw.codec_config, self.mw.sent_metrics, self.mw.received_metrics
+            if self.mw.canary is not None:
+                arm = self.mw.canary.choose()
+                self.conn.arm = arm.name
+                codec = {**codec, **arm.config}
+                sent, received = arm.sent_metrics, arm.received_metrics
+            new = Session(
+                Role.SERVER,
+                dictionaries=[self.mw.dictionary] if self.mw.dictionary is not None else [],
+                config=self.mw.session_config,
+                codec_config=codec,
+                send_metrics=sent,
+                receive_metrics=received,
+            )
+            self.conn.session = new
+            self.mw.total_aura_connections += 1
+            await self.raw_send(out)
+            new.start()
+            await self.conn.flush()
+            self.reader = asyncio.create_task(self._read())
+            return
+        session = self.conn.session
+        if session is None:
+            await self.raw_send(message)
+            return
+        if kind == "websocket.send":
+            if self.conn.closed or session.closed:
+                return  # the connection is gone; the application learns it from receive()
+            text = message.get("text")
+            session.send_message(text if text is not None else bytes(message.get("bytes") or b""))
+            await self.conn.flush()
+        elif kind == "websocket.close":
+            async with self.conn._lock:
+                if not self.conn.closed:
+                    self.conn.closed = True
+                    await self.raw_send(message)
+            session.close()
+        else:
+            await self.raw_send(message)
+
+    async def _fail(self, code: int, reason: str) -> None:
+        self.mw.failures[code] = self.mw.failures.get(code, 0) + 1
+        async with self.conn._lock:
+            if not self.conn.closed:
+                self.conn.closed = True
+                await self.raw_send({"type": "websocket.close", "code": code, "reason": reason})
+        self.final = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        await self.inbox.put(self.final)
+
+    async def _read(self) -> None:
+        try:
+            await self._read_loop()
+        except OSError:
+            pass  # the server reports the peer gone while we answered a control frame (uvicorn: ClientDisconnected)
+        finally:
+            self.conn.closed = True
+            if self.conn.session is not None:
+                self.conn.session.close()
+            if self.final is None:
+                self.final = {"type": "websocket.disconnect", "code": 1006}
+                if not self.inbox.full():
+                    self.inbox.put_nowait(self.final)
+
+    async def _read_loop(self) -> None:
+        session = self.conn.session
+        assert session is not None
+        while True:
+            msg = await self.raw_receive()
+            kind = msg["type"]
+            if kind == "websocket.disconnect":
+                self.final = msg
+                await self.inbox.put(msg)
+                return
+            if kind != "websocket.receive":
+                continue
+            data = msg.get("bytes")
+            if data is None:
+                session.fail(ProtocolError("text message on an AURA connection (frames are binary messages)",
+                                           field="websocket.opcode"))
+            else:
+                try:
+                    session.receive_frame(data)
+                except Exception:  # a bug in the codec: close with 1011, no details leaked
+                    await self._fail(CLOSE_INTERNAL_ERROR, "internal error")
+                    raise
+            await self.conn.flush()
+            for ev in session.events():
+                if isinstance(ev, MessageReceived):
+                    if isinstance(ev.data, str):
+                        await self.inbox.put({"type": "websocket.receive", "text": ev.data})
+                    else:
+                        await self.inbox.put({"type": "websocket.receive", "bytes": ev.data})
+                elif isinstance(ev, ConnectionFailed):
+                    await self._fail(ev.code, ev.reason)
+                    return

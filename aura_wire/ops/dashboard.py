@@ -1,0 +1,162 @@
+"""The self-contained HTML dashboard page (inline CSS, JS and SVG; no CDN, no external fetch).
+
+The page embeds the current health report and time series at render time
+(so it shows data at first paint, even without JavaScript timers), then
+polls the JSON endpoints every ``refresh`` seconds.  No I/O here: this
+module only builds a string.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+__all__ = ["render_dashboard"]
+
+_PAGE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>
+:root{--bg:#f6f7f9;--card:#fff;--ink:#1d2330;--muted:#6b7280;--line:#e5e7eb;--ok:#15803d;--warn:#b45309;--crit:#b91c1c}
+*{box-sizing:border-box}body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
+header{display:flex;align-items:center;gap:16px;padding:14px 22px;background:#111827;color:#fff}
+header h1{font-size:18px;margin:0;font-weight:600}header .sub{color:#9ca3af;font-size:12px}
+.badge{padding:3px 10px;border-radius:999px;font-weight:700;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.b-ok{background:#dcfce7;color:var(--ok)}.b-warning{background:#fef3c7;color:var(--warn)}.b-critical{background:#fee2e2;color:var(--crit)}
+main{padding:16px 22px;display:grid;gap:14px}
+.tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:10px}
+.tile{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
+.tile .k{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.05em}.tile .v{font-size:22px;font-weight:650;margin-top:2px}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:14px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
+.card h2{font-size:13px;margin:0 0 4px;font-weight:600}.card svg{width:100%;height:200px;display:block}
+.legend{font-size:11px;color:var(--muted)}.legend span{margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.alerts{list-style:none;margin:0;padding:0}.alerts li{padding:4px 0;border-top:1px solid var(--line)}.alerts li:first-child{border-top:0}
+.arms{border-collapse:collapse;width:100%}.arms td,.arms th{padding:4px 6px;font-size:13px;text-align:right;border-top:1px solid var(--line)}.arms th:first-child,.arms td:first-child{text-align:left}
+.sev{font-weight:700;font-size:11px;text-transform:uppercase;margin-right:8px}.sev-critical{color:var(--crit)}.sev-warning{color:var(--warn)}.sev-info{color:var(--muted)}.sev-ok{color:var(--ok)}
+</style></head><body>
+<header><h1>aura_wire &middot; compression</h1><span id="status" class="badge b-ok">ok</span><span class="sub" id="updated"></span></header>
+<main>
+<section class="tiles" id="tiles"></section>
+<section class="grid">
+<div class="card"><h2>Compression ratio (original / wire)</h2><div class="legend" id="lg-ratio"></div><svg id="c-ratio"></svg></div>
+<div class="card"><h2>Bandwidth saved</h2><div class="legend" id="lg-savings"></div><svg id="c-savings"></svg></div>
+<div class="card"><h2>Method mix (share of messages per interval)</h2><div class="legend" id="lg-methods"></div><svg id="c-methods"></svg></div>
+<div class="card"><h2>Encode latency</h2><div class="legend" id="lg-latency"></div><svg id="c-latency"></svg></div>
+</section>
+<section class="grid">
+<div class="card" id="alerts-card"><h2>Alerts</h2><ul class="alerts" id="alerts"></ul></div>
+<div class="card" id="arms-card" style="display:none"><h2>Canary arms</h2><table class="arms" id="arms"></table></div>
+</section>
+</main>
+<script id="aura-initial" type="application/json">__INITIAL__</script>
+<script>
+"use strict";
+const CFG={series:__SERIES_URL__,health:__HEALTH_URL__,refresh:__REFRESH__};
+const COLORS={raw:"#9ca3af",zstd:"#2563eb",brotli:"#7c3aed",template:"#059669",brio:"#ea580c","template+brio":"#0891b2"};
+const PALETTE=["#2563eb","#ea580c","#059669","#7c3aed","#db2777","#0891b2","#65a30d","#9ca3af"];
+function esc(s){return String(s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));}
+function fmtBytes(n){const u=["B","KB","MB","GB","TB"];let i=0;let v=Math.abs(n);while(v>=1024&&i<u.length-1){v/=1024;i++;}return (n<0?"-":"")+v.toFixed(i?1:0)+" "+u[i];}
+function fmtTime(t){const d=new Date(t*1000);return d.toTimeString().slice(0,8);}
+function fmtUs(s){return s<1e-3?(s*1e6).toFixed(0)+" \u00b5s":(s*1e3).toFixed(2)+" ms";}
+function legend(id,items){document.getElementById(id).innerHTML=items.map(([n,c])=>`<span><i style="background:${c}"></i>${esc(n)}</span>`).join("");}
+function niceMax(v){if(!(v>0))return 1;const p=Math.pow(10,Math.floor(Math.log10(v)));for(const m of [1,2,2.5,5,10]){if(m*p>=v)return m*p;}return 10*p;}
+function chart(id,series,o){
+  const svg=document.getElementById(id),W=560,H=210,L=54,R=10,T=8,B=24;svg.setAttribute("viewBox",`0 0 ${W} ${H}`);
+  const pts=series.flatMap(s=>s.values.filter(p=>p[1]!==null&&isFinite(p[1])));
+  if(!pts.length){svg.innerHTML=`<text x="${W/2}" y="${H/2}" text-anchor="middle" fill="#9ca3af">no data yet</text>`;return;}
+  let x0=Math.min(...pts.map(p=>p[0])),x1=Math.max(...pts.map(p=>p[0]));if(x1===x0){x0-=1;x1+=1;}
+  const y0=o.yMin!==undefined?o.yMin:0,y1=o.yMax!==undefined?o.yMax:niceMax(Math.max(...pts.map(p=>p[1]))*1.1);
+  const X=x=>L+(x-x0)/(x1-x0)*(W-L-R),Y=y=>T+(1-(Math.min(Math.max(y,y0),y1)-y0)/(y1-y0))*(H-T-B);
+  let g="";for(let i=0;i<=4;i++){const v=y0+(y1-y0)*i/4,y=Y(v);g+=`<line x1="${L}" x2="${W-R}" y1="${y}" y2="${y}" stroke="#eef0f3"/><text x="${L-6}" y="${y+4}" text-anchor="end" font-size="10" fill="#6b7280">${esc(o.fmt(v))}</text>`;}
+  for(let i=0;i<=4;i++){const x=x0+(x1-x0)*i/4,a=i===0?"start":i===4?"end":"middle";g+=`<text x="${X(x)}" y="${H-6}" text-anchor="${a}" font-size="10" fill="#6b7280">${fmtTime(x)}</text>`;}
+  if(o.ref!==undefined){g+=`<line x1="${L}" x2="${W-R}" y1="${Y(o.ref)}" y2="${Y(o.ref)}" stroke="#b91c1c" stroke-dasharray="4 3" stroke-width="1"/><text x="${W-R}" y="${Y(o.ref)-3}" text-anchor="end" font-size="10" fill="#b91c1c">${esc(o.refLabel||"")}</text>`;}
+  for(const s of series){
+    if(s.area){g+=`<path d="${s.area}" fill="${s.color}" fill-opacity="0.85"/>`;continue;}
+    const v=s.values.filter(p=>p[1]!==null&&isFinite(p[1]));if(!v.length)continue;
+    const d=v.map((p,i)=>(i?"L":"M")+X(p[0]).toFixed(1)+" "+Y(p[1]).toFixed(1)).join(" ");
+    g+=`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width||2}" ${s.dash?'stroke-dasharray="5 3"':""}/>`;
+  }
+  g+=`<line x1="${L}" x2="${L}" y1="${T}" y2="${H-B}" stroke="#9ca3af"/><line x1="${L}" x2="${W-R}" y1="${H-B}" y2="${H-B}" stroke="#9ca3af"/>`;
+  svg.innerHTML=g;return {X,Y};
+}
+function stacked(id,points){
+  const methods=[...new Set(points.flatMap(p=>Object.keys(p.interval.methods)))].sort();
+  const rows=points.filter(p=>p.interval.messages>0);
+  const svg=document.getElementById(id);
+  if(!rows.length){chart(id,[],{fmt:v=>v});legend("lg-methods",[]);return;}
+  const col=(m,i)=>COLORS[m]||PALETTE[i%PALETTE.length];
+  const ax=chart(id,[{values:rows.map(p=>[p.t,0])},{values:rows.map(p=>[p.t,1])}],{yMin:0,yMax:1,fmt:v=>(v*100).toFixed(0)+"%"});
+  let base=rows.map(()=>0);let paths="";
+  methods.forEach((m,i)=>{
+    const top=rows.map((p,j)=>base[j]+(p.interval.methods[m]||0)/p.interval.messages);
+    const up=rows.map((p,j)=>`${ax.X(p.t).toFixed(1)} ${ax.Y(top[j]).toFixed(1)}`);
+    const dn=rows.map((p,j)=>`${ax.X(p.t).toFixed(1)} ${ax.Y(base[j]).toFixed(1)}`).reverse();
+    if(rows.length===1){const x=ax.X(rows[0].t);up.unshift(`${x-20} ${ax.Y(top[0])}`);dn.push(`${x-20} ${ax.Y(base[0])}`);}
+    paths+=`<path d="M${up.join(" L")} L${dn.join(" L")} Z" fill="${col(m,i)}" fill-opacity="0.85"/>`;
+    base=top;
+  });
+  svg.innerHTML=paths+svg.innerHTML;
+  legend("lg-methods",methods.map((m,i)=>[m,col(m,i)]));
+}
+function render(health,series){
+  const m=health.metrics,st=health.status,lat=m.latency.encode;
+  const b=document.getElementById("status");b.textContent=st;b.className="badge b-"+st;
+  document.getElementById("updated").textContent="updated "+new Date().toTimeString().slice(0,8)+" \u00b7 "+m.messages.toLocaleString()+" messages";
+  const tiles=[["Ratio",m.ratio.toFixed(2)+"\u00d7"],["Savings",(m.savings*100).toFixed(1)+"%"],["Bytes saved",fmtBytes(m.bytes_saved)],
+    ["Template hits",(m.template_hit_rate*100).toFixed(1)+"%"],["Expansions",(m.expansion_rate*100).toFixed(2)+"%"],["Encode p95",fmtUs(lat.p95)]];
+  document.getElementById("tiles").innerHTML=tiles.map(([k,v])=>`<div class="tile"><div class="k">${k}</div><div class="v">${esc(v)}</div></div>`).join("");
+  const al=health.alerts;document.getElementById("alerts").innerHTML=al.length?al.map(a=>`<li><span class="sev sev-${esc(a.severity)}">${esc(a.severity)}</span>${esc(a.message)}</li>`).join(""):"<li>no alerts</li>";
+  const arms=health.arms||null,ac=document.getElementById("arms-card");
+  document.getElementById("alerts-card").style.gridColumn=arms?"":"1 / -1";
+  if(arms){ac.style.display="";document.getElementById("arms").innerHTML="<tr><th>arm</th><th>status</th><th>messages</th><th>ratio</th><th>savings</th><th>templates</th><th>enc p95</th></tr>"+
+    Object.entries(arms).map(([k,a])=>{const x=a.metrics;return `<tr><td>${esc(k)}</td><td><span class="sev sev-${esc(a.status)}">${esc(a.status)}</span></td><td>${x.messages.toLocaleString()}</td><td>${x.ratio.toFixed(2)}\u00d7</td><td>${(x.savings*100).toFixed(1)}%</td><td>${(x.template_hit_rate*100).toFixed(1)}%</td><td>${fmtUs(x.latency.encode.p95)}</td></tr>`;}).join("");}
+  else{ac.style.display="none";}
+  const P=series.points||[],T=health.targets||{};
+  chart("c-ratio",[{values:P.map(p=>[p.t,p.interval.ratio]),color:"#2563eb"},{values:P.map(p=>[p.t,p.ratio]),color:"#111827",dash:true,width:1.5}],
+    {fmt:v=>v.toFixed(1)+"\u00d7",ref:T.min_ratio,refLabel:"target "+T.min_ratio+"\u00d7"});
+  legend("lg-ratio",[["per interval","#2563eb"],["cumulative","#111827"]]);
+  chart("c-savings",[{values:P.map(p=>[p.t,p.interval.savings===null?null:p.interval.savings*100]),color:"#059669"},{values:P.map(p=>[p.t,p.savings*100]),color:"#111827",dash:true,width:1.5}],
+    {fmt:v=>v.toFixed(0)+"%",yMax:100,ref:T.min_savings*100,refLabel:"target "+(T.min_savings*100).toFixed(0)+"%"});
+  legend("lg-savings",[["per interval","#059669"],["cumulative","#111827"]]);
+  stacked("c-methods",P);
+  const LP=P.filter(p=>p.interval.messages>0);
+  const big=Math.max(0,...LP.map(p=>p.interval.encode_p99))>=2e-3,k=big?1e3:1e6,unit=big?" ms":" \u00b5s";
+  chart("c-latency",[{values:LP.map(p=>[p.t,p.interval.encode_p50*k]),color:"#059669"},{values:LP.map(p=>[p.t,p.interval.encode_p95*k]),color:"#ea580c"},{values:LP.map(p=>[p.t,p.interval.encode_p99*k]),color:"#b91c1c",dash:true}],
+    {fmt:v=>(big?v.toFixed(1):v.toFixed(0))+unit,ref:T.max_p95_encode_seconds*k,refLabel:"p95 target"});
+  legend("lg-latency",[["p50","#059669"],["p95","#ea580c"],["p99","#b91c1c"]]);
+}
+const init=JSON.parse(document.getElementById("aura-initial").textContent);
+render(init.health,init.series);
+async function poll(){
+  try{const [h,s]=await Promise.all([fetch(CFG.health).then(r=>r.json()),fetch(CFG.series).then(r=>r.json())]);render(h,s);}catch(e){document.getElementById("updated").textContent="update failed: "+e;}
+}
+if(CFG.refresh>0)setInterval(poll,CFG.refresh*1000);
+</script></body></html>
+"""
+
+
+def _js_json(value: Any) -> str:
+    """JSON safe inside a <script> element (no "</" can close it)."""
+    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def render_dashboard(
+    health: dict[str, Any],
+    series: dict[str, Any],
+    *,
+    series_url: str,
+    health_url: str,
+    refresh: float = 5.0,
+    title: str = "aura_wire dashboard",
+) -> str:
+    """The dashboard page with ``health`` and ``series`` embedded as initial data."""
+    return (
+        _PAGE.replace("__TITLE__", html.escape(title))
+        .replace("__SERIES_URL__", _js_json(series_url))
+        .replace("__HEALTH_URL__", _js_json(health_url))
+        .replace("__REFRESH__", _js_json(float(refresh)))
+        .replace("__INITIAL__", _js_json({"health": health, "series": series}))
+    )

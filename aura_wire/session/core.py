@@ -1,0 +1,502 @@
+"""The sans-I/O AURA session: negotiation outcome, dictionary sync, data frames (spec/session.md).
+
+A :class:`Session` is one end of one AURA connection.  It consumes whole
+WebSocket messages (:meth:`Session.receive_frame`) and application calls
+(:meth:`Session.send_message`, the client's dictionary decisions) and
+produces whole WebSocket messages to send (:meth:`Session.data_to_send`)
+and :mod:`~aura_wire.session.events` (:meth:`Session.events`), in the style
+of websockets' ``Protocol`` and h11's ``Connection``.  Every state change
+goes through :func:`~aura_wire.session._state.transition`.
+
+Errors made by the peer never raise out of :meth:`receive_frame`: they end
+the session with a :class:`~aura_wire.session.events.ConnectionFailed`
+event that carries the close code and a readable reason.  Local misuse
+(sending after close, using a dictionary that was not offered) raises.
+
+It must never do I/O: no sockets, no files, no asyncio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from typing import Any, Mapping, Sequence
+
+from aura_wire.codec.dictionary import Dictionary
+from aura_wire.codec.encoder import Decoder, Encoder
+from aura_wire.codec.frame import METHOD_NAMES
+from aura_wire.errors import (
+    AuraError,
+    ConfigError,
+    DictionaryFormatError,
+    FrameError,
+    LimitError,
+    ProtocolError,
+)
+from aura_wire.metrics import CompressionMetrics
+from aura_wire.session._state import Event, Role, State, transition
+from aura_wire.session.config import SessionConfig
+from aura_wire.session.control import (
+    MAX_HELLO_IDS,
+    SESSION_VERSION,
+    Chunk,
+    ControlMessage,
+    Get,
+    Hello,
+    Unknown,
+    Use,
+    is_control_frame,
+    pack_control,
+    parse_control,
+)
+from aura_wire.session.events import (
+    ConnectionFailed,
+    DictionaryFetched,
+    DictionaryInUse,
+    DictionaryOffered,
+    MessageReceived,
+    SessionEvent,
+)
+
+__all__ = ["Session", "SessionStats", "close_reason"]
+
+#: RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the close code.
+MAX_REASON_BYTES = 123
+
+
+def close_reason(text: str) -> str:
+    """Shorten ``text`` to a valid WebSocket close reason (at most 123 UTF-8 bytes)."""
+    raw = text.encode("utf-8")
+    if len(raw) <= MAX_REASON_BYTES:
+        return text
+    return raw[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore") + "..."
+
+
+def _utf8_len(message: str | bytes) -> int:
+    if isinstance(message, bytes):
+        return len(message)
+    return len(message) if message.isascii() else len(message.encode("utf-8"))
+
+
+class SessionStats:
+    """Per-connection counters: application (raw) bytes vs frame (wire) bytes, per direction.
+
+    Wire bytes count AURA frames (WebSocket message payloads); CONTROL frames
+    are counted apart, in ``control_*``.
+    """
+
+    def __init__(self) -> None:
+        self.sent_messages = 0
+        self.sent_raw_bytes = 0
+        self.sent_wire_bytes = 0
+        self.received_messages = 0
+        self.received_raw_bytes = 0
+        self.received_wire_bytes = 0
+        self.control_sent_bytes = 0
+        self.control_received_bytes = 0
+        self.sent_methods: dict[str, int] = {}
+        self.received_methods: dict[str, int] = {}
+
+    @property
+    def sent_ratio(self) -> float:
+        return self.sent_raw_bytes / self.sent_wire_bytes if self.sent_wire_bytes else 0.0
+
+    @property
+    def received_ratio(self) -> float:
+        return self.received_raw_bytes / self.received_wire_bytes if self.received_wire_bytes else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": {"messages": self.sent_messages, "raw_bytes": self.sent_raw_bytes,
+                     "wire_bytes": self.sent_wire_bytes, "ratio": round(self.sent_ratio, 4),
+                     "methods": dict(self.sent_methods)},
+            "received": {"messages": self.received_messages, "raw_bytes": self.received_raw_bytes,
+                         "wire_bytes": self.received_wire_bytes, "ratio": round(self.received_ratio, 4),
+                         "methods": dict(self.received_methods)},
+            "control": {"sent_bytes": self.control_sent_bytes, "received_bytes": self.control_received_bytes},
+        }
+
+
+class _Fetch:
+    """Client-side state of one in-band dictionary transfer."""
+
+    def __init__(self, dictionary_id: str, size: int) -> None:
+        self.dictionary_id = dictionary_id
+        self.size = size
+        self.buf = bytearray()
+        self.next_offset = 0  # next byte not yet requested
+        self.pending: deque[tuple[int, int]] = deque()  # (offset, length) requested, not yet received
+
+
+class Session:
+    """One end of an AURA connection (subprotocol route, or the extension route when ``static``).
+
+    Server: ``Session(Role.SERVER, dictionaries=[current, ...])`` then
+    :meth:`start` (queues HELLO).  Client: ``Session(Role.CLIENT)``; on
+    :class:`DictionaryOffered` call :meth:`use_dictionary`,
+    :meth:`fetch_dictionary` or :meth:`decline`.  ``codec_config`` is passed
+    through to every :class:`Encoder`/:class:`Decoder` the session builds.
+    ``send_metrics``/``receive_metrics``, when given, replace the metrics
+    object of every encoder/decoder the session builds, so one
+    :class:`CompressionMetrics` can aggregate many connections.
+    """
+
+    def __init__(
+        self,
+        role: Role,
+        *,
+        dictionaries: Sequence[Dictionary] = (),
+        config: SessionConfig | None = None,
+        codec_config: Mapping[str, Any] | None = None,
+        send_metrics: CompressionMetrics | None = None,
+        receive_metrics: CompressionMetrics | None = None,
+    ) -> None:
+        self.role = role
+        self.config = config if config is not None else SessionConfig()
+        self._codec_config: dict[str, Any] = dict(codec_config or {})
+        if "max_message_size" in self._codec_config:
+            raise ConfigError("pass max_message_size in SessionConfig, not in codec_config",
+                              field="codec_config.max_message_size")
+        self._send_metrics = send_metrics
+        self._receive_metrics = receive_metrics
+        self.state = State.NEW if role is Role.SERVER else State.AWAIT_HELLO
+        self._dictionaries: dict[str, Dictionary] = {}
+        for d in dictionaries:
+            if len(d) > self.config.max_dictionary_size:
+                raise LimitError(f"dictionary {d.id[:12]} of {len(d)} bytes exceeds max_dictionary_size",
+                                 field="dictionaries")
+            self._dictionaries.setdefault(d.id, d)
+        if role is Role.CLIENT and self._dictionaries:
+            raise ConfigError("a client session gets its dictionary from the server's HELLO", field="dictionaries")
+        if len(self._dictionaries) > MAX_HELLO_IDS:
+            raise ConfigError(f"at most {MAX_HELLO_IDS} dictionaries per connection", field="dictionaries")
+        self._offered: dict[str, int] = {}  # client: announced id -> size
+        self._served: dict[str, int] = {}  # server: id -> bytes served by CHUNKs
+        self._fetch: _Fetch | None = None
+        self._use_sent: str | None = None
+        self._hello_max_chunk = 1
+        self._send_dict: Dictionary | None = None
+        self._recv_dict: Dictionary | None = None
+        self._encoder = self._new_encoder(None)
+        self._decoder = self._new_decoder(None)
+        self._events: list[SessionEvent] = []
+        self._outgoing: list[bytes] = []
+        self.stats = SessionStats()
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+
+    @classmethod
+    def for_extension(
+        cls,
+        role: Role,
+        dictionary: Dictionary | None,
+        *,
+        config: SessionConfig | None = None,
+        codec_config: Mapping[str, Any] | None = None,
+    ) -> Session:
+        """A session whose dictionary was fixed by the ``permessage-aura`` handshake (spec §9)."""
+        s = cls(role, config=config, codec_config=codec_config)
+        s.state = State.STATIC  # the initial state of the extension route (spec §5): no negotiation follows
+        if dictionary is not None:
+            s._dictionaries[dictionary.id] = dictionary
+            s._send_dict = s._recv_dict = dictionary
+            s._encoder = s._new_encoder(dictionary)
+            s._decoder = s._new_decoder(dictionary)
+        return s
+
+    # -- codec objects ------------------------------------------------------
+    def _new_encoder(self, dictionary: Dictionary | None) -> Encoder:
+        enc = Encoder(dictionary, context=self.config.context, **self._codec_config)
+        if self._send_metrics is not None:
+            enc.metrics = self._send_metrics
+        return enc
+
+    def _new_decoder(self, dictionary: Dictionary | None) -> Decoder:
+        dec = Decoder(dictionary, context=self.config.context, max_message_size=self.config.max_message_size,
+                      **self._codec_config)
+        if self._receive_metrics is not None:
+            dec.metrics = self._receive_metrics
+        return dec
+
+    # -- queries ------------------------------------------------------------
+    @property
+    def send_dictionary(self) -> Dictionary | None:
+        """The dictionary frames sent now use (None: dictionary-free)."""
+        return self._send_dict
+
+    @property
+    def receive_dictionary(self) -> Dictionary | None:
+        return self._recv_dict
+
+    @property
+    def dictionaries(self) -> tuple[Dictionary, ...]:
+        """Server: the dictionaries this connection may use (kept alive for it until it closes)."""
+        return tuple(self._dictionaries.values())
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    def events(self) -> list[SessionEvent]:
+        """Return and forget the events that happened since the last call."""
+        ev, self._events = self._events, []
+        return ev
+
+    def data_to_send(self) -> list[bytes]:
+        """Return and forget the WebSocket messages (binary) to send, in order."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    # -- local actions --------------------------------------------------------
+    def start(self) -> None:
+        """Server: queue HELLO announcing this connection's dictionaries (spec §6.1)."""
+        if self.role is not Role.SERVER:
+            raise self._local("only the server sends HELLO")
+        items = tuple((d.id, len(d)) for d in self._dictionaries.values())
+        if items:
+            self.state = transition(self.role, self.state, Event.START)
+        else:
+            self.state = transition(self.role, self.state, Event.DECLINE)
+        self._queue_control(Hello(SESSION_VERSION, self.config.max_chunk, items))
+
+    def send_message(self, message: str | bytes, *, sensitive: bool = False) -> None:
+        """Encode an application message and queue its frame."""
+        self._outgoing.append(self.encode(message, sensitive=sensitive))
+
+    def encode(self, message: str | bytes, *, sensitive: bool = False) -> bytes:
+        """Encode an application message and return its frame (the extension route sends it itself)."""
+        if self.state is State.CLOSED:
+            raise self._local("cannot send: the session is closed")
+        self.state = transition(self.role, self.state, Event.DATA)
+        frame = self._encoder.encode(message, sensitive=sensitive)
+        self._count_sent(frame, _utf8_len(message))
+        return frame
+
+    def send_prepared(self, frame: bytes, raw_size: int) -> None:
+        """Queue a stateless frame encoded elsewhere (broadcast: encoded once, sent to many).
+
+        The frame must be stateless (C=0) and use either no dictionary or
+        :attr:`send_dictionary`; the caller picks the encoder from it.
+        """
+        if self.state is State.CLOSED:
+            raise self._local("cannot send: the session is closed")
+        if not frame or frame[0] & 0x10 or is_control_frame(frame):
+            raise self._local("send_prepared takes stateless data frames only")
+        if frame[0] & 0x20 and self._send_dict is None:
+            raise self._local("prepared frame uses a dictionary this connection does not send with")
+        self.state = transition(self.role, self.state, Event.DATA)
+        self._outgoing.append(frame)
+        self._count_sent(frame, raw_size)
+
+    def use_dictionary(self, dictionary: Dictionary) -> None:
+        """Client: a dictionary the server offered is at hand (from a cache or an HTTP GET): switch to it."""
+        if self.role is not Role.CLIENT or dictionary.id not in self._offered:
+            raise self._local(f"dictionary {dictionary.id[:12]} was not offered by the server")
+        self.state = transition(self.role, self.state, Event.USE)
+        self._dictionaries[dictionary.id] = dictionary
+        self._switch_send(dictionary)
+
+    def fetch_dictionary(self, dictionary_id: str | None = None) -> None:
+        """Client: fetch an offered dictionary in-band (GET/CHUNK), then switch to it."""
+        if self.role is not Role.CLIENT:
+            raise self._local("only the client fetches dictionaries")
+        did = dictionary_id if dictionary_id is not None else next(iter(self._offered), "")
+        if did not in self._offered:
+            raise self._local(f"dictionary {did[:12]} was not offered by the server")
+        self.state = transition(self.role, self.state, Event.FETCH)
+        self._fetch = _Fetch(did, self._offered[did])
+        self._request_chunks()
+
+    def decline(self) -> None:
+        """Client: stay dictionary-free on this connection."""
+        self.state = transition(self.role, self.state, Event.DECLINE)
+
+    def close(self) -> None:
+        """The connection is closing: accept nothing more."""
+        self.state = transition(self.role, self.state, Event.CLOSE)
+
+    def fail(self, error: AuraError) -> None:
+        """End the session because of ``error`` (emits :class:`ConnectionFailed`)."""
+        if self.state is State.CLOSED:
+            return
+        self.state = transition(self.role, self.state, Event.FAIL)
+        self.close_code = error.close_code
+        self.close_reason = close_reason(f"aura: {error}")
+        self._events.append(ConnectionFailed(self.close_code, self.close_reason, error.remote))
+
+    # -- input ------------------------------------------------------------------
+    def receive_frame(self, frame: bytes) -> None:
+        """Consume one WebSocket message received from the peer.
+
+        Frames that arrive after the session closed are ignored (spec §7).
+        """
+        if self.state is State.CLOSED:
+            return
+        try:
+            if is_control_frame(frame):
+                self._receive_control(frame)
+            else:
+                self._receive_data(frame)
+        except AuraError as exc:
+            self.fail(exc)
+
+    def _receive_data(self, frame: bytes) -> None:
+        self.state = transition(self.role, self.state, Event.DATA)
+        if len(frame) > self.config.max_message_size + 1:
+            raise LimitError(f"frame of {len(frame)} bytes exceeds max_message_size "
+                             f"{self.config.max_message_size}", field="frame")
+        message = self._decoder.decode(frame)
+        st = self.stats
+        st.received_messages += 1
+        st.received_wire_bytes += len(frame)
+        st.received_raw_bytes += _utf8_len(message)
+        name = METHOD_NAMES[frame[0] & 0x07]
+        st.received_methods[name] = st.received_methods.get(name, 0) + 1
+        self._events.append(MessageReceived(message))
+
+    def _receive_control(self, frame: bytes) -> None:
+        if self.state is State.STATIC:
+            raise ProtocolError("CONTROL frame on the permessage-aura extension route", offset=0,
+                                field="header.method")
+        msg = parse_control(frame)
+        self.stats.control_received_bytes += len(frame)
+        if isinstance(msg, Hello):
+            self._on_hello(msg)
+        elif isinstance(msg, Use):
+            self._on_use(msg)
+        elif isinstance(msg, Get):
+            self._on_get(msg)
+        elif isinstance(msg, Chunk):
+            self._on_chunk(msg)
+        else:
+            assert isinstance(msg, Unknown)  # optional control types are ignored (spec §4.6)
+
+    def _on_hello(self, msg: Hello) -> None:
+        self.state = transition(self.role, self.state, Event.RECV_HELLO)
+        self._hello_max_chunk = msg.max_chunk
+        ids = []
+        sizes = []
+        for did, size in msg.dictionaries:
+            if did in self._offered:
+                raise ProtocolError(f"HELLO lists dictionary {did[:12]} twice", field="hello.id")
+            self._offered[did] = size
+            if size <= self.config.max_dictionary_size:
+                ids.append(did)
+                sizes.append(size)
+        if not ids:
+            self.state = transition(self.role, self.state, Event.DECLINE)
+            return
+        self._events.append(DictionaryOffered(tuple(ids), tuple(sizes)))
+
+    def _on_use(self, msg: Use) -> None:
+        self.state = transition(self.role, self.state, Event.RECV_USE)
+        if self.role is Role.SERVER:
+            d = self._dictionaries.get(msg.dictionary_id)
+            if d is None:
+                raise ProtocolError(f"client USE names dictionary {msg.dictionary_id[:12]}, which was not announced",
+                                    field="use.id")
+            self._switch_receive(d)
+            self._switch_send(d)  # the client holds it: answer with our USE (spec §6.3)
+        else:
+            if msg.dictionary_id != self._use_sent:
+                raise ProtocolError(f"server USE names dictionary {msg.dictionary_id[:12]}, not the one the client "
+                                    f"switched to", field="use.id")
+            self._switch_receive(self._dictionaries[msg.dictionary_id])
+
+    def _on_get(self, msg: Get) -> None:
+        self.state = transition(self.role, self.state, Event.RECV_GET)
+        d = self._dictionaries.get(msg.dictionary_id)
+        if d is None:
+            raise ProtocolError(f"GET for dictionary {msg.dictionary_id[:12]}, which was not announced",
+                                field="get.id")
+        size = len(d)
+        if msg.length == 0 or msg.length > self.config.max_chunk:
+            raise ProtocolError(f"GET length {msg.length} outside [1, max_chunk={self.config.max_chunk}]",
+                                field="get.length")
+        if msg.offset + msg.length > size:
+            raise ProtocolError(f"GET range {msg.offset}+{msg.length} runs past the dictionary's {size} bytes",
+                                field="get.offset")
+        served = self._served.get(d.id, 0) + msg.length
+        if served > self.config.max_fetch_factor * size:
+            raise LimitError(f"client requested {served} bytes of a {size}-byte dictionary", field="get")
+        self._served[d.id] = served
+        self._queue_control(Chunk(d.id, msg.offset, d.to_bytes()[msg.offset: msg.offset + msg.length]))
+
+    def _on_chunk(self, msg: Chunk) -> None:
+        fetch = self._fetch
+        if fetch is None or self.state is not State.FETCHING:
+            # Not allowed outside FETCHING: the transition raises, naming the state.
+            self.state = transition(self.role, self.state, Event.RECV_CHUNK)
+            raise ProtocolError("CHUNK while no transfer is in progress", field="chunk")
+        if msg.dictionary_id != fetch.dictionary_id:
+            raise ProtocolError(f"CHUNK for dictionary {msg.dictionary_id[:12]}, not the one requested",
+                                field="chunk.id")
+        if not fetch.pending:
+            raise ProtocolError("CHUNK that was not requested", field="chunk")
+        offset, length = fetch.pending[0]
+        if msg.offset != offset or len(msg.data) != length:
+            raise ProtocolError(f"CHUNK {msg.offset}+{len(msg.data)} does not answer GET {offset}+{length}",
+                                field="chunk.offset")
+        fetch.pending.popleft()
+        fetch.buf += msg.data
+        if len(fetch.buf) < fetch.size:
+            self.state = transition(self.role, self.state, Event.RECV_CHUNK)
+            self._request_chunks()
+            return
+        data = bytes(fetch.buf)
+        got = hashlib.sha256(data).hexdigest()
+        if got != fetch.dictionary_id:
+            raise DictionaryFormatError(f"dictionary transfer failed its SHA-256 check: expected "
+                                        f"{fetch.dictionary_id[:16]}, got {got[:16]}", field="chunk")
+        d = Dictionary.from_bytes(data, expected_id=fetch.dictionary_id, max_size=self.config.max_dictionary_size)
+        self._fetch = None
+        self.state = transition(self.role, self.state, Event.RECV_CHUNK_LAST)
+        self._dictionaries[d.id] = d
+        self._events.append(DictionaryFetched(d))
+        self._switch_send(d)
+
+    # -- helpers ----------------------------------------------------------------
+    def _request_chunks(self) -> None:
+        fetch = self._fetch
+        assert fetch is not None
+        if fetch.size == 0:
+            raise FrameError("HELLO announced an empty dictionary", field="hello.size")
+        step = self._hello_max_chunk
+        while len(fetch.pending) < self.config.fetch_window and fetch.next_offset < fetch.size:
+            length = min(step, fetch.size - fetch.next_offset)
+            fetch.pending.append((fetch.next_offset, length))
+            self._queue_control(Get(fetch.dictionary_id, fetch.next_offset, length))
+            fetch.next_offset += length
+
+    def _switch_send(self, d: Dictionary) -> None:
+        # The USE frame is the switch point: every data frame queued after it uses ``d``
+        # with a fresh context (spec §6.4).
+        self._queue_control(Use(d.id))
+        self._use_sent = d.id
+        self._send_dict = d
+        self._encoder = self._new_encoder(d)
+        self._events.append(DictionaryInUse("send", d.id))
+
+    def _switch_receive(self, d: Dictionary) -> None:
+        self._recv_dict = d
+        self._decoder = self._new_decoder(d)
+        self._events.append(DictionaryInUse("receive", d.id))
+
+    def _queue_control(self, msg: ControlMessage) -> None:
+        frame = pack_control(msg)
+        self.stats.control_sent_bytes += len(frame)
+        self._outgoing.append(frame)
+
+    def _count_sent(self, frame: bytes, raw: int) -> None:
+        st = self.stats
+        st.sent_messages += 1
+        st.sent_raw_bytes += raw
+        st.sent_wire_bytes += len(frame)
+        name = METHOD_NAMES[frame[0] & 0x07]
+        st.sent_methods[name] = st.sent_methods.get(name, 0) + 1
+
+    @staticmethod
+    def _local(message: str) -> ProtocolError:
+        err = ProtocolError(message, field="session")
+        err.remote = False
+        return err

@@ -1,0 +1,232 @@
+"""Generate spec/vectors/session/*.json: whole AURA session conversations (spec/session.md §10).
+
+Run from the repository root:  PYTHONPATH=. python spec/vectors/make_session_vectors.py
+
+Each vector drives a server and a client :class:`~aura_wire.session.Session`
+through one scenario and records every WebSocket message in the order it was
+delivered (a causally consistent interleaving of the two directions), plus
+the local actions each side took.  Data frames are coded with BRIO and
+templates off (``codec_config``), so the vectors only depend on the frame
+header, RAW and ZSTD (spec/wire-format.md).  tests/test_session_vectors.py
+replays each vector against each role.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from aura_wire.errors import AuraError
+from aura_wire.codec.dictionary import SECTION_META, SECTION_ZSTD, Dictionary
+from aura_wire.session import (
+    ConnectionFailed,
+    DictionaryOffered,
+    MessageReceived,
+    Role,
+    Session,
+    SessionConfig,
+)
+from aura_wire.session.control import Chunk, Unknown, Use, describe, is_control_frame, pack_control, parse_control
+
+OUT = Path(__file__).resolve().parent / "session"
+CODEC: dict[str, Any] = {"brio": False, "templates": False}
+
+
+def vector_dictionary(tag: str) -> Dictionary:
+    content = b"".join(
+        f'{{"type":"message","room":"{tag}","user":"user{i}","text":"hello world number {i}"}}'.encode()
+        for i in range(12)
+    )
+    return Dictionary({SECTION_META: b"\x81\xa4name\xa6vector", SECTION_ZSTD: content})
+
+
+def message_json(m: str | bytes) -> dict[str, str]:
+    return {"text": m} if isinstance(m, str) else {"binary": m.hex()}
+
+
+class Recorder:
+    def __init__(self, name: str, description: str, server_dicts: list[Dictionary], *,
+                 config: SessionConfig | None = None, client_cache: list[Dictionary] | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.config = config or SessionConfig()
+        self.server_dicts = server_dicts
+        self.client_cache = {d.id: d for d in client_cache or []}
+        self.server = Session(Role.SERVER, dictionaries=server_dicts, config=self.config, codec_config=CODEC)
+        self.client = Session(Role.CLIENT, config=self.config, codec_config=CODEC)
+        self.steps: list[dict[str, Any]] = []
+        self.offers: list[DictionaryOffered] = []
+        self.closed: dict[str, Any] | None = None
+        self.mutate: Any = None  # a function applied to every frame in transit (error vectors)
+
+    def side(self, role: str) -> Session:
+        return self.server if role == "server" else self.client
+
+    def deliver(self, src: str, injected: bytes | None = None) -> None:
+        """Deliver what ``src`` queued and every answer it causes, first in first out per direction."""
+        wire: deque[tuple[str, bytes, bool]] = deque((src, f, False) for f in self.side(src).data_to_send())
+        if injected is not None:
+            wire.append((src, injected, True))
+        while wire:
+            src, frame, hand_made = wire.popleft()
+            dst = "client" if src == "server" else "server"
+            step: dict[str, Any] = {"from": src}
+            if hand_made:
+                step["injected"] = True  # not produced by the sender's session
+            if self.mutate is not None:
+                sent, frame = frame, self.mutate(frame)
+                if sent != frame:
+                    step["sent"] = sent.hex()  # what the sender produced; "frame" is what arrived
+            step["frame"] = frame.hex()
+            if is_control_frame(frame):
+                try:
+                    step["control"] = describe(parse_control(frame))
+                except AuraError as exc:
+                    step["control"] = {"invalid": str(exc)}
+            self.steps.append(step)
+            self.side(dst).receive_frame(frame)
+            for ev in self.side(dst).events():
+                if isinstance(ev, MessageReceived):
+                    step["message"] = message_json(ev.data)
+                elif isinstance(ev, DictionaryOffered):
+                    self.offers.append(ev)
+                elif isinstance(ev, ConnectionFailed):
+                    self.closed = {"by": dst, "code": ev.code, "reason": ev.reason}
+                    self.steps.append({"close": self.closed})
+            wire.extend((dst, f, False) for f in self.side(dst).data_to_send())
+
+    def act(self, role: str, do: str, message: str | bytes | None = None, sensitive: bool = False) -> None:
+        step: dict[str, Any] = {"action": role, "do": do}
+        s = self.side(role)
+        if do == "start":
+            s.start()
+        elif do == "send":
+            assert message is not None
+            step["message"] = message_json(message)
+            if sensitive:
+                step["sensitive"] = True
+            s.send_message(message, sensitive=sensitive)
+        elif do == "use":
+            offer = self.offers[-1]
+            d = next(self.client_cache[i] for i in offer.ids if i in self.client_cache)
+            step["id"] = d.id
+            s.use_dictionary(d)
+        elif do == "fetch":
+            step["id"] = self.offers[-1].ids[0]
+            s.fetch_dictionary(step["id"])
+        elif do == "decline":
+            s.decline()
+        else:
+            raise ValueError(do)
+        self.steps.append(step)
+        self.deliver(role)
+
+    def inject(self, src: str, frame: bytes) -> None:
+        """Deliver a hand-made frame (for error vectors)."""
+        self.deliver(src, injected=frame)
+
+    def to_json(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "name": self.name,
+            "description": self.description,
+            "session_config": {"context": cfg.context, "max_chunk": cfg.max_chunk,
+                               "max_message_size": cfg.max_message_size, "fetch_window": cfg.fetch_window},
+            "codec_config": CODEC,
+            "server_dictionaries": [d.to_bytes().hex() for d in self.server_dicts],
+            "client_cache": sorted(self.client_cache),
+            "steps": self.steps,
+        }
+
+
+CHAT = ['{"type":"message","room":"a","user":"user3","text":"hello world number 3"}',
+        '{"type":"message","room":"a","user":"user7","text":"hello world number 42"}']
+
+
+def scenarios() -> list[Recorder]:
+    d = vector_dictionary("a")
+    out = []
+
+    r = Recorder("no_dictionary", "The server holds no dictionary: HELLO lists none, both sides stay "
+                 "dictionary-free.", [])
+    r.act("server", "start")
+    r.act("client", "send", CHAT[0])
+    r.act("server", "send", b"\x00\x01\x02binary")
+    r.act("server", "send", "")
+    out.append(r)
+
+    r = Recorder("client_holds_dictionary", "The client has the announced dictionary in its cache: it sends "
+                 "USE, the server answers USE; frames after each USE use the dictionary with a fresh context.",
+                 [d], client_cache=[d])
+    r.act("server", "start")
+    r.act("server", "send", CHAT[0])
+    r.act("client", "send", CHAT[0])
+    r.act("client", "use")
+    r.act("client", "send", CHAT[1])
+    r.act("server", "send", CHAT[1])
+    r.act("server", "send", "token=secret", sensitive=True)
+    out.append(r)
+
+    r = Recorder("stateless_with_dictionary", "Context mode off: after the switch point frames are coded "
+                 "alone with the dictionary (D=1, C=0).", [d], client_cache=[d], config=SessionConfig(context=False))
+    r.act("server", "start")
+    r.act("client", "use")
+    r.act("client", "send", CHAT[1])
+    r.act("server", "send", CHAT[1])
+    out.append(r)
+
+    r = Recorder("inband_fetch", "The client lacks the dictionary and fetches it in-band: GETs (at most "
+                 "fetch_window outstanding) answered by CHUNKs of at most max_chunk bytes, verified by SHA-256, "
+                 "then USE both ways.", [d], config=SessionConfig(max_chunk=256, fetch_window=2))
+    r.act("server", "start")
+    r.act("client", "fetch")
+    r.act("client", "send", CHAT[1])
+    r.act("server", "send", CHAT[1])
+    out.append(r)
+
+    def corrupt(frame: bytes) -> bytes:
+        msg = parse_control(frame) if is_control_frame(frame) else None
+        if isinstance(msg, Chunk) and msg.offset == 0:
+            return pack_control(Chunk(msg.dictionary_id, 0, bytes([msg.data[0] ^ 1]) + msg.data[1:]))
+        return frame
+
+    r = Recorder("corrupted_transfer", "A CHUNK is altered in transit: the assembled dictionary fails its "
+                 "SHA-256 check and the client closes with 1007.", [d], config=SessionConfig(max_chunk=4096))
+    r.act("server", "start")
+    r.mutate = corrupt
+    r.act("client", "fetch")
+    out.append(r)
+
+    r = Recorder("unknown_control_types", "An optional control type (0x40-0x7F) is ignored; an unknown "
+                 "mandatory type closes with 1002.", [d])
+    r.act("server", "start")
+    r.act("client", "decline")
+    r.inject("server", pack_control(Unknown(0x41, b"future")))
+    r.act("server", "send", CHAT[0])
+    r.inject("server", b"\x07\x3f")
+    out.append(r)
+
+    r = Recorder("use_not_announced", "The client names a dictionary the server did not announce: the server "
+                 "closes with 1002.", [d])
+    r.act("server", "start")
+    r.inject("client", pack_control(Use("00" * 32)))
+    out.append(r)
+    return out
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.json"):
+        old.unlink()
+    for r in scenarios():
+        path = OUT / f"{r.name}.json"
+        path.write_text(json.dumps(r.to_json(), indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {path.relative_to(OUT.parent.parent.parent)} ({len(r.steps)} steps)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Generate spec/vectors/templates/*.json: TEMPLATE payload vectors (spec/templates.md §8).
+
+Run from the repo root: ``python spec/vectors/make_template_vectors.py``.  Sections are
+trained on synthetic messages only (nothing from real users).  Each vector holds the section
+(hex, or null: no dictionary), the mode, the messages and the payloads (hex, without the frame
+header; null where no template applied and the message was committed as coded by another method).
+Error vectors hold one payload and the name of the error it must raise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+
+from aura_wire.codec.templates import TemplateEncoder, TemplateSet, train_templates  # noqa: E402
+
+OUT = os.path.join(HERE, "templates")
+
+
+def ticks(n: int, start: int = 0) -> list[str]:
+    out = []
+    for i in range(start, start + n):
+        sym = ("btcusd", "ethusd", "xrpusd")[i % 3]
+        out.append(
+            f'{{"stream":"{sym}@bookTicker","data":{{"u":{16700608 + 7 * i},"e":"bookTicker","s":"{sym.upper()}",'
+            f'"b":"{400 + (i * 7) % 13}.{i % 100:02d}","B":"{i % 50}","T":{1626916403864 + 11 * i},'
+            f'"ok":{"true" if i % 2 else "false"},"x":null}}}}'
+        )
+    return out
+
+
+def depth(n: int, start: int = 0) -> list[str]:
+    out = []
+    for i in range(start, start + n):
+        levels = ",".join(f'["{30000 + i + k}.{k}","{(i * k) % 7}"]' for k in range(1 + i % 3))
+        out.append(f'{{"e":"depthUpdate","E":{1626916416755 + i},"b":[{levels}],"a":[]}}')
+    return out
+
+
+def logs(n: int, start: int = 0) -> list[str]:
+    out = []
+    for i in range(start, start + n):
+        if i % 2:
+            out.append(f"081109 2036{i % 60:02d} {140 + i % 9} INFO dfs.DataNode$PacketResponder: "
+                       f"PacketResponder {i % 3} for block blk_{(-1) ** i * (38865049064 + 7919 * i)} terminating")
+        else:
+            out.append(f"03-17 16:13:{i % 60:02d}.{811 + i:03d}  {1702 + (i % 2) * 30000:5d}  {2395 + i} D Power: "
+                       f"acquire lock={233570404 + i}, flags=0x{i % 16:x}, ws=null, uid={10037 + i % 4}")
+    return out
+
+
+FORMS = [
+    '{"id":"4A8FF3A94E53CF376A55F4071EC47FD3","h":"deadbeef01","n":"081109","d":"-0.5","big":-17,"ip":"10.0.0.1:80",'
+    '"t":"2021-04-17T16:43:52.670710Z","w":"Hello World.","o":{"k":[1,2,3],"s":"x"},"e":[]}',
+    '{"id":"4A8FF3A94E53CF376A55F4071EC47FD4","h":"deadbeef02","n":"081110","d":"-0.4","big":-18,"ip":"10.0.0.2:81",'
+    '"t":"2021-04-17T16:43:52.673980Z","w":"Hello World!","o":{"k":[1,2,4],"s":"x"},"e":[]}',
+    '{"id":"4A8FF3A94E53CF376A55F4071EC47FD4","h":"DEADBEEF03","n":"081111","d":"12.25","big":5,"ip":"10.0.1.2:81",'
+    '"t":"2021-04-17T16:44:00.000001Z","w":"Hello World!","o":{"k":[],"s":"4A8FF3A94E53CF376A55F4071EC47FD3"},"e":[1]}',
+]
+
+
+def msg_json(m: str) -> dict[str, str]:
+    return {"text": m}
+
+
+def write(name: str, case: dict[str, object]) -> None:
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(case, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[str]) -> None:
+    ts = TemplateSet.from_section(section) if section is not None else None
+    enc = TemplateEncoder(ts, context=context)
+    payloads: list[str | None] = []
+    for m in msgs:
+        data = m.encode("utf-8")
+        p = enc.encode(data, True)
+        payloads.append(p.hex() if p is not None else None)
+        enc.commit(data, p is not None)
+    write(name, {"description": desc, "section": section.hex() if section is not None else None,
+                 "context": context, "messages": [msg_json(m) for m in msgs], "payloads": payloads})
+
+
+def error_case(name: str, desc: str, section: bytes | None, context: bool, setup: list[str],
+               payload: bytes, error: str) -> None:
+    write(name, {"description": desc, "section": section.hex() if section is not None else None,
+                 "context": context, "observe": [msg_json(m) for m in setup], "payload": payload.hex(),
+                 "error": error})
+
+
+def main() -> None:
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith(".json"):
+            os.unlink(os.path.join(OUT, f))
+    jsec = train_templates([m.encode() for m in ticks(60) + depth(30)], min_frequency=5, min_distinct=8)
+    tsec = train_templates([m.encode() for m in logs(80)], min_frequency=5, min_distinct=8)
+    case("json-stateless", "JSON shapes, stateless: TABLE, UINT, DEC, LIT, constants folded",
+         jsec, False, ticks(6, 100))
+    case("json-context", "JSON shapes in context mode: masks, MRU references, DNUM deltas, keyed predictions",
+         jsec, True, ticks(9, 100) + depth(4, 100))
+    case("json-arrays", "arrays coded generically with in-array predictions (level 1 shape)",
+         jsec, True, depth(6, 200))
+    case("text-stateless", "text templates, stateless: affixes, variable separators, ZPAD, NEG", tsec, False,
+         logs(6, 100))
+    case("text-context", "text templates in context mode: prev_text prediction, DDIG, masks", tsec, True,
+         logs(10, 100))
+    case("runtime-json", "no dictionary: runtime JSON shapes learned by observation", None, True, ticks(5, 300))
+    case("runtime-text", "no dictionary: runtime text templates, generalised online", None, True,
+         [f"user {u} logged in from 10.0.0.{i} port {4000 + i}" for i, u in enumerate(["ann", "bob", "cy", "dee"])])
+    case("forms", "every atom form: HEX, ZPAD, DEC, NEG, NUMS, PREFIX, A64, RECENT, OBJ, ARR", None, True, FORMS)
+    error_case("error-unknown-id", "template id 5 is not defined", jsec, False, [], bytes([5 << 1 | 0]) + b"\x00",
+               "UnknownTemplateError")
+    error_case("error-unknown-rank", "context: MRU rank 3 is empty", None, True, [], bytes([3 << 1]),
+               "UnknownTemplateError")
+    enc = TemplateEncoder(TemplateSet.from_section(jsec), context=False)
+    good = enc.encode(ticks(1, 100)[0].encode(), True)
+    assert good is not None
+    error_case("error-trailing", "a valid payload followed by one extra byte", jsec, False, [], good + b"\x00",
+               "PayloadError")
+    error_case("error-truncated", "a valid payload cut short by one byte", jsec, False, [], good[:-1],
+               "PayloadError")
+    error_case("error-same-without-last", "context: SAME for a slot with no previous value", jsec, True, [],
+               bytes([(8 + 0) << 1, 0x00]), "PayloadError")
+    error_case("error-nesting", "context: arrays nested 40 deep in a runtime JSON slot", None, True,
+               ['{"a":[1]}'], bytes([(8 + 0) << 1]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Shared test fixtures: corpus slices and real ASGI servers on 127.0.0.1.
+
+* ``corpus(name, n)``: the first ``n`` messages of ``../shared/corpora/<name>.jsonl``
+  (relative to the repository root); the test is skipped when the folder is absent.
+* ``server(app, backend="uvicorn")``: an async context manager that serves an ASGI
+  app on 127.0.0.1 on a free port (uvicorn or hypercorn, in this event loop) and
+  yields its base URL ``http://127.0.0.1:PORT``.
+* ``byte_counter(port)``: an async context manager running a TCP proxy in front of
+  a port that counts the bytes each way on the socket (handshake and WebSocket
+  framing included); yields a :class:`ByteCounter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO.parent / "shared" / "corpora"
+
+ASGIApp = Callable[..., Awaitable[None]]
+
+
+def load_corpus(name: str, n: int | None = None, *, skip: int = 0) -> list[str]:
+    """Messages ``skip .. skip+n`` of a corpus; skips the test when corpora are absent."""
+    path = CORPORA / f"{name}.jsonl"
+    if not CORPORA.is_dir():
+        pytest.skip(f"corpora folder {CORPORA} is absent (it sits next to the repository in CI)")
+    if not path.exists():
+        pytest.skip(f"corpus {name} not found in {CORPORA}")
+    out: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i < skip:
+                continue
+            if n is not None and len(out) >= n:
+                break
+            out.append(json.loads(line)["m"])
+    return out
+
+
+@pytest.fixture
+def corpus() -> Callable[..., list[str]]:
+    return load_corpus
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: ASGIApp, backend: str = "uvicorn", **options: Any) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 (free port) in the running loop; yield ``http://127.0.0.1:PORT``."""
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    if backend == "uvicorn":
+        import uvicorn
+
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws=options.pop("ws", "websockets-sansio"),
+                                **options)
+        server = uvicorn.Server(config)
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        try:
+            for _ in range(500):
+                if server.started:
+                    break
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+            sock.close()
+    elif backend == "hypercorn":
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        sock.close()
+        hconfig = Config()
+        hconfig.bind = [f"127.0.0.1:{port}"]
+        hconfig.loglevel = "WARNING"
+        hconfig.accesslog = None
+        hconfig.errorlog = None
+        for key, value in options.items():
+            setattr(hconfig, key, value)
+        stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(
+            serve(app, hconfig, shutdown_trigger=stop.wait, mode="asgi"))
+        for _ in range(500):
+            with contextlib.suppress(OSError):
+                _, w = await asyncio.open_connection("127.0.0.1", port)
+                w.close()
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+
+
+@pytest.fixture
+def server() -> Callable[..., contextlib.AbstractAsyncContextManager[str]]:
+    return serve_app
+
+
+class ByteCounter:
+    """Bytes seen on the socket by a counting proxy, per direction."""
+
+    def __init__(self) -> None:
+        self.upstream = 0  # client -> server
+        self.downstream = 0  # server -> client
+        self.port = 0
+
+    @property
+    def total(self) -> int:
+        return self.upstream + self.downstream
+
+
+@contextlib.asynccontextmanager
+async def count_bytes(target_port: int, *,
+                      alter_downstream: Callable[[bytes], bytes] | None = None) -> AsyncIterator[ByteCounter]:
+    """A TCP proxy on a free port forwarding to ``target_port``, counting bytes both ways.
+
+    ``alter_downstream`` may rewrite what the server sends (to simulate corruption in transit).
+    """
+    counter = ByteCounter()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, up: bool) -> None:
+        try:
+            while True:
+                data = await r.read(65536)
+                if not data:
+                    break
+                if up:
+                    counter.upstream += len(data)
+                else:
+                    counter.downstream += len(data)
+                    if alter_downstream is not None:
+                        data = alter_downstream(data)
+                w.write(data)
+                await w.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                w.close()
+
+    async def handle(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        sr, sw = await asyncio.open_connection("127.0.0.1", target_port)
+        for coro in (pipe(cr, sw, True), pipe(sr, cw, False)):
+            t = asyncio.get_running_loop().create_task(coro)
+            tasks.add(t)
+            t.add_done_callback(tasks.discard)
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    counter.port = srv.sockets[0].getsockname()[1]
+    try:
+        yield counter
+    finally:
+        srv.close()
+        for t in list(tasks):
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await srv.wait_closed()
+
+
+@pytest.fixture
+def byte_counter() -> Callable[[int], contextlib.AbstractAsyncContextManager[ByteCounter]]:
+    return count_bytes
+
+
+def _codec_available(module: str) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+#: Codec options the session/middleware/client tests pass through to every Encoder/Decoder.
+#: Templates are off while the template engine is being built; BRIO is on when it imports.
+TEST_CODEC: dict[str, Any] = {"templates": False, "brio": _codec_available("aura_wire.codec.brio")}
+
+_trained: dict[tuple[str, int], Any] = {}
+
+
+def trained_dictionary(name: str, n: int = 200) -> Any:
+    """A dictionary trained on the first ``n`` messages of a corpus (cached for the test run)."""
+    from aura_wire import Dictionary
+
+    key = (name, n)
+    if key not in _trained:
+        _trained[key] = Dictionary.train(load_corpus(name, n), templates=False, brio=TEST_CODEC["brio"],
+                                         name=f"{name}[:{n}]")
+    return _trained[key]
+
+
+def small_dictionary(tag: str = "a") -> Any:
+    """A tiny deterministic dictionary (no corpus needed) for sync tests."""
+    from aura_wire import Dictionary
+    from aura_wire.codec.dictionary import SECTION_META, SECTION_ZSTD
+
+    content = (f'{{"type":"message","room":"{tag}","user":"alice","text":"hello world"}}' * 40).encode()
+    return Dictionary({SECTION_META: b"\x81\xa4name\xa1" + tag.encode()[:1], SECTION_ZSTD: content})

@@ -1,0 +1,364 @@
+"""Resource limits under hostile input (issue 7, part 2).
+
+Decompression bombs in every method, deeply nested JSON, huge varints, runtime-template floods and
+oversized dictionaries: each is refused with the right :class:`~aura_wire.errors.AuraError` (and so
+the right close code), and the peak Python heap while refusing it (tracemalloc) stays within a small
+multiple of the configured limit.  Nothing here depends on the attacker being polite: frames are
+built by hand or by an encoder configured with a larger limit than the victim decoder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import tracemalloc
+from typing import Callable
+
+import brotli
+import pytest
+import zstandard
+
+from aura_wire import Decoder, Dictionary, Encoder
+from aura_wire.codec.dictionary import DEFAULT_MAX_DICTIONARY_SIZE, MAGIC
+from aura_wire.codec.frame import (
+    FLAG_CONTEXT, FLAG_DICT, FLAG_TEXT, METHOD_BRIO, METHOD_BROTLI, METHOD_RAW, METHOD_TEMPLATE, METHOD_ZSTD,
+    parse_header,
+)
+from aura_wire.codec.varint import decode_uvarint
+from aura_wire.errors import (
+    CLOSE_INVALID_DATA, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, AuraError, DictionaryFormatError, FrameError, LimitError,
+    PayloadError,
+)
+
+
+def _have(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+HAVE_BRIO = _have("aura_wire.codec.brio")
+HAVE_TEMPLATES = _have("aura_wire.codec.templates")
+OPTS = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
+NONE = {"brio": False, "templates": False, "zstd": False, "brotli": False}
+
+LIMIT = 256 * 1024
+#: Peak heap allowed while refusing a bomb: the limit itself (an output buffer may reach it) plus slack.
+PEAK_BUDGET = 2 * LIMIT + 512 * 1024
+
+
+def _peak(fn: Callable[[], object]) -> tuple[object, int]:
+    """Run ``fn`` under tracemalloc; return (result or the AuraError raised, peak bytes)."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        try:
+            result: object = fn()
+        except AuraError as exc:
+            result = exc
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def _refused(frame: bytes, err: type[AuraError], *, context: bool = False, dictionary: Dictionary | None = None,
+             limit: int = LIMIT, **opts: bool) -> AuraError:
+    dec = Decoder(dictionary, context=context, max_message_size=limit, **(opts or OPTS))
+    result, peak = _peak(lambda: dec.decode(frame))
+    assert isinstance(result, err), f"expected {err.__name__}, got {result!r}"
+    assert peak < PEAK_BUDGET, f"peak heap {peak} bytes while refusing a {len(frame)}-byte frame"
+    return result
+
+
+BOMB = b"A" * (16 * 1024 * 1024)  # 16 MiB of one byte: compresses to a few KB in every method
+
+
+@pytest.fixture(scope="module")
+def dictionary() -> Dictionary:
+    samples = [json.dumps({"type": "tick", "seq": i, "px": f"{100 + i % 13}.{i % 97:02d}", "sym": "BTC-USD"})
+               for i in range(300)]
+    return Dictionary.train(samples, zstd_dict_size=4096, brio_content_size=4096, **OPTS)
+
+
+# -- zstd -----------------------------------------------------------------------------------------------
+
+
+def test_zstd_bomb_refused_before_decompressing() -> None:
+    frame = Encoder(None, context=False, **{**NONE, "zstd": True}).encode(BOMB)
+    assert parse_header(frame).method == METHOD_ZSTD and len(frame) < 4096
+    e = _refused(frame, LimitError, brio=False, templates=False)
+    assert e.close_code == CLOSE_TOO_BIG
+
+
+def test_zstd_with_dictionary_bomb_refused(dictionary: Dictionary) -> None:
+    frame = Encoder(dictionary, context=False, **{**NONE, "zstd": True}).encode(b'{"type":"tick"}' * 400000)
+    h = parse_header(frame)
+    assert h.method == METHOD_ZSTD and h.uses_dictionary
+    _refused(frame, LimitError, dictionary=dictionary, **OPTS)
+
+
+def _rle_block(last: bool, n: int = 131072) -> bytes:
+    return ((n << 3) | (1 << 1) | int(last)).to_bytes(3, "little") + b"A"
+
+
+def test_zstd_lying_content_size_is_refused() -> None:
+    """Frame_Content_Size says 10 bytes, 1000 RLE blocks would give 128 MB: refused, nothing allocated."""
+    payload = bytes([0x20, 10]) + b"".join(_rle_block(i == 999) for i in range(1000))
+    _refused(bytes([METHOD_ZSTD]) + payload, PayloadError, brio=False, templates=False)
+
+
+def test_zstd_without_content_size_is_refused() -> None:
+    cctx = zstandard.ZstdCompressor(write_content_size=False)
+    chunks = cctx.compressobj()
+    data = chunks.compress(BOMB[:1 << 20]) + chunks.flush()
+    assert data[:4] == b"\x28\xb5\x2f\xfd"
+    _refused(bytes([METHOD_ZSTD]) + data[4:], FrameError, brio=False, templates=False)
+
+
+def test_zstd_huge_window_small_content() -> None:
+    """A non-single-segment header declaring a 2 GiB window but 300 bytes of content."""
+    # FHD: FCS_flag=1 (2 bytes), single_segment=0; window descriptor exponent 21 -> 2^(10+21) = 2 GiB.
+    payload = bytes([0x40, 21 << 3]) + (300 - 256).to_bytes(2, "little") + _rle_block(True, 300)
+    dec = Decoder(None, context=False, max_message_size=LIMIT, brio=False, templates=False)
+    result, peak = _peak(lambda: dec.decode(bytes([METHOD_ZSTD]) + payload))
+    assert result == b"A" * 300 or isinstance(result, AuraError)
+    assert peak < PEAK_BUDGET
+
+
+# -- brotli ---------------------------------------------------------------------------------------------
+
+
+def test_brotli_bomb_stops_at_the_limit() -> None:
+    payload = brotli.compress(BOMB, quality=5, lgwin=22)
+    assert len(payload) < 4096
+    e = _refused(bytes([METHOD_BROTLI]) + payload, LimitError, brio=False, templates=False)
+    assert e.close_code == CLOSE_TOO_BIG
+
+
+def test_brotli_bomb_exactly_at_the_limit_passes() -> None:
+    payload = brotli.compress(BOMB[:LIMIT], quality=5)
+    dec = Decoder(None, context=False, max_message_size=LIMIT, brio=False, templates=False)
+    assert dec.decode(bytes([METHOD_BROTLI]) + payload) == BOMB[:LIMIT]
+    payload = brotli.compress(BOMB[:LIMIT + 1], quality=5)
+    _refused(bytes([METHOD_BROTLI]) + payload, LimitError, brio=False, templates=False)
+
+
+# -- every method, through the real encoder ---------------------------------------------------------------
+
+
+def _method_cases() -> list[tuple[str, dict[str, bool], int, bool]]:
+    cases: list[tuple[str, dict[str, bool], int, bool]] = [
+        ("zstd", {**NONE, "zstd": True}, METHOD_ZSTD, False),
+        ("brotli", {**NONE, "brotli": True}, METHOD_BROTLI, False),
+    ]
+    if HAVE_BRIO:
+        cases.append(("brio", {**NONE, "brio": True}, METHOD_BRIO, False))
+        cases.append(("brio-context", {**NONE, "brio": True}, METHOD_BRIO, True))
+    return cases
+
+
+@pytest.mark.parametrize("name,opts,method,context", _method_cases(), ids=[c[0] for c in _method_cases()])
+def test_bomb_in_every_method(name: str, opts: dict[str, bool], method: int, context: bool) -> None:
+    # The pure-Python BRIO encoder is slow on large inputs: a 16 KiB bomb against a 2 KiB limit keeps the
+    # same ratio (> 100x) at a fraction of the cost.  zstd/brotli use the 16 MiB bomb.
+    msg, limit = (BOMB[:16384], 2048) if method == METHOD_BRIO else (BOMB, LIMIT)
+    enc = Encoder(None, context=context, **{**opts, "templates": False})
+    frame = enc.encode(msg)
+    assert parse_header(frame).method == method, f"{name}: encoder chose another method"
+    assert len(frame) < len(msg) // 100
+    e = _refused(frame, LimitError, context=context, limit=limit, **{**opts, "templates": False})
+    assert e.close_code == CLOSE_TOO_BIG
+
+
+TEMPLATES_ONLY = {**NONE, "templates": True}
+
+
+@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
+def test_template_huge_repeated_slots() -> None:
+    """An array whose elements repeat a 4 KB prediction (SAME atoms): 800 KB from a 3 KB frame."""
+    enc = Encoder(None, context=True, **TEMPLATES_ONLY)
+    dec = Decoder(None, context=True, max_message_size=64 * 1024, **TEMPLATES_ONLY)
+    small = '{"type":"bulk","items":["a","a","a"]}'
+    assert dec.decode(enc.encode(small)) == small  # both sides learn the shape (runtime template)
+    big = json.dumps({"type": "bulk", "items": ["x" * 4000] * 200}, separators=(",", ":"))
+    frame = enc.encode(big)
+    assert parse_header(frame).method == METHOD_TEMPLATE and len(frame) < len(big) // 100
+    result, peak = _peak(lambda: dec.decode(frame))
+    assert isinstance(result, LimitError), result
+    assert result.close_code == CLOSE_TOO_BIG
+    assert peak < PEAK_BUDGET
+
+
+@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
+@pytest.mark.parametrize("depth,ok", [(5, True), (32, True), (33, False), (5000, False)])
+def test_template_nesting_depth_in_a_frame(depth: int, ok: bool) -> None:
+    """templates.md §4.1: container nesting deeper than 32 is a LimitError (crafted ARR atoms)."""
+    enc = Encoder(None, context=True, **TEMPLATES_ONLY)
+    dec = Decoder(None, context=True, **TEMPLATES_ONLY)
+    teach = '{"type":"deep","seq":1,"v":[1,2]}'
+    assert dec.decode(enc.encode(teach)) == teach
+    model = enc.encode('{"type":"deep","seq":2,"v":[[[[[7]]]]]}')
+    arr1 = bytes([0x1D])  # atom tag: F=13 (ARR), P=1 (count 1)
+    assert parse_header(model).method == METHOD_TEMPLATE and arr1 * 5 + b"\x117" in model
+    frame = model.replace(arr1 * 5 + b"\x117", arr1 * depth + b"\x117")
+    if ok:
+        assert dec.decode(frame) == '{"type":"deep","seq":2,"v":' + "[" * depth + "7" + "]" * depth + "}"
+    else:
+        result, peak = _peak(lambda: dec.decode(frame))
+        assert isinstance(result, LimitError), result
+        assert peak < 1 << 20
+
+
+# -- deeply nested JSON ------------------------------------------------------------------------------------
+
+
+def _nesting_round_trip(depth: int, context: bool, opts: dict[str, bool]) -> None:
+    limit = sys.getrecursionlimit()
+    msgs = ["[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth, json.dumps({"ok": 1}),
+            '{"type":"deep","v":' + "[" * depth + "1" + "]" * depth + "}", "[" * depth]  # the last is not JSON
+    enc = Encoder(None, context=context, **opts)
+    dec = Decoder(None, context=context, **opts)
+    for m in msgs:
+        assert dec.decode(enc.encode(m)) == m
+    assert sys.getrecursionlimit() == limit
+
+
+@pytest.mark.parametrize("depth", [40, 5000, 100000])
+@pytest.mark.parametrize("context", [False, True])
+def test_deeply_nested_json_round_trips_without_recursion_error(depth: int, context: bool) -> None:
+    # BRIO (pure Python) only on the small case: the depth matters to the template JSON parser.
+    _nesting_round_trip(depth, context, OPTS if depth <= 40 else {**OPTS, "brio": False})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("context", [False, True])
+def test_deeply_nested_json_every_method(context: bool) -> None:
+    _nesting_round_trip(200000, context, OPTS)
+
+
+# -- huge varints -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw,err", [
+    (b"\xff" * 10 + b"\x01", "longer than 10"),
+    (b"\xff" * 9 + b"\x7f", "exceeds 64 bits"),
+    (b"\x80\x00", "non-minimal"),
+    (b"\xff\xff\xff", "truncated"),
+])
+def test_varint_decoder_refuses(raw: bytes, err: str) -> None:
+    with pytest.raises(FrameError, match=err):
+        decode_uvarint(raw, 0, "x")
+
+
+def _varint_frames() -> list[bytes]:
+    huge = [b"\xff" * 9 + b"\x01", b"\xff" * 8 + b"\x7f", b"\x80" * 10 + b"\x01", b"\xff" * 4 + b"\x0f"]
+    out = []
+    methods = [METHOD_TEMPLATE, METHOD_ZSTD, METHOD_BROTLI]
+    if HAVE_BRIO:  # without the module a BRIO frame hits finding F1 (tests/test_fuzz_regressions.py)
+        methods.append(METHOD_BRIO)
+    for method in methods:
+        for flags in (0, FLAG_CONTEXT, FLAG_DICT | FLAG_CONTEXT, FLAG_DICT, FLAG_TEXT | FLAG_CONTEXT):
+            for h in huge:
+                for tail in (b"", b"\x00" * 8, h, b"\x01\x02\x03"):
+                    out.append(bytes([method | flags]) + h + tail)
+    return out
+
+
+@pytest.mark.parametrize("context", [False, True])
+def test_huge_varints_in_every_method_are_refused_cheaply(dictionary: Dictionary, context: bool) -> None:
+    frames = _varint_frames()
+    dec_opts = {**OPTS}
+
+    def run() -> int:
+        n = 0
+        for f in frames:
+            dec = Decoder(dictionary, context=context, max_message_size=LIMIT, **dec_opts)
+            try:
+                out = dec.decode(f)
+            except AuraError:
+                n += 1
+                continue
+            assert len(out) <= LIMIT
+        return n
+
+    refused, peak = _peak(run)
+    assert isinstance(refused, int) and refused >= len(frames) * 0.9
+    assert peak < PEAK_BUDGET
+
+
+# -- runtime-template floods -------------------------------------------------------------------------------
+
+
+def _flood(n: int, opts: dict[str, bool]) -> None:
+    cfg = {"max_runtime_templates": 16, "max_runtime_template_bytes": 4096}
+    enc = Encoder(None, context=True, **opts, **cfg)
+    dec = Decoder(None, context=True, **opts, **cfg)
+    peak_mem = 0
+    for i in range(n):
+        m = json.dumps({f"k{i}": 1, f"f{i % 7}": [i, str(i)], "t": "x"})
+        assert dec.decode(enc.encode(m)) == m
+        peak_mem = max(peak_mem, enc.memory_bytes(), dec.memory_bytes())
+    window = int(enc.config.window) if opts.get("brio") else 0
+    assert peak_mem <= 4 * (cfg["max_runtime_template_bytes"] + window) + 65536
+
+
+@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
+def test_runtime_template_flood_is_bounded() -> None:
+    """2,000 distinct JSON shapes: the per-connection template state stays within its limits."""
+    _flood(2000, TEMPLATES_ONLY)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
+def test_runtime_template_flood_every_method() -> None:
+    _flood(10000, OPTS)
+
+
+# -- dictionaries -----------------------------------------------------------------------------------------
+
+
+def test_dictionary_larger_than_allowed_is_refused(tmp_path: object) -> None:
+    d = Dictionary({1: b"\x80", 9: b"z" * 70000})
+    raw = d.to_bytes()
+    with pytest.raises(LimitError) as ei:
+        Dictionary.from_bytes(raw, max_size=65536)
+    assert ei.value.close_code == CLOSE_TOO_BIG
+    assert Dictionary.from_bytes(raw, max_size=len(raw)) == d
+
+
+def test_dictionary_default_limit_and_load(tmp_path: "os.PathLike[str]") -> None:
+    import os
+    big = Dictionary({9: b"\x00" * DEFAULT_MAX_DICTIONARY_SIZE})
+    with pytest.raises(LimitError):
+        Dictionary.from_bytes(big.to_bytes())
+    path = os.path.join(os.fspath(tmp_path), "big.aura")
+    with open(path, "wb") as f:
+        f.write(big.to_bytes())
+    result, peak = _peak(lambda: Dictionary.load(path))
+    assert isinstance(result, LimitError)
+    assert peak < DEFAULT_MAX_DICTIONARY_SIZE * 2 + 65536
+
+
+def test_dictionary_section_length_lies() -> None:
+    raw = MAGIC + bytes([1, 0, 1, 9]) + b"\xff\xff\xff\xff\xff\xff\xff\xff\x7f" + b"abc"
+    result, peak = _peak(lambda: Dictionary.from_bytes(raw))
+    assert isinstance(result, DictionaryFormatError)
+    assert peak < 65536
+    raw = MAGIC + bytes([1, 0]) + b"\xff\xff\xff\xff\x0f"  # 2^32 sections announced, none present
+    result, peak = _peak(lambda: Dictionary.from_bytes(raw))
+    assert isinstance(result, DictionaryFormatError)
+    assert peak < 65536
+
+
+def test_close_codes_of_limit_errors() -> None:
+    assert LimitError("x").close_code == CLOSE_TOO_BIG
+    assert FrameError("x").close_code == CLOSE_PROTOCOL_ERROR
+    assert PayloadError("x").close_code == CLOSE_INVALID_DATA
+
+
+def test_raw_frame_over_the_limit() -> None:
+    frame = bytes([METHOD_RAW]) + b"x" * (LIMIT + 1)
+    _refused(frame, LimitError, brio=False, templates=False)

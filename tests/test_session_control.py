@@ -1,0 +1,79 @@
+"""CONTROL frames: exact round trips both ways and rejection of malformed input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aura_wire.errors import AuraError, FrameError, LimitError, ProtocolError
+from aura_wire.session.control import (
+    Chunk,
+    Get,
+    Hello,
+    Unknown,
+    Use,
+    is_control_frame,
+    pack_control,
+    parse_control,
+)
+
+ids = st.binary(min_size=32, max_size=32).map(bytes.hex)
+u64 = st.integers(0, 2**40)
+messages = st.one_of(
+    st.builds(Hello, st.just(1), st.integers(1, 2**24), st.lists(st.tuples(ids, u64), max_size=16).map(tuple)),
+    st.builds(Use, ids),
+    st.builds(Get, ids, u64, u64),
+    st.builds(Chunk, ids, u64, st.binary(max_size=200)),
+    st.builds(Unknown, st.integers(0x40, 0x7F), st.binary(max_size=50)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages)
+def test_round_trip(msg):
+    frame = pack_control(msg)
+    assert frame[0] == 0x07 and is_control_frame(frame)
+    assert parse_control(frame) == msg
+    assert pack_control(parse_control(frame)) == frame
+
+
+def test_known_bytes():
+    did = "00" * 31 + "ff"
+    assert pack_control(Use(did)) == b"\x07\x02" + b"\x00" * 31 + b"\xff"
+    assert pack_control(Get(did, 300, 16384)) == b"\x07\x03" + bytes.fromhex(did) + b"\xac\x02\x80\x80\x01"
+    assert pack_control(Hello(1, 16384, ((did, 5),))) == b"\x07\x01\x01\x80\x80\x01\x01" + bytes.fromhex(did) + b"\x05"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_arbitrary_bytes_parse_or_raise_aura_errors(body):
+    try:
+        msg = parse_control(b"\x07" + body)
+    except AuraError:
+        return
+    assert pack_control(msg) == b"\x07" + body
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        (b"\x07", FrameError),
+        (b"\x17\x02" + b"\x00" * 32, FrameError),  # flags set on a CONTROL header
+        (b"\x07\x30", ProtocolError),  # unknown mandatory type
+        (b"\x07\x01\x02\x01\x00", ProtocolError),  # session version 2
+        (b"\x07\x01\x01\x00\x00", FrameError),  # max_chunk 0
+        (b"\x07\x01\x01\x01\x11", LimitError),  # 17 dictionaries
+        (b"\x07\x03" + b"\x00" * 32 + b"\x80", FrameError),  # truncated varint
+        (b"\x07\x03" + b"\x00" * 32 + b"\x01\x01\x00", FrameError),  # trailing byte
+    ],
+)
+def test_malformed(frame, error):
+    with pytest.raises(error):
+        parse_control(frame)
+
+
+def test_is_control_frame_needs_version_zero():
+    assert not is_control_frame(b"\x47")
+    assert not is_control_frame(b"")
+    assert not is_control_frame(b"\x08")
