@@ -31,11 +31,26 @@ from aura_wire.metrics import CompressionMetrics  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # The adapters import starlette/websockets; load them only when asked for.
+    if name == "AuraMiddleware":
+        from aura_wire.middleware import AuraMiddleware
+
+        return AuraMiddleware
+    if name == "connect":
+        from aura_wire.client import connect
+
+        return connect
+    raise AttributeError(f"module 'aura_wire' has no attribute {name!r}")
+
+
 #: True exactly when the mypyc-compiled codec modules are in use.
 compiled: bool = _loader.is_compiled()
 
 __all__ = [
     "AuraError",
+    "AuraMiddleware",
     "CompressionMetrics",
     "ConfigError",
     "ContextDesyncError",
@@ -52,4 +67,5 @@ __all__ = [
     "UnsupportedVersionError",
     "__version__",
     "compiled",
+    "connect",
 ]

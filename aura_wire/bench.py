@@ -741,14 +741,16 @@ def measure_compiled_vs_pure(paths: Sequence[str | os.PathLike[str]], *, limit: 
     with tempfile.TemporaryDirectory() as tmp:
         for build, pure in (("compiled", "0"), ("pure", "1")):
             out = os.path.join(tmp, build + ".json")
-            cmd = [sys.executable, "-m", "aura_wire.cli", "bench", *[os.fspath(p) for p in paths], "--limit",
+            cmd = [sys.executable, "-m", "aura_wire.cli", "bench", *[os.path.abspath(p) for p in paths], "--limit",
                    str(limit), "--peers", peers, "--no-trace", "--json", out]
             if not feats["brio"]:
                 cmd.append("--no-brio")
             if not feats["templates"]:
                 cmd.append("--no-templates")
-            env = dict(os.environ, AURA_WIRE_PURE=pure)
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+            # Run this very package (not whatever the working directory would shadow it with).
+            pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(aura_wire.__file__ or "")))
+            env = dict(os.environ, AURA_WIRE_PURE=pure, PYTHONPATH=pkg_parent)
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=tmp)
             if proc.returncode != 0:
                 raise BenchError(f"the {build} run failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
             with open(out, encoding="utf-8") as f:

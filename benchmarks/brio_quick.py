@@ -31,6 +31,7 @@ import statistics
 import sys
 import time
 import zlib
+from typing import Any
 
 import zstandard
 
@@ -57,7 +58,8 @@ def deflate_ctx(msgs: list[bytes]) -> tuple[int, list[float]]:
 
 def zstd_dict(train: list[bytes], msgs: list[bytes]) -> int:
     try:
-        d = zstandard.train_dictionary(32768, train)
+        samples: list[Any] = list(train)
+        d = zstandard.train_dictionary(32768, samples)
     except zstandard.ZstdError:
         return sum(len(m) + 1 for m in msgs)
     c = zstandard.ZstdCompressor(level=3, dict_data=d, write_checksum=False, write_dict_id=False)

@@ -96,7 +96,7 @@ def synthetic_messages(n: int, seed: int = 7) -> list[str]:
     return out
 
 
-def codec_options(full: bool) -> dict[str, bool]:
+def codec_options(full: bool) -> dict[str, Any]:
     """Encoder/Decoder/Dictionary.train switches for what exists in this tree."""
     return {"brio": full and have_brio(), "templates": full and have_templates()}
 
@@ -375,12 +375,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if bad else 0
 
     atheris: Any = importlib.import_module("atheris")
-    with atheris.instrument_imports(include=["aura_wire"]):
-        import aura_wire  # noqa: F401
-        import aura_wire.codec.encoder  # noqa: F401
-        for opt in ("aura_wire.codec.brio", "aura_wire.codec.templates", "aura_wire.session"):
-            if have_module(opt):
-                importlib.import_module(opt)
+    # aura_wire loads its codec modules through its own import finder (aura_wire/_loader.py, compiled or
+    # pure), which atheris.instrument_imports() does not see: import everything, then instrument the
+    # bytecode of every loaded function.  (Compiled modules, if in use, cannot be instrumented.)
+    import aura_wire  # noqa: F401
+    import aura_wire.codec.encoder  # noqa: F401
+    for opt in ("aura_wire.codec.brio", "aura_wire.codec.templates", "aura_wire.session.core"):
+        if have_module(opt):
+            importlib.import_module(opt)
+    atheris.instrument_all()
 
     targets = build_targets()
     corpus = args.workdir / "corpus"

@@ -173,7 +173,7 @@ def _have(name: str) -> bool:
         return False
 
 
-def _codec_options() -> dict[str, bool]:
+def _codec_options() -> dict[str, Any]:
     return {"brio": _have("aura_wire.codec.brio"), "templates": _have("aura_wire.codec.templates")}
 
 
@@ -239,6 +239,7 @@ class Result:
         self.wire_bytes = 0
         self.server: dict[str, Any] = {}
         self.seconds = 0.0
+        self.phases: dict[str, float] = {}
 
     def error(self, exc: BaseException) -> None:
         k = type(exc).__name__
@@ -254,11 +255,40 @@ class Result:
         return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+_CACHE: Any = None
+
+
+def _shared_cache(cache_dir: str) -> Any:
+    """One DictionaryCache for every client connection of this driver process, returning the same
+    Dictionary object for an id, so the derived codec tables (BRIO models, template sets: cached per
+    Dictionary object) are built once instead of once per connection.  A real client process holds
+    one connection; this driver holds a thousand and would otherwise measure its own setup cost."""
+    global _CACHE
+    if _CACHE is None:
+        from aura_wire.client.cache import DictionaryCache
+
+        class SharedCache(DictionaryCache):
+            def __init__(self, directory: str) -> None:
+                super().__init__(directory)
+                self._memo: dict[str, Any] = {}
+
+            def get(self, dictionary_id: str) -> Any:
+                if dictionary_id not in self._memo:
+                    d = super().get(dictionary_id)
+                    if d is None:
+                        return None
+                    self._memo[dictionary_id] = d
+                return self._memo[dictionary_id]
+
+        _CACHE = SharedCache(cache_dir)
+    return _CACHE
+
+
 async def _open(stack: str, uri: str, cache_dir: str) -> Any:
     if stack == "aura":
         from aura_wire.client import connect
 
-        conn = await connect(uri, dictionary_cache=cache_dir, fetch="inband", open_timeout=60,
+        conn = await connect(uri, dictionary_cache=_shared_cache(cache_dir), fetch="inband", open_timeout=60,
                              **_codec_options())
         return conn
     from websockets.asyncio.client import connect as ws_connect
@@ -300,8 +330,10 @@ async def run_stack(stack: str, args: argparse.Namespace, stream: list[str], dic
                             res.synced += 1
                 return c
 
+        t_open = time.monotonic()
         conns = await asyncio.gather(*(open_one() for _ in range(args.connections)))
         live = [c for c in conns if c is not None]
+        res.phases["open"] = time.monotonic() - t_open
         res.connections_ok = len(live)
         held = await http_stats(port)
         m = args.messages
@@ -326,7 +358,9 @@ async def run_stack(stack: str, args: argparse.Namespace, stream: list[str], dic
                 if args.think > 0:
                     await asyncio.sleep(random.random() * args.think)
 
+        t_stream = time.monotonic()
         await asyncio.gather(*(stream_one(k, c) for k, c in enumerate(live)))
+        res.phases["stream"] = time.monotonic() - t_stream
         busy = await http_stats(port)
         if stack == "aura":
             for c in live:
@@ -371,7 +405,8 @@ def report(res: Result, connections: int, messages: int) -> str:
                      f"{s.get('codec_memory_max', 0) / 1024:.1f} KiB max; dictionary in use on {res.synced} "
                      f"connections; wire ratio {res.raw_bytes / max(1, res.wire_bytes):.2f} "
                      f"({res.raw_bytes} app bytes / {res.wire_bytes} wire bytes)")
-    lines.append(f"[{res.stack}] run time {res.seconds:.1f} s")
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in res.phases.items())
+    lines.append(f"[{res.stack}] run time {res.seconds:.1f} s ({phases})")
     return "\n".join(lines)
 
 
@@ -397,7 +432,11 @@ def trained_dictionary(train: list[str]) -> Any:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    raise_fd_limit(args.connections * 2 + 256)
+    fds = raise_fd_limit(args.connections * 2 + 256)
+    import aura_wire
+
+    print(f"load test: {args.connections} connections x {args.messages} messages each way, stacks {args.stack}, "
+          f"aura_wire compiled={aura_wire.compiled}, fd limit {fds}", flush=True)
     train, stream = load_corpora(args.corpora, args.per_corpus, args.train_per_corpus)
     stacks = ["aura", "deflate"] if args.stack == "both" else [args.stack]
     tmp = tempfile.mkdtemp(prefix="aura-load-")
@@ -434,7 +473,8 @@ async def main_async(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--connections", type=int, default=1000)
-    ap.add_argument("--messages", type=int, default=10, help="messages each connection sends (each is echoed)")
+    ap.add_argument("--messages", type=int, default=None,
+                    help="messages each connection sends, each echoed (default 10 compiled, 2 pure Python)")
     ap.add_argument("--stack", choices=["both", "aura", "deflate"], default="both")
     ap.add_argument("--corpora", nargs="+", default=DEFAULT_CORPORA)
     ap.add_argument("--per-corpus", type=int, default=400, help="messages streamed per corpus (second half)")
@@ -447,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dictionary", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.messages is None:
+        import aura_wire
+
+        args.messages = 10 if aura_wire.compiled else 2
     if args.serve:
         serve(args.serve, args.port, args.dictionary, args.connections)
         return 0

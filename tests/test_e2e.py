@@ -62,7 +62,7 @@ def port_of(base: str) -> int:
 
 @pytest.mark.parametrize(
     ("backend", "name"),
-    [("uvicorn", "chat_ubuntu_irc"), ("hypercorn", "llm_stream_vercel")],
+    [("uvicorn", "chat_ubuntu_irc"), ("hypercorn", "logs_openssh")],
 )
 async def test_corpus_both_ways_exact_and_smaller_than_deflate(backend: str, name: str, tmp_path: Path) -> None:
     d = trained_dictionary(name, TRAIN)

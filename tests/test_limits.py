@@ -13,7 +13,8 @@ import importlib.util
 import json
 import sys
 import tracemalloc
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import brotli
 import pytest
@@ -41,8 +42,8 @@ def _have(name: str) -> bool:
 
 HAVE_BRIO = _have("aura_wire.codec.brio")
 HAVE_TEMPLATES = _have("aura_wire.codec.templates")
-OPTS = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
-NONE = {"brio": False, "templates": False, "zstd": False, "brotli": False}
+OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
+NONE: dict[str, Any] = {"brio": False, "templates": False, "zstd": False, "brotli": False}
 
 LIMIT = 256 * 1024
 #: Peak heap allowed while refusing a bomb: the limit itself (an output buffer may reach it) plus slack.
@@ -65,7 +66,7 @@ def _peak(fn: Callable[[], object]) -> tuple[object, int]:
 
 
 def _refused(frame: bytes, err: type[AuraError], *, context: bool = False, dictionary: Dictionary | None = None,
-             limit: int = LIMIT, **opts: bool) -> AuraError:
+             limit: int = LIMIT, **opts: Any) -> AuraError:
     dec = Decoder(dictionary, context=context, max_message_size=limit, **(opts or OPTS))
     result, peak = _peak(lambda: dec.decode(frame))
     assert isinstance(result, err), f"expected {err.__name__}, got {result!r}"
@@ -149,8 +150,8 @@ def test_brotli_bomb_exactly_at_the_limit_passes() -> None:
 # -- every method, through the real encoder ---------------------------------------------------------------
 
 
-def _method_cases() -> list[tuple[str, dict[str, bool], int, bool]]:
-    cases: list[tuple[str, dict[str, bool], int, bool]] = [
+def _method_cases() -> list[tuple[str, dict[str, Any], int, bool]]:
+    cases: list[tuple[str, dict[str, Any], int, bool]] = [
         ("zstd", {**NONE, "zstd": True}, METHOD_ZSTD, False),
         ("brotli", {**NONE, "brotli": True}, METHOD_BROTLI, False),
     ]
@@ -161,7 +162,7 @@ def _method_cases() -> list[tuple[str, dict[str, bool], int, bool]]:
 
 
 @pytest.mark.parametrize("name,opts,method,context", _method_cases(), ids=[c[0] for c in _method_cases()])
-def test_bomb_in_every_method(name: str, opts: dict[str, bool], method: int, context: bool) -> None:
+def test_bomb_in_every_method(name: str, opts: dict[str, Any], method: int, context: bool) -> None:
     # The pure-Python BRIO encoder is slow on large inputs: a 16 KiB bomb against a 2 KiB limit keeps the
     # same ratio (> 100x) at a fraction of the cost.  zstd/brotli use the 16 MiB bomb.
     msg, limit = (BOMB[:16384], 2048) if method == METHOD_BRIO else (BOMB, LIMIT)
@@ -173,7 +174,7 @@ def test_bomb_in_every_method(name: str, opts: dict[str, bool], method: int, con
     assert e.close_code == CLOSE_TOO_BIG
 
 
-TEMPLATES_ONLY = {**NONE, "templates": True}
+TEMPLATES_ONLY: dict[str, Any] = {**NONE, "templates": True}
 
 
 @pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
@@ -320,7 +321,7 @@ def test_runtime_template_flood_every_method() -> None:
 # -- dictionaries -----------------------------------------------------------------------------------------
 
 
-def test_dictionary_larger_than_allowed_is_refused(tmp_path: object) -> None:
+def test_dictionary_larger_than_allowed_is_refused() -> None:
     d = Dictionary({1: b"\x80", 9: b"z" * 70000})
     raw = d.to_bytes()
     with pytest.raises(LimitError) as ei:
@@ -329,8 +330,9 @@ def test_dictionary_larger_than_allowed_is_refused(tmp_path: object) -> None:
     assert Dictionary.from_bytes(raw, max_size=len(raw)) == d
 
 
-def test_dictionary_default_limit_and_load(tmp_path: "os.PathLike[str]") -> None:
+def test_dictionary_default_limit_and_load(tmp_path: Path) -> None:
     import os
+
     big = Dictionary({9: b"\x00" * DEFAULT_MAX_DICTIONARY_SIZE})
     with pytest.raises(LimitError):
         Dictionary.from_bytes(big.to_bytes())

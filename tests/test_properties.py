@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -29,8 +30,8 @@ def _have(name: str) -> bool:
 
 
 HAVE_BRIO = _have("aura_wire.codec.brio")
-OPTS = {"brio": HAVE_BRIO, "templates": _have("aura_wire.codec.templates")}
-NO_BRIO = {**OPTS, "brio": False}
+OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": _have("aura_wire.codec.templates")}
+NO_BRIO: dict[str, Any] = {**OPTS, "brio": False}
 MAX_SIZE = 200 * 1024
 #: Largest message given to the full codec in the normal suite: the pure-Python BRIO encoder codes
 #: ~40 KB/s, so the pure build tests the 200 KB range with BRIO off here and with BRIO on in the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def _have(name: str) -> bool:
 
 HAVE_BRIO = _have("aura_wire.codec.brio")
 HAVE_TEMPLATES = _have("aura_wire.codec.templates")
-OPTS = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
+OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
 STATEFUL = HAVE_BRIO or HAVE_TEMPLATES
 
 SECRET_A = "sk_live_7Hq2ZpX9vR4mTt0KcW"

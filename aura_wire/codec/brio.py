@@ -84,8 +84,8 @@ CHAIN_DEPTH: Final = 16
 #: From this message length on, the encoder also chains the whole history for the frame.
 LONG_MESSAGE: Final = 1024
 #: Otherwise the last RECENT_FACTOR * n + RECENT_MIN history bytes are chained for the frame.
-RECENT_FACTOR: Final = 4
-RECENT_MIN: Final = 256
+RECENT_FACTOR: Final = 8
+RECENT_MIN: Final = 2048
 #: Nominal price (1/16 bit) of a byte an option leaves uncovered, to compare options of different lengths.
 UNCOVERED: Final = 64
 HASH_MUL: Final = 2654435761
@@ -584,23 +584,33 @@ def _insert(idx: vec[i16], hb: bytes, start: i64, end: i64, abs_base: i64) -> No
     """Record positions start..end-1 of hb (absolute position abs_base + j) in the history index."""
     n: i64 = len(hb)
     j: i64 = start
+    if j >= end or j + 4 > n:
+        return
+    v: i64 = hb[j] | (hb[j + 1] << 8) | (hb[j + 2] << 16)
     while j < end and j + 4 <= n:
-        h = _hash4(hb, j, HIST_HASH_BITS)
+        v = v | (hb[j + 3] << 24)
+        h: i64 = ((v * HASH_MUL) & MASK32) >> (32 - HIST_HASH_BITS)
         idx[h] = i16(((abs_base + j) & 0xFFFF) - 32768)
+        v = v >> 8
         j += 1
 
 
 def _minsert(mhead: vec[i32], mchain: vec[i32], mbits: i64, hb: bytes, start: i64, end: i64,
-             base: i64) -> vec[i32]:
-    """Chain positions start..end-1 (hb indexes, inserted in order from ``base``) in the per-frame index."""
+             base: i64) -> None:
+    """Chain positions start..end-1 (hb indexes, ``mchain[j - base]``) in the per-frame index."""
     n: i64 = len(hb)
     j: i64 = start
+    if j >= end or j + 4 > n:
+        return
+    v: i64 = hb[j] | (hb[j + 1] << 8) | (hb[j + 2] << 16)
+    shift: i64 = 32 - mbits
     while j < end and j + 4 <= n:
-        h = _hash4(hb, j, mbits)
-        mchain = vappend(mchain, mhead[h])
+        v = v | (hb[j + 3] << 24)
+        h: i64 = ((v * HASH_MUL) & MASK32) >> shift
+        mchain[j - base] = mhead[h]
         mhead[h] = i32(j)
+        v = v >> 8
         j += 1
-    return mchain
 
 
 class _Search:
@@ -708,8 +718,10 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
     while mbits < 16 and (i64(1) << mbits) < 2 * (end - mbase):
         mbits += 1
     mhead = _NEG_HEADS[0:i64(1) << mbits]
-    mchain = vec[i32](capacity=end - mbase + 1)
-    mchain = _minsert(mhead, mchain, mbits, hb, mbase, H, mbase)
+    # every chain entry is written before it is read, so any buffer of the right size will do
+    csize: i64 = end - mbase + 1
+    mchain = _NEG_HEADS[0:csize] if csize <= len(_NEG_HEADS) else _filled_i32(csize, -1)
+    _minsert(mhead, mchain, mbits, hb, mbase, H, mbase)
     state: i64 = 0
     prev: i64 = hb[H - 1] if H > 0 else 0
     j: i64 = H
@@ -771,7 +783,7 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
             rc.tree(P_LIT + i64(LIT_CLASS[prev]) * 256, 8, cur_byte)
             state = _next_state_lit(state)
             _insert(idx, hb, j, j + 1, abs_base)
-            mchain = _minsert(mhead, mchain, mbits, hb, j, j + 1, mbase)
+            _minsert(mhead, mchain, mbits, hb, j, j + 1, mbase)
             prev = cur_byte
             j += 1
             continue
@@ -814,7 +826,7 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
             reps[0] = s.mdist
             state = 7 if state < 7 else 10
         _insert(idx, hb, j, j + length, abs_base)
-        mchain = _minsert(mhead, mchain, mbits, hb, j, j + length, mbase)
+        _minsert(mhead, mchain, mbits, hb, j, j + length, mbase)
         j += length
         prev = hb[j - 1]
     rc.direct(_msg_hash(seed, data) >> (32 - CHECK_BITS), CHECK_BITS)

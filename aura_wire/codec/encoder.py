@@ -261,6 +261,7 @@ class Decoder:
         self._brio_plain: BrioDecoder | None = None
         self._tmpl: TemplateDecoder | None = None
         self._brio_stateless: BrioDecoder | None = None
+        self._tmpl_stateless: TemplateDecoder | None = None
         self._broken: AuraError | None = None
         cfg = self.config
         self._zhist: ZstdHistory | None = None
@@ -345,9 +346,17 @@ class Decoder:
                 raise UnknownDictionaryError("TEMPLATE frame dictionary flag does not match this decoder",
                                              offset=0, field="header.dictionary")
             if not h.context and self.context:
-                raise FrameError("stateless TEMPLATE frame in a context decoder is not supported",
-                                 offset=0, field="header.context")
-            data = self._tmpl.decode(payload, h.text, limit)
+                # a stateless frame (e.g. a broadcast) on a context connection: decode it with
+                # the shared templates only; it touches no connection state
+                tdec = self._tmpl_stateless
+                if tdec is None:
+                    from aura_wire.codec.templates import TemplateDecoder
+
+                    tdec = TemplateDecoder(self._shared.templates, context=False)
+                    self._tmpl_stateless = tdec
+                data = tdec.decode(payload, h.text, limit)
+            else:
+                data = self._tmpl.decode(payload, h.text, limit)
         elif method == METHOD_TEMPLATE_BRIO:
             raise FrameError("method TEMPLATE_BRIO is reserved and not produced by this version",
                              offset=0, field="header.method")

@@ -47,14 +47,15 @@ def decode_uvarint(buf: bytes, pos: int, field: str = "varint") -> tuple[int, in
     """
     n: i64 = len(buf)
     i: i64 = pos
-    shift: i64 = 0
+    # shift and result stay arbitrary-precision ints: a 10th byte shifts past 63 bits
+    shift = 0
     result = 0
     while True:
         if i >= n:
             raise FrameError("truncated varint", offset=i, field=field)
         if i - pos >= MAX_VARINT_BYTES:
             raise FrameError("varint longer than 10 bytes", offset=pos, field=field)
-        b: i64 = buf[i]
+        b = int(buf[i])
         i += 1
         result |= (b & 0x7F) << shift
         if b < 0x80:

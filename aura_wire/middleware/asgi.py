@@ -101,6 +101,21 @@ class AuraConnection:
             else:
                 await self._raw_send({"type": "websocket.send", "bytes": message})
 
+    async def send_close(self, message: Message) -> None:
+        """Send a ``websocket.close`` message once, after the frames already queued."""
+        async with self._lock:
+            if not self.closed:
+                self.closed = True
+                with contextlib.suppress(OSError):
+                    await self._raw_send(message)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close this connection from outside the application (e.g. an admin or a rollout policy)."""
+        if self.session is not None:
+            await self.flush()
+            self.session.close()
+        await self.send_close({"type": "websocket.close", "code": code, "reason": reason})
+
     def snapshot(self) -> dict[str, Any]:
         s = self.session
         return {
@@ -444,20 +459,14 @@ class _ServerAdapter:
             session.send_message(text if text is not None else bytes(message.get("bytes") or b""))
             await self.conn.flush()
         elif kind == "websocket.close":
-            async with self.conn._lock:
-                if not self.conn.closed:
-                    self.conn.closed = True
-                    await self.raw_send(message)
+            await self.conn.send_close(message)
             session.close()
         else:
             await self.raw_send(message)
 
     async def _fail(self, code: int, reason: str) -> None:
         self.mw.failures[code] = self.mw.failures.get(code, 0) + 1
-        async with self.conn._lock:
-            if not self.conn.closed:
-                self.conn.closed = True
-                await self.raw_send({"type": "websocket.close", "code": code, "reason": reason})
+        await self.conn.send_close({"type": "websocket.close", "code": code, "reason": reason})
         self.final = {"type": "websocket.disconnect", "code": code, "reason": reason}
         await self.inbox.put(self.final)
 
