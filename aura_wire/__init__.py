@@ -32,16 +32,16 @@ from aura_wire.metrics import CompressionMetrics  # noqa: E402
 __version__ = "0.1.0"
 
 
+_LAZY = {"AuraMiddleware": "aura_wire.middleware", "connect": "aura_wire.client"}
+
+
 def __getattr__(name: str) -> object:
-    # The adapters import starlette/websockets; load them only when asked for.
-    if name == "AuraMiddleware":
-        from aura_wire.middleware import AuraMiddleware
+    # The adapters import starlette/websockets; load them only when asked for (and keep them
+    # out of the codec's mypyc build graph).
+    if name in _LAZY:
+        import importlib
 
-        return AuraMiddleware
-    if name == "connect":
-        from aura_wire.client import connect
-
-        return connect
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'aura_wire' has no attribute {name!r}")
 
 

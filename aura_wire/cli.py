@@ -237,7 +237,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from aura_wire.inspect import (InputError, describe_dictionary, dissect, format_dictionary, format_dissection,
                                    read_frame_arg)
 
-    if args.frame is None and not args.dictionary:
+    if not args.frame and not args.dictionary:
         raise CliError("give a FRAME, or --dictionary FILE alone to review a dictionary")
     dictionary = None
     if args.dictionary:
@@ -245,21 +245,35 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             dictionary = Dictionary.load(args.dictionary)
         except OSError as exc:
             raise CliError(f"cannot read {args.dictionary}: {exc.strerror}") from exc
-    if args.frame is None:
+    if not args.frame:
         assert dictionary is not None
         info = describe_dictionary(dictionary)
         print(json.dumps(info, indent=2, ensure_ascii=False) if args.json else format_dictionary(info))
         return EXIT_OK
-    try:
-        frame = read_frame_arg(args.frame)
-    except InputError as exc:
-        raise CliError(str(exc)) from exc
-    d = dissect(frame, dictionary, context=True if args.context else None)
+    frames: list[bytes] = []
+    for arg in args.frame:
+        try:
+            frames.append(read_frame_arg(arg))
+        except InputError as exc:
+            raise CliError(f"{arg[:40]}: {exc}") from exc
+    # Several frames are one connection's, in order: one decoder decodes them all, so context
+    # frames after the first decode too.
+    decoder = None
+    if len(frames) > 1:
+        from aura_wire.codec.encoder import Decoder
+
+        ctx = args.context or any(f and f[0] & 0x10 for f in frames)
+        decoder = Decoder(dictionary, context=ctx)
+    results = [dissect(f, dictionary, context=True if args.context else None, decoder=decoder) for f in frames]
     if args.json:
-        print(json.dumps(d.as_dict(), indent=2, ensure_ascii=False))
+        out = [r.as_dict() for r in results]
+        print(json.dumps(out[0] if len(out) == 1 else out, indent=2, ensure_ascii=False))
     else:
-        print(format_dissection(d))
-    return EXIT_FAIL if d.parse_error else EXIT_OK
+        for n, r in enumerate(results):
+            if len(results) > 1:
+                print(("\n" if n else "") + f"=== frame {n + 1} of {len(results)} ===")
+            print(format_dissection(r))
+    return EXIT_FAIL if any(r.parse_error for r in results) else EXIT_OK
 
 
 # ---------------------------------------------------------------------------
@@ -674,10 +688,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "fields, and the decoded message when the dictionary is at hand.  With --dictionary and "
                        "no FRAME: list what the dictionary holds (sections, templates, printable content) for "
                        "review before shipping it.")
-    i.add_argument("frame", nargs="?", help="the frame as hex, base64, or @FILE (raw bytes)")
+    i.add_argument("frame", nargs="*", help="the frame as hex, base64, or @FILE (raw bytes); several frames "
+                   "are taken as one connection's frames in order, so context frames decode")
     i.add_argument("--dictionary", metavar="FILE", help="the dictionary file (needed when the D flag is set)")
     i.add_argument("--context", action="store_true",
-                   help="decode with a context-mode decoder (right for the first frame of a connection)")
+                   help="decode with a context-mode decoder (for a connection's frames given in order)")
     i.add_argument("--json", action="store_true", help="print the dissection as JSON")
     i.set_defaults(func=cmd_inspect)
 

@@ -24,7 +24,7 @@ import importlib
 import importlib.util
 import string
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from aura_wire.codec.dictionary import SECTION_NAMES, Dictionary
 from aura_wire.codec.frame import (
@@ -42,6 +42,9 @@ from aura_wire.codec.frame import (
     METHOD_ZSTD,
 )
 from aura_wire.errors import AuraError
+
+if TYPE_CHECKING:
+    from aura_wire.codec.encoder import Decoder
 
 __all__ = ["Field", "Dissection", "read_frame_arg", "dissect", "format_dissection", "InputError",
            "describe_dictionary", "format_dictionary"]
@@ -126,13 +129,15 @@ def read_frame_arg(arg: str) -> bytes:
 
 
 def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool | None = None,
-            decode: bool = True) -> Dissection:
+            decode: bool = True, decoder: Decoder | None = None) -> Dissection:
     """Dissect ``frame``.
 
     ``context``: decode with a context-mode decoder (default: what the
     header's C flag says).  A context frame depends on the frames before it
     on its connection; decoding it alone is only right for the first frame
     of a connection, and a mismatch shows as a decode error, not wrong text.
+    ``decoder``: decode with this one instead (pass the same Decoder for the
+    frames of one connection, in order, to decode context frames).
     """
     d = Dissection(bytes(frame))
     if not frame:
@@ -174,24 +179,25 @@ def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool
         secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v)} B" for k, v in dictionary.sections.items())
         d.add("dictionary", f"{dictionary.id[:16]}... ({len(dictionary)} bytes: {secs})")
     if decode and method != METHOD_CONTROL and d.parse_error is None:
-        _decode_into(d, dictionary, bool(b & FLAG_CONTEXT) if context is None else context)
+        _decode_into(d, dictionary, bool(b & FLAG_CONTEXT) if context is None else context, decoder)
     return d
 
 
-def _decode_into(d: Dissection, dictionary: Dictionary | None, context: bool) -> None:
+def _decode_into(d: Dissection, dictionary: Dictionary | None, context: bool, decoder: Decoder | None) -> None:
     from aura_wire.codec.encoder import Decoder
 
     if d.frame[0] & FLAG_DICT and dictionary is None:
         d.decode_error = "needs the shared dictionary: pass --dictionary FILE"
         return
-    dec = Decoder(dictionary, context=context)
+    dec = decoder if decoder is not None else Decoder(dictionary, context=context)
     try:
         d.message = dec.decode(d.frame)
     except AuraError as exc:
         d.decode_error = f"{type(exc).__name__}: {exc}"
-        if d.frame[0] & FLAG_CONTEXT:
+        if d.frame[0] & FLAG_CONTEXT and decoder is None:
             d.decode_error += (" (a context frame decodes only with the state of its connection; "
-                               "alone, only the first frame of a connection decodes)")
+                               "alone, only the first frame of a connection decodes: give the "
+                               "connection's frames in order)")
 
 
 def _preview(data: bytes, limit: int = 120) -> str:

@@ -37,6 +37,7 @@ import os
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Final, Sequence
 
@@ -354,12 +355,14 @@ def write_seed_corpus(targets: Targets, folder: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=int, default=60, help="total fuzzing time (libFuzzer -max_total_time)")
+    ap.add_argument("--seconds", type=int, default=60,
+                    help="wall-clock bound of the whole run, set-up included (the rest goes to -max_total_time)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "aura_wire_fuzz",
                     help="corpus and crash artifacts are kept here between runs")
     ap.add_argument("--reproduce", type=Path, nargs="*", help="replay these inputs through the oracle and exit")
     ap.add_argument("--max-len", type=int, default=8192, help="largest fuzz input (libFuzzer -max_len)")
     args, extra = ap.parse_known_args(argv)
+    t_start = time.monotonic()
 
     if args.reproduce:
         targets = build_targets()
@@ -397,7 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def test_one(data: bytes) -> None:
         run_one(targets, data)
 
-    lf_args = [sys.argv[0], str(corpus), f"-max_total_time={args.seconds}", f"-max_len={args.max_len}",
+    # --seconds bounds the whole run: instrumenting and training the dictionaries count too.
+    remaining = max(5, int(args.seconds - (time.monotonic() - t_start)))
+    lf_args = [sys.argv[0], str(corpus), f"-max_total_time={remaining}", f"-max_len={args.max_len}",
                "-timeout=10", "-rss_limit_mb=2048", f"-artifact_prefix={artifacts}/", "-print_final_stats=1",
                *extra]
     atheris.Setup(lf_args, test_one)

@@ -394,7 +394,9 @@ def report(res: Result, connections: int, messages: int) -> str:
         f"({res.sent} sent, each coded client->server and server->client)",
         f"[{res.stack}] losses: {res.lost + res.altered} (lost {res.lost}, altered {res.altered})"
         + (f"  errors {res.errors}" if res.errors else ""),
-        f"[{res.stack}] latency: p50 {res.quantile(0.5) * 1000:.1f} ms, p99 {res.quantile(0.99) * 1000:.1f} ms",
+        f"[{res.stack}] latency: p50 {res.quantile(0.5) * 1000:.1f} ms, p99 {res.quantile(0.99) * 1000:.1f} ms "
+        f"(all connections streaming at once, closed loop: {res.echoed_ok / max(res.phases.get('stream', 0), 1e-9):.0f}"
+        f" round trips/s)",
         f"[{res.stack}] server memory per connection: {per_conn / 1024:.1f} KiB "
         f"(RSS {s.get('idle_rss', 0) / 2**20:.1f} MiB idle -> {s.get('busy_rss', 0) / 2**20:.1f} MiB with "
         f"{n} connections)",

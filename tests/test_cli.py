@@ -100,6 +100,18 @@ def test_inspect_hex_base64_file_and_dictionary(tmp_path: Path) -> None:
     assert js["message"] == msgs[150] and js["method"] in ("zstd", "brotli")
 
 
+def test_inspect_a_connections_frames(tmp_path: Path) -> None:
+    msgs = sample(30)
+    d = Dictionary.train(msgs[:20], brio=False, templates=False)
+    d.save(tmp_path / "d.aura")
+    enc = Encoder(d, context=True, brio=False, templates=False)
+    frames = [enc.encode(m).hex() for m in msgs[20:]]
+    js = json.loads(run("inspect", *frames, "--dictionary", "d.aura", "--json", cwd=tmp_path).stdout)
+    assert [x["message"] for x in js] == msgs[20:]
+    text = run("inspect", *frames[:2], "--dictionary", "d.aura", cwd=tmp_path).stdout
+    assert "=== frame 2 of 2 ===" in text
+
+
 def test_inspect_errors(tmp_path: Path) -> None:
     bad = run("inspect", "not a frame!", cwd=tmp_path, ok=False)
     assert bad.returncode == 2 and "neither hex, base64" in bad.stderr

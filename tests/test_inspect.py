@@ -145,6 +145,17 @@ def test_context_frame_out_of_its_connection_says_why() -> None:
             assert d.message == m  # never a wrong message
 
 
+def test_a_connections_frames_decode_in_order_with_one_decoder() -> None:
+    from aura_wire import Decoder
+
+    msgs = sample(40)
+    d = Dictionary.train(msgs[:20], brio=False, templates=False)
+    enc = Encoder(d, context=True)
+    frames = [enc.encode(m) for m in msgs[20:]]
+    dec = Decoder(d, context=True)
+    assert [dissect(f, d, decoder=dec).message for f in frames] == msgs[20:]
+
+
 def test_control_frame() -> None:
     from aura_wire.session.control import Use, pack_control
 

@@ -80,7 +80,7 @@ BOMB = b"A" * (16 * 1024 * 1024)  # 16 MiB of one byte: compresses to a few KB i
 @pytest.fixture(scope="module")
 def dictionary() -> Dictionary:
     samples = [json.dumps({"type": "tick", "seq": i, "px": f"{100 + i % 13}.{i % 97:02d}", "sym": "BTC-USD"})
-               for i in range(300)]
+               for i in range(150)]
     return Dictionary.train(samples, zstd_dict_size=4096, brio_content_size=4096, **OPTS)
 
 
@@ -315,7 +315,7 @@ def test_runtime_template_flood_is_bounded() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
 def test_runtime_template_flood_every_method() -> None:
-    _flood(10000, OPTS)
+    _flood(3000, OPTS)
 
 
 # -- dictionaries -----------------------------------------------------------------------------------------
@@ -364,3 +364,110 @@ def test_close_codes_of_limit_errors() -> None:
 def test_raw_frame_over_the_limit() -> None:
     frame = bytes([METHOD_RAW]) + b"x" * (LIMIT + 1)
     _refused(frame, LimitError, brio=False, templates=False)
+
+
+# -- session: dictionary transfer limits ----------------------------------------------------------------------
+
+
+def _session_api() -> Any:
+    if not (_have("aura_wire.session.core") and _have("aura_wire.session.control")):
+        pytest.skip("aura_wire.session is not present yet")
+    import aura_wire.session as session
+    import aura_wire.session.control as control
+
+    return session, control
+
+
+def test_client_declines_a_dictionary_larger_than_allowed() -> None:
+    session, control = _session_api()
+    cfg = session.SessionConfig(max_dictionary_size=65536)
+    cli = session.Session(session.Role.CLIENT, config=cfg)
+    huge = ("ab" * 32, 1 << 40)  # a 1 TiB dictionary announced
+    cli.receive_frame(control.pack_control(control.Hello(1, 16384, (huge,))))
+    evs = cli.events()
+    assert not any(isinstance(e, session.DictionaryOffered) for e in evs)
+    assert not any(isinstance(e, session.ConnectionFailed) for e in evs)
+    assert cli.data_to_send() == []  # no GET: nothing is fetched or allocated
+
+
+def test_server_refuses_a_dictionary_larger_than_its_limit() -> None:
+    session, _ = _session_api()
+    d = Dictionary({9: b"x" * 70000})
+    with pytest.raises(LimitError):
+        session.Session(session.Role.SERVER, dictionaries=[d], config=session.SessionConfig(max_dictionary_size=65536))
+
+
+def _fetching_pair(d: Dictionary, max_chunk: int) -> tuple[Any, Any]:
+    session, control = _session_api()
+    cfg = session.SessionConfig(max_chunk=max_chunk)
+    srv = session.Session(session.Role.SERVER, dictionaries=[d], config=cfg)
+    cli = session.Session(session.Role.CLIENT, config=cfg)
+    srv.start()
+    for f in srv.data_to_send():
+        cli.receive_frame(f)
+    offered = [e for e in cli.events() if isinstance(e, session.DictionaryOffered)]
+    assert offered
+    cli.fetch_dictionary(d.id)
+    return srv, cli
+
+
+def test_server_bounds_bytes_served_to_one_connection() -> None:
+    """A client asking for the same chunk again and again is cut off (1009), not served without bound."""
+    session, control = _session_api()
+    d = Dictionary({9: bytes(range(256)) * 64})
+    srv, _ = _fetching_pair(d, 4096)
+    failed = None
+    served = 0
+    for _ in range(1000):
+        srv.receive_frame(control.pack_control(control.Get(d.id, 0, 4096)))
+        served += sum(len(f) for f in srv.data_to_send())
+        evs = [e for e in srv.events() if isinstance(e, session.ConnectionFailed)]
+        if evs:
+            failed = evs[0]
+            break
+    assert failed is not None and failed.code == CLOSE_TOO_BIG
+    assert served <= 3 * len(d) + 4096 * 2
+
+
+def test_client_refuses_an_oversized_chunk_and_a_lying_dictionary() -> None:
+    session, control = _session_api()
+    d = Dictionary({9: bytes(range(256)) * 64})
+    srv, cli = _fetching_pair(d, 1024)
+    gets = [control.parse_control(f) for f in cli.data_to_send()]
+    assert gets and all(isinstance(g, control.Get) for g in gets)
+    # A CHUNK carrying more than was asked for: protocol error, nothing buffered beyond the request.
+    g = gets[0]
+    cli.receive_frame(control.pack_control(control.Chunk(d.id, g.offset, b"z" * (g.length + 1))))
+    evs = [e for e in cli.events() if isinstance(e, session.ConnectionFailed)]
+    assert evs and evs[0].code == CLOSE_PROTOCOL_ERROR and cli.closed
+    # A server answering every GET with the right sizes but wrong bytes: refused by the SHA-256 check.
+    srv, cli = _fetching_pair(d, 1024)
+    failed = None
+
+    def run() -> None:
+        nonlocal failed
+        for _ in range(100):
+            out = cli.data_to_send()
+            if not out:
+                break
+            for f in out:
+                req = control.parse_control(f)
+                cli.receive_frame(control.pack_control(control.Chunk(d.id, req.offset, b"\x00" * req.length)))
+            evs = [e for e in cli.events() if isinstance(e, session.ConnectionFailed)]
+            if evs:
+                failed = evs[0]
+                return
+
+    _, peak = _peak(run)
+    assert failed is not None and failed.code == CLOSE_INVALID_DATA and "SHA-256" in failed.reason
+    assert peak < 4 * len(d) + 65536
+
+
+def test_session_refuses_a_frame_over_the_message_limit() -> None:
+    session, _ = _session_api()
+    srv = session.Session(session.Role.SERVER, config=session.SessionConfig(max_message_size=1024))
+    srv.start()
+    srv.data_to_send()
+    srv.receive_frame(bytes([METHOD_RAW]) + b"x" * 5000)
+    evs = [e for e in srv.events() if isinstance(e, session.ConnectionFailed)]
+    assert evs and evs[0].code == CLOSE_TOO_BIG

@@ -235,7 +235,7 @@ def test_runtime_bounds() -> None:
 def test_unknown_template_id(tick_set: TemplateSet) -> None:
     dec = TemplateDecoder(tick_set, context=False)
     with pytest.raises(UnknownTemplateError):
-        dec.decode(bytes([0x7F << 1 & 0xFF, 0x7F]), True, BIG)
+        dec.decode(bytes([0xA0, 0x06]), True, BIG)  # ref 800: id 200, no mask
 
 
 def test_trailing_and_truncated(tick_set: TemplateSet) -> None:
@@ -260,7 +260,7 @@ def test_output_bounded_by_max_size(tick_set: TemplateSet) -> None:
     # a nested-array bomb: each level costs one payload byte
     runtime = TemplateDecoder(None, context=True)
     runtime.observe(b'{"a":[1]}')
-    bomb = bytes([(8 + 0) << 1]) + bytes([0x1D]) * 100  # runtime id 0 (rank 8 + 0), ARR(1) x 100
+    bomb = bytes([(8 + 0) << 2]) + bytes([0x1D]) * 100  # runtime id 0 (rank 8 + 0), ARR(1) x 100
     with pytest.raises(LimitError):
         runtime.decode(bomb, True, BIG)
 

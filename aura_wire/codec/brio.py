@@ -81,6 +81,8 @@ MAX_CONTENT: Final = 1 << 20
 HIST_HASH_BITS: Final = 10
 CONTENT_HASH_BITS: Final = 15
 CHAIN_DEPTH: Final = 16
+#: Candidates tried along the per-frame chain (message + recent history).
+MCHAIN_DEPTH: Final = 32
 #: From this message length on, the encoder also chains the whole history for the frame.
 LONG_MESSAGE: Final = 1024
 #: Otherwise the last RECENT_FACTOR * n + RECENT_MIN history bytes are chained for the frame.
@@ -665,7 +667,7 @@ def _find(s: _Search, shared_content: bytes, head: vec[i32], chain: vec[i32], us
     if s.mlen < maxlen:
         q: i64 = i64(mhead[hx >> (32 - mbits)])
         mdepth: i64 = 0
-        while q >= 0 and mdepth < CHAIN_DEPTH:
+        while q >= 0 and mdepth < MCHAIN_DEPTH:
             if hb[q + s.mlen] != hb[j + s.mlen]:
                 q = i64(mchain[q - H])
                 mdepth += 1

@@ -391,7 +391,9 @@ class Decoder:
             try:
                 out: bytes = dec.decode(payload, limit)
                 return out
-            except ContextDesyncError as exc:
+            except AuraError as exc:
+                # the BRIO context did not advance: any later context frame would be coded against a
+                # state this decoder does not have, so the connection cannot go on (spec §5.2 rule 3)
                 self._broken = exc
                 raise
         if uses_dict:

@@ -408,6 +408,12 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                     put_uv(cand, zz(cv[j] - lv2[j]))
                 if len(cand) < len(best):
                     best = cand
+                cand = bytearray()
+                _put_tag(cand, q, F_NUMS, 1)
+                for j in range(len(cv)):
+                    put_uv(cand, cv[j])
+                if len(cand) < len(best):
+                    best = cand
         if len(best) > 3:
             k = 0
             lim = min(n, len(last))
@@ -612,15 +618,15 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
         out += chars
         pos += nb
     elif form == F_NUMS:
-        if lc is None or param != 0:
-            raise PayloadError("NUMS without a previous value", offset=at, field="slot.nums")
+        if lc is None or param > 1:
+            raise PayloadError("NUMS without a previous value or with a bad mode", offset=at, field="slot.nums")
         lg = _groups(lc)
         if lg is None:
             raise PayloadError("NUMS on a previous value without digit groups", offset=at, field="slot.nums")
         gv: list[int] = []
         for j in range(len(lg[1])):
             d, pos = get_uv(buf, pos, "slot.nums")
-            v = lg[1][j] + unzz(d)
+            v = lg[1][j] + unzz(d) if param == 0 else d
             if v < 0 or v >= 10 ** 18:
                 raise PayloadError("NUMS group out of range", offset=pos, field="slot.nums")
             gv.append(v)

@@ -829,8 +829,13 @@ def same_mask(preds: list[bytes | None] | None, values: list[bytes]) -> int:
     return mask
 
 
-def ref_value(st: _State, tid: int, m_flag: int) -> int:
-    """The payload's first varint: ``r << 1 | M`` where r is the MRU rank (context) or the id."""
+REF_PLAIN: Final = 0
+REF_MASK: Final = 1
+REF_LASTMASK: Final = 2
+
+
+def ref_value(st: _State, tid: int, mode: int) -> int:
+    """The payload's first varint: ``r << 2 | mode`` where r is the MRU rank (context) or the id."""
     if st.context:
         try:
             r = st.mru.index(tid)
@@ -838,7 +843,7 @@ def ref_value(st: _State, tid: int, m_flag: int) -> int:
             r = MRU_SIZE + tid
     else:
         r = tid
-    return (r << 1) | m_flag
+    return (r << 2) | mode
 
 
 def key_of(t: Template, first: bytes) -> bytes | None:
@@ -897,9 +902,10 @@ def _predictions(st: _State, tid: int, t: Template, first: bytes | None) -> list
 def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
     """The payload for a match (spec/templates.md §4): ``ref`` then the slots.
 
-    ``ref = tid << 1 | M``; with M=1 a varint bit mask of the slots equal to
-    their prediction follows and those slots are omitted.  The encoder codes
-    both ways and keeps the smaller.
+    ``ref = r << 2 | mode``; with mode 1 a varint bit mask (XOR the template's
+    last mask) of the slots equal to their prediction follows and those slots
+    are omitted; mode 2 uses the last mask as is.  The encoder codes both ways
+    and keeps the smaller.
     """
     t = m.tmpl
     n = len(m.values)
@@ -908,7 +914,7 @@ def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
     if plain is None:
         return None
     out = bytearray()
-    put_uv(out, ref_value(st, m.tid, 0))
+    put_uv(out, ref_value(st, m.tid, REF_PLAIN))
     out += plain
     if preds is not None and n <= 63:
         mask = same_mask(preds, m.values)
@@ -916,8 +922,12 @@ def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
             body = _encode_body(m, data, st, preds, mask)
             if body is not None:
                 alt = bytearray()
-                put_uv(alt, ref_value(st, m.tid, 1))
-                put_uv(alt, mask ^ st.masks.get(m.tid, 0))
+                lm = st.masks.get(m.tid, 0)
+                if mask == lm:
+                    put_uv(alt, ref_value(st, m.tid, REF_LASTMASK))
+                else:
+                    put_uv(alt, ref_value(st, m.tid, REF_MASK))
+                    put_uv(alt, mask ^ lm)
                 alt += body
                 if len(alt) < len(out):
                     return bytes(alt)
@@ -1015,7 +1025,10 @@ class TemplateDecoder:
         buf = bytes(payload)
         st = self._st
         ref, pos = get_uv(buf, 0, "template.ref")
-        tid = ref >> 1
+        mode = ref & 3
+        tid = ref >> 2
+        if mode == 3:
+            raise PayloadError("reserved reference mode 3", offset=0, field="template.ref")
         if st.context:
             if tid < MRU_SIZE:
                 if tid >= len(st.mru):
@@ -1028,10 +1041,13 @@ class TemplateDecoder:
         if t is None:
             raise UnknownTemplateError(f"template id {tid} is not defined", offset=0, field="template.ref")
         mask = 0
-        if ref & 1:
+        if mode != REF_PLAIN:
             at = pos
-            mask, pos = get_uv(buf, pos, "template.mask")
-            mask ^= st.masks.get(tid, 0) if st.context else 0
+            if not st.context:
+                raise PayloadError("slot mask in a stateless payload", offset=0, field="template.ref")
+            if mode == REF_MASK:
+                mask, pos = get_uv(buf, pos, "template.mask")
+            mask ^= st.masks.get(tid, 0)
             if mask == 0 or mask >> min(t.nslots, 63):
                 raise PayloadError("slot mask is empty or names missing slots", offset=at, field="template.mask")
         preds = _predictions(st, tid, t, None)

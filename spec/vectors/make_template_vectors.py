@@ -114,9 +114,9 @@ def main() -> None:
     case("runtime-text", "no dictionary: runtime text templates, generalised online", None, True,
          [f"user {u} logged in from 10.0.0.{i} port {4000 + i}" for i, u in enumerate(["ann", "bob", "cy", "dee"])])
     case("forms", "every atom form: HEX, ZPAD, DEC, NEG, NUMS, PREFIX, A64, RECENT, OBJ, ARR", None, True, FORMS)
-    error_case("error-unknown-id", "template id 5 is not defined", jsec, False, [], bytes([5 << 1 | 0]) + b"\x00",
+    error_case("error-unknown-id", "template id 200 is not defined", jsec, False, [], bytes([0xA0, 0x06, 0x00]),
                "UnknownTemplateError")
-    error_case("error-unknown-rank", "context: MRU rank 3 is empty", None, True, [], bytes([3 << 1]),
+    error_case("error-unknown-rank", "context: MRU rank 3 is empty", None, True, [], bytes([3 << 2]),
                "UnknownTemplateError")
     enc = TemplateEncoder(TemplateSet.from_section(jsec), context=False)
     good = enc.encode(ticks(1, 100)[0].encode(), True)
@@ -126,9 +126,10 @@ def main() -> None:
     error_case("error-truncated", "a valid payload cut short by one byte", jsec, False, [], good[:-1],
                "PayloadError")
     error_case("error-same-without-last", "context: SAME for a slot with no previous value", jsec, True, [],
-               bytes([(8 + 0) << 1, 0x00]), "PayloadError")
+               bytes([(8 + 0) << 2, 0x00]), "PayloadError")
+    error_case("error-ref-mode", "reference mode 3 is reserved", jsec, False, [], bytes([0x03]), "PayloadError")
     error_case("error-nesting", "context: arrays nested 40 deep in a runtime JSON slot", None, True,
-               ['{"a":[1]}'], bytes([(8 + 0) << 1]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
+               ['{"a":[1]}'], bytes([(8 + 0) << 2]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
 
 
 if __name__ == "__main__":
