@@ -478,11 +478,3 @@ def format_dissection(d: Dissection, *, hexdump: bool = True) -> str:
     elif d.decode_error:
         lines.append(f"not decoded: {d.decode_error}")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    from aura_wire.cli import main
-
-    sys.exit(main(["inspect", *sys.argv[1:]]))

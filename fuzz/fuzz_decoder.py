@@ -9,7 +9,7 @@ than ``max_message_size`` or a non-deterministic result is a crash.
 One fuzz input is a small program: byte 0 selects the target (bit 0 context,
 bit 1 dictionary, bit 2 full dictionary with BRIO/templates when those
 exist, bit 3 session core when it exists: then bit 0 = client role, bit 1 = fetch the
-dictionary in-band), then frames follow, each as a
+dictionary in-band, bit 4 = the permessage-aura extension route), then frames follow, each as a
 2-byte little-endian length and the frame bytes (a short last frame runs to
 the end of the input).  The seed corpus is made from every frame of
 ``spec/vectors/**/*.json`` and from frames the encoder produced on synthetic
@@ -53,6 +53,7 @@ SEL_CONTEXT: Final = 1
 SEL_DICT: Final = 2
 SEL_FULL: Final = 4
 SEL_SESSION: Final = 8
+SEL_EXTENSION: Final = 0x10  # with SEL_SESSION: Session.for_extension (permessage-aura route)
 
 
 def have_module(name: str) -> bool:
@@ -244,7 +245,11 @@ def _session_receive(targets: Targets, selector: int, frames: Sequence[bytes]) -
     cfg = SessionConfig(max_message_size=FUZZ_MAX_MESSAGE, max_chunk=1024)
     opts = codec_options(bool(selector & SEL_FULL))
     client = bool(selector & SEL_CONTEXT)
-    if client:
+    if selector & SEL_EXTENSION:
+        # The permessage-aura route: dictionary fixed by the handshake, CONTROL frames are protocol errors.
+        sess = Session.for_extension(Role.CLIENT if client else Role.SERVER,
+                                     targets.dict_std if selector & SEL_DICT else None, config=cfg, codec_config=opts)
+    elif client:
         sess = Session(Role.CLIENT, config=cfg, codec_config=opts)
     else:
         sess = Session(Role.SERVER, dictionaries=[targets.dict_std], config=cfg, codec_config=opts)
@@ -268,7 +273,7 @@ def _session_receive(targets: Targets, selector: int, frames: Sequence[bytes]) -
                     raise OracleFailure(f"close code {ev.code}")
                 if len(ev.reason.encode("utf-8")) > 123:
                     raise OracleFailure("close reason longer than 123 bytes")
-            elif isinstance(ev, DictionaryOffered) and client and not sess.closed:
+            elif isinstance(ev, DictionaryOffered) and client and not sess.closed and not selector & SEL_EXTENSION:
                 if selector & SEL_DICT:
                     sess.fetch_dictionary(ev.ids[0])
                 elif targets.dict_std.id in ev.ids:
@@ -338,6 +343,11 @@ def seed_inputs(targets: Targets) -> list[bytes]:
                 base = SEL_SESSION | (SEL_FULL if full else 0) | (SEL_DICT if fetch else 0)
                 seeds.append(join_input(base, to_srv))
                 seeds.append(join_input(base | SEL_CONTEXT, to_cli))
+        from aura_wire import Encoder as _Enc
+
+        for sel in (SEL_SESSION | SEL_EXTENSION | SEL_DICT, SEL_SESSION | SEL_EXTENSION | SEL_DICT | SEL_FULL):
+            enc = _Enc(targets.dict_std, context=True, **codec_options(bool(sel & SEL_FULL)))
+            seeds.append(join_input(sel, [enc.encode(m) for m in synthetic_messages(10, seed=13)]))
     return seeds
 
 

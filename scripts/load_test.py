@@ -2,7 +2,8 @@
 
 One command::
 
-    PYTHONPATH=. python scripts/load_test.py                 # 1000 connections, both stacks
+    PYTHONPATH=. python scripts/load_test.py                 # 1000 connections, both stacks (sources)
+    python scripts/load_test.py                              # the same with the installed (compiled) package
     PYTHONPATH=. python scripts/load_test.py --connections 200 --messages 5 --stack aura
 
 For each stack it starts a uvicorn server on 127.0.0.1 in a subprocess running an echo application:
@@ -308,7 +309,12 @@ async def run_stack(stack: str, args: argparse.Namespace, stream: list[str], dic
     if dict_path:
         cmd += ["--dictionary", dict_path]
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    import aura_wire
+
+    # The server imports the same aura_wire as this driver: the repository's sources with PYTHONPATH=.,
+    # or an installed (compiled) package when run without it.
+    pkg_root = str(Path(aura_wire.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(cmd, env=env)
     t0 = time.monotonic()
     try:

@@ -58,7 +58,10 @@ P_SPEC: Final = P_SLOT + SLOT_STATES * 64
 P_ALIGN: Final = P_SPEC + 114
 P_NLEN: Final = P_ALIGN + 16
 P_NSUB: Final = P_NLEN + 64
-NPROBS: Final = P_NSUB + 33 * 4
+P_MLIT: Final = P_NSUB + 33 * 4
+MLIT_FULL: Final = False
+MLIT_SIZE: Final = 512 if MLIT_FULL else 16
+NPROBS: Final = P_MLIT + MLIT_SIZE
 
 PROB_BITS: Final = 12
 PROB_ONE: Final = 4096
@@ -578,8 +581,73 @@ def _encode_msg_len(rc: _RangeEncoder, n: i64) -> None:
             rc.direct(n & ((1 << (rest - top)) - 1), rest - top)
 
 
-def _lit_price(probs: vec[i16], prev: i64, b: i64) -> i64:
-    return _price_tree(probs, P_LIT + i64(LIT_CLASS[prev]) * 256, 8, b)
+def _lit_price(probs: vec[i16], prev: i64, b: i64, mbyte: i64) -> i64:
+    base: i64 = P_LIT + i64(LIT_CLASS[prev]) * 256
+    if mbyte < 0:
+        return _price_tree(probs, base, 8, b)
+    m: i64 = 1
+    k: i64 = 7
+    t: i64 = 0
+    matching: bool = True
+    while k >= 0:
+        bit: i64 = (b >> k) & 1
+        if matching:
+            mb: i64 = (mbyte >> k) & 1
+            t += _price_bit(probs, _mlit_idx(mb, m, k), bit)
+            if bit != mb:
+                matching = False
+        else:
+            t += _price_bit(probs, base + m, bit)
+        m = (m << 1) | bit
+        k -= 1
+    return t
+
+
+def _mlit_idx(mb: i64, m: i64, k: i64) -> i64:
+    if MLIT_FULL:
+        return P_MLIT + (mb << 8) + m
+    return P_MLIT + (mb << 3) + k
+
+
+def _encode_lit(rc: _RangeEncoder, prev: i64, b: i64, mbyte: i64) -> None:
+    base: i64 = P_LIT + i64(LIT_CLASS[prev]) * 256
+    if mbyte < 0:
+        rc.tree(base, 8, b)
+        return
+    m: i64 = 1
+    k: i64 = 7
+    matching: bool = True
+    while k >= 0:
+        bit: i64 = (b >> k) & 1
+        if matching:
+            mb: i64 = (mbyte >> k) & 1
+            rc.bit(_mlit_idx(mb, m, k), bit)
+            if bit != mb:
+                matching = False
+        else:
+            rc.bit(base + m, bit)
+        m = (m << 1) | bit
+        k -= 1
+
+
+def _decode_lit(rd: _RangeDecoder, prev: i64, mbyte: i64) -> i64:
+    base: i64 = P_LIT + i64(LIT_CLASS[prev]) * 256
+    if mbyte < 0:
+        return rd.tree(base, 8)
+    m: i64 = 1
+    k: i64 = 7
+    matching: bool = True
+    while k >= 0:
+        if matching:
+            mb: i64 = (mbyte >> k) & 1
+            bit: i64 = rd.bit(_mlit_idx(mb, m, k))
+            if bit != mb:
+                matching = False
+        else:
+            bit = rd.bit(base + m)
+        m = (m << 1) | bit
+        k -= 1
+    return m - 256
 
 
 def _insert(idx: vec[i16], hb: bytes, start: i64, end: i64, abs_base: i64) -> None:
@@ -738,9 +806,13 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
         if lmax < 1:
             lmax = 1
         best_kind: i64 = 0  # 0 literal, 1 short rep, 2 rep, 3 main
-        lit_p = _price_bit(probs, P_IS_MATCH + state, 0) + _lit_price(probs, prev, cur_byte)
-        best_cost: i64 = lit_p + UNCOVERED * (lmax - 1)
         cur: i64 = c_len + j
+        mbyte: i64 = -1
+        if state >= 7:
+            msrc: i64 = cur - reps[0]
+            mbyte = shared_content[msrc] if msrc < c_len else hb[msrc - c_len]
+        lit_p = _price_bit(probs, P_IS_MATCH + state, 0) + _lit_price(probs, prev, cur_byte, mbyte)
+        best_cost: i64 = lit_p + UNCOVERED * (lmax - 1)
         if reps[0] <= cur:
             src0: i64 = cur - reps[0]
             b0: i64 = shared_content[src0] if src0 < c_len else hb[src0 - c_len]
@@ -782,7 +854,7 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
                     best_kind = 0
         if best_kind == 0:
             rc.bit(P_IS_MATCH + state, 0)
-            rc.tree(P_LIT + i64(LIT_CLASS[prev]) * 256, 8, cur_byte)
+            _encode_lit(rc, prev, cur_byte, mbyte)
             state = _next_state_lit(state)
             _insert(idx, hb, j, j + 1, abs_base)
             _minsert(mhead, mchain, mbits, hb, j, j + 1, mbase)
@@ -1033,7 +1105,11 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
     pos: i64 = H
     while pos < end:
         if rd.bit(P_IS_MATCH + state) == 0:
-            b = rd.tree(P_LIT + i64(LIT_CLASS[prev]) * 256, 8)
+            mbyte: i64 = -1
+            if state >= 7:
+                msrc: i64 = c_len + pos - reps[0]
+                mbyte = content[msrc] if msrc < c_len else i64(w[msrc - c_len])
+            b = _decode_lit(rd, prev, mbyte)
             w.append(b)
             prev = b
             pos += 1

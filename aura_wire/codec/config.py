@@ -29,6 +29,11 @@ class CodecConfig:
     * ``zstd_min_size`` (512): zstd is tried from this size on when BRIO is on
       (below it zstd's frame overhead makes it lose to BRIO).
     * ``brotli_min_size`` (1024): brotli is tried from this size on.
+    * ``template_shortcut`` (0.0625): when a template codes a message in at most
+      this fraction of its size, the byte-level candidates are not tried (0 turns
+      the shortcut off; it saves most of the encode time on templated traffic).
+    * In context mode brotli is only tried while the best candidate is above half
+      the message size (history-based methods nearly always beat it).
     * ``slow_method_margin`` (0.03): brotli must beat the best other candidate
       by this fraction of its size to be chosen (it is the slowest to encode).
     * ``window`` (8192): context-mode BRIO history kept per direction, in bytes.
@@ -51,6 +56,7 @@ class CodecConfig:
     zstd_min_size: int = 512
     brotli_min_size: int = 1024
     slow_method_margin: float = 0.03
+    template_shortcut: float = 0.0625
     window: int = 8192
     zstd_window: int = 32768
     zstd_history_min_size: int = 512
@@ -70,6 +76,9 @@ class CodecConfig:
         _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
         _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
         _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)
+        if not (0.0 <= self.template_shortcut <= 1.0):
+            raise ConfigError(f"template_shortcut must be in [0, 1], got {self.template_shortcut!r}",
+                              field="template_shortcut")
         if not (0.0 <= self.slow_method_margin < 1.0):
             raise ConfigError(f"slow_method_margin must be in [0, 1), got {self.slow_method_margin!r}",
                               field="slow_method_margin")

@@ -187,15 +187,23 @@ class Encoder:
         use_dict = False
         if n >= cfg.min_compression_size:
             has_dict = self.dictionary is not None
+            shortcut = False
             if self._tmpl is not None:
                 cand_t = self._tmpl.encode(data, text)
                 if cand_t is not None and len(cand_t) < len(best):
                     best, method, use_dict = cand_t, METHOD_TEMPLATE, self._shared.templates is not None
-            if self._brio is not None:
+                    # a template that already shrinks the message this much is rarely beaten:
+                    # skip the byte-level candidates (they still commit the message below)
+                    shortcut = len(cand_t) <= n * cfg.template_shortcut
+            if shortcut:
+                pass
+            elif self._brio is not None:
                 cand = self._brio.encode(data)
                 if len(cand) < len(best):
                     best, method, use_dict = cand, METHOD_BRIO, self._shared.brio is not None
-            if cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None):
+            if shortcut:
+                pass
+            elif cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None):
                 if self._zhist is not None:
                     prefix = self._shared.zstd_prefix
                     zc = self._zhist.codec(prefix)
@@ -207,7 +215,9 @@ class Encoder:
                     zdict = zc is not None
                 if len(cand) < len(best):
                     best, method, use_dict = cand, METHOD_ZSTD, zdict
-            if cfg.brotli and n >= cfg.brotli_min_size:
+            if shortcut:
+                pass
+            elif cfg.brotli and n >= cfg.brotli_min_size and (not ctx or 2 * len(best) > n):
                 cand = brotli_compress(data, cfg.brotli_quality)
                 if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
                     best, method, use_dict = cand, METHOD_BROTLI, False

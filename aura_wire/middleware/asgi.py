@@ -50,6 +50,10 @@ def _metrics_dict(m: CompressionMetrics) -> dict[str, Any]:
     return out
 
 
+
+#: Key of an ASGI ``websocket.send`` message that marks the message sensitive (no compression context).
+SENSITIVE_KEY = "aura.sensitive"
+
 class AuraConnection:
     """The middleware's handle on one websocket connection (AURA or passed through).
 
@@ -450,13 +454,18 @@ class _ServerAdapter:
             return
         session = self.conn.session
         if session is None:
+            if SENSITIVE_KEY in message:
+                message = {k: v for k, v in message.items() if k != SENSITIVE_KEY}
             await self.raw_send(message)
             return
         if kind == "websocket.send":
             if self.conn.closed or session.closed:
                 return  # the connection is gone; the application learns it from receive()
             text = message.get("text")
-            session.send_message(text if text is not None else bytes(message.get("bytes") or b""))
+            # {"type": "websocket.send", ..., "aura.sensitive": True}: code it with no shared state
+            # (spec/wire-format.md §5.3), e.g. a message that carries a secret next to attacker data
+            session.send_message(text if text is not None else bytes(message.get("bytes") or b""),
+                                 sensitive=bool(message.get(SENSITIVE_KEY, False)))
             await self.conn.flush()
         elif kind == "websocket.close":
             await self.conn.send_close(message)
