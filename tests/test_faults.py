@@ -81,12 +81,10 @@ def _desync_configs() -> list[Any]:
     if HAVE_BRIO:
         out.append(pytest.param(BRIO_ONLY, id="brio"))
     if HAVE_TEMPLATES:
-        f3 = pytest.mark.xfail(strict=True, reason="F3 (open, templates.md §4/§5): a TEMPLATE context frame carries "
-                               "no check value, so after a lost frame it decodes against stale predictions and "
-                               "delivers wrong text (e.g. seq 1007 for 1008) instead of a ContextDesyncError")
+        # F3 (fixed): context TEMPLATE frames now end with a check byte (spec/wire-format.md §5.2 rule 4)
         out.append(pytest.param({"brio": False, "templates": True, "zstd": False, "brotli": False},
-                                id="templates", marks=f3))
-        out.append(pytest.param({**OPTS}, id="all-methods", marks=f3))
+                                id="templates"))
+        out.append(pytest.param({**OPTS}, id="all-methods"))
     return out
 
 
@@ -127,9 +125,9 @@ def test_desynchronised_context_never_delivers_wrong_text(opts: dict[str, bool],
 def test_decoder_refuses_everything_after_a_desync() -> None:
     """wire-format §5.2 rule 3: after a detected desync (check value) every later frame is refused.
 
-    A lost frame is caught either by the BRIO check value (ContextDesyncError) or earlier, by a
-    structural check (PayloadError, also 1007).  After a ContextDesyncError the decoder refuses even
-    the right frames; after a PayloadError it must at least never deliver a wrong message.
+    Two equal-length RAW context frames arrive swapped: the history differs in content only, which
+    the BRIO check value (brio.md §7) catches on the next BRIO frame.  After a ContextDesyncError
+    the decoder refuses even the right frames; before it, nothing wrong is delivered.
     """
     desyncs = 0
     for seed in range(12):

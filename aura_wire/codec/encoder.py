@@ -14,6 +14,7 @@ No I/O here: bytes in, bytes out.
 from __future__ import annotations
 
 import time
+import zlib
 from typing import TYPE_CHECKING, Any, Final
 
 from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
@@ -121,6 +122,7 @@ class Encoder:
         self._brio_plain: BrioEncoder | None = None
         self._tmpl: TemplateEncoder | None = None
         self._zhist: ZstdHistory | None = None
+        self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
         if context and cfg.zstd:
             self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
         if cfg.brio:
@@ -190,6 +192,9 @@ class Encoder:
             shortcut = False
             if self._tmpl is not None:
                 cand_t = self._tmpl.encode(data, text)
+                if cand_t is not None and ctx:
+                    # context TEMPLATE frames end with a check byte (spec §5.2 rule 4)
+                    cand_t = cand_t + bytes([zlib.crc32(data, self._check) & 0xFF])
                 if cand_t is not None and len(cand_t) < len(best):
                     best, method, use_dict = cand_t, METHOD_TEMPLATE, self._shared.templates is not None
                     # a template that already shrinks the message this much is rarely beaten:
@@ -208,6 +213,7 @@ class Encoder:
                     prefix = self._shared.zstd_prefix
                     zc = self._zhist.codec(prefix)
                     cand = (zc or self._shared.zstd_plain).compress(data)
+                    cand += bytes([zlib.crc32(data, self._check) & 0xFF])  # spec §5.2 rule 4
                     zdict = bool(prefix)
                 else:
                     zc = self._shared.zstd_dict if has_dict else None
@@ -222,6 +228,7 @@ class Encoder:
                 if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
                     best, method, use_dict = cand, METHOD_BROTLI, False
         if ctx:
+            self._check = zlib.crc32(data, self._check)
             if self._zhist is not None:
                 self._zhist.commit(data)
             if self._brio is not None:
@@ -275,6 +282,7 @@ class Decoder:
         self._broken: AuraError | None = None
         cfg = self.config
         self._zhist: ZstdHistory | None = None
+        self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
         if context:
             self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
         if cfg.brio:
@@ -343,7 +351,12 @@ class Decoder:
             if zc is None:
                 raise UnknownDictionaryError("frame uses the zstd dictionary but the dictionary has none",
                                              offset=0, field="header.dictionary")
-            data = zc.decompress(payload, limit)
+            if h.context:
+                if len(payload) < 1:
+                    raise FrameError("context ZSTD frame lacks its check byte", offset=1, field="zstd.check")
+                data = self._checked(zc.decompress(payload[:-1], limit), payload[-1], len(frame) - 1)
+            else:
+                data = zc.decompress(payload, limit)
         elif method == METHOD_BROTLI:
             data = brotli_decompress(payload, limit)
         elif method == METHOD_BRIO:
@@ -366,7 +379,9 @@ class Decoder:
                     self._tmpl_stateless = tdec
                 data = tdec.decode(payload, h.text, limit)
             else:
-                data = self._tmpl.decode(payload, h.text, limit)
+                if len(payload) < 1:
+                    raise FrameError("context TEMPLATE frame lacks its check byte", offset=1, field="template.check")
+                data = self._checked(self._tmpl.decode(payload[:-1], h.text, limit), payload[-1], len(frame) - 1)
         elif method == METHOD_TEMPLATE_BRIO:
             raise FrameError("method TEMPLATE_BRIO is reserved and not produced by this version",
                              offset=0, field="header.method")
@@ -382,6 +397,7 @@ class Decoder:
                     self._broken = err
                 raise err from exc
         if h.context:
+            self._check = zlib.crc32(data, self._check)
             if self._zhist is not None:
                 self._zhist.commit(data)
             if self._brio is not None and method != METHOD_BRIO:
@@ -389,6 +405,15 @@ class Decoder:
             if self._tmpl is not None and method != METHOD_TEMPLATE:
                 self._tmpl.observe(data)
         return data, h.text, method
+
+    def _checked(self, data: bytes, check: int, offset: int) -> bytes:
+        """Verify a context frame's check byte (spec §5.2 rule 4); a mismatch breaks the decoder."""
+        if zlib.crc32(data, self._check) & 0xFF != check:
+            desync = ContextDesyncError("context check byte mismatch: this decoder's state differs from the "
+                                        "encoder's", offset=offset, field="check")
+            self._broken = desync
+            raise desync
+        return data
 
     def _decode_brio(self, payload: bytes, context: bool, uses_dict: bool, limit: int) -> bytes:
         if context:
