@@ -19,5 +19,6 @@ COMPILED_MODULES = [
     "aura_wire/codec/brio_train.py",
     "aura_wire/codec/templates.py",
     "aura_wire/codec/template_atoms.py",
+    "aura_wire/codec/template_json.py",
     "aura_wire/codec/discovery.py",
 ]

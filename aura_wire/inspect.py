@@ -164,6 +164,10 @@ def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool
         return d
     if method == METHOD_RAW:
         d.add("  stored message", _preview(payload), 1, len(payload))
+    elif method == METHOD_ZSTD and b & FLAG_CONTEXT and payload:
+        # context ZSTD: the zstd frame, then the check byte (wire-format §5.2 rule 4)
+        _zstd_fields(d, payload[:-1])
+        d.add("  check byte", f"0x{payload[-1]:02x}", len(payload), 1, "crc32(message, check) & 0xFF")
     elif method == METHOD_ZSTD:
         _zstd_fields(d, payload)
     elif method == METHOD_BROTLI:

@@ -178,6 +178,8 @@ def test_no_template_returns_none(tick_set: TemplateSet) -> None:
     assert enc.encode(b"hello world", True) is None
     assert enc.encode(b'{"unknown":1}', True) is None
     assert enc.encode(b"", True) is None
+    big = TICKS[0].replace('"B":"0"', '"B":"' + "7" * 70000 + '"')
+    assert len(big) > 65536 and enc.encode(b(big), True) is None  # spec §3: longer messages never match
 
 
 # -- context mode: prediction, runtime templates, mirrored state ------------------------------

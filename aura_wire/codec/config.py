@@ -42,7 +42,7 @@ class CodecConfig:
       is kept compressed at rest.
     * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
     * ``max_message_size``: largest decoded message accepted.
-    * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (16384):
+    * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (4096):
       runtime templates per connection direction.
     """
 
@@ -62,7 +62,7 @@ class CodecConfig:
     zstd_history_min_size: int = 512
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_runtime_templates: int = 64
-    max_runtime_template_bytes: int = 16384
+    max_runtime_template_bytes: int = 4096
 
     def __post_init__(self) -> None:
         _check_range("min_compression_size", self.min_compression_size, 0, 1 << 30)

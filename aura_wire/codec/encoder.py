@@ -378,10 +378,12 @@ class Decoder:
                     tdec = TemplateDecoder(self._shared.templates, context=False)
                     self._tmpl_stateless = tdec
                 data = tdec.decode(payload, h.text, limit)
-            else:
+            elif h.context:
                 if len(payload) < 1:
                     raise FrameError("context TEMPLATE frame lacks its check byte", offset=1, field="template.check")
                 data = self._checked(self._tmpl.decode(payload[:-1], h.text, limit), payload[-1], len(frame) - 1)
+            else:
+                data = self._tmpl.decode(payload, h.text, limit)
         elif method == METHOD_TEMPLATE_BRIO:
             raise FrameError("method TEMPLATE_BRIO is reserved and not produced by this version",
                              offset=0, field="header.method")

@@ -69,6 +69,8 @@ __all__ = [
 SECTION_VERSION: Final = 1
 KIND_TEXT: Final = 0
 KIND_JSON: Final = 1
+#: Longest message matched against templates or learned from (spec §3): bounds the CPU spent.
+MAX_MATCH_BYTES: Final = 65536
 #: Most tokens a text template (or a text message matched against one) may have.
 MAX_TOKENS: Final = 128
 #: Budget for the per-connection "previous slot values" (bytes, templates).
@@ -521,7 +523,7 @@ class _State:
 
     # -- matching (normative for context mode: spec §5.1) --
     def match(self, data: bytes) -> _Match | None:
-        if not data:
+        if not data or len(data) > MAX_MATCH_BYTES:
             return None
         c = data[0]
         if c == 0x7B or c == 0x5B or c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
@@ -632,7 +634,7 @@ class _State:
                 if root is not None:
                     self._learn_json(data, root, coarse_from=m.tmpl.level)
             return
-        if self.max_runtime <= 0:
+        if self.max_runtime <= 0 or len(data) > MAX_MATCH_BYTES:
             return
         c = data[:1]
         if c in (b"{", b"[", b" ", b"\n", b"\r", b"\t"):
@@ -989,8 +991,9 @@ class TemplateEncoder:
         """
         data = bytes(data)
         m = self._st.match(data)
-        self._trial_data = data
-        self._trial_match = m
+        if self._st.context:
+            self._trial_data = data
+            self._trial_match = m
         if m is None:
             return None
         return encode_match(m, data, self._st)
