@@ -246,7 +246,7 @@ class Result:
         k = type(exc).__name__
         rcvd = getattr(exc, "rcvd", None)
         if rcvd is not None:
-            k += f"({rcvd.code} {rcvd.reason})"
+            k += f"({rcvd.code} {rcvd.reason.split(' (')[0]})"  # grouped without the offset
         self.errors[k] = self.errors.get(k, 0) + 1
 
     def quantile(self, q: float) -> float:

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import sys
 import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -177,20 +178,62 @@ def test_bomb_in_every_method(name: str, opts: dict[str, Any], method: int, cont
 TEMPLATES_ONLY: dict[str, Any] = {**NONE, "templates": True}
 
 
-@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
-def test_template_huge_repeated_slots() -> None:
-    """An array whose elements repeat a 4 KB prediction (SAME atoms): 800 KB from a 3 KB frame."""
+def _bulk_frame(n: int) -> tuple[Encoder, Decoder, str, bytes]:
+    """A context pair that learned the shape, and the TEMPLATE frame of ``n`` copies of a 1000-byte string."""
     enc = Encoder(None, context=True, **TEMPLATES_ONLY)
-    dec = Decoder(None, context=True, max_message_size=64 * 1024, **TEMPLATES_ONLY)
+    dec = Decoder(None, context=True, max_message_size=LIMIT, **TEMPLATES_ONLY)
     small = '{"type":"bulk","items":["a","a","a"]}'
     assert dec.decode(enc.encode(small)) == small  # both sides learn the shape (runtime template)
-    big = json.dumps({"type": "bulk", "items": ["x" * 4000] * 200}, separators=(",", ":"))
+    big = json.dumps({"type": "bulk", "items": ["x" * 1000] * n}, separators=(",", ":"))
     frame = enc.encode(big)
-    assert parse_header(frame).method == METHOD_TEMPLATE and len(frame) < len(big) // 100
+    assert parse_header(frame).method == METHOD_TEMPLATE and len(frame) < len(big) // 50
+    return enc, dec, big, frame
+
+
+@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
+def test_template_huge_repeated_slots() -> None:
+    """Array elements that repeat their 1000-byte prediction (SAME atoms, 1 byte each): refused at the limit."""
+    _, _, big, frame = _bulk_frame(60)
+    dec = Decoder(None, context=True, max_message_size=16 * 1024, **TEMPLATES_ONLY)
+    dec.decode(Encoder(None, context=True, **TEMPLATES_ONLY).encode('{"type":"bulk","items":["a","a","a"]}'))
     result, peak = _peak(lambda: dec.decode(frame))
     assert isinstance(result, LimitError), result
     assert result.close_code == CLOSE_TOO_BIG
     assert peak < PEAK_BUDGET
+
+
+@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
+def test_template_crafted_bomb_beyond_what_the_encoder_makes() -> None:
+    """The same frame with its ARR count raised to 60,000 and 1-byte SAME atoms appended: 60 MB from 61 KB."""
+    _, dec, _, frame = _bulk_frame(60)
+    arr60 = bytes([0x7D, 60 - 7])  # ARR atom, P=7 -> count = 7 + uvarint
+    body = frame[:-1]  # without the check byte (spec/wire-format.md §5.2 rule 4)
+    assert body.count(arr60) == 1
+    n = 60000
+    crafted = _with_check(body.replace(arr60, bytes([0x7D]) + _uvarint(n - 7)) + b"\x00" * (n - 60), None, [])
+    result, peak = _peak(lambda: dec.decode(crafted))
+    assert isinstance(result, LimitError), result
+    assert peak < PEAK_BUDGET
+
+
+def _with_check(body: bytes, message: str | None, committed: list[str]) -> bytes:
+    """Re-append the check byte of an edited context frame (spec/wire-format.md §5.2 rule 4).
+
+    ``message`` is what the edited frame decodes to, ``committed`` the messages committed before it;
+    ``message=None`` when the frame must fail before its check byte is looked at (any byte then).
+    """
+    if message is None:
+        return body + b"\x00"
+    check = 0
+    for m in committed:
+        check = zlib.crc32(m.encode(), check)
+    return body + bytes([zlib.crc32(message.encode(), check) & 0xFF])
+
+
+def _uvarint(v: int) -> bytes:
+    from aura_wire.codec.varint import encode_uvarint
+
+    return encode_uvarint(v)
 
 
 @pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
@@ -203,10 +246,12 @@ def test_template_nesting_depth_in_a_frame(depth: int, ok: bool) -> None:
     assert dec.decode(enc.encode(teach)) == teach
     model = enc.encode('{"type":"deep","seq":2,"v":[[[[[7]]]]]}')
     arr1 = bytes([0x1D])  # atom tag: F=13 (ARR), P=1 (count 1)
-    assert parse_header(model).method == METHOD_TEMPLATE and arr1 * 5 + b"\x117" in model
-    frame = model.replace(arr1 * 5 + b"\x117", arr1 * depth + b"\x117")
+    body = model[:-1]  # without the check byte (spec/wire-format.md §5.2 rule 4)
+    assert parse_header(model).method == METHOD_TEMPLATE and arr1 * 5 + b"\x117" in body
+    want = '{"type":"deep","seq":2,"v":' + "[" * depth + "7" + "]" * depth + "}"
+    frame = _with_check(body.replace(arr1 * 5 + b"\x117", arr1 * depth + b"\x117"), want if ok else None, [teach])
     if ok:
-        assert dec.decode(frame) == '{"type":"deep","seq":2,"v":' + "[" * depth + "7" + "]" * depth + "}"
+        assert dec.decode(frame) == want
     else:
         result, peak = _peak(lambda: dec.decode(frame))
         assert isinstance(result, LimitError), result

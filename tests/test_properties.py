@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import aura_wire
 from aura_wire import Decoder, Dictionary, Encoder
-from aura_wire.codec.frame import parse_header
+from aura_wire.codec.frame import METHOD_TEMPLATE, parse_header
 
 
 def _have(name: str) -> bool:
@@ -41,11 +41,11 @@ FULL_MAX = MAX_SIZE if (aura_wire.compiled or not HAVE_BRIO) else 4096
 _WORDS = ["alpha", "beta", '"id":', "{", "}", ",", "é", "日本語", "🙂", " ", "\n", "\\u0000", "price", "0.001", "\x00"]
 
 
-def _train_samples() -> list[str]:
-    rnd = random.Random(3)
+def _train_samples(n: int = 150, seed: int = 3) -> list[str]:
+    rnd = random.Random(seed)
     return [json.dumps({"type": rnd.choice(["trade", "quote", "chat"]), "id": i, "px": f"{rnd.uniform(1, 99):.3f}",
                         "user": f"user{rnd.randint(1, 40)}", "text": " ".join(rnd.choice(_WORDS) for _ in range(6))})
-            for i in range(150)]
+            for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,9 @@ def _make(kind: int, size: int, seed: int, text: bool) -> str | bytes:
     elif kind == 1:  # very repetitive: a bomb-like ratio
         unit = rnd.randbytes(rnd.randint(1, 7))
         raw = (unit * (size // len(unit) + 1))[:size]
+    elif kind == 4:  # one message shaped like the training samples: the dictionary's templates match it
+        s = _train_samples(1, seed)[0]
+        return s if text else s.encode()
     elif kind == 2:  # structured traffic, like the corpora
         parts: list[str] = []
         total = 0
@@ -87,7 +90,7 @@ def _make(kind: int, size: int, seed: int, text: bool) -> str | bytes:
 def _sequences(max_size: int, total: int | None = None) -> st.SearchStrategy[list[tuple[str | bytes, bool]]]:
     cap = 3 * max_size if total is None else total
     size = st.one_of(st.integers(0, 40), st.integers(0, min(4096, max_size)), st.integers(0, max_size))
-    generated = st.builds(_make, st.integers(0, 3), size, st.integers(0, 2**32), st.booleans())
+    generated = st.builds(_make, st.integers(0, 4), size, st.integers(0, 2**32), st.booleans())
     item = st.tuples(st.one_of(_arbitrary, generated), st.booleans())
     return st.lists(item, min_size=1, max_size=8).filter(lambda xs: sum(len(m) for m, _ in xs) <= cap)
 
@@ -174,3 +177,16 @@ def test_boundary_sizes_every_kind(dictionary: Dictionary, context: bool) -> Non
 def test_boundary_sizes_every_kind_every_method(dictionary: Dictionary, context: bool) -> None:
     # Up to 64 KiB with every method in the pure build (BRIO codes ~40 KB/s uncompiled); all sizes compiled.
     _check_sequence(dictionary, context, _boundary_items(MAX_SIZE if aura_wire.compiled else 65536))
+
+
+@pytest.mark.parametrize("context", [False, True], ids=["stateless", "context"])
+def test_dictionary_templates_round_trip(dictionary: Dictionary, context: bool) -> None:
+    """Messages shaped like the training samples, coded with the dictionary's templates (TEMPLATE as the
+    only compressing method, so it is used) and with every method, sensitive ones interleaved."""
+    items: list[tuple[str | bytes, bool]] = [(m, i % 7 == 3) for i, m in enumerate(_train_samples(40, 99))]
+    _check_sequence(dictionary, context, items)
+    if OPTS["templates"]:
+        only: dict[str, Any] = {**OPTS, "brio": False, "zstd": False, "brotli": False}
+        _check_sequence(dictionary, context, items, only)
+        enc = Encoder(dictionary, context=context, **only)
+        assert METHOD_TEMPLATE in {parse_header(enc.encode(m)).method for m, _ in items}

@@ -43,6 +43,12 @@ def _valid_id(dictionary_id: str) -> bool:
     return len(dictionary_id) == 64 and all(c in "0123456789abcdef" for c in dictionary_id)
 
 
+
+# Verified dictionaries loaded by this process, by id (content-addressed and immutable, so sharing
+# them is safe); bounded, oldest dropped first.
+_MAX_LOADED = 8
+_LOADED: dict[str, Dictionary] = {}
+
 class DictionaryCache:
     """A bounded, verified, on-disk dictionary cache.
 
@@ -63,10 +69,18 @@ class DictionaryCache:
         return self.directory / (dictionary_id + _SUFFIX)
 
     def get(self, dictionary_id: str) -> Dictionary | None:
-        """The cached dictionary, verified by hash; None when absent or corrupted (then deleted)."""
+        """The cached dictionary, verified by hash; None when absent or corrupted (then deleted).
+
+        A dictionary already loaded by this process is returned as the same object while its file
+        is still in the cache, so its derived tables (BRIO index, templates) are built once per
+        process, not once per connection.
+        """
         if not _valid_id(dictionary_id):
             return None
         path = self.path_for(dictionary_id)
+        loaded = _LOADED.get(dictionary_id)
+        if loaded is not None and path.exists():
+            return loaded
         try:
             with open(path, "rb") as f:
                 data = f.read(DEFAULT_MAX_DICTIONARY_SIZE + 1)
@@ -89,6 +103,9 @@ class DictionaryCache:
             os.utime(path)  # recently used: evicted last
         except OSError:
             pass
+        _LOADED[dictionary_id] = d
+        while len(_LOADED) > _MAX_LOADED:
+            del _LOADED[next(iter(_LOADED))]
         return d
 
     def __contains__(self, dictionary_id: object) -> bool:

@@ -418,6 +418,8 @@ class Decoder:
         return data
 
     def _decode_brio(self, payload: bytes, context: bool, uses_dict: bool, limit: int) -> bytes:
+        if not self.config.brio:
+            raise FrameError("BRIO frame but BRIO is disabled in this decoder", offset=0, field="header.method")
         if context:
             dec = self._brio
             if dec is None:

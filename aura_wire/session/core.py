@@ -219,6 +219,10 @@ class Session:
         return dec
 
     # -- queries ------------------------------------------------------------
+    def memory_bytes(self) -> int:
+        """Per-connection codec state (encoder + decoder); shared dictionary tables excluded."""
+        return self._encoder.memory_bytes() + self._decoder.memory_bytes()
+
     @property
     def send_dictionary(self) -> Dictionary | None:
         """The dictionary frames sent now use (None: dictionary-free)."""
