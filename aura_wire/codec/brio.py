@@ -58,10 +58,10 @@ P_SPEC: Final = P_SLOT + SLOT_STATES * 64
 P_ALIGN: Final = P_SPEC + 114
 P_NLEN: Final = P_ALIGN + 16
 P_NSUB: Final = P_NLEN + 64
+#: Matched literal (after a match): while the literal agrees with the byte at rep0, bit k is coded at
+#: P_MLIT + 8 * (bit k of that byte) + k (spec/brio.md §5.2).
 P_MLIT: Final = P_NSUB + 33 * 4
-MLIT_FULL: Final = False
-MLIT_SIZE: Final = 512 if MLIT_FULL else 16
-NPROBS: Final = P_MLIT + MLIT_SIZE
+NPROBS: Final = P_MLIT + 16
 
 PROB_BITS: Final = 12
 PROB_ONE: Final = 4096
@@ -93,6 +93,12 @@ RECENT_FACTOR: Final = 8
 RECENT_MIN: Final = 2048
 #: Nominal price (1/16 bit) of a byte an option leaves uncovered, to compare options of different lengths.
 UNCOVERED: Final = 64
+#: The other nominal price tried in context mode: cheaper uncovered bytes favour shorter, nearer matches,
+#: which wins on streams where most bytes are covered by matches anyway.
+UNCOVERED_ALT: Final = 40
+#: In context mode the encoder also parses with the other nominal price every PROBE_EVERY frames and keeps
+#: the price that gave the smaller frame for the following frames.
+PROBE_EVERY: Final = 8
 HASH_MUL: Final = 2654435761
 
 FNV_OFFSET: Final = 0x811C9DC5
@@ -169,13 +175,23 @@ def default_models() -> vec[i16]:
 
 
 def _hash4(b: bytes, i: i64, bits: i64) -> i64:
-    v: i64 = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)
+    # i64 temporaries: shifting the bytes item directly compiles to a (slow) tagged-int shift
+    b0: i64 = b[i]
+    b1: i64 = b[i + 1]
+    b2: i64 = b[i + 2]
+    b3: i64 = b[i + 3]
+    v: i64 = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)
     return ((v * HASH_MUL) & MASK32) >> (32 - bits)
 
 
 def _mix4(b: bytes, i: i64) -> i64:
     """32-bit multiplicative hash of b[i:i+4]; ``_mix4(b, i) >> (32 - bits)`` equals ``_hash4(b, i, bits)``."""
-    v: i64 = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)
+    # i64 temporaries: shifting the bytes item directly compiles to a (slow) tagged-int shift
+    b0: i64 = b[i]
+    b1: i64 = b[i + 1]
+    b2: i64 = b[i + 2]
+    b3: i64 = b[i + 3]
+    v: i64 = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)
     return (v * HASH_MUL) & MASK32
 
 
@@ -536,6 +552,20 @@ def _price_dist(probs: vec[i16], length: i64, dist0: i64) -> i64:
     return t
 
 
+def _price_rep(probs: vec[i16], state: i64, ridx: i64, rlen: i64) -> i64:
+    """Price of a rep match (index ridx, length rlen) coded in ``state``."""
+    rp: i64 = _price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 1)
+    if ridx == 0:
+        rp += _price_bit(probs, P_IS_REP0 + state, 0) + _price_bit(probs, P_IS_REP0_LONG + state, 1)
+    else:
+        rp += _price_bit(probs, P_IS_REP0 + state, 1)
+        if ridx == 1:
+            rp += _price_bit(probs, P_IS_REP1 + state, 0)
+        else:
+            rp += _price_bit(probs, P_IS_REP1 + state, 1) + 16
+    return rp + _price_len(probs, P_RLEN, rlen)
+
+
 def _encode_len(rc: _RangeEncoder, base: i64, length: i64) -> None:
     v: i64 = length - MIN_LEN
     if v < 8:
@@ -593,7 +623,7 @@ def _lit_price(probs: vec[i16], prev: i64, b: i64, mbyte: i64) -> i64:
         bit: i64 = (b >> k) & 1
         if matching:
             mb: i64 = (mbyte >> k) & 1
-            t += _price_bit(probs, _mlit_idx(mb, m, k), bit)
+            t += _price_bit(probs, P_MLIT + (mb << 3) + k, bit)
             if bit != mb:
                 matching = False
         else:
@@ -601,12 +631,6 @@ def _lit_price(probs: vec[i16], prev: i64, b: i64, mbyte: i64) -> i64:
         m = (m << 1) | bit
         k -= 1
     return t
-
-
-def _mlit_idx(mb: i64, m: i64, k: i64) -> i64:
-    if MLIT_FULL:
-        return P_MLIT + (mb << 8) + m
-    return P_MLIT + (mb << 3) + k
 
 
 def _encode_lit(rc: _RangeEncoder, prev: i64, b: i64, mbyte: i64) -> None:
@@ -621,7 +645,7 @@ def _encode_lit(rc: _RangeEncoder, prev: i64, b: i64, mbyte: i64) -> None:
         bit: i64 = (b >> k) & 1
         if matching:
             mb: i64 = (mbyte >> k) & 1
-            rc.bit(_mlit_idx(mb, m, k), bit)
+            rc.bit(P_MLIT + (mb << 3) + k, bit)
             if bit != mb:
                 matching = False
         else:
@@ -640,7 +664,7 @@ def _decode_lit(rd: _RangeDecoder, prev: i64, mbyte: i64) -> i64:
     while k >= 0:
         if matching:
             mb: i64 = (mbyte >> k) & 1
-            bit: i64 = rd.bit(_mlit_idx(mb, m, k))
+            bit: i64 = rd.bit(P_MLIT + (mb << 3) + k)
             if bit != mb:
                 matching = False
         else:
@@ -656,9 +680,13 @@ def _insert(idx: vec[i16], hb: bytes, start: i64, end: i64, abs_base: i64) -> No
     j: i64 = start
     if j >= end or j + 4 > n:
         return
-    v: i64 = hb[j] | (hb[j + 1] << 8) | (hb[j + 2] << 16)
+    b0: i64 = hb[j]
+    b1: i64 = hb[j + 1]
+    b2: i64 = hb[j + 2]
+    v: i64 = b0 | (b1 << 8) | (b2 << 16)
     while j < end and j + 4 <= n:
-        v = v | (hb[j + 3] << 24)
+        b3: i64 = hb[j + 3]
+        v = v | (b3 << 24)
         h: i64 = ((v * HASH_MUL) & MASK32) >> (32 - HIST_HASH_BITS)
         idx[h] = i16(((abs_base + j) & 0xFFFF) - 32768)
         v = v >> 8
@@ -672,10 +700,14 @@ def _minsert(mhead: vec[i32], mchain: vec[i32], mbits: i64, hb: bytes, start: i6
     j: i64 = start
     if j >= end or j + 4 > n:
         return
-    v: i64 = hb[j] | (hb[j + 1] << 8) | (hb[j + 2] << 16)
+    b0: i64 = hb[j]
+    b1: i64 = hb[j + 1]
+    b2: i64 = hb[j + 2]
+    v: i64 = b0 | (b1 << 8) | (b2 << 16)
     shift: i64 = 32 - mbits
     while j < end and j + 4 <= n:
-        v = v | (hb[j + 3] << 24)
+        b3: i64 = hb[j + 3]
+        v = v | (b3 << 24)
         h: i64 = ((v * HASH_MUL) & MASK32) >> shift
         mchain[j - base] = mhead[h]
         mhead[h] = i32(j)
@@ -689,13 +721,28 @@ class _Search:
     def __init__(self) -> None:
         self.mlen: i64 = 0
         self.mdist: i64 = 0
+        self.mscore: i64 = 0
+        self.unc: i64 = UNCOVERED
         self.rlen: i64 = 0
         self.ridx: i64 = 0
 
 
-def _find(s: _Search, shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
+def _consider(s: _Search, probs: vec[i16], ln: i64, dist: i64) -> None:
+    """Keep the main-match candidate with the lowest price net of the bytes it covers."""
+    if ln < 4:
+        return
+    sc: i64 = _price_len(probs, P_MLEN, ln) + _price_dist(probs, ln, dist - 1) - s.unc * ln
+    if s.mlen == 0 or sc < s.mscore:
+        s.mlen = ln
+        s.mdist = dist
+        s.mscore = sc
+
+
+def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
           idx: vec[i16], hb: bytes, j: i64, end: i64, abs_base: i64, reps: vec[i64],
           mhead: vec[i32], mchain: vec[i32], mbits: i64, H: i64) -> None:
+    """Rep candidates and main-match candidates, nearest first; a candidate is only looked at when it is
+    longer than every nearer one (a farther, not longer match never costs less)."""
     c_len: i64 = len(shared_content)
     cur: i64 = c_len + j
     maxlen: i64 = end - j
@@ -703,6 +750,7 @@ def _find(s: _Search, shared_content: bytes, head: vec[i32], chain: vec[i32], us
         maxlen = MAX_LEN
     s.mlen = 0
     s.mdist = 0
+    s.mscore = 0
     s.rlen = 0
     s.ridx = 0
     if maxlen < MIN_LEN:
@@ -723,44 +771,45 @@ def _find(s: _Search, shared_content: bytes, head: vec[i32], chain: vec[i32], us
         r += 1
     if maxlen < 4 or j + 4 > len(hb):
         return
+    lng: i64 = 0
     hx: i64 = _mix4(hb, j)
     h: i64 = hx >> (32 - HIST_HASH_BITS)
     stored: i64 = i64(idx[h]) + 32768
     delta: i64 = ((abs_base + j) - stored) & 0xFFFF
     if delta > 0 and delta <= j:
         ln2 = _mlen(shared_content, c_len, hb, cur - delta, j, maxlen)
-        if ln2 > s.mlen:
-            s.mlen = ln2
-            s.mdist = delta
-    if s.mlen < maxlen:
+        if ln2 > lng:
+            lng = ln2
+            _consider(s, probs, ln2, delta)
+    if lng < maxlen:
         q: i64 = i64(mhead[hx >> (32 - mbits)])
         mdepth: i64 = 0
         while q >= 0 and mdepth < MCHAIN_DEPTH:
-            if hb[q + s.mlen] != hb[j + s.mlen]:
+            if hb[q + lng] != hb[j + lng]:
                 q = i64(mchain[q - H])
                 mdepth += 1
                 continue
             ln4 = _mlen(shared_content, c_len, hb, c_len + q, j, maxlen)
-            if ln4 > s.mlen:
-                s.mlen = ln4
-                s.mdist = j - q
+            if ln4 > lng:
+                lng = ln4
+                _consider(s, probs, ln4, j - q)
                 if ln4 >= maxlen:
                     break
             q = i64(mchain[q - H])
             mdepth += 1
-    if use_content and s.mlen < maxlen:
+    if use_content and lng < maxlen:
         hc: i64 = hx >> (32 - CONTENT_HASH_BITS)
         p: i64 = i64(head[hc])
         depth: i64 = 0
         while p >= 0 and depth < CHAIN_DEPTH:
-            if p + s.mlen < c_len and shared_content[p + s.mlen] != hb[j + s.mlen]:
+            if p + lng < c_len and shared_content[p + lng] != hb[j + lng]:
                 p = i64(chain[p])
                 depth += 1
                 continue
             ln3 = _mlen(shared_content, c_len, hb, p, j, maxlen)
-            if ln3 > s.mlen:
-                s.mlen = ln3
-                s.mdist = cur - p
+            if ln3 > lng:
+                lng = ln3
+                _consider(s, probs, ln3, cur - p)
                 if ln3 >= maxlen:
                     break
             p = i64(chain[p])
@@ -769,7 +818,7 @@ def _find(s: _Search, shared_content: bytes, head: vec[i32], chain: vec[i32], us
 
 def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
                   probs: vec[i16], idx: vec[i16], hist: bytes, data: bytes, abs_base: i64,
-                  reps: vec[i64], seed: i64, counts: vec[i64] | None) -> bytes:
+                  reps: vec[i64], seed: i64, counts: vec[i64] | None, unc: i64) -> bytes:
     """Code one message; mutates ``probs``, ``idx`` and ``reps`` (the caller passes copies)."""
     rc = _RangeEncoder(probs, counts)
     hb = hist + data
@@ -797,8 +846,10 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
     j: i64 = H
     s = _Search()
     s2 = _Search()
+    s.unc = unc
+    s2.unc = unc
     while j < end:
-        _find(s, shared_content, head, chain, use_content, idx, hb, j, end, abs_base, reps, mhead, mchain, mbits, mbase)
+        _find(s, probs, shared_content, head, chain, use_content, idx, hb, j, end, abs_base, reps, mhead, mchain, mbits, mbase)
         cur_byte: i64 = hb[j]
         # choose among literal, short rep, rep match, main match by price (1/16 bit units),
         # charging uncovered bytes a nominal 5 bits so options of different lengths compare.
@@ -812,14 +863,14 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
             msrc: i64 = cur - reps[0]
             mbyte = shared_content[msrc] if msrc < c_len else hb[msrc - c_len]
         lit_p = _price_bit(probs, P_IS_MATCH + state, 0) + _lit_price(probs, prev, cur_byte, mbyte)
-        best_cost: i64 = lit_p + UNCOVERED * (lmax - 1)
+        best_cost: i64 = lit_p + unc * (lmax - 1)
         if reps[0] <= cur:
             src0: i64 = cur - reps[0]
             b0: i64 = shared_content[src0] if src0 < c_len else hb[src0 - c_len]
             if b0 == cur_byte:
                 sr = (_price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 1)
                       + _price_bit(probs, P_IS_REP0 + state, 0) + _price_bit(probs, P_IS_REP0_LONG + state, 0)
-                      + UNCOVERED * (lmax - 1))
+                      + unc * (lmax - 1))
                 if sr < best_cost:
                     best_cost = sr
                     best_kind = 1
@@ -833,25 +884,42 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
                     rp += _price_bit(probs, P_IS_REP1 + state, 0)
                 else:
                     rp += _price_bit(probs, P_IS_REP1 + state, 1) + 16
-            rp += _price_len(probs, P_RLEN, s.rlen) + UNCOVERED * (lmax - s.rlen)
+            rp += _price_len(probs, P_RLEN, s.rlen) + unc * (lmax - s.rlen)
             if rp < best_cost:
                 best_cost = rp
                 best_kind = 2
         if s.mlen >= 4:
             mp = (_price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 0)
                   + _price_len(probs, P_MLEN, s.mlen) + _price_dist(probs, s.mlen, s.mdist - 1)
-                  + UNCOVERED * (lmax - s.mlen))
+                  + unc * (lmax - s.mlen))
             if mp < best_cost:
                 best_cost = mp
                 best_kind = 3
         if best_kind >= 2 and j + 1 < end:
-            # lazy step: a clearly longer match one byte later wins over this one
+            # lazy step: a literal here, then the best option one byte later, may cost less
             blen: i64 = s.rlen if best_kind == 2 else s.mlen
-            if blen < 32:
-                _find(s2, shared_content, head, chain, use_content, idx, hb, j + 1, end, abs_base, reps, mhead, mchain,
+            if blen < 64:
+                _find(s2, probs, shared_content, head, chain, use_content, idx, hb, j + 1, end, abs_base, reps, mhead, mchain,
                       mbits, mbase)
-                if s2.mlen >= blen + 2 or s2.rlen >= blen + 1:
-                    best_kind = 0
+                # compare by price: this option, or a literal then the best option one byte later
+                st2: i64 = _next_state_lit(state)
+                l2: i64 = 0
+                c2: i64 = 0
+                if s2.rlen >= MIN_LEN:
+                    l2 = s2.rlen
+                    c2 = _price_rep(probs, st2, s2.ridx, s2.rlen)
+                if s2.mlen >= 4:
+                    mc2: i64 = (_price_bit(probs, P_IS_MATCH + st2, 1) + _price_bit(probs, P_IS_REP + st2, 0)
+                                + _price_len(probs, P_MLEN, s2.mlen) + _price_dist(probs, s2.mlen, s2.mdist - 1))
+                    if l2 == 0 or mc2 - unc * s2.mlen < c2 - unc * l2:
+                        l2 = s2.mlen
+                        c2 = mc2
+                if l2 > 0:
+                    span: i64 = blen if blen > l2 + 1 else l2 + 1
+                    now: i64 = best_cost - unc * (lmax - blen) + unc * (span - blen)
+                    later: i64 = lit_p + c2 + unc * (span - 1 - l2)
+                    if later < now:
+                        best_kind = 0
         if best_kind == 0:
             rc.bit(P_IS_MATCH + state, 0)
             _encode_lit(rc, prev, cur_byte, mbyte)
@@ -961,7 +1029,11 @@ class BrioEncoder:
         self._trial_data: bytes | None = None
         self._trial_models: vec[i16] | None = None
         self._trial_idx: vec[i16] | None = None
+        self._trial_alt: bool = False
         self.counts: vec[i64] | None = None
+        #: encoder-only parse choice (not part of the format): which nominal price, frames committed
+        self.alt: bool = False
+        self.frames: i64 = 0
 
     def encode(self, data: bytes) -> bytes:
         data = bytes(data)
@@ -974,12 +1046,28 @@ class BrioEncoder:
             idx = _ZERO_IDX[0:1 << HIST_HASH_BITS]
             reps = _initial_reps(self.lens, False)
             hist = b""
+        unc: i64 = UNCOVERED_ALT if self.alt else UNCOVERED
         out = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models, idx, hist,
-                            data, self.total - len(hist), reps, self.conn_hash, self.counts)
+                            data, self.total - len(hist), reps, self.conn_hash, self.counts, unc)
+        alt = self.alt
+        if self.context and self.counts is None and self.frames % PROBE_EVERY == 0:
+            # probe the other nominal price; keep whichever frame is smaller (and its models)
+            models2 = self.models[0:NPROBS]
+            idx2 = self.idx[0:len(self.idx)]
+            unc2: i64 = UNCOVERED if self.alt else UNCOVERED_ALT
+            out2 = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models2, idx2,
+                                 hist, data, self.total - len(hist), _initial_reps(self.lens, True),
+                                 self.conn_hash, None, unc2)
+            if len(out2) < len(out):
+                out = out2
+                models = models2
+                idx = idx2
+                alt = not self.alt
         if self.context:
             self._trial_data = data
             self._trial_models = models
             self._trial_idx = idx
+            self._trial_alt = alt
         return out
 
     def commit(self, data: bytes, chosen: bool) -> None:
@@ -994,6 +1082,7 @@ class BrioEncoder:
             self.models = self._trial_models
         if trial_ok and self._trial_idx is not None:
             self.idx = self._trial_idx
+            self.alt = self._trial_alt
         else:
             hb = self.hist + data
             H: i64 = len(self.hist)
@@ -1004,6 +1093,7 @@ class BrioEncoder:
         self.conn_hash = _msg_hash(self.conn_hash, data)
         _push_len(self.lens, len(data))
         self.total += len(data)
+        self.frames += 1
         self.hist = _trim(self.hist, data, self.window)
 
     def memory_bytes(self) -> int:
