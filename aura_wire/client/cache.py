@@ -44,10 +44,11 @@ def _valid_id(dictionary_id: str) -> bool:
 
 
 
-# Verified dictionaries loaded by this process, by id (content-addressed and immutable, so sharing
-# them is safe); bounded, oldest dropped first.
+# Verified dictionaries loaded by this process, by id, with the (size, mtime) of the file they came
+# from: content-addressed and immutable, so sharing them is safe while the file is unchanged (a
+# rewritten file is read and verified again); bounded, oldest dropped first.
 _MAX_LOADED = 8
-_LOADED: dict[str, Dictionary] = {}
+_LOADED: dict[str, tuple[Dictionary, tuple[int, int]]] = {}
 
 class DictionaryCache:
     """A bounded, verified, on-disk dictionary cache.
@@ -79,8 +80,13 @@ class DictionaryCache:
             return None
         path = self.path_for(dictionary_id)
         loaded = _LOADED.get(dictionary_id)
-        if loaded is not None and path.exists():
-            return loaded
+        if loaded is not None:
+            try:
+                st = path.stat()
+            except OSError:
+                st = None
+            if st is not None and (st.st_size, st.st_mtime_ns) == loaded[1]:
+                return loaded[0]  # same file as verified before
         try:
             with open(path, "rb") as f:
                 data = f.read(DEFAULT_MAX_DICTIONARY_SIZE + 1)
@@ -101,9 +107,10 @@ class DictionaryCache:
             return None
         try:
             os.utime(path)  # recently used: evicted last
+            st = path.stat()
         except OSError:
-            pass
-        _LOADED[dictionary_id] = d
+            return d
+        _LOADED[dictionary_id] = (d, (st.st_size, st.st_mtime_ns))
         while len(_LOADED) > _MAX_LOADED:
             del _LOADED[next(iter(_LOADED))]
         return d
