@@ -132,21 +132,8 @@ class Dictionary:
         return self._bytes
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write atomically: a temporary file in the same folder, fsync, rename."""
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".aura-dict-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(self._bytes)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        """Write atomically: a temporary file in the same folder, fsync, rename, fsync the folder."""
+        atomic_write(path, self._bytes)
 
     # -- access -----------------------------------------------------------
     def section(self, kind: int) -> bytes | None:
@@ -186,6 +173,44 @@ class Dictionary:
 
     def __hash__(self) -> int:
         return hash(self._bytes)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, prefix: str = ".aura-dict-") -> None:
+    """Replace ``path`` with ``data`` so that a reader sees the old file or the new one, never a mix.
+
+    The data goes to a temporary file in the same folder, is fsynced, renamed over ``path``, and
+    the folder is fsynced so the rename survives a power loss.  A process killed mid-write leaves
+    at most a ``prefix*`` temporary file behind, and the old file intact.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(folder)
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make a rename in ``folder`` durable (best effort where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _train_zstd(data: list[bytes], size: int, content: bytes, min_distinct: int) -> bytes:

@@ -27,13 +27,12 @@ import json
 import logging
 import os
 import random
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from aura_wire.codec.dictionary import Dictionary
+from aura_wire.codec.dictionary import Dictionary, atomic_write, fsync_dir
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import AuraError, ConfigError
 
@@ -47,35 +46,10 @@ _SUFFIX = ".aura"
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".aura-tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(folder)
+    atomic_write(path, data, prefix=".aura-tmp-")
 
 
-def _fsync_dir(folder: str) -> None:
-    """Make a rename durable across power loss (the data itself was fsynced before the rename)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir
 
 
 class DictionaryStore:
