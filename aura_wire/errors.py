@@ -67,6 +67,7 @@ class AuraError(Exception):
             where.append(f"offset {offset}")
         text = f"{message} ({', '.join(where)})" if where else message
         super().__init__(text)
+        self.reason = message
         self.offset = offset
         self.field = field
 

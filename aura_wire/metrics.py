@@ -261,35 +261,7 @@ class CompressionMetrics:
         m[0] += 1
         m[1] += original
         m[2] += wire
-        # LatencySketch.add, inlined: this runs once per message.
-        lat = self._latency
-        counts = lat._counts
-        if counts is None:
-            counts = lat._counts = array("Q", bytes(8 * lat._nbuckets))
-        if seconds > lat.min_seconds:
-            if seconds < lat.max_seconds:
-                i = math.ceil(math.log(seconds) * lat._inv_log_gamma) - lat._offset
-                if i >= lat._nbuckets:
-                    i = lat._nbuckets - 1
-            else:
-                i = lat._nbuckets - 1
-                if seconds == _INF:
-                    seconds = lat.max_seconds  # keep total/avg finite
-        else:
-            i = 0
-            if seconds != seconds or seconds == -_INF:
-                seconds = 0.0  # NaN / -inf: count it, but keep total/avg finite
-        counts[i] += 1
-        if i < lat._lo:
-            lat._lo = i
-        if i > lat._hi:
-            lat._hi = i
-        lat.count += 1
-        lat.total += seconds
-        if seconds < lat.min:
-            lat.min = seconds
-        if seconds > lat.max:
-            lat.max = seconds
+        self._latency.add(seconds)
 
     def record_error(self) -> None:
         """Count one failed decode."""

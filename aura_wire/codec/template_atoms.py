@@ -18,7 +18,8 @@ from typing import Final
 
 from mypy_extensions import i64
 
-from aura_wire.errors import LimitError, PayloadError
+from aura_wire.codec.varint import append_uvarint, decode_uvarint, zigzag_decode, zigzag_encode
+from aura_wire.errors import FrameError, LimitError, PayloadError
 
 F_SAME: Final = 0
 F_RAW: Final = 1
@@ -95,44 +96,28 @@ class AtomCtx:
 # -- varints ---------------------------------------------------------------
 
 def put_uv(out: bytearray, value: int) -> None:
-    """Append an unsigned LEB128 varint (value < 2**64)."""
-    v = value
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
+    """Append an unsigned LEB128 varint (value < 2**64); spec/wire-format.md §2."""
+    append_uvarint(out, value)
 
 
 def get_uv(buf: bytes, pos: int, field: str) -> tuple[int, int]:
-    """Read an unsigned LEB128 varint; PayloadError when truncated, > 10 bytes or non-minimal."""
-    n: i64 = len(buf)
-    i: i64 = pos
-    shift = 0
-    result = 0
-    while True:
-        if i >= n:
-            raise PayloadError("truncated varint", offset=int(i), field=field)
-        if i - pos >= 10:
-            raise PayloadError("varint longer than 10 bytes", offset=pos, field=field)
-        b: i64 = buf[i]
-        i += 1
-        result |= int(b & 0x7F) << shift
-        if b < 0x80:
-            if b == 0 and i - pos > 1:
-                raise PayloadError("non-minimal varint", offset=pos, field=field)
-            break
-        shift += 7
-    if result > _U64:
-        raise PayloadError("varint exceeds 64 bits", offset=pos, field=field)
-    return result, int(i)
+    """Read an unsigned LEB128 varint; PayloadError when truncated, > 10 bytes or non-minimal.
+
+    Inside a template payload a bad varint is a payload error (close code 1007), not a
+    frame error, so the varint module's FrameError is re-raised as one.
+    """
+    try:
+        return decode_uvarint(buf, pos, field)
+    except FrameError as exc:
+        raise PayloadError(exc.reason, offset=exc.offset, field=field) from exc
 
 
 def zz(v: int) -> int:
-    return (v << 1) if v >= 0 else ((-v << 1) - 1)
+    return zigzag_encode(v)
 
 
 def unzz(v: int) -> int:
-    return (v >> 1) if not (v & 1) else -((v + 1) >> 1)
+    return zigzag_decode(v)
 
 
 def _put_tag(out: bytearray, q: bool, form: int, param: int) -> None:
