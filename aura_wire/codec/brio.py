@@ -818,8 +818,12 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
 
 def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
                   probs: vec[i16], idx: vec[i16], hist: bytes, data: bytes, abs_base: i64,
-                  reps: vec[i64], seed: i64, counts: vec[i64] | None, unc: i64) -> bytes:
-    """Code one message; mutates ``probs``, ``idx`` and ``reps`` (the caller passes copies)."""
+                  reps: vec[i64], seed: i64, counts: vec[i64] | None, unc: i64, check: i64) -> bytes:
+    """Code one message; mutates ``probs``, ``idx`` and ``reps`` (the caller passes copies).
+
+    ``check`` >= 0 is written as the check value instead of ``msghash(seed, data)`` (TEMPLATE_BRIO
+    frames check the message they decode to, spec/wire-format.md §4.6).
+    """
     rc = _RangeEncoder(probs, counts)
     hb = hist + data
     H: i64 = len(hist)
@@ -971,7 +975,7 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
         _minsert(mhead, mchain, mbits, hb, j, j + length, mbase)
         j += length
         prev = hb[j - 1]
-    rc.direct(_msg_hash(seed, data) >> (32 - CHECK_BITS), CHECK_BITS)
+    rc.direct(check if check >= 0 else _msg_hash(seed, data) >> (32 - CHECK_BITS), CHECK_BITS)
     return rc.finish()
 
 
@@ -1035,8 +1039,10 @@ class BrioEncoder:
         self.alt: bool = False
         self.frames: i64 = 0
 
-    def encode(self, data: bytes) -> bytes:
+    def encode(self, data: bytes, check: int = -1) -> bytes:
+        """Trial-code ``data``; ``check`` >= 0 replaces the frame's check value (TEMPLATE_BRIO)."""
         data = bytes(data)
+        chk: i64 = check
         models = self.models[0:NPROBS]
         if self.context:
             idx = self.idx[0:len(self.idx)]
@@ -1048,7 +1054,7 @@ class BrioEncoder:
             hist = b""
         unc: i64 = UNCOVERED_ALT if self.alt else UNCOVERED
         out = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models, idx, hist,
-                            data, self.total - len(hist), reps, self.conn_hash, self.counts, unc)
+                            data, self.total - len(hist), reps, self.conn_hash, self.counts, unc, chk)
         alt = self.alt
         if self.context and self.counts is None and self.frames % PROBE_EVERY == 0:
             # probe the other nominal price; keep whichever frame is smaller (and its models)
@@ -1057,7 +1063,7 @@ class BrioEncoder:
             unc2: i64 = UNCOVERED if self.alt else UNCOVERED_ALT
             out2 = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models2, idx2,
                                  hist, data, self.total - len(hist), _initial_reps(self.lens, True),
-                                 self.conn_hash, None, unc2)
+                                 self.conn_hash, None, unc2, chk)
             if len(out2) < len(out):
                 out = out2
                 models = models2
@@ -1134,15 +1140,26 @@ class BrioDecoder:
         self.lens: vec[i64] = _i64s(0, 0, 0, 0)
 
     def decode(self, payload: bytes, max_size: int) -> bytes:
+        data, check = self.decode_unchecked(payload, max_size)
+        verify_check(check, check_value(self.conn_hash, data), self.context, len(payload))
+        if self.context:
+            self._append(data)
+        return data
+
+    def decode_unchecked(self, payload: bytes, max_size: int) -> tuple[bytes, int]:
+        """Decode without verifying the check value: (message, check value read).
+
+        In context mode the models are adopted but the message is not yet
+        appended: the caller verifies the check and then calls :meth:`observe`
+        (the TEMPLATE_BRIO path checks the message its payload decodes to).
+        """
         models = self.models[0:NPROBS]
         hist = self.hist if self.context else b""
         reps = _initial_reps(self.lens, self.context)
-        data = _decode_frame(self.content, models, hist, bytes(payload), max_size, reps, self.conn_hash,
-                             self.context)
+        data, check = _decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
         if self.context:
             self.models = models
-            self._append(data)
-        return data
+        return data, check
 
     def observe(self, data: bytes) -> None:
         """A context frame coded by another method: append it to the history."""
@@ -1169,7 +1186,8 @@ def _decode_len(rd: _RangeDecoder, base: i64) -> i64:
 
 
 def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, max_size: i64,
-                  reps: vec[i64], seed: i64, context: bool) -> bytes:
+                  reps: vec[i64]) -> tuple[bytes, i64]:
+    """Decode one payload: (message, check value read); the caller verifies the check value."""
     rd = _RangeDecoder(payload, probs)
     slot = rd.tree(P_NLEN, 6)
     if slot > MAX_MSG_SLOT:
@@ -1267,19 +1285,28 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
     check = rd.direct(CHECK_BITS)
     whole = w.getvalue()
     data = whole[H:]
-    if check != (_msg_hash(seed, data) >> (32 - CHECK_BITS)):
-        if context:
-            raise ContextDesyncError("BRIO check value mismatch: the context of this connection diverged or "
-                                     "the payload is corrupt", offset=len(payload), field="brio.check")
-        raise PayloadError("BRIO check value mismatch: corrupt payload or wrong dictionary",
-                           offset=len(payload), field="brio.check")
     if len(payload) > rd.pos - 3:
         raise PayloadError("BRIO payload has bytes the decoder did not need", offset=rd.pos - 3,
                            field="brio.payload")
     if len(payload) > 0 and payload[len(payload) - 1] == 0:
         raise PayloadError("BRIO payload ends with a zero byte (not canonical)", offset=len(payload) - 1,
                            field="brio.payload")
-    return data
+    return data, check
+
+
+def check_value(seed: i64, data: bytes) -> i64:
+    """The check value of a frame that decodes to ``data`` (spec/brio.md §7)."""
+    return _msg_hash(seed, data) >> (32 - CHECK_BITS)
+
+
+def verify_check(check: i64, expected: i64, context: bool, offset: i64) -> None:
+    """Raise the error for a check value mismatch (ContextDesyncError in context mode)."""
+    if check != expected:
+        if context:
+            raise ContextDesyncError("BRIO check value mismatch: the context of this connection diverged or "
+                                     "the payload is corrupt", offset=offset, field="brio.check")
+        raise PayloadError("BRIO check value mismatch: corrupt payload or wrong dictionary",
+                           offset=offset, field="brio.check")
 
 
 def train_brio(samples: list[bytes], *, content_size: int = 32768, min_distinct: int = 8) -> tuple[bytes, bytes]:

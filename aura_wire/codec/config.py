@@ -41,6 +41,11 @@ class CodecConfig:
       ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; it
       is kept compressed at rest.
     * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
+    * ``template_brio_window`` (4096): context-mode history of TEMPLATE payloads that
+      TEMPLATE_BRIO frames code against (spec/wire-format.md §4.6); 0 turns TEMPLATE_BRIO off.
+    * ``window``, ``zstd_window``, ``zstd_history_min_size``, ``template_brio_window`` and
+      the runtime template limits shape the context state: both peers of a connection
+      MUST use the same values (the session layer passes one codec configuration to both).
     * ``max_message_size``: largest decoded message accepted.
     * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (4096):
       runtime templates per connection direction.
@@ -60,6 +65,7 @@ class CodecConfig:
     window: int = 8192
     zstd_window: int = 32768
     zstd_history_min_size: int = 512
+    template_brio_window: int = 4096
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_runtime_templates: int = 64
     max_runtime_template_bytes: int = 4096
@@ -73,6 +79,7 @@ class CodecConfig:
         _check_range("window", self.window, 0, 1 << 20)
         _check_range("zstd_window", self.zstd_window, 0, 1 << 22)
         _check_range("zstd_history_min_size", self.zstd_history_min_size, 1, 1 << 30)
+        _check_range("template_brio_window", self.template_brio_window, 0, 1 << 20)
         _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
         _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
         _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)

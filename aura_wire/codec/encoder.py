@@ -58,6 +58,11 @@ __all__ = ["Encoder", "Decoder", "encode_control", "CONTROL_HEADER"]
 CONTROL_HEADER: Final = METHOD_CONTROL
 
 
+#: The template shortcut (CodecConfig.template_shortcut) only skips the byte-level candidates
+#: for template frames up to this size.
+_SHORTCUT_MAX_FRAME: Final = 64
+
+
 def encode_control(payload: bytes) -> bytes:
     """Wrap a session-layer control payload in a CONTROL frame (spec/session.md)."""
     return bytes([CONTROL_HEADER]) + payload
@@ -121,6 +126,7 @@ class Encoder:
         self._brio: BrioEncoder | None = None
         self._brio_plain: BrioEncoder | None = None
         self._tmpl: TemplateEncoder | None = None
+        self._tb: BrioEncoder | None = None
         self._zhist: ZstdHistory | None = None
         self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
         if context and cfg.zstd:
@@ -139,6 +145,11 @@ class Encoder:
                 max_runtime_templates=cfg.max_runtime_templates,
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
             )
+        if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
+            from aura_wire.codec.brio import BrioEncoder
+
+            # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
+            self._tb = BrioEncoder(None, context=True, window=cfg.template_brio_window)
 
     @property
     def uses_dictionary(self) -> bool:
@@ -187,19 +198,34 @@ class Encoder:
         best = data
         method = METHOD_RAW
         use_dict = False
+        tpay: bytes | None = None
         if n >= cfg.min_compression_size:
             has_dict = self.dictionary is not None
             shortcut = False
             if self._tmpl is not None:
-                cand_t = self._tmpl.encode(data, text)
-                if cand_t is not None and ctx:
+                tpay = self._tmpl.encode(data, text)
+            if tpay is not None:
+                tdict = self._shared.templates is not None
+                check = 0
+                if ctx:
                     # context TEMPLATE frames end with a check byte (spec §5.2 rule 4)
-                    cand_t = cand_t + bytes([zlib.crc32(data, self._check) & 0xFF])
-                if cand_t is not None and len(cand_t) < len(best):
-                    best, method, use_dict = cand_t, METHOD_TEMPLATE, self._shared.templates is not None
-                    # a template that already shrinks the message this much is rarely beaten:
-                    # skip the byte-level candidates (they still commit the message below)
-                    shortcut = len(cand_t) <= n * cfg.template_shortcut
+                    check = zlib.crc32(data, self._check) & 0xFF
+                    cand_t = tpay + bytes([check])
+                else:
+                    cand_t = tpay
+                if len(cand_t) < len(best):
+                    best, method, use_dict = cand_t, METHOD_TEMPLATE, tdict
+                if self._tb is not None and len(tpay) <= n:
+                    # the same payload entropy-coded against this direction's earlier TEMPLATE payloads,
+                    # the check byte carried as the BRIO check value (spec/wire-format.md §4.6)
+                    cand = self._tb.encode(tpay, check)
+                    if len(cand) < len(best):
+                        best, method, use_dict = cand, METHOD_TEMPLATE_BRIO, tdict
+                # a small template frame that already shrinks the message this much is rarely beaten:
+                # skip the byte-level candidates (they still commit the message below); large messages
+                # always try them (history matches shrink those far more than 16x)
+                shortcut = (method != METHOD_RAW and len(best) <= n * cfg.template_shortcut
+                            and len(best) <= _SHORTCUT_MAX_FRAME)
             if shortcut:
                 pass
             elif self._brio is not None:
@@ -233,10 +259,13 @@ class Encoder:
                 self._zhist.commit(data)
             if self._brio is not None:
                 self._brio.commit(data, method == METHOD_BRIO)
+            templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
             if self._tmpl is not None:
-                self._tmpl.commit(data, method == METHOD_TEMPLATE)
+                self._tmpl.commit(data, templated)
+            if self._tb is not None and templated and tpay is not None:
+                self._tb.commit(tpay, method == METHOD_TEMPLATE_BRIO)
         frame = bytes([pack_header(method, text, ctx, use_dict)]) + best
-        return frame, method, method == METHOD_TEMPLATE
+        return frame, method, method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
 
     def memory_bytes(self) -> int:
         """Per-connection state held by this encoder (shared dictionary objects excluded)."""
@@ -247,6 +276,8 @@ class Encoder:
             total += self._tmpl.memory_bytes()
         if self._zhist is not None:
             total += self._zhist.memory_bytes()
+        if self._tb is not None:
+            total += self._tb.memory_bytes()
         return total
 
 
@@ -279,6 +310,7 @@ class Decoder:
         self._tmpl: TemplateDecoder | None = None
         self._brio_stateless: BrioDecoder | None = None
         self._tmpl_stateless: TemplateDecoder | None = None
+        self._tb: BrioDecoder | None = None
         self._broken: AuraError | None = None
         cfg = self.config
         self._zhist: ZstdHistory | None = None
@@ -299,6 +331,10 @@ class Decoder:
                 max_runtime_templates=cfg.max_runtime_templates,
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
             )
+        if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
+            from aura_wire.codec.brio import BrioDecoder
+
+            self._tb = BrioDecoder(None, context=True, window=cfg.template_brio_window)
 
     def decode(self, frame: bytes) -> str | bytes:
         """Return the message carried by ``frame`` (``str`` for text frames)."""
@@ -311,7 +347,7 @@ class Decoder:
             self.metrics.record_error()
             raise
         self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (time.perf_counter_ns() - t0) * 1e-9,
-                            method == METHOD_TEMPLATE)
+                            method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO)
         if text:
             return data.decode("utf-8")
         return data
@@ -382,11 +418,12 @@ class Decoder:
                 if len(payload) < 1:
                     raise FrameError("context TEMPLATE frame lacks its check byte", offset=1, field="template.check")
                 data = self._checked(self._tmpl.decode(payload[:-1], h.text, limit), payload[-1], len(frame) - 1)
+                if self._tb is not None:
+                    self._tb.observe(payload[:-1])
             else:
                 data = self._tmpl.decode(payload, h.text, limit)
         elif method == METHOD_TEMPLATE_BRIO:
-            raise FrameError("method TEMPLATE_BRIO is reserved and not produced by this version",
-                             offset=0, field="header.method")
+            data = self._decode_template_brio(payload, h.context, h.uses_dictionary, h.text, limit)
         else:
             raise FrameError(f"unknown method {method}", offset=0, field="header.method")
         if h.text:
@@ -404,7 +441,7 @@ class Decoder:
                 self._zhist.commit(data)
             if self._brio is not None and method != METHOD_BRIO:
                 self._brio.observe(data)
-            if self._tmpl is not None and method != METHOD_TEMPLATE:
+            if self._tmpl is not None and method != METHOD_TEMPLATE and method != METHOD_TEMPLATE_BRIO:
                 self._tmpl.observe(data)
         return data, h.text, method
 
@@ -415,6 +452,30 @@ class Decoder:
                                         "encoder's", offset=offset, field="check")
             self._broken = desync
             raise desync
+        return data
+
+    def _decode_template_brio(self, payload: bytes, context: bool, uses_dict: bool, text: bool, limit: int) -> bytes:
+        """TEMPLATE_BRIO (spec/wire-format.md §4.6): a BRIO payload over this direction's TEMPLATE payloads."""
+        if not context:
+            raise FrameError("TEMPLATE_BRIO frame without the context flag", offset=0, field="header.context")
+        tdec = self._tmpl
+        tb = self._tb
+        if tdec is None or tb is None:
+            raise FrameError("TEMPLATE_BRIO frame but this decoder has it disabled", offset=0,
+                             field="header.method")
+        if uses_dict != (self._shared.templates is not None):
+            raise UnknownDictionaryError("TEMPLATE_BRIO frame dictionary flag does not match this decoder",
+                                         offset=0, field="header.dictionary")
+        try:
+            # a template payload is never longer than its message (the encoder's rule), so the
+            # message limit bounds it too
+            tpay, check = tb.decode_unchecked(payload, limit)
+            data = self._checked(tdec.decode(tpay, text, limit), check, len(payload))
+        except AuraError as exc:
+            # the payload context may have advanced: no later context frame can be trusted
+            self._broken = exc
+            raise
+        tb.observe(tpay)
         return data
 
     def _decode_brio(self, payload: bytes, context: bool, uses_dict: bool, limit: int) -> bytes:
@@ -462,4 +523,6 @@ class Decoder:
             total += self._tmpl.memory_bytes()
         if self._zhist is not None:
             total += self._zhist.memory_bytes()
+        if self._tb is not None:
+            total += self._tb.memory_bytes()
         return total

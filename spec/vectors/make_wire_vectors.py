@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
@@ -66,11 +67,34 @@ def main() -> None:
     big = ["\n".join(synthetic(1000)[i:i + 12]) for i in (100, 112, 124)]
     case("zstd-context", "context ZSTD frames (header 0x19): the second and third refer to the zstd history "
          "(messages >= 512 bytes) of the first; no dictionary", big, False, True, brotli=False)
+    # TEMPLATE_BRIO (wire-format §4.6): runtime templates (no dictionary) learned from the first tick, then
+    # TEMPLATE payloads coded in the payload context
+    ticks = synthetic(14)
+    enc = Encoder(None, context=True, brio=True, templates=True, zstd=False, brotli=False)
+    tb_frames = [enc.encode(m) for m in ticks]
+    assert any(f[0] & 7 == 5 for f in tb_frames), "no TEMPLATE_BRIO frame in the vector"
+    write("template-brio-context", {
+        "description": "context frames without dictionary: RAW/BRIO first, then TEMPLATE and TEMPLATE_BRIO "
+                       "(header 0x1d) frames over runtime templates",
+        "dictionary": None, "context": True, "messages": [msg_json(m) for m in ticks],
+        "frames": [f.hex() for f in tb_frames]})
+    # the same conversation, but the last TEMPLATE_BRIO frame carries a wrong check value
+    first_tb = next(i for i, f in enumerate(tb_frames) if f[0] & 7 == 5)
+    enc = Encoder(None, context=True, brio=True, templates=True, zstd=False, brotli=False)
+    frames = [enc.encode(m) for m in ticks[:first_tb]]
+    tpay = enc._tmpl.encode(ticks[first_tb].encode(), True) if enc._tmpl is not None else None
+    assert tpay is not None and enc._tb is not None
+    wrong = (zlib.crc32(ticks[first_tb].encode(), enc._check) & 0xFF) ^ 0x5A
+    frames.append(bytes([tb_frames[first_tb][0]]) + enc._tb.encode(tpay, wrong))
+    write("error-template-brio-check", {
+        "description": "a TEMPLATE_BRIO frame whose check bits do not match the message it decodes to",
+        "dictionary": None, "context": True, "max_message_size": 1 << 20,
+        "frames": [f.hex() for f in frames], "error": "ContextDesyncError"})
     errors = [
         ("error-empty", "empty frame", "", "FrameError", False),
         ("error-version", "version 2 header", "48616263", "UnsupportedVersionError", False),
         ("error-reserved-method", "method 6 is reserved", "0e00", "FrameError", False),
-        ("error-template-brio", "method 5 is reserved in v1", "0d00", "FrameError", False),
+        ("error-template-brio", "TEMPLATE_BRIO without the context flag", "0d00", "FrameError", False),
         ("error-control-as-message", "CONTROL frames belong to the session layer", "0700", "FrameError", False),
         ("error-raw-with-dict", "RAW with D set", "2861", "FrameError", False),
         ("error-bad-utf8", "text frame that is not UTF-8", "08fffe", "PayloadError", False),

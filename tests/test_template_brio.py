@@ -1,0 +1,141 @@
+"""TEMPLATE_BRIO frames (spec/wire-format.md §4.6): TEMPLATE payloads coded by BRIO in a payload context."""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+import pytest
+
+from aura_wire import Decoder, Dictionary, Encoder
+from aura_wire.codec.frame import METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO, parse_header
+from aura_wire.errors import AuraError, ContextDesyncError, FrameError
+
+from _corpora import halves
+
+TICKS = [
+    f'{{"e":"trade","s":"{("BTCUSDT", "ETHUSDT", "SOLUSDT")[i % 3]}","t":{7_000_000 + i * 3},'
+    f'"p":"{20000 + (i * 37) % 500}.{i % 100:02d}","q":"0.{i % 9}{i % 7}","m":{"true" if i % 2 else "false"}}}'
+    for i in range(160)
+]
+
+
+def methods(frames: list[bytes]) -> list[int]:
+    return [parse_header(f).method for f in frames]
+
+
+def run(msgs: list[str], d: Dictionary | None = None, **cfg: object) -> tuple[Encoder, Decoder, list[bytes]]:
+    enc, dec = Encoder(d, context=True, **cfg), Decoder(d, context=True, **cfg)
+    frames = []
+    for m in msgs:
+        f = enc.encode(m)
+        assert dec.decode(f) == m
+        frames.append(f)
+    return enc, dec, frames
+
+
+def test_round_trip_and_used_without_dictionary() -> None:
+    enc, dec, frames = run(TICKS)
+    ms = methods(frames)
+    assert ms.count(METHOD_TEMPLATE_BRIO) > len(TICKS) // 2, ms
+    # every TEMPLATE_BRIO frame is a context frame and counts as a template hit on both sides
+    assert all(parse_header(f).context for f in frames)
+    hits = ms.count(METHOD_TEMPLATE) + ms.count(METHOD_TEMPLATE_BRIO)
+    assert enc.metrics.template_hits == hits == dec.metrics.template_hits
+
+
+def test_smaller_than_template_frames_alone() -> None:
+    _, _, with_tb = run(TICKS)
+    _, _, without = run(TICKS, template_brio_window=0)
+    assert METHOD_TEMPLATE_BRIO not in methods(without)
+    assert sum(map(len, with_tb)) < 0.9 * sum(map(len, without))
+
+
+def test_decoder_without_it_refuses_the_frame() -> None:
+    _, _, frames = run(TICKS[:40])
+    i = methods(frames).index(METHOD_TEMPLATE_BRIO)
+    dec = Decoder(None, context=True, template_brio_window=0)
+    for f in frames[:i]:
+        dec.decode(f)
+    with pytest.raises(FrameError):
+        dec.decode(frames[i])
+
+
+def test_stateless_frame_refused() -> None:
+    with pytest.raises(FrameError):
+        Decoder(None, context=False).decode(bytes([0x0D, 0x80, 0x01]))
+    with pytest.raises(FrameError):  # C = 0 on a context decoder
+        Decoder(None, context=True).decode(bytes([0x0D, 0x80, 0x01]))
+
+
+def test_wrong_check_value_is_a_desync_and_breaks_the_decoder() -> None:
+    enc = Encoder(None, context=True)
+    dec = Decoder(None, context=True)
+    for m in TICKS[:30]:
+        dec.decode(enc.encode(m))
+    data = TICKS[30].encode()
+    assert enc._tmpl is not None and enc._tb is not None
+    tpay = enc._tmpl.encode(data, True)
+    assert tpay is not None
+    good = zlib.crc32(data, enc._check) & 0xFF
+    frame = bytes([0x1D]) + enc._tb.encode(tpay, good ^ 0x01)
+    with pytest.raises(ContextDesyncError):
+        dec.decode(frame)
+    with pytest.raises(ContextDesyncError):  # unusable from now on
+        dec.decode(enc.encode(TICKS[30]))
+
+
+def test_desynchronised_template_state_is_caught_on_the_frame() -> None:
+    """Same messages, but the decoder lost one frame: the first TEMPLATE_BRIO frame after it fails."""
+    enc, dec = Encoder(None, context=True), Decoder(None, context=True)
+    frames = [enc.encode(m) for m in TICKS[:60]]
+    for k, f in enumerate(frames):
+        if k == 20:
+            continue  # lost
+        try:
+            dec.decode(f)
+        except AuraError:
+            break
+        assert k < 20 or parse_header(f).method not in (METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO), \
+            "a context frame decoded against the wrong state"
+    else:
+        pytest.fail("the lost frame was never detected")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_frames_raise_aura_errors(seed: int) -> None:
+    rng = random.Random(seed)
+    enc = Encoder(None, context=True)
+    frames = [enc.encode(m) for m in TICKS[:50]]
+    tb = [i for i, f in enumerate(frames) if parse_header(f).method == METHOD_TEMPLATE_BRIO]
+    for _ in range(40):
+        i = rng.choice(tb)
+        dec = Decoder(None, context=True)
+        for f in frames[:i]:
+            dec.decode(f)
+        bad = bytearray(frames[i])
+        pos = rng.randrange(1, len(bad))
+        bad[pos] ^= 1 << rng.randrange(8)
+        try:
+            out = dec.decode(bytes(bad))
+        except AuraError:
+            continue
+        assert out == TICKS[i]  # a flip that changes nothing the decoder reads may decode fine
+
+
+def test_memory_counts_the_payload_context() -> None:
+    enc, dec, _ = run(TICKS)
+    enc0, dec0, _ = run(TICKS, template_brio_window=0)
+    assert enc.memory_bytes() > enc0.memory_bytes()
+    assert dec.memory_bytes() > dec0.memory_bytes()
+    # bounded by the configured window (history) plus the fixed models and index
+    assert dec.memory_bytes() - dec0.memory_bytes() <= 4096 + 4096
+
+
+def test_corpus_slice_round_trip_with_dictionary() -> None:
+    train, test = halves("market_binance")
+    d = Dictionary.train(train[:400])
+    _, _, frames = run(test[:150], d)
+    ms = methods(frames)
+    assert METHOD_TEMPLATE_BRIO in ms
+    assert all(parse_header(f).uses_dictionary for f in frames if parse_header(f).method == METHOD_TEMPLATE_BRIO)
