@@ -21,6 +21,8 @@ def _set(case: dict[str, object]) -> TemplateSet | None:
 
 def test_vectors_exist() -> None:
     assert len(FILES) >= 10
+    assert any(p.name.startswith("fuzzy-") for p in FILES)
+    assert any(p.name.startswith("error-fuzzy-") for p in FILES)
 
 
 @pytest.mark.parametrize("path", [p for p in FILES if not p.name.startswith("error-")], ids=lambda p: p.stem)
@@ -28,9 +30,12 @@ def test_vector_decodes_and_encodes(path: Path) -> None:
     case = json.loads(path.read_text())
     ts = _set(case)
     ctx = bool(case["context"])
+    fuzzy = bool(case.get("fuzzy", False))
     dec = TemplateDecoder(ts, context=ctx)
-    enc = TemplateEncoder(ts, context=ctx)
+    enc = TemplateEncoder(ts, context=ctx, fuzzy=fuzzy)
     assert any(p is not None for p in case["payloads"])
+    # a fuzzy vector holds fuzzy payloads (reference mode 3, spec §4.3); the others none
+    assert fuzzy == any(p is not None and int(p[:2], 16) & 3 == 3 for p in case["payloads"])
     for m, p in zip(case["messages"], case["payloads"], strict=True):
         data = m["text"].encode("utf-8")
         got = enc.encode(data, True)
@@ -50,4 +55,4 @@ def test_error_vector(path: Path) -> None:
         dec.observe(m["text"].encode("utf-8"))
     err = getattr(errors, case["error"])
     with pytest.raises(err):
-        dec.decode(bytes.fromhex(case["payload"]), True, 1 << 20)
+        dec.decode(bytes.fromhex(case["payload"]), True, int(case.get("max_size", 1 << 20)))

@@ -41,6 +41,8 @@ class CodecConfig:
       ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; it
       is kept compressed at rest.
     * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
+    * ``fuzzy_templates`` (True): also code a message that is close to a text template
+      as that template plus a small edit (spec/templates.md §4.3); encoder only.
     * ``template_brio_window`` (4096): context-mode history of TEMPLATE payloads that
       TEMPLATE_BRIO frames code against (spec/wire-format.md §4.6); 0 turns TEMPLATE_BRIO off.
     * ``window``, ``zstd_window``, ``zstd_history_min_size``, ``template_brio_window`` and
@@ -66,6 +68,7 @@ class CodecConfig:
     zstd_window: int = 32768
     zstd_history_min_size: int = 512
     template_brio_window: int = 4096
+    fuzzy_templates: bool = True
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_runtime_templates: int = 64
     max_runtime_template_bytes: int = 4096
@@ -89,7 +92,7 @@ class CodecConfig:
         if not (0.0 <= self.slow_method_margin < 1.0):
             raise ConfigError(f"slow_method_margin must be in [0, 1), got {self.slow_method_margin!r}",
                               field="slow_method_margin")
-        for name in ("zstd", "brotli", "brio", "templates"):
+        for name in ("zstd", "brotli", "brio", "templates", "fuzzy_templates"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be a bool", field=name)
 

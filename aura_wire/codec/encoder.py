@@ -144,6 +144,7 @@ class Encoder:
                 context=context,
                 max_runtime_templates=cfg.max_runtime_templates,
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
+                fuzzy=cfg.fuzzy_templates,
             )
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             from aura_wire.codec.brio import BrioEncoder

@@ -14,6 +14,11 @@ interleaving literals and values, so the round trip is exact by construction;
 where the encoder cannot guarantee it, :meth:`TemplateEncoder.encode` returns
 None and the Encoder uses another method.
 
+A message no template matches but one nearly does ("do not" vs "don't") may be
+coded as a *fuzzy* payload (reference mode 3): that template's slots plus a
+byte edit script over its output, verified by decoding before use; its state
+update is that of a frame of another method (spec §4.3).
+
 In context mode both sides keep mirrored per-connection state: each slot's
 previous value (for SAME / delta forms) and *runtime templates* learned from
 messages no template matched.  The state changes only in ``commit`` (encoder),
@@ -133,6 +138,12 @@ class Template:
 
     def first_literal(self) -> int:
         for i in range(len(self.toks)):
+            if not self.slot[i]:
+                return i
+        return -1
+
+    def last_literal(self) -> int:
+        for i in range(len(self.toks) - 1, -1, -1):
             if not self.slot[i]:
                 return i
         return -1
@@ -300,6 +311,8 @@ class TemplateSet:
         self.json_index: list[dict[bytes, list[int]]] = [{} for _ in range(LEVELS)]
         self.text_index: dict[tuple[int, int, bytes], list[int]] = {}
         self.text_positions: dict[int, list[int]] = {}
+        self.last_index: dict[tuple[int, int, bytes], list[int]] = {}
+        self.last_positions: dict[int, list[int]] = {}
         for tid in sorted(templates):
             t = templates[tid]
             if t.kind == KIND_JSON:
@@ -311,6 +324,13 @@ class TemplateSet:
                 ps = self.text_positions.setdefault(n, [])
                 if p not in ps:
                     ps.append(p)
+                # by last literal token too: candidates for fuzzy matches (spec §4.3)
+                q = t.last_literal()
+                if q >= 0:
+                    self.last_index.setdefault((n, q, t.toks[q]), []).append(tid)
+                    qs = self.last_positions.setdefault(n, [])
+                    if q not in qs:
+                        qs.append(q)
         self.next_id = (max(templates) + 1) if templates else 0
 
     def __len__(self) -> int:
@@ -834,6 +854,10 @@ def same_mask(preds: list[bytes | None] | None, values: list[bytes]) -> int:
 REF_PLAIN: Final = 0
 REF_MASK: Final = 1
 REF_LASTMASK: Final = 2
+#: Reference mode 3: a fuzzy payload, the template plus an edit script (spec §4.3).
+REF_FUZZY: Final = 3
+#: A fuzzy payload's rendered template may exceed ``max_size`` by this much (spec §4.3).
+FUZZY_SLACK: Final = 4096
 
 
 def ref_value(st: _State, tid: int, mode: int) -> int:
@@ -901,6 +925,35 @@ def _predictions(st: _State, tid: int, t: Template, first: bytes | None) -> list
     return [base[0] if base is not None else None] + keyed[1:]
 
 
+def _slot_code(m: _Match, data: bytes, st: _State) -> tuple[int, bytes] | None:
+    """The mask mode and what follows the reference (mask field, then the slots).
+
+    Codes the slots both without a mask and with the mask of the slots equal to
+    their prediction (mode 1, or mode 2 when that equals the last mask) and
+    keeps the smaller (spec §4).
+    """
+    n = len(m.values)
+    preds = _predictions(st, m.tid, m.tmpl, m.values[0]) if n else None
+    plain = _encode_body(m, data, st, preds, 0)
+    if plain is None:
+        return None
+    if preds is not None and n <= 63:
+        mask = same_mask(preds, m.values)
+        if mask:
+            body = _encode_body(m, data, st, preds, mask)
+            if body is not None:
+                alt = bytearray()
+                lm = st.masks.get(m.tid, 0)
+                mode = REF_LASTMASK
+                if mask != lm:
+                    mode = REF_MASK
+                    put_uv(alt, mask ^ lm)
+                alt += body
+                if len(alt) < len(plain):
+                    return mode, bytes(alt)
+    return REF_PLAIN, plain
+
+
 def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
     """The payload for a match (spec/templates.md §4): ``ref`` then the slots.
 
@@ -909,30 +962,12 @@ def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
     are omitted; mode 2 uses the last mask as is.  The encoder codes both ways
     and keeps the smaller.
     """
-    t = m.tmpl
-    n = len(m.values)
-    preds = _predictions(st, m.tid, t, m.values[0]) if n else None
-    plain = _encode_body(m, data, st, preds, 0)
-    if plain is None:
+    sc = _slot_code(m, data, st)
+    if sc is None:
         return None
     out = bytearray()
-    put_uv(out, ref_value(st, m.tid, REF_PLAIN))
-    out += plain
-    if preds is not None and n <= 63:
-        mask = same_mask(preds, m.values)
-        if mask:
-            body = _encode_body(m, data, st, preds, mask)
-            if body is not None:
-                alt = bytearray()
-                lm = st.masks.get(m.tid, 0)
-                if mask == lm:
-                    put_uv(alt, ref_value(st, m.tid, REF_LASTMASK))
-                else:
-                    put_uv(alt, ref_value(st, m.tid, REF_MASK))
-                    put_uv(alt, mask ^ lm)
-                alt += body
-                if len(alt) < len(out):
-                    return bytes(alt)
+    put_uv(out, ref_value(st, m.tid, sc[0]))
+    out += sc[1]
     return bytes(out)
 
 
@@ -974,13 +1009,459 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
     return bytes(out)
 
 
+# -- decoding (pure: the state is read, never written) ---------------------------
+
+def _resolve_ref(st: _State, r: int) -> tuple[int, Template]:
+    """The template a reference names (spec §4): MRU rank or id."""
+    tid = r
+    if st.context:
+        if r < MRU_SIZE:
+            if r >= len(st.mru):
+                raise UnknownTemplateError(f"recent-template rank {r} is not defined", offset=0,
+                                           field="template.ref")
+            tid = st.mru[r]
+        else:
+            tid = r - MRU_SIZE
+    t = st.template(tid)
+    if t is None:
+        raise UnknownTemplateError(f"template id {tid} is not defined", offset=0, field="template.ref")
+    return tid, t
+
+
+def decode_payload(st: _State, buf: bytes, max_size: int) -> tuple[bytes, _Match | None]:
+    """Decode one TEMPLATE payload against the state, without changing it.
+
+    Returns the message and, for an exact payload, its template and slot
+    values; None for a fuzzy payload (mode 3, spec §4.3), whose state update is
+    that of a frame coded by another method.
+    """
+    ref, pos = get_uv(buf, 0, "template.ref")
+    mode = ref & 3
+    tid, t = _resolve_ref(st, ref >> 2)
+    nedits = 0
+    if mode == REF_FUZZY:
+        at = pos
+        sub, pos = get_uv(buf, pos, "template.fuzzy")
+        mode = sub & 3
+        nedits = sub >> 2
+        if mode == REF_FUZZY:
+            raise PayloadError("reserved mask mode 3 in a fuzzy payload", offset=at, field="template.fuzzy")
+        if nedits == 0 or nedits > (len(buf) - pos) // 3:
+            raise PayloadError("fuzzy edit count is zero or exceeds the payload", offset=at,
+                               field="template.fuzzy")
+    mask = 0
+    if mode != REF_PLAIN:
+        at = pos
+        if not st.context:
+            raise PayloadError("slot mask in a stateless payload", offset=0, field="template.ref")
+        if mode == REF_MASK:
+            mask, pos = get_uv(buf, pos, "template.mask")
+        mask ^= st.masks.get(tid, 0)
+        if mask == 0 or mask >> min(t.nslots, 63):
+            raise PayloadError("slot mask is empty or names missing slots", offset=at, field="template.mask")
+    limit = max_size + FUZZY_SLACK if nedits else max_size
+    out, values, pos = _render(st, buf, pos, tid, t, mask, limit)
+    if nedits:
+        out, pos = _apply_edits(buf, pos, out, nedits, max_size)
+    if len(out) > max_size:
+        raise LimitError(f"decoded message exceeds max_message_size {max_size}", field="template.output")
+    if pos != len(buf):
+        raise PayloadError("trailing bytes after the last slot", offset=pos, field="template")
+    data = bytes(out)
+    if nedits:
+        return data, None
+    return data, _Match(tid, t, values, [], [])
+
+
+def _render(st: _State, buf: bytes, pos: int, tid: int, t: Template, mask: int,
+            limit: int) -> tuple[bytearray, list[bytes], int]:
+    """Interleave the template's literals and the slot values coded at ``buf[pos:]`` (spec §4)."""
+    preds = _predictions(st, tid, t, None)
+    out = bytearray()
+    values: list[bytes] = []
+    k = 0
+    if t.kind == KIND_JSON:
+        gaps = t.gaps
+        for i in range(len(gaps) - 1):
+            out += gaps[i]
+            c = t.consts.get(i)
+            if c is not None:
+                out += c
+                continue
+            if k == 1:
+                preds = _predictions(st, tid, t, values[0])
+            lv = preds[k] if preds is not None else None
+            start = len(out)
+            if (mask >> k) & 1:
+                if lv is None:
+                    raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
+                out += lv
+            else:
+                pos = decode_atom(buf, pos, out, lv, True, st.cx, limit, 0)
+            values.append(bytes(out[start:]))
+            k += 1
+        out += gaps[-1]
+        return out, values, pos
+    n = len(t.toks)
+    for i in range(n + 1):
+        s = t.seps[i]
+        if s < 0:
+            at = pos
+            lv = preds[k] if preds is not None else None
+            if (mask >> k) & 1:
+                if lv is None:
+                    raise PayloadError("masked slot has no previous value", offset=pos,
+                                       field="template.mask")
+                s = len(lv)
+            else:
+                s, pos = get_uv(buf, pos, "template.sep")
+            if s > limit - len(out):
+                raise LimitError("separator exceeds max_message_size", offset=at, field="template.sep")
+            if 0 < i < n and s == 0:
+                raise PayloadError("empty separator between tokens", offset=at, field="template.sep")
+            values.append(b" " * s)
+            k += 1
+        if s:
+            out += b" " * s
+        if i == n:
+            break
+        if t.slot[i]:
+            out += t.pre[i]
+            lv = preds[k] if preds is not None else None
+            start = len(out)
+            if (mask >> k) & 1:
+                if lv is None:
+                    raise PayloadError("masked slot has no previous value", offset=pos,
+                                       field="template.mask")
+                out += lv
+            else:
+                pos = decode_atom(buf, pos, out, lv, False, st.cx, limit, 0)
+            v = bytes(out[start:])
+            if _SP in v:
+                raise PayloadError("text slot value contains a space", offset=pos, field="template.slot")
+            values.append(v)
+            out += t.suf[i]
+            k += 1
+        else:
+            out += t.toks[i]
+    return out, values, pos
+
+
+def _apply_edits(buf: bytes, pos: int, src: bytearray, nedits: int,
+                 max_size: int) -> tuple[bytearray, int]:
+    """Apply a fuzzy payload's edit script to the rendered template ``src`` (spec §4.3)."""
+    out = bytearray()
+    c = 0
+    n = len(src)
+    for e in range(nedits):
+        at = pos
+        skip, pos = get_uv(buf, pos, "template.edit.skip")
+        dl, pos = get_uv(buf, pos, "template.edit.delete")
+        ins, pos = get_uv(buf, pos, "template.edit.insert")
+        if e > 0 and skip == 0:
+            raise PayloadError("adjacent fuzzy edits", offset=at, field="template.edit.skip")
+        if dl == 0 and ins == 0:
+            raise PayloadError("empty fuzzy edit", offset=at, field="template.edit")
+        if skip > n - c or dl > n - c - skip:
+            raise PayloadError("fuzzy edit runs past the rendered template", offset=at, field="template.edit")
+        if ins > len(buf) - pos:
+            raise PayloadError("inserted bytes run past the payload", offset=pos, field="template.edit.insert")
+        if len(out) + skip + ins > max_size:
+            raise LimitError(f"decoded message exceeds max_message_size {max_size}", offset=at,
+                             field="template.edit")
+        out += src[c:c + skip]
+        c += skip + dl
+        out += buf[pos:pos + ins]
+        pos += ins
+    if len(out) + n - c > max_size:
+        raise LimitError(f"decoded message exceeds max_message_size {max_size}", offset=pos,
+                         field="template.edit")
+    out += src[c:]
+    return out, pos
+
+
+# -- fuzzy matches (encoder only, spec §4.3) ---------------------------------------
+
+#: Token-count differences tried (message vs template), in this order.
+FUZZY_DELTAS: Final = (0, -1, 1, -2, 2)
+#: Candidate templates aligned per message, and of those, fully coded (cheapest first).
+FUZZY_MAX_CANDIDATES: Final = 16
+FUZZY_TRY: Final = 2
+#: Most recent runtime templates of one token count considered.
+FUZZY_RUNTIME: Final = 8
+#: Most tokens (template side + message side) outside the alignment.
+FUZZY_MAX_DIFF: Final = 6
+
+
+def _fits(t: Template, i: int, tok: bytes) -> bool:
+    if t.slot[i]:
+        p = t.pre[i]
+        s = t.suf[i]
+        return len(tok) >= len(p) + len(s) and tok.startswith(p) and tok.endswith(s)
+    return tok == t.toks[i]
+
+
+def _fuzzy_candidates(st: _State, toks: list[bytes]) -> list[int]:
+    """Templates near a message: index lookups on the first and the last literal token of
+    templates with up to 2 tokens more or fewer, aligned at the start and at the end."""
+    n = len(toks)
+    seen: dict[int, None] = {}
+    ts = st.set
+    for dn in FUZZY_DELTAS:
+        nt = n + dn
+        if nt < 1 or nt > MAX_TOKENS:
+            continue
+        for first in (True, False):
+            positions = ts.text_positions.get(nt) if first else ts.last_positions.get(nt)
+            if positions is None:
+                continue
+            index = ts.text_index if first else ts.last_index
+            for p in positions:
+                if p < 0:
+                    lst = index.get((nt, p, b""))
+                    if lst is not None:
+                        for tid in lst:
+                            seen[tid] = None
+                    continue
+                for q in (p, p + n - nt):
+                    if 0 <= q < n:
+                        lst = index.get((nt, p, toks[q]))
+                        if lst is not None:
+                            for tid in lst:
+                                seen[tid] = None
+                    if dn == 0:
+                        break
+                if len(seen) >= FUZZY_MAX_CANDIDATES:
+                    break
+        rl = st.rt_text.get(nt)
+        if rl is not None:
+            j = len(rl) - 1
+            while j >= 0 and j >= len(rl) - FUZZY_RUNTIME:
+                seen[rl[j]] = None
+                j -= 1
+        if len(seen) >= FUZZY_MAX_CANDIDATES:
+            break
+    out = list(seen)
+    return out[:FUZZY_MAX_CANDIDATES]
+
+
+def _align(t: Template, toks: list[bytes]) -> tuple[int, int, int] | None:
+    """(estimated cost, a, b): the template's first ``a`` and last ``b`` tokens fit the
+    message's; None when the rest is too different to be worth an edit."""
+    n = len(toks)
+    nt = len(t.toks)
+    lim = min(n, nt)
+    a = 0
+    while a < lim and _fits(t, a, toks[a]):
+        a += 1
+    b = 0
+    while b < lim - a and _fits(t, nt - 1 - b, toks[n - 1 - b]):
+        b += 1
+    lits = 0
+    same = 0
+    for i in range(nt):
+        if not t.slot[i]:
+            lits += 1
+            if i < a or i >= nt - b:
+                same += 1
+    cost = 0
+    if n == nt:
+        bad = 0
+        for i in range(a, nt - b):
+            if _fits(t, i, toks[i]):
+                if not t.slot[i]:
+                    same += 1
+            else:
+                bad += 2
+                cost += 3 + len(toks[i])
+    else:
+        bad = (nt - b - a) + (n - b - a)
+        cost = 3
+        for j in range(a, n - b):
+            cost += len(toks[j]) + 1
+    if bad > FUZZY_MAX_DIFF or same == 0 or 2 * same < lits:
+        return None
+    return cost, a, b
+
+
+def _edit_script(rparts: list[bytes], mparts: list[bytes]) -> tuple[bytes, list[tuple[int, int, bytes]]]:
+    """The rendered template and the edits (start, end, inserted bytes) that turn it into the
+    message; pairs of parts correspond, equal pairs are kept."""
+    rend = bytearray()
+    edits: list[tuple[int, int, bytes]] = []
+    for x in range(len(rparts)):
+        r = rparts[x]
+        m = mparts[x]
+        pos = len(rend)
+        rend += r
+        if r == m:
+            continue
+        lim = min(len(r), len(m))
+        k = 0
+        while k < lim and r[k] == m[k]:
+            k += 1
+        s = 0
+        while s < lim - k and r[len(r) - 1 - s] == m[len(m) - 1 - s]:
+            s += 1
+        e0 = pos + k
+        e1 = pos + len(r) - s
+        ins = m[k:len(m) - s]
+        if edits and e0 - edits[-1][1] <= 2:
+            p0, p1, pins = edits[-1]
+            edits[-1] = (p0, e1, pins + bytes(rend[p1:e0]) + ins)
+        else:
+            edits.append((e0, e1, ins))
+    return bytes(rend), edits
+
+
+def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid: int, t: Template,
+                a: int, b: int) -> bytes | None:
+    """A fuzzy payload coding ``data`` as template ``tid`` plus edits, verified by decoding it."""
+    n = len(toks)
+    nt = len(t.toks)
+    d = n - nt
+    jmap = [-1] * nt
+    for i in range(a):
+        jmap[i] = i
+    for i in range(nt - b, nt):
+        jmap[i] = i + d
+    if d == 0:
+        for i in range(a, nt - b):
+            if _fits(t, i, toks[i]):
+                jmap[i] = i
+    tseps = t.seps
+    rseps = [0] * (nt + 1)
+    for i in range(nt + 1):
+        if tseps[i] >= 0:
+            rseps[i] = tseps[i]
+        elif d == 0 or i < a:
+            rseps[i] = seps[i]
+        elif i >= nt - b:
+            rseps[i] = seps[i + d]
+        else:
+            rseps[i] = seps[i] if i == 0 else 1
+    values: list[bytes] = []
+    rtoks: list[bytes] = []
+    for i in range(nt + 1):
+        if tseps[i] < 0:
+            values.append(b" " * rseps[i])
+        if i == nt:
+            break
+        if t.slot[i]:
+            j = jmap[i]
+            v = b""
+            if j >= 0:
+                tok = toks[j]
+                v = tok[len(t.pre[i]):len(tok) - len(t.suf[i])]
+            values.append(v)
+            rtoks.append(t.pre[i] + v + t.suf[i])
+        else:
+            rtoks.append(t.toks[i])
+    sc = _slot_code(_Match(tid, t, values, [], rseps), data, st)
+    if sc is None:
+        return None
+    rparts: list[bytes] = []
+    mparts: list[bytes] = []
+    if d == 0:
+        for i in range(nt):
+            rparts.append(b" " * rseps[i])
+            mparts.append(b" " * seps[i])
+            rparts.append(rtoks[i])
+            mparts.append(toks[i])
+    else:
+        for i in range(a):
+            rparts.append(b" " * rseps[i])
+            mparts.append(b" " * seps[i])
+            rparts.append(rtoks[i])
+            mparts.append(toks[i])
+        r = bytearray()
+        for i in range(a, nt - b):
+            r += b" " * rseps[i]
+            r += rtoks[i]
+        m = bytearray()
+        for j in range(a, n - b):
+            m += b" " * seps[j]
+            m += toks[j]
+        rparts.append(bytes(r))
+        mparts.append(bytes(m))
+        for i in range(nt - b, nt):
+            rparts.append(b" " * rseps[i])
+            mparts.append(b" " * seps[i + d])
+            rparts.append(rtoks[i])
+            mparts.append(toks[i + d])
+    rparts.append(b" " * rseps[nt])
+    mparts.append(b" " * seps[n])
+    rend, edits = _edit_script(rparts, mparts)
+    if not edits or len(edits) > 32:
+        return None
+    out = bytearray()
+    put_uv(out, ref_value(st, tid, REF_FUZZY))
+    put_uv(out, (len(edits) << 2) | sc[0])
+    out += sc[1]
+    c = 0
+    for e0, e1, ins in edits:
+        put_uv(out, e0 - c)
+        put_uv(out, e1 - e0)
+        put_uv(out, len(ins))
+        out += ins
+        c = e1
+    if len(out) >= len(data):
+        return None
+    payload = bytes(out)
+    # the decoder's rule, run on the encoder's (unchanged) state: use it only if exact
+    try:
+        got, _ = decode_payload(st, payload, len(data))
+    except AuraError:
+        return None
+    if got != data:
+        return None
+    return payload
+
+
+def encode_fuzzy(st: _State, data: bytes) -> bytes | None:
+    """The smallest verified fuzzy payload for a message no template matches, or None."""
+    if not data or len(data) > MAX_MATCH_BYTES:
+        return None
+    c = data[0]
+    if c == 0x7B or c == 0x5B or c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
+        if parse(data) is not None:
+            return None
+    tk = tokenize(data)
+    if tk is None:
+        return None
+    toks, seps = tk
+    scored: list[tuple[int, int, int, int]] = []
+    for tid in _fuzzy_candidates(st, toks):
+        t = st.template(tid)
+        if t is None or t.kind != KIND_TEXT:
+            continue
+        al = _align(t, toks)
+        if al is not None:
+            scored.append((al[0], tid, al[1], al[2]))
+    if not scored:
+        return None
+    scored.sort()
+    best: bytes | None = None
+    for x in range(min(len(scored), FUZZY_TRY)):
+        cost, tid, a, b = scored[x]
+        t2 = st.template(tid)
+        if t2 is None:
+            continue
+        p = _fuzzy_text(st, data, toks, seps, tid, t2, a, b)
+        if p is not None and (best is None or len(p) < len(best)):
+            best = p
+    return best
+
+
 class TemplateEncoder:
     """Trial-encodes messages with templates; in context mode mirrors the decoder's state."""
 
     def __init__(self, templates: TemplateSet | None, *, context: bool,
                  max_runtime_templates: int = 64, max_runtime_bytes: int = 16384,
-                 max_state_bytes: int = LAST_BUDGET_BYTES) -> None:
+                 max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True) -> None:
         self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        #: also code near misses as a template plus an edit script (spec §4.3)
+        self.fuzzy = fuzzy
         self._trial_data: bytes | None = None
         self._trial_match: _Match | None = None
 
@@ -995,7 +1476,7 @@ class TemplateEncoder:
             self._trial_data = data
             self._trial_match = m
         if m is None:
-            return None
+            return encode_fuzzy(self._st, data) if self.fuzzy else None
         return encode_match(m, data, self._st)
 
     def commit(self, data: bytes, chosen: bool) -> None:
@@ -1025,109 +1506,11 @@ class TemplateDecoder:
 
     def decode(self, payload: bytes, text: bool, max_size: int) -> bytes:
         """Rebuild the message; in context mode the state is committed here."""
-        buf = bytes(payload)
         st = self._st
-        ref, pos = get_uv(buf, 0, "template.ref")
-        mode = ref & 3
-        tid = ref >> 2
-        if mode == 3:
-            raise PayloadError("reserved reference mode 3", offset=0, field="template.ref")
+        data, m = decode_payload(st, bytes(payload), max_size)
         if st.context:
-            if tid < MRU_SIZE:
-                if tid >= len(st.mru):
-                    raise UnknownTemplateError(f"recent-template rank {tid} is not defined", offset=0,
-                                               field="template.ref")
-                tid = st.mru[tid]
-            else:
-                tid -= MRU_SIZE
-        t = st.template(tid)
-        if t is None:
-            raise UnknownTemplateError(f"template id {tid} is not defined", offset=0, field="template.ref")
-        mask = 0
-        if mode != REF_PLAIN:
-            at = pos
-            if not st.context:
-                raise PayloadError("slot mask in a stateless payload", offset=0, field="template.ref")
-            if mode == REF_MASK:
-                mask, pos = get_uv(buf, pos, "template.mask")
-            mask ^= st.masks.get(tid, 0)
-            if mask == 0 or mask >> min(t.nslots, 63):
-                raise PayloadError("slot mask is empty or names missing slots", offset=at, field="template.mask")
-        preds = _predictions(st, tid, t, None)
-        out = bytearray()
-        values: list[bytes] = []
-        k = 0
-        if t.kind == KIND_JSON:
-            gaps = t.gaps
-            for i in range(len(gaps) - 1):
-                out += gaps[i]
-                c = t.consts.get(i)
-                if c is not None:
-                    out += c
-                    continue
-                if k == 1:
-                    preds = _predictions(st, tid, t, values[0])
-                lv = preds[k] if preds is not None else None
-                start = len(out)
-                if (mask >> k) & 1:
-                    if lv is None:
-                        raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
-                    out += lv
-                else:
-                    pos = decode_atom(buf, pos, out, lv, True, st.cx, max_size, 0)
-                values.append(bytes(out[start:]))
-                k += 1
-            out += gaps[-1]
-        else:
-            n = len(t.toks)
-            for i in range(n + 1):
-                s = t.seps[i]
-                if s < 0:
-                    at = pos
-                    lv = preds[k] if preds is not None else None
-                    if (mask >> k) & 1:
-                        if lv is None:
-                            raise PayloadError("masked slot has no previous value", offset=pos,
-                                               field="template.mask")
-                        s = len(lv)
-                    else:
-                        s, pos = get_uv(buf, pos, "template.sep")
-                    if s > max_size - len(out):
-                        raise LimitError("separator exceeds max_message_size", offset=at, field="template.sep")
-                    if 0 < i < n and s == 0:
-                        raise PayloadError("empty separator between tokens", offset=at, field="template.sep")
-                    values.append(b" " * s)
-                    k += 1
-                if s:
-                    out += b" " * s
-                if i == n:
-                    break
-                if t.slot[i]:
-                    out += t.pre[i]
-                    lv = preds[k] if preds is not None else None
-                    start = len(out)
-                    if (mask >> k) & 1:
-                        if lv is None:
-                            raise PayloadError("masked slot has no previous value", offset=pos,
-                                               field="template.mask")
-                        out += lv
-                    else:
-                        pos = decode_atom(buf, pos, out, lv, False, st.cx, max_size, 0)
-                    v = bytes(out[start:])
-                    if _SP in v:
-                        raise PayloadError("text slot value contains a space", offset=pos, field="template.slot")
-                    values.append(v)
-                    out += t.suf[i]
-                    k += 1
-                else:
-                    out += t.toks[i]
-        if len(out) > max_size:
-            raise LimitError(f"decoded message exceeds max_message_size {max_size}", field="template.output")
-        if pos != len(buf):
-            raise PayloadError("trailing bytes after the last slot", offset=pos, field="template")
-        data = bytes(out)
-        if st.context:
-            st.after(data, _Match(tid, t, values, [], []))
+            # a fuzzy payload (m is None) updates the state like a frame of another method
+            st.after(data, m if m is not None else st.match(data))
         return data
 
     def observe(self, data: bytes) -> None:

@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from aura_wire.codec.templates import TemplateEncoder, TemplateSet, train_templates  # noqa: E402
+from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
 
 OUT = os.path.join(HERE, "templates")
 
@@ -73,24 +74,102 @@ def write(name: str, case: dict[str, object]) -> None:
         f.write("\n")
 
 
-def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[str]) -> None:
+def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[str],
+         fuzzy: bool = False) -> None:
+    """A vector; ``fuzzy`` vectors carry ``"fuzzy": true`` (the others are coded without fuzzy payloads)."""
     ts = TemplateSet.from_section(section) if section is not None else None
-    enc = TemplateEncoder(ts, context=context)
+    enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy)
     payloads: list[str | None] = []
     for m in msgs:
         data = m.encode("utf-8")
         p = enc.encode(data, True)
         payloads.append(p.hex() if p is not None else None)
         enc.commit(data, p is not None)
-    write(name, {"description": desc, "section": section.hex() if section is not None else None,
-                 "context": context, "messages": [msg_json(m) for m in msgs], "payloads": payloads})
+    if fuzzy:
+        assert any(p is not None and int(p[:2], 16) & 3 == 3 for p in payloads), name
+    body: dict[str, object] = {"description": desc, "section": section.hex() if section is not None else None,
+                               "context": context}
+    if fuzzy:
+        body["fuzzy"] = True
+    body["messages"] = [msg_json(m) for m in msgs]
+    body["payloads"] = payloads
+    write(name, body)
 
 
 def error_case(name: str, desc: str, section: bytes | None, context: bool, setup: list[str],
-               payload: bytes, error: str) -> None:
-    write(name, {"description": desc, "section": section.hex() if section is not None else None,
-                 "context": context, "observe": [msg_json(m) for m in setup], "payload": payload.hex(),
-                 "error": error})
+               payload: bytes, error: str, max_size: int | None = None) -> None:
+    body: dict[str, object] = {"description": desc, "section": section.hex() if section is not None else None,
+                               "context": context, "observe": [msg_json(m) for m in setup],
+                               "payload": payload.hex(), "error": error}
+    if max_size is not None:
+        body["max_size"] = max_size
+    write(name, body)
+
+
+def near_logs(n: int, start: int = 0) -> list[str]:
+    """Log lines a few edits away from ``logs``: a token replaced, added, removed, a wider space."""
+    out = []
+    for i, m in enumerate(logs(n, start)):
+        k = i % 4
+        if k == 0:
+            m = m.replace("terminating", "terminated").replace(" D Power:", " D Power: (retry)")
+        elif k == 1:
+            m = m.replace("PacketResponder ", "PacketResponder #", 1).replace(" for block", " for  block")
+        elif k == 2:
+            m = m.replace(" ws=null,", "")
+        else:
+            m = m.replace("dfs.DataNode$PacketResponder:", "dfs.DataNode$PacketResponder: [warn]")
+        out.append(m)
+    return out
+
+
+def fuzzy_cases(tsec: bytes) -> None:
+    mixed = [m for pair in zip(logs(6, 300), near_logs(6, 300)) for m in pair]
+    case("fuzzy-text-stateless", "fuzzy payloads (mode 3), stateless: a template plus an edit script",
+         tsec, False, mixed, fuzzy=True)
+    case("fuzzy-text-context", "fuzzy payloads in context mode: masks and MRU references inside mode 3, "
+         "state updated by match(message)", tsec, True, mixed + near_logs(4, 320), fuzzy=True)
+    talk = [f"user {u} says: I do not know why job {40 + i} failed after {i}ms"
+            for i, u in enumerate(["ann", "bob", "cy"])]
+    talk += ["user dee says: I don't know why job 43 failed after 3ms",
+             "user eve says: I do really not know why job 44 failed after 4ms",
+             "user fay says:  I do not know why job 45 failed after 5ms"]
+    case("fuzzy-runtime", "no dictionary: 'do not' vs 'don't' against a runtime template", None, True, talk,
+         fuzzy=True)
+    # error cases on a stateless exact payload of one template: R = the message
+    msg = logs(1, 301)[0].encode()
+    exact = TemplateEncoder(TemplateSet.from_section(tsec), context=False).encode(msg, True)
+    assert exact is not None and exact[0] & 3 == 0 and exact[0] < 0x80
+    ref = bytes([exact[0] | 3])
+    body = exact[1:]
+
+    def fz(mmode: int, edits: list[tuple[int, int, bytes]], nedits: int | None = None) -> bytes:
+        out = ref + uv(((len(edits) if nedits is None else nedits) << 2) | mmode) + body
+        for skip, dl, ins in edits:
+            out += uv(skip) + uv(dl) + uv(len(ins)) + ins
+        return out
+
+    good = fz(0, [(10, 2, b"xy")])
+    error_case("error-fuzzy-mask-mode", "fuzzy payload with mask mode 3", tsec, False, [],
+               fz(3, [(10, 2, b"xy")]), "PayloadError")
+    error_case("error-fuzzy-stateless-mask", "fuzzy payload with a mask in a stateless frame", tsec, False, [],
+               fz(1, [(10, 2, b"xy")]), "PayloadError")
+    error_case("error-fuzzy-no-edits", "fuzzy payload with zero edits", tsec, False, [], fz(0, []),
+               "PayloadError")
+    error_case("error-fuzzy-edit-count", "fuzzy edit count beyond the payload", tsec, False, [],
+               fz(0, [(10, 2, b"xy")], nedits=1000), "PayloadError")
+    error_case("error-fuzzy-empty-edit", "an edit that neither deletes nor inserts", tsec, False, [],
+               fz(0, [(10, 0, b"")]), "PayloadError")
+    error_case("error-fuzzy-adjacent", "a second edit with skip 0", tsec, False, [],
+               fz(0, [(10, 1, b""), (0, 1, b"")]), "PayloadError")
+    error_case("error-fuzzy-past-end", "an edit deleting past the end of the rendered template", tsec, False, [],
+               fz(0, [(len(msg) - 1, 2, b"")]), "PayloadError")
+    error_case("error-fuzzy-insert-past", "inserted bytes running past the payload", tsec, False, [],
+               fz(0, [(10, 0, b"abc")])[:-1], "PayloadError")
+    error_case("error-fuzzy-trailing", "a valid fuzzy payload followed by one extra byte", tsec, False, [],
+               good + b"\x00", "PayloadError")
+    error_case("error-fuzzy-limit", "a fuzzy output beyond max_size", tsec, False, [],
+               fz(0, [(10, 0, b"0123456789")]), "LimitError", max_size=len(msg) + 5)
 
 
 def main() -> None:
@@ -127,7 +206,7 @@ def main() -> None:
                "PayloadError")
     error_case("error-same-without-last", "context: SAME for a slot with no previous value", jsec, True, [],
                bytes([(8 + 0) << 2, 0x00]), "PayloadError")
-    error_case("error-ref-mode", "reference mode 3 is reserved", jsec, False, [], bytes([0x03]), "PayloadError")
+    fuzzy_cases(tsec)
     error_case("error-nesting", "context: arrays nested 40 deep in a runtime JSON slot", None, True,
                ['{"a":[1]}'], bytes([(8 + 0) << 2]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
 
