@@ -129,8 +129,41 @@ def test_memory_budget_after_traffic(shared: BrioShared) -> None:
         m = _samples()[i % 120] + b"%d" % i
         enc.commit(m, True)
         dec.observe(m)
-    assert enc.memory_bytes() + dec.memory_bytes() <= 24 * 1024
+    # history 8192 x 2, models 2 x 2948, index 2048, search ring 4096 x 2 (encoder only)
+    assert enc.memory_bytes() + dec.memory_bytes() <= 32 * 1024
     assert len(enc.hist) == 8192 and len(dec.hist) == 8192
+    lean = BrioEncoder(shared, context=True, window=8192, search_ring=0)
+    for i in range(120):
+        lean.commit(_samples()[i % 120] + b"%d" % i, True)
+    assert lean.memory_bytes() + dec.memory_bytes() <= 24 * 1024
+
+
+@pytest.mark.parametrize("window,ring", [(8192, 4096), (8192, 8192), (3000, 8192), (20000, 8192)])
+def test_search_ring_does_not_change_payloads(shared: BrioShared, window: int, ring: int) -> None:
+    """The persistent search chain visits exactly the candidates of a per-frame chain: same payloads."""
+    rnd = random.Random(window + ring)
+    pool = _samples()
+    msgs = []
+    for i in range(70):
+        k = rnd.randrange(4)
+        if k == 0:
+            msgs.append(pool[rnd.randrange(len(pool))])
+        elif k == 1:
+            msgs.append(pool[rnd.randrange(len(pool))][: rnd.randrange(1, 60)] + b"%d" % rnd.randrange(10**6))
+        elif k == 2:
+            msgs.append(b"".join(pool[rnd.randrange(len(pool))] for _ in range(rnd.randrange(2, 8))))
+        else:
+            msgs.append(bytes(rnd.randrange(40, 48) for _ in range(rnd.randrange(1, 200))))
+    fast = BrioEncoder(shared, context=True, window=window, search_ring=ring)
+    plain = BrioEncoder(shared, context=True, window=window, search_ring=0)
+    assert plain.rmask == 0 and (fast.rmask > 0) == (window <= 32767)
+    for i, m in enumerate(msgs):
+        p = fast.encode(m)
+        assert p == plain.encode(m), i
+        chosen = i % 3 != 0
+        fast.commit(m, chosen)
+        plain.commit(m, chosen)
+        assert fast.idx == plain.idx
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -86,6 +86,15 @@ CONTENT_HASH_BITS: Final = 15
 CHAIN_DEPTH: Final = 16
 #: Candidates tried along the per-frame chain (message + recent history).
 MCHAIN_DEPTH: Final = 32
+#: Context mode with a window up to this size keeps a persistent chain over the history (links as i16
+#: deltas in a ring, heads = the history index), so a frame only chains its own bytes; the candidates
+#: visited are exactly those of a per-frame chain over the same positions (encoder-only, not the format).
+PCHAIN_MAX_WINDOW: Final = 32767
+#: ... used for a frame when the history it searches is longer than PCHAIN_MIN_SPAN * the message (else
+#: chaining it per frame costs little next to the message, and a per-frame chain is walked faster).
+PCHAIN_MIN_SPAN: Final = 2
+#: Default size (positions, 2 bytes each) of that ring; frames whose search reaches farther back chain per frame.
+DEFAULT_SEARCH_RING: Final = 4096
 #: From this message length on, the encoder also chains the whole history for the frame.
 LONG_MESSAGE: Final = 1024
 #: Otherwise the last RECENT_FACTOR * n + RECENT_MIN history bytes are chained for the frame.
@@ -715,6 +724,37 @@ def _minsert(mhead: vec[i32], mchain: vec[i32], mbits: i64, hb: bytes, start: i6
         j += 1
 
 
+def _link_insert(idx: vec[i16], plink: vec[i16], rmask: i64, hb: bytes, start: i64, end: i64,
+                 abs_base: i64) -> None:
+    """Commit positions start..end-1 of hb to the history index and the persistent chain.
+
+    The link of a position is the distance to the previous position with the same index hash, or 0 when
+    that one is no longer in ``hb`` or farther than PCHAIN_MAX_WINDOW; an index entry is trusted only
+    when the position it names still has its hash (entries keep 16 bits of the absolute position)."""
+    n: i64 = len(hb)
+    j: i64 = start
+    if j >= end or j + 4 > n:
+        return
+    b0: i64 = hb[j]
+    b1: i64 = hb[j + 1]
+    b2: i64 = hb[j + 2]
+    v: i64 = b0 | (b1 << 8) | (b2 << 16)
+    hshift: i64 = 32 - HIST_HASH_BITS
+    while j < end and j + 4 <= n:
+        b3: i64 = hb[j + 3]
+        v = v | (b3 << 24)
+        h: i64 = ((v * HASH_MUL) & MASK32) >> hshift
+        pos: i64 = abs_base + j
+        d: i64 = (pos - (i64(idx[h]) + 32768)) & 0xFFFF
+        link: i64 = 0
+        if d > 0 and d <= j and d <= PCHAIN_MAX_WINDOW and (_mix4(hb, j - d) >> hshift) == h:
+            link = d
+        plink[pos & rmask] = i16(link)
+        idx[h] = i16((pos & 0xFFFF) - 32768)
+        v = v >> 8
+        j += 1
+
+
 class _Search:
     """Per-frame match search result (longest main match and rep candidates)."""
 
@@ -740,9 +780,15 @@ def _consider(s: _Search, probs: vec[i16], ln: i64, dist: i64) -> None:
 
 def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
           idx: vec[i16], hb: bytes, j: i64, end: i64, abs_base: i64, reps: vec[i64],
-          mhead: vec[i32], mchain: vec[i32], mbits: i64, H: i64) -> None:
+          mhead: vec[i32], mchain: vec[i32], mbits: i64, mbase: i64, fbits: i64, fbase: i64,
+          pidx: vec[i16], plink: vec[i16], rmask: i64, pfirst: i64) -> None:
     """Rep candidates and main-match candidates, nearest first; a candidate is only looked at when it is
-    longer than every nearer one (a farther, not longer match never costs less)."""
+    longer than every nearer one (a farther, not longer match never costs less).
+
+    Main candidates come from the hash chain of positions mbase..j-1 whose ``mbits``-bit hash equals that
+    of position j, nearest first, at most MCHAIN_DEPTH of them.  Positions fbase.. are chained per frame
+    (``mhead``/``mchain``, keyed by ``fbits`` <= mbits bits); positions mbase..pfirst (committed history)
+    are walked in the persistent chain (heads ``pidx``, links ``plink``), keyed by HIST_HASH_BITS bits."""
     c_len: i64 = len(shared_content)
     cur: i64 = c_len + j
     maxlen: i64 = end - j
@@ -782,11 +828,17 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
             lng = ln2
             _consider(s, probs, ln2, delta)
     if lng < maxlen:
-        q: i64 = i64(mhead[hx >> (32 - mbits)])
+        mshift: i64 = 32 - mbits
+        hm: i64 = hx >> mshift
+        filt: bool = fbits < mbits
+        q: i64 = i64(mhead[hx >> (32 - fbits)])
         mdepth: i64 = 0
         while q >= 0 and mdepth < MCHAIN_DEPTH:
+            if filt and (_mix4(hb, q) >> mshift) != hm:
+                q = i64(mchain[q - fbase])
+                continue
             if hb[q + lng] != hb[j + lng]:
-                q = i64(mchain[q - H])
+                q = i64(mchain[q - fbase])
                 mdepth += 1
                 continue
             ln4 = _mlen(shared_content, c_len, hb, c_len + q, j, maxlen)
@@ -795,8 +847,33 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
                 _consider(s, probs, ln4, j - q)
                 if ln4 >= maxlen:
                     break
-            q = i64(mchain[q - H])
+            q = i64(mchain[q - fbase])
             mdepth += 1
+        if pfirst >= mbase and lng < maxlen and mdepth < MCHAIN_DEPTH:
+            # the committed history: the persistent chain from its head (the history index before this
+            # frame), checked against stale heads; only positions with the same mbits-bit hash count
+            hshift: i64 = 32 - HIST_HASH_BITS
+            h10: i64 = hx >> hshift
+            pp: i64 = pfirst - (((abs_base + pfirst) - (i64(pidx[h10]) + 32768)) & 0xFFFF)
+            if pp >= mbase and (_mix4(hb, pp) >> hshift) == h10:
+                while True:
+                    if (_mix4(hb, pp) >> mshift) == hm:
+                        if hb[pp + lng] == hb[j + lng]:
+                            ln5 = _mlen(shared_content, c_len, hb, c_len + pp, j, maxlen)
+                            if ln5 > lng:
+                                lng = ln5
+                                _consider(s, probs, ln5, j - pp)
+                                if ln5 >= maxlen:
+                                    break
+                        mdepth += 1
+                        if mdepth >= MCHAIN_DEPTH:
+                            break
+                    dl: i64 = i64(plink[(abs_base + pp) & rmask])
+                    if dl <= 0:
+                        break
+                    pp -= dl
+                    if pp < mbase:
+                        break
     if use_content and lng < maxlen:
         hc: i64 = hx >> (32 - CONTENT_HASH_BITS)
         p: i64 = i64(head[hc])
@@ -818,11 +895,13 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
 
 def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
                   probs: vec[i16], idx: vec[i16], hist: bytes, data: bytes, abs_base: i64,
-                  reps: vec[i64], seed: i64, counts: vec[i64] | None, unc: i64, check: i64) -> bytes:
+                  reps: vec[i64], seed: i64, counts: vec[i64] | None, unc: i64, check: i64,
+                  pidx: vec[i16], plink: vec[i16], rmask: i64) -> bytes:
     """Code one message; mutates ``probs``, ``idx`` and ``reps`` (the caller passes copies).
 
     ``check`` >= 0 is written as the check value instead of ``msghash(seed, data)`` (TEMPLATE_BRIO
-    frames check the message they decode to, spec/wire-format.md §4.6).
+    frames check the message they decode to, spec/wire-format.md §4.6).  ``rmask`` > 0: ``pidx``/``plink``
+    are the committed history index and persistent chain (see :func:`_find`).
     """
     rc = _RangeEncoder(probs, counts)
     hb = hist + data
@@ -840,11 +919,23 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
     mbits: i64 = 8
     while mbits < 16 and (i64(1) << mbits) < 2 * (end - mbase):
         mbits += 1
-    mhead = _NEG_HEADS[0:i64(1) << mbits]
+    # positions up to H-4 are in the persistent chain (when kept); the frame chains the rest, keyed by
+    # as few bits as its size needs (the walk filters by the mbits-bit hash)
+    fbase: i64 = mbase
+    fbits: i64 = mbits
+    pfirst: i64 = -1
+    pspan: i64 = H - 3 - mbase
+    if rmask > 0 and mbits >= HIST_HASH_BITS and pspan > PCHAIN_MIN_SPAN * n and pspan <= rmask + 1:
+        fbase = H - 3
+        pfirst = H - 4
+        fbits = 8
+        while fbits < mbits and (i64(1) << fbits) < 2 * (end - fbase):
+            fbits += 1
+    mhead = _NEG_HEADS[0:i64(1) << fbits]
     # every chain entry is written before it is read, so any buffer of the right size will do
-    csize: i64 = end - mbase + 1
+    csize: i64 = end - fbase + 1
     mchain = _NEG_HEADS[0:csize] if csize <= len(_NEG_HEADS) else _filled_i32(csize, -1)
-    _minsert(mhead, mchain, mbits, hb, mbase, H, mbase)
+    _minsert(mhead, mchain, fbits, hb, fbase, H, fbase)
     state: i64 = 0
     prev: i64 = hb[H - 1] if H > 0 else 0
     j: i64 = H
@@ -853,7 +944,8 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
     s.unc = unc
     s2.unc = unc
     while j < end:
-        _find(s, probs, shared_content, head, chain, use_content, idx, hb, j, end, abs_base, reps, mhead, mchain, mbits, mbase)
+        _find(s, probs, shared_content, head, chain, use_content, idx, hb, j, end, abs_base, reps, mhead, mchain,
+              mbits, mbase, fbits, fbase, pidx, plink, rmask, pfirst)
         cur_byte: i64 = hb[j]
         # choose among literal, short rep, rep match, main match by price (1/16 bit units),
         # charging uncovered bytes a nominal 5 bits so options of different lengths compare.
@@ -903,8 +995,8 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
             # lazy step: a literal here, then the best option one byte later, may cost less
             blen: i64 = s.rlen if best_kind == 2 else s.mlen
             if blen < 64:
-                _find(s2, probs, shared_content, head, chain, use_content, idx, hb, j + 1, end, abs_base, reps, mhead, mchain,
-                      mbits, mbase)
+                _find(s2, probs, shared_content, head, chain, use_content, idx, hb, j + 1, end, abs_base, reps, mhead,
+                      mchain, mbits, mbase, fbits, fbase, pidx, plink, rmask, pfirst)
                 # compare by price: this option, or a literal then the best option one byte later
                 st2: i64 = _next_state_lit(state)
                 l2: i64 = 0
@@ -929,7 +1021,7 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
             _encode_lit(rc, prev, cur_byte, mbyte)
             state = _next_state_lit(state)
             _insert(idx, hb, j, j + 1, abs_base)
-            _minsert(mhead, mchain, mbits, hb, j, j + 1, mbase)
+            _minsert(mhead, mchain, fbits, hb, j, j + 1, fbase)
             prev = cur_byte
             j += 1
             continue
@@ -972,7 +1064,7 @@ def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_co
             reps[0] = s.mdist
             state = 7 if state < 7 else 10
         _insert(idx, hb, j, j + length, abs_base)
-        _minsert(mhead, mchain, mbits, hb, j, j + length, mbase)
+        _minsert(mhead, mchain, fbits, hb, j, j + length, fbase)
         j += length
         prev = hb[j - 1]
     rc.direct(check if check >= 0 else _msg_hash(seed, data) >> (32 - CHECK_BITS), CHECK_BITS)
@@ -1008,7 +1100,8 @@ class BrioEncoder:
     mode the caller reports every context frame with :meth:`commit`.
     """
 
-    def __init__(self, shared: BrioShared | None, *, context: bool, window: int = 8192) -> None:
+    def __init__(self, shared: BrioShared | None, *, context: bool, window: int = 8192,
+                 search_ring: int = DEFAULT_SEARCH_RING) -> None:
         if window < 0:
             raise ValueError("window must be >= 0")
         self.shared = shared
@@ -1030,6 +1123,16 @@ class BrioEncoder:
         self.conn_hash: i64 = STATELESS_SEED
         self.lens: vec[i64] = _i64s(0, 0, 0, 0)
         self.idx: vec[i16] = _ZERO_IDX[0:1 << HIST_HASH_BITS] if context else vec[i16]()
+        # persistent chain over the recent history (encoder-only search state, see _find): a ring of
+        # links, one per position, a power of two <= search_ring and < 2 * window (0: none)
+        self.rmask: i64 = 0
+        self.plink: vec[i16] = vec[i16]()
+        if context and 0 < window <= PCHAIN_MAX_WINDOW and search_ring >= 2048:
+            ring: i64 = 2048
+            while ring < window and ring * 2 <= search_ring:
+                ring = ring * 2
+            self.rmask = ring - 1
+            self.plink = _filled_i16(ring, 0)
         self._trial_data: bytes | None = None
         self._trial_models: vec[i16] | None = None
         self._trial_idx: vec[i16] | None = None
@@ -1054,7 +1157,8 @@ class BrioEncoder:
             hist = b""
         unc: i64 = UNCOVERED_ALT if self.alt else UNCOVERED
         out = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models, idx, hist,
-                            data, self.total - len(hist), reps, self.conn_hash, self.counts, unc, chk)
+                            data, self.total - len(hist), reps, self.conn_hash, self.counts, unc, chk,
+                            self.idx, self.plink, self.rmask)
         alt = self.alt
         if self.context and self.counts is None and self.frames % PROBE_EVERY == 0:
             # probe the other nominal price; keep whichever frame is smaller (and its models)
@@ -1063,7 +1167,7 @@ class BrioEncoder:
             unc2: i64 = UNCOVERED if self.alt else UNCOVERED_ALT
             out2 = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models2, idx2,
                                  hist, data, self.total - len(hist), _initial_reps(self.lens, True),
-                                 self.conn_hash, None, unc2, chk)
+                                 self.conn_hash, None, unc2, chk, self.idx, self.plink, self.rmask)
             if len(out2) < len(out):
                 out = out2
                 models = models2
@@ -1086,7 +1190,15 @@ class BrioEncoder:
         trial_ok = self._trial_data is not None and self._trial_data == data
         if chosen and self._trial_models is not None:
             self.models = self._trial_models
-        if trial_ok and self._trial_idx is not None:
+        if self.rmask > 0:
+            # the index after the frame is the same whichever parse made it; rebuild it with the links
+            hb0 = self.hist + data
+            H0: i64 = len(self.hist)
+            _link_insert(self.idx, self.plink, self.rmask, hb0, H0 - 3 if H0 >= 3 else 0, len(hb0),
+                         self.total - H0)
+            if trial_ok:
+                self.alt = self._trial_alt
+        elif trial_ok and self._trial_idx is not None:
             self.idx = self._trial_idx
             self.alt = self._trial_alt
         else:
@@ -1105,7 +1217,7 @@ class BrioEncoder:
     def memory_bytes(self) -> int:
         if not self.context:
             return 64
-        return len(self.hist) + 2 * len(self.idx) + 2 * len(self.models) + 64
+        return len(self.hist) + 2 * len(self.idx) + 2 * len(self.plink) + 2 * len(self.models) + 64
 
 
 def _trim(hist: bytes, data: bytes, window: i64) -> bytes:

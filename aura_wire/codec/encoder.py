@@ -134,7 +134,8 @@ class Encoder:
         if cfg.brio:
             from aura_wire.codec.brio import BrioEncoder
 
-            self._brio = BrioEncoder(self._shared.brio, context=context, window=cfg.window)
+            self._brio = BrioEncoder(self._shared.brio, context=context, window=cfg.window,
+                                     search_ring=cfg.brio_search_ring)
             self._brio_plain = BrioEncoder(None, context=False, window=0)
         if cfg.templates and (self._shared.templates is not None or context):
             from aura_wire.codec.templates import TemplateEncoder
@@ -150,7 +151,8 @@ class Encoder:
             from aura_wire.codec.brio import BrioEncoder
 
             # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
-            self._tb = BrioEncoder(None, context=True, window=cfg.template_brio_window)
+            # (no search ring: TEMPLATE payloads are short, the per-frame chain is cheap for them)
+            self._tb = BrioEncoder(None, context=True, window=cfg.template_brio_window, search_ring=0)
 
     @property
     def uses_dictionary(self) -> bool:

@@ -37,10 +37,21 @@ class ZstdCodec:
         )
         if self._dict is not None:
             self._cctx = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=params)
-            self._dctx = zstandard.ZstdDecompressor(dict_data=self._dict, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
         else:
             self._cctx = zstandard.ZstdCompressor(compression_params=params)
-            self._dctx = zstandard.ZstdDecompressor(format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+        # built on first use: a context-mode encoder builds a codec per large message and never decompresses
+        self._dctx_obj: zstandard.ZstdDecompressor | None = None
+
+    @property
+    def _dctx(self) -> zstandard.ZstdDecompressor:
+        d = self._dctx_obj
+        if d is None:
+            if self._dict is not None:
+                d = zstandard.ZstdDecompressor(dict_data=self._dict, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+            else:
+                d = zstandard.ZstdDecompressor(format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+            self._dctx_obj = d
+        return d
 
     def compress(self, data: bytes) -> bytes:
         return self._cctx.compress(data)
