@@ -17,6 +17,22 @@ from aura_wire.errors import ConfigError
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 
+#: Revision of the context-mode update rules and payload forms this implementation runs
+#: (spec/session.md §8). Two peers whose revisions differ cannot share context state.
+CONTEXT_REVISION = 1
+
+#: CodecConfig fields that shape the mirrored context state: both peers of a connection MUST use
+#: the same values (the session layer negotiates them, spec/session.md).
+CONTEXT_FIELDS = (
+    "window",
+    "zstd_window",
+    "zstd_history_min_size",
+    "template_brio_window",
+    "max_runtime_templates",
+    "max_runtime_template_bytes",
+)
+
+
 @dataclass(frozen=True)
 class CodecConfig:
     """Knobs of the method selection (spec/wire-format.md §5).
@@ -100,6 +116,10 @@ class CodecConfig:
         for name in ("zstd", "brotli", "brio", "templates", "fuzzy_templates"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be a bool", field=name)
+
+    def context_params(self) -> dict[str, int]:
+        """The values of :data:`CONTEXT_FIELDS` (what both peers must agree on)."""
+        return {name: int(getattr(self, name)) for name in CONTEXT_FIELDS}
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> CodecConfig:
