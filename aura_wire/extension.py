@@ -3,8 +3,11 @@
 ``websockets.serve(..., extensions=server_extensions(dictionary))`` and
 ``websockets.connect(..., extensions=client_extensions([dictionary]))``
 negotiate ``Sec-WebSocket-Extensions: permessage-aura`` (RFC 6455 §9) with
-the parameters ``dict=<id>`` (the shared dictionary both hold) and
-``no_context`` (stateless frames).  Then every data message is one AURA
+the parameters ``dict=<id>`` (the shared dictionary both hold),
+``no_context`` (stateless frames) and ``rev=<n>`` (the context revision the
+offer's sender runs).  The server's response also carries its codec
+parameters (``rev`` and, in context mode, every CONTEXT_FIELDS value by name);
+the client checks and adopts them exactly as it does a HELLO's (spec §4.1.1).  Then every data message is one AURA
 frame, coded by the same sans-I/O :class:`~aura_wire.session.Session` as the
 subprotocol route, in its ``STATIC`` state: the dictionary was fixed by the
 handshake, so no CONTROL frames are exchanged.
@@ -36,10 +39,12 @@ from websockets.frames import CTRL_OPCODES, Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.typing import ExtensionName, ExtensionParameter
 
-from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE
+from aura_wire.codec.config import CONTEXT_FIELDS, CONTEXT_REVISION, DEFAULT_MAX_MESSAGE_SIZE
 from aura_wire.codec.dictionary import Dictionary
-from aura_wire.errors import CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG
+from aura_wire.errors import CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, ProtocolError
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig
+from aura_wire.session.config import DEFAULT_MAX_CONTEXT_MEMORY
+from aura_wire.session.params import ContextParams, announced_params, check_params
 from aura_wire.session.negotiation import DICTIONARY_PATH
 
 __all__ = [
@@ -111,27 +116,52 @@ class PerMessageAura(Extension):
         raise WSProtocolError("permessage-aura frame produced no message")
 
 
-def _parse_params(params: Sequence[ExtensionParameter]) -> tuple[str | None, bool]:
-    did: str | None = None
-    no_context = False
+class _Params:
+    """The parameters of one permessage-aura offer or response (spec §9)."""
+
+    def __init__(self) -> None:
+        self.did: str | None = None
+        self.no_context = False
+        self.rev: int | None = None
+        self.values: dict[str, int] = {}  # CONTEXT_FIELDS (responses only)
+
+
+def _number(key: str, value: str | None) -> int:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 20:
+        raise NegotiationError(f"permessage-aura: bad {key} parameter {value!r}")
+    return int(value)
+
+
+def _parse_params(params: Sequence[ExtensionParameter], *, response: bool) -> _Params:
+    out = _Params()
     for key, value in params:
-        if key == "dict" and did is None and value is not None:
+        if key == "dict" and out.did is None and value is not None:
             if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
                 raise NegotiationError(f"permessage-aura: bad dict parameter {value!r}")
-            did = value
-        elif key == "no_context" and value is None and not no_context:
-            no_context = True
+            out.did = value
+        elif key == "no_context" and value is None and not out.no_context:
+            out.no_context = True
+        elif key == "rev" and out.rev is None:
+            out.rev = _number(key, value)
+        elif response and key in CONTEXT_FIELDS and key not in out.values:
+            out.values[key] = _number(key, value)
         else:
             raise NegotiationError(f"permessage-aura: unsupported parameter {key}={value}")
-    return did, no_context
+    return out
 
 
-def _build_params(did: str | None, no_context: bool) -> list[ExtensionParameter]:
+def _build_params(did: str | None, no_context: bool, rev: int | None = CONTEXT_REVISION,
+                  values: dict[str, int] | None = None) -> list[ExtensionParameter]:
     params: list[ExtensionParameter] = []
     if did is not None:
         params.append(("dict", did))
     if no_context:
         params.append(("no_context", None))
+    if rev is not None:
+        params.append(("rev", str(rev)))
+    for name in CONTEXT_FIELDS:
+        if values is not None and name in values:
+            params.append((name, str(values[name])))
     return params
 
 
@@ -148,7 +178,9 @@ class ServerPerMessageAuraFactory(ServerExtensionFactory):
 
     ``dictionaries``: the current dictionary first, then older versions still
     accepted.  ``context=False`` forces stateless frames.  ``codec_config``
-    goes to every Encoder/Decoder.
+    goes to every Encoder/Decoder; its context fields are sent in the response
+    for the client to adopt.  An offer naming another ``rev`` is unacceptable
+    (the handshake then falls back to the next extension offered, or none).
     """
 
     name = EXTENSION_NAME
@@ -159,18 +191,24 @@ class ServerPerMessageAuraFactory(ServerExtensionFactory):
         self.context = context
         self.max_message_size = max_message_size
         self.codec_config = codec_config
+        announced_params(context, codec_config)  # validate the codec options now
 
     def process_request_params(self, params: Sequence[ExtensionParameter],
                                accepted_extensions: Sequence[Extension]) -> tuple[list[ExtensionParameter], Extension]:
         if any(e.name in (EXTENSION_NAME, _DEFLATE) for e in accepted_extensions):
             raise NegotiationError("permessage-aura is never combined with another compression extension")
-        did, no_context = _parse_params(params)
+        offer = _parse_params(params, response=False)
+        did = offer.did
         if did is not None and did not in self.dictionaries:
             raise NegotiationError(f"permessage-aura: dictionary {did[:12]} not held")
-        no_context = no_context or not self.context
+        if offer.rev is not None and offer.rev != CONTEXT_REVISION:
+            raise NegotiationError(f"permessage-aura: client runs context revision {offer.rev}, "
+                                   f"this server runs {CONTEXT_REVISION}")
+        no_context = offer.no_context or not self.context
         ext = PerMessageAura(Role.SERVER, self.dictionaries.get(did) if did else None, context=not no_context,
                              max_message_size=self.max_message_size, codec_config=self.codec_config)
-        return _build_params(did, no_context), ext
+        values = None if no_context else announced_params(True, self.codec_config).values
+        return _build_params(did, no_context, CONTEXT_REVISION, values), ext
 
 
 class ClientPerMessageAuraFactory(ClientExtensionFactory):
@@ -178,16 +216,21 @@ class ClientPerMessageAuraFactory(ClientExtensionFactory):
 
     Offer several dictionaries with one factory each (most preferred first),
     and a last one without dictionary; :func:`client_extensions` does that.
+    The server's response parameters (revision, context fields) are checked
+    against ``max_context_memory`` and the codec ranges, then adopted.
     """
 
     name = EXTENSION_NAME
 
     def __init__(self, dictionary: Dictionary | None = None, *, context: bool = True,
-                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, **codec_config: Any) -> None:
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_context_memory: int = DEFAULT_MAX_CONTEXT_MEMORY, **codec_config: Any) -> None:
         self.dictionary = dictionary
         self.context = context
         self.max_message_size = max_message_size
+        self.max_context_memory = max_context_memory
         self.codec_config = codec_config
+        SessionConfig(max_context_memory=max_context_memory)  # validate it now
 
     def get_request_params(self) -> Sequence[ExtensionParameter]:
         return _build_params(self.dictionary.id if self.dictionary is not None else None, not self.context)
@@ -196,14 +239,33 @@ class ClientPerMessageAuraFactory(ClientExtensionFactory):
                                 accepted_extensions: Sequence[Extension]) -> Extension:
         if any(e.name in (EXTENSION_NAME, _DEFLATE) for e in accepted_extensions):
             raise NegotiationError("permessage-aura is never combined with another compression extension")
-        did, no_context = _parse_params(params)
+        got = _parse_params(params, response=True)
+        did, no_context = got.did, got.no_context
         mine = self.dictionary.id if self.dictionary is not None else None
         if did is not None and did != mine:
             raise NegotiationError("permessage-aura: server chose a dictionary this offer did not name")
         if not self.context and not no_context:
             raise NegotiationError("permessage-aura: server dropped no_context")
+        if got.rev is None:
+            raise NegotiationError("permessage-aura: server response lacks rev")
+        codec = dict(self.codec_config)
+        if not no_context:
+            missing = [n for n in CONTEXT_FIELDS if n not in got.values]
+            if missing:
+                raise NegotiationError(f"permessage-aura: server response lacks {', '.join(missing)}")
+        try:
+            if no_context:
+                if got.rev != CONTEXT_REVISION:
+                    raise ProtocolError(f"server runs context revision {got.rev}, this client runs "
+                                        f"{CONTEXT_REVISION}", field="permessage-aura.rev")
+            else:
+                codec = check_params(ContextParams(True, got.rev, got.values), allow_context=True,
+                                     max_context_memory=self.max_context_memory, codec_config=codec,
+                                     field="permessage-aura")
+        except ProtocolError as exc:
+            raise NegotiationError(f"permessage-aura: {exc}") from exc
         return PerMessageAura(Role.CLIENT, self.dictionary if did else None, context=not no_context,
-                              max_message_size=self.max_message_size, codec_config=self.codec_config)
+                              max_message_size=self.max_message_size, codec_config=codec)
 
 
 class ServerDeflateFactory(ServerPerMessageDeflateFactory):
@@ -237,12 +299,15 @@ def server_extensions(dictionaries: Dictionary | Sequence[Dictionary] | None = N
 
 
 def client_extensions(dictionaries: Dictionary | Sequence[Dictionary] | None = None, *, deflate: bool = True,
-                      context: bool = True, **codec_config: Any) -> list[ClientExtensionFactory]:
+                      context: bool = True, max_context_memory: int = DEFAULT_MAX_CONTEXT_MEMORY,
+                      **codec_config: Any) -> list[ClientExtensionFactory]:
     """Factories for ``websockets.connect(extensions=...)``: one permessage-aura offer per
     dictionary held, one without dictionary, then (optionally) deflate as the fallback."""
-    out: list[ClientExtensionFactory] = [ClientPerMessageAuraFactory(d, context=context, **codec_config)
-                                         for d in _as_list(dictionaries)]
-    out.append(ClientPerMessageAuraFactory(None, context=context, **codec_config))
+    out: list[ClientExtensionFactory] = [
+        ClientPerMessageAuraFactory(d, context=context, max_context_memory=max_context_memory, **codec_config)
+        for d in _as_list(dictionaries)]
+    out.append(ClientPerMessageAuraFactory(None, context=context, max_context_memory=max_context_memory,
+                                           **codec_config))
     if deflate:
         out.append(ClientDeflateFactory(client_max_window_bits=True))
     return out

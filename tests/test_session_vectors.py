@@ -19,7 +19,8 @@ import pytest
 
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig
-from aura_wire.session.control import is_control_frame
+from aura_wire.session.control import Hello, is_control_frame, parse_control
+from aura_wire.session.params import PARAM_NAMES
 
 REPO = Path(__file__).resolve().parent.parent
 VECTORS = sorted((REPO / "spec" / "vectors" / "session").glob("*.json"))
@@ -34,9 +35,11 @@ def replay(vector: dict[str, Any], role: str) -> None:
     dicts = [Dictionary.from_bytes(bytes.fromhex(h)) for h in vector["server_dictionaries"]]
     by_id = {d.id: d for d in dicts}
     if role == "server":
-        s = Session(Role.SERVER, dictionaries=dicts, config=cfg, codec_config=vector["codec_config"])
+        codec = {**vector["codec_config"], **vector.get("server_codec_config", {})}
+        s = Session(Role.SERVER, dictionaries=dicts, config=cfg, codec_config=codec)
     else:
-        s = Session(Role.CLIENT, config=cfg, codec_config=vector["codec_config"])
+        client_cfg = SessionConfig(**{**vector["session_config"], **vector.get("client_session_config", {})})
+        s = Session(Role.CLIENT, config=client_cfg, codec_config=vector["codec_config"])
     produced: list[bytes] = []
     pending: list[Any] = []
     closed = False
@@ -77,6 +80,13 @@ def replay(vector: dict[str, Any], role: str) -> None:
                 assert mine[0] == frame[0], "data frame header differs (method or flags)"
         else:
             s.receive_frame(frame)
+            if role == "client" and is_control_frame(frame) and not s.closed:
+                hello = parse_control(frame)
+                if isinstance(hello, Hello):  # the client adopted the registered parameters, ignored the others
+                    assert s.params is not None
+                    assert s.params.pairs() == tuple(p for p in hello.params if p[0] in PARAM_NAMES)
+                    for name, value in s.params.values.items():
+                        assert s.codec_config[name] == value
             events = s.events()
             pending += [e for e in events if isinstance(e, ConnectionFailed)]
             got = [e.data for e in events if isinstance(e, MessageReceived)]

@@ -7,7 +7,10 @@ async context manager (or awaitable) yielding a :class:`Connection` with
 server selects it, runs a :class:`~aura_wire.session.Session`: a background
 reader task feeds received messages to the session, answers the server's
 HELLO from the dictionary cache, an HTTP GET or an in-band fetch, and queues
-application messages for :meth:`Connection.recv`.  When the server does not
+application messages for :meth:`Connection.recv`.  :func:`connect` returns
+once HELLO has arrived: the session has then adopted the server's codec
+parameters (spec/session.md §4.1.1), or :func:`connect` raises the
+:class:`~aura_wire.errors.ProtocolError` that made the client refuse them.  When the server does not
 select AURA the connection is a plain websockets connection.
 
 Only I/O glue here; the protocol lives in :mod:`aura_wire.session`.
@@ -160,6 +163,7 @@ class Connection:
         self._lock = asyncio.Lock()
         self._synced = asyncio.Event()
         self._settled = asyncio.Event()  # synced, or known to stay dictionary-free
+        self._hello = asyncio.Event()  # HELLO handled (parameters adopted), or the session ended
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._reader: asyncio.Task[None] | None = None
@@ -167,6 +171,7 @@ class Connection:
             self._reader = asyncio.get_running_loop().create_task(self._read())
         else:
             self._settled.set()
+            self._hello.set()
 
     # -- properties ------------------------------------------------------------------
     @property
@@ -303,6 +308,7 @@ class Connection:
             raise
         finally:
             self._settled.set()
+            self._hello.set()
             with contextlib.suppress(asyncio.QueueFull):
                 self._inbox.put_nowait(_END)
 
@@ -327,6 +333,8 @@ class Connection:
                 return False
         if s.state is State.PLAIN:
             self._settled.set()
+        if s.params is not None or s.closed:
+            self._hello.set()
         return True
 
     async def _on_offer(self, ev: DictionaryOffered) -> None:
@@ -385,11 +393,17 @@ class connect:
     * ``fetch``: how a dictionary the cache lacks is obtained: ``"inband"``
       (default; GET/CHUNK control frames), ``"http"`` (the middleware's
       dictionary endpoint), ``"auto"`` (HTTP, then in-band) or ``"none"``.
-    * ``context``, ``max_message_size``, ``max_dictionary_size``: session options.
+    * ``context``, ``max_message_size``, ``max_dictionary_size``, ``max_context_memory``: session
+      options (:class:`~aura_wire.session.SessionConfig`).  The server decides the codec
+      parameters that shape context state (context mode, revision, ``window``, ``zstd_window``,
+      ...) and the client adopts them from HELLO; ``context=False`` refuses context mode and
+      ``max_context_memory`` bounds the history a server may ask for.  A refused HELLO makes
+      :func:`connect` raise :class:`~aura_wire.errors.ProtocolError` (the socket closes with 1002).
     * ``compression``: passed to websockets (default None: AURA frames are
       already compressed; permessage-deflate on top would code every message twice).
     * ``websocket_options``: other keyword arguments for ``websockets.connect``.
-    * ``codec_config``: passed through to every Encoder/Decoder.
+    * ``codec_config``: passed through to every Encoder/Decoder; its context fields
+      (CONTEXT_FIELDS) are replaced by the server's values from HELLO.
     """
 
     def __init__(
@@ -402,6 +416,7 @@ class connect:
         fetch: str = "inband",
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_dictionary_size: int | None = None,
+        max_context_memory: int | None = None,
         compression: str | None = None,
         dictionary_path: str = DICTIONARY_PATH,
         open_timeout: float | None = 10,
@@ -424,6 +439,8 @@ class connect:
         limits: dict[str, Any] = {"context": context, "max_message_size": max_message_size}
         if max_dictionary_size is not None:
             limits["max_dictionary_size"] = max_dictionary_size
+        if max_context_memory is not None:
+            limits["max_context_memory"] = max_context_memory
         self.session_config = SessionConfig(**limits)
         self.codec_config = dict(codec_config)
         Session(Role.CLIENT, config=self.session_config, codec_config=self.codec_config)  # validate options now
@@ -442,9 +459,21 @@ class connect:
                               compression=self.compression, open_timeout=self.open_timeout, **opts)
         aura, app_protocol = parse_selected(ws.subprotocol)
         session = Session(Role.CLIENT, config=self.session_config, codec_config=self.codec_config) if aura else None
-        self.connection = Connection(ws, session, app_protocol, uri=self.uri, cache=self.cache, fetch=self.fetch,
-                                     dictionary_path=self.dictionary_path)
-        return self.connection
+        conn = Connection(ws, session, app_protocol, uri=self.uri, cache=self.cache, fetch=self.fetch,
+                          dictionary_path=self.dictionary_path)
+        if session is not None:
+            # HELLO follows the handshake at once; waiting for it lets a refused parameter set fail
+            # here, with its reason, rather than at the first recv().
+            try:
+                await asyncio.wait_for(conn._hello.wait(), self.open_timeout)
+            except asyncio.TimeoutError:
+                await conn.close(1002, "aura: no HELLO from the server")
+                raise
+            if session.params is None and session.failure is not None:
+                await conn.close(session.close_code or 1002, session.close_reason or "")
+                raise session.failure
+        self.connection = conn
+        return conn
 
     def __await__(self) -> Generator[Any, None, Connection]:
         return self._open().__await__()

@@ -66,7 +66,8 @@ class CodecConfig:
       TEMPLATE_BRIO frames code against (spec/wire-format.md §4.6); 0 turns TEMPLATE_BRIO off.
     * ``window``, ``zstd_window``, ``zstd_history_min_size``, ``template_brio_window`` and
       the runtime template limits shape the context state: both peers of a connection
-      MUST use the same values (the session layer passes one codec configuration to both).
+      MUST use the same values: the server announces them in HELLO and the client adopts them
+      (spec/session.md §4.1.1).
     * ``max_message_size``: largest decoded message accepted.
     * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (4096):
       runtime templates per connection direction.

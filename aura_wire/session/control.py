@@ -18,6 +18,7 @@ from typing import Final, NamedTuple, Union
 from aura_wire.codec.encoder import CONTROL_HEADER
 from aura_wire.codec.varint import append_uvarint, decode_uvarint
 from aura_wire.errors import FrameError, LimitError, ProtocolError
+from aura_wire.session.params import DEFAULT_PARAMS, MAX_HELLO_PARAMS, PARAM_NAMES
 
 __all__ = [
     "SESSION_VERSION",
@@ -49,11 +50,18 @@ MAX_HELLO_IDS: Final = 16
 
 
 class Hello(NamedTuple):
-    """Server → client: the dictionaries the server can use, preferred first."""
+    """Server → client: the dictionaries the server can use, preferred first, and its codec parameters.
+
+    ``params`` are (key, value) pairs with strictly ascending keys (spec §4.1.1,
+    :mod:`aura_wire.session.params`); their meaning is checked by the session.
+    Left out, they are the reference defaults (context mode, this revision,
+    CodecConfig defaults).
+    """
 
     version: int
     max_chunk: int
     dictionaries: tuple[tuple[str, int], ...]  # (hex id, size in bytes)
+    params: tuple[tuple[int, int], ...] = DEFAULT_PARAMS  # (key, value), keys ascending
 
 
 class Use(NamedTuple):
@@ -144,7 +152,22 @@ def parse_control(frame: bytes) -> ControlMessage:
             did, pos = _id_from(frame, pos, "hello.id")
             size, pos = decode_uvarint(frame, pos, "hello.size")
             items.append((did, size))
-        msg: ControlMessage = Hello(version, max_chunk, tuple(items))
+        nparams, pos = decode_uvarint(frame, pos, "hello.nparams")
+        if nparams > MAX_HELLO_PARAMS:
+            raise ProtocolError(f"HELLO has {nparams} parameters, more than {MAX_HELLO_PARAMS}",
+                                field="hello.nparams")
+        params: list[tuple[int, int]] = []
+        last = -1
+        for _ in range(nparams):
+            key_at = pos
+            key, pos = decode_uvarint(frame, pos, "hello.key")
+            if key <= last:
+                raise ProtocolError("HELLO parameter keys must be strictly ascending", offset=key_at,
+                                    field="hello.key")
+            value, pos = decode_uvarint(frame, pos, "hello.value")
+            params.append((key, value))
+            last = key
+        msg: ControlMessage = Hello(version, max_chunk, tuple(items), tuple(params))
     elif kind == TYPE_USE:
         did, pos = _id_from(frame, pos, "use.id")
         msg = Use(did)
@@ -177,6 +200,14 @@ def pack_control(msg: ControlMessage) -> bytes:
         for did, size in msg.dictionaries:
             out += _id_bytes(did)
             append_uvarint(out, size)
+        append_uvarint(out, len(msg.params))
+        last = -1
+        for key, value in msg.params:
+            if key <= last:
+                raise ValueError("HELLO parameter keys must be strictly ascending")
+            append_uvarint(out, key)
+            append_uvarint(out, value)
+            last = key
     elif isinstance(msg, Use):
         out.append(TYPE_USE)
         out += _id_bytes(msg.dictionary_id)
@@ -202,7 +233,8 @@ def describe(msg: ControlMessage) -> dict[str, object]:
     """A JSON-friendly description of a control message (used by the spec vectors)."""
     if isinstance(msg, Hello):
         return {"type": "HELLO", "version": msg.version, "max_chunk": msg.max_chunk,
-                "dictionaries": [{"id": d, "size": s} for d, s in msg.dictionaries]}
+                "dictionaries": [{"id": d, "size": s} for d, s in msg.dictionaries],
+                "params": {PARAM_NAMES.get(k, str(k)): v for k, v in msg.params}}
     if isinstance(msg, Use):
         return {"type": "USE", "id": msg.dictionary_id}
     if isinstance(msg, Get):

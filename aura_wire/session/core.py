@@ -49,6 +49,7 @@ from aura_wire.session.control import (
     pack_control,
     parse_control,
 )
+from aura_wire.session.params import ContextParams, adopt_params, announced_params, check_params
 from aura_wire.session.events import (
     ConnectionFailed,
     DictionaryFetched,
@@ -136,6 +137,13 @@ class Session:
     :class:`DictionaryOffered` call :meth:`use_dictionary`,
     :meth:`fetch_dictionary` or :meth:`decline`.  ``codec_config`` is passed
     through to every :class:`Encoder`/:class:`Decoder` the session builds.
+
+    Codec parameters (spec §4.1.1): the server announces its context flag,
+    revision and CONTEXT_FIELDS values in HELLO (:attr:`params`); the client
+    checks them against its bounds and adopts them for both directions, so
+    the context fields of a client's ``codec_config`` are replaced.  Until
+    HELLO arrives a client codes every message stateless (C=0, as if
+    sensitive) and accepts no data frame.
     ``send_metrics``/``receive_metrics``, when given, replace the metrics
     object of every encoder/decoder the session builds, so one
     :class:`CompressionMetrics` can aggregate many connections.
@@ -160,6 +168,14 @@ class Session:
         self._send_metrics = send_metrics
         self._receive_metrics = receive_metrics
         self.state = State.NEW if role is Role.SERVER else State.AWAIT_HELLO
+        self._context = self.config.context
+        #: Server: the parameters HELLO announces; client: those adopted from HELLO (None before it).
+        self.params: ContextParams | None = None
+        if role is Role.SERVER:
+            self.params = announced_params(self._context, self._codec_config)
+        self._params_pending = role is Role.CLIENT  # client before HELLO: stateless frames only
+        #: The error that ended the session, when it failed.
+        self.failure: AuraError | None = None
         self._dictionaries: dict[str, Dictionary] = {}
         for d in dictionaries:
             if len(d) > self.config.max_dictionary_size:
@@ -197,6 +213,7 @@ class Session:
         """A session whose dictionary was fixed by the ``permessage-aura`` handshake (spec §9)."""
         s = cls(role, config=config, codec_config=codec_config)
         s.state = State.STATIC  # the initial state of the extension route (spec §5): no negotiation follows
+        s._params_pending = False  # the handshake settled the parameters (spec §9)
         if dictionary is not None:
             s._dictionaries[dictionary.id] = dictionary
             s._send_dict = s._recv_dict = dictionary
@@ -206,13 +223,13 @@ class Session:
 
     # -- codec objects ------------------------------------------------------
     def _new_encoder(self, dictionary: Dictionary | None) -> Encoder:
-        enc = Encoder(dictionary, context=self.config.context, **self._codec_config)
+        enc = Encoder(dictionary, context=self._context, **self._codec_config)
         if self._send_metrics is not None:
             enc.metrics = self._send_metrics
         return enc
 
     def _new_decoder(self, dictionary: Dictionary | None) -> Decoder:
-        dec = Decoder(dictionary, context=self.config.context, max_message_size=self.config.max_message_size,
+        dec = Decoder(dictionary, context=self._context, max_message_size=self.config.max_message_size,
                       **self._codec_config)
         if self._receive_metrics is not None:
             dec.metrics = self._receive_metrics
@@ -222,6 +239,16 @@ class Session:
     def memory_bytes(self) -> int:
         """Per-connection codec state (encoder + decoder); shared dictionary tables excluded."""
         return self._encoder.memory_bytes() + self._decoder.memory_bytes()
+
+    @property
+    def context(self) -> bool:
+        """Whether data frames use context mode (a client adopts the server's choice from HELLO)."""
+        return self._context
+
+    @property
+    def codec_config(self) -> dict[str, Any]:
+        """The codec options the encoder and decoder are built with (a client's include adopted values)."""
+        return dict(self._codec_config)
 
     @property
     def send_dictionary(self) -> Dictionary | None:
@@ -261,7 +288,8 @@ class Session:
             self.state = transition(self.role, self.state, Event.START)
         else:
             self.state = transition(self.role, self.state, Event.DECLINE)
-        self._queue_control(Hello(SESSION_VERSION, self.config.max_chunk, items))
+        assert self.params is not None
+        self._queue_control(Hello(SESSION_VERSION, self.config.max_chunk, items, self.params.pairs()))
 
     def send_message(self, message: str | bytes, *, sensitive: bool = False) -> None:
         """Encode an application message and queue its frame."""
@@ -272,7 +300,9 @@ class Session:
         if self.state is State.CLOSED:
             raise self._local("cannot send: the session is closed")
         self.state = transition(self.role, self.state, Event.DATA)
-        frame = self._encoder.encode(message, sensitive=sensitive)
+        # Before HELLO a client does not know the connection's codec parameters yet: it codes
+        # stateless, which every decoder reads whatever its parameters (spec §4.1.1).
+        frame = self._encoder.encode(message, sensitive=sensitive or self._params_pending)
         self._count_sent(frame, _utf8_len(message))
         return frame
 
@@ -324,6 +354,7 @@ class Session:
         if self.state is State.CLOSED:
             return
         self.state = transition(self.role, self.state, Event.FAIL)
+        self.failure = error
         self.close_code = error.close_code
         self.close_reason = close_reason(f"aura: {error}")
         self._events.append(ConnectionFailed(self.close_code, self.close_reason, error.remote))
@@ -346,6 +377,9 @@ class Session:
 
     def _receive_data(self, frame: bytes) -> None:
         self.state = transition(self.role, self.state, Event.DATA)
+        if self._params_pending:
+            raise ProtocolError("data frame before HELLO (HELLO is the server's first message)",
+                                field="session.state")
         if len(frame) > self.config.max_message_size + 1:
             raise LimitError(f"frame of {len(frame)} bytes exceeds max_message_size "
                              f"{self.config.max_message_size}", field="frame")
@@ -378,6 +412,17 @@ class Session:
     def _on_hello(self, msg: Hello) -> None:
         self.state = transition(self.role, self.state, Event.RECV_HELLO)
         self._hello_max_chunk = msg.max_chunk
+        # Adopt the server's codec parameters for both directions (spec §4.1.1).  Nothing
+        # context-coded was sent or received yet, so fresh codec objects lose nothing.
+        params = adopt_params(msg.params)
+        self._codec_config = check_params(params, allow_context=self.config.context,
+                                          max_context_memory=self.config.max_context_memory,
+                                          codec_config=self._codec_config)
+        self._context = params.context
+        self.params = params
+        self._params_pending = False
+        self._encoder = self._new_encoder(None)
+        self._decoder = self._new_decoder(None)
         ids = []
         sizes = []
         for did, size in msg.dictionaries:

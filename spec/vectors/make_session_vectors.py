@@ -7,8 +7,11 @@ through one scenario and records every WebSocket message in the order it was
 delivered (a causally consistent interleaving of the two directions), plus
 the local actions each side took.  Data frames are coded with BRIO and
 templates off (``codec_config``), so the vectors only depend on the frame
-header, RAW and ZSTD (spec/wire-format.md).  tests/test_session_vectors.py
-replays each vector against each role.
+header, RAW and ZSTD (spec/wire-format.md).  A vector may give the server
+codec options of its own (``server_codec_config``, announced in HELLO and
+adopted by the client) and the client session options of its own
+(``client_session_config``).  tests/test_session_vectors.py replays each
+vector against each role.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from aura_wire.errors import AuraError
 from aura_wire.codec.dictionary import SECTION_META, SECTION_ZSTD, Dictionary
@@ -29,7 +32,17 @@ from aura_wire.session import (
     Session,
     SessionConfig,
 )
-from aura_wire.session.control import Chunk, Unknown, Use, describe, is_control_frame, pack_control, parse_control
+from aura_wire.session.control import (
+    Chunk,
+    Hello,
+    Unknown,
+    Use,
+    describe,
+    is_control_frame,
+    pack_control,
+    parse_control,
+)
+from aura_wire.session.params import PARAM_KEYS
 
 OUT = Path(__file__).resolve().parent / "session"
 CODEC: dict[str, Any] = {"brio": False, "templates": False}
@@ -49,14 +62,19 @@ def message_json(m: str | bytes) -> dict[str, str]:
 
 class Recorder:
     def __init__(self, name: str, description: str, server_dicts: list[Dictionary], *,
-                 config: SessionConfig | None = None, client_cache: list[Dictionary] | None = None) -> None:
+                 config: SessionConfig | None = None, client_cache: list[Dictionary] | None = None,
+                 server_codec: dict[str, Any] | None = None, client_limits: dict[str, Any] | None = None) -> None:
         self.name = name
         self.description = description
         self.config = config or SessionConfig()
         self.server_dicts = server_dicts
         self.client_cache = {d.id: d for d in client_cache or []}
-        self.server = Session(Role.SERVER, dictionaries=server_dicts, config=self.config, codec_config=CODEC)
-        self.client = Session(Role.CLIENT, config=self.config, codec_config=CODEC)
+        self.server_codec = dict(server_codec or {})
+        self.client_limits = dict(client_limits or {})
+        client_config = SessionConfig(**{**self.session_json(), **self.client_limits})
+        self.server = Session(Role.SERVER, dictionaries=server_dicts, config=self.config,
+                              codec_config={**CODEC, **self.server_codec})
+        self.client = Session(Role.CLIENT, config=client_config, codec_config=CODEC)
         self.steps: list[dict[str, Any]] = []
         self.offers: list[DictionaryOffered] = []
         self.closed: dict[str, Any] | None = None
@@ -128,19 +146,53 @@ class Recorder:
         """Deliver a hand-made frame (for error vectors)."""
         self.deliver(src, injected=frame)
 
-    def to_json(self) -> dict[str, Any]:
+    def session_json(self) -> dict[str, Any]:
         cfg = self.config
-        return {
+        return {"context": cfg.context, "max_chunk": cfg.max_chunk, "max_message_size": cfg.max_message_size,
+                "fetch_window": cfg.fetch_window}
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
-            "session_config": {"context": cfg.context, "max_chunk": cfg.max_chunk,
-                               "max_message_size": cfg.max_message_size, "fetch_window": cfg.fetch_window},
+            "session_config": self.session_json(),
             "codec_config": CODEC,
+        }
+        if self.server_codec:
+            out["server_codec_config"] = self.server_codec
+        if self.client_limits:
+            out["client_session_config"] = self.client_limits
+        out.update({
             "server_dictionaries": [d.to_bytes().hex() for d in self.server_dicts],
             "client_cache": sorted(self.client_cache),
             "steps": self.steps,
-        }
+        })
+        return out
 
+
+def hello_with(change: dict[int, int | None]) -> Callable[[bytes], bytes]:
+    """A transit mutation that rewrites HELLO's parameter block (None removes a key)."""
+
+    def mutate(frame: bytes) -> bytes:
+        msg = parse_control(frame) if is_control_frame(frame) else None
+        if not isinstance(msg, Hello):
+            return frame
+        params = dict(msg.params)
+        for k, v in change.items():
+            if v is None:
+                params.pop(k, None)
+            else:
+                params[k] = v
+        return pack_control(msg._replace(params=tuple(sorted(params.items()))))
+
+    return mutate
+
+
+#: Medium JSON documents (about 345 bytes): they enter the ZSTD history when zstd_history_min_size is 256, not at
+#: the default 512, so from the second on the ZSTD frames decode only with the announced parameters.
+DOCS = ['{"type":"update","seq":%d,"rows":[%s]}' % (i, ",".join(
+    '{"id":%d,"name":"item %d","price":%d.%02d}' % (j, j, j * 7 % 100, j % 100) for j in range(i, i + 8)))
+    for i in range(4)]
 
 CHAT = ['{"type":"message","room":"a","user":"user3","text":"hello world number 3"}',
         '{"type":"message","room":"a","user":"user7","text":"hello world number 42"}']
@@ -207,6 +259,51 @@ def scenarios() -> list[Recorder]:
     r.inject("server", pack_control(Unknown(0x41, b"future")))
     r.act("server", "send", CHAT[0])
     r.inject("server", b"\x07\x3f")
+    out.append(r)
+
+    r = Recorder("adopted_parameters", "The server runs non-default context parameters (window, zstd_window, "
+                 "zstd_history_min_size, template_brio_window) and announces them in HELLO; the client, left at "
+                 "the defaults, adopts them for both directions, so ZSTD frames referring to the ZSTD history "
+                 "decode on both sides.", [],
+                 server_codec={"window": 4096, "zstd_window": 2048, "zstd_history_min_size": 256,
+                               "template_brio_window": 1024})
+    r.act("server", "start")
+    for doc in DOCS:
+        r.act("server", "send", doc)
+        r.act("client", "send", doc)
+    out.append(r)
+
+    r = Recorder("unknown_revision", "HELLO announces context revision 2, which the client does not run (altered "
+                 "in transit here): the client must not run context mode with that server and closes with 1002.",
+                 [d])
+    r.mutate = hello_with({PARAM_KEYS["revision"]: 2})
+    r.act("server", "start")
+    out.append(r)
+
+    r = Recorder("parameter_out_of_range", "HELLO announces window 2**21, outside the range of the field (altered "
+                 "in transit here): the client closes with 1002.", [])
+    r.mutate = hello_with({PARAM_KEYS["window"]: 1 << 21})
+    r.act("server", "start")
+    out.append(r)
+
+    r = Recorder("context_memory_refused", "The server's context history (window + zstd_window + "
+                 "template_brio_window + max_runtime_template_bytes) exceeds the client's max_context_memory: "
+                 "the client closes with 1002.", [],
+                 server_codec={"window": 1 << 20, "zstd_window": 1 << 22}, client_limits={"max_context_memory": 1 << 20})
+    r.act("server", "start")
+    out.append(r)
+
+    r = Recorder("unknown_parameter_keys", "Unknown optional parameter keys (64 and above) are ignored "
+                 "(HELLO altered in transit here): the client adopts the registered ones and the session goes on.", [])
+    r.mutate = hello_with({64: 7, 1000: 1})
+    r.act("server", "start")
+    r.act("client", "send", CHAT[0])
+    out.append(r)
+
+    r = Recorder("unknown_mandatory_parameter", "HELLO carries parameter key 8, which is below 64 and unknown to "
+                 "this client: it closes with 1002.", [])
+    r.mutate = hello_with({8: 0})
+    r.act("server", "start")
     out.append(r)
 
     r = Recorder("use_not_announced", "The client names a dictionary the server did not announce: the server "

@@ -1,0 +1,160 @@
+"""Codec parameters the server announces and the client adopts (spec/session.md §4.1.1).
+
+In context mode both peers of a connection run mirrored codec state, shaped by
+the context flag, the revision of the context rules
+(:data:`~aura_wire.codec.config.CONTEXT_REVISION`) and the
+:data:`~aura_wire.codec.config.CONTEXT_FIELDS` of the codec configuration.
+The server decides them for the connection and sends them in HELLO (or in the
+``permessage-aura`` response, spec §9); the client checks each against the
+bounds it accepts and then builds its Encoder and Decoder with them, so both
+sides run identical context state by construction.
+
+This module maps parameters to registered keys, builds the announced set from
+a configuration and validates a received set.  Every failure is a
+:class:`~aura_wire.errors.ProtocolError` (close 1002) whose message says what
+differs.  No I/O here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Mapping, NamedTuple, Sequence
+
+from aura_wire.codec.config import CONTEXT_FIELDS, CONTEXT_REVISION, CodecConfig
+from aura_wire.errors import ConfigError, ProtocolError
+
+__all__ = [
+    "PARAM_CONTEXT",
+    "PARAM_REVISION",
+    "PARAM_KEYS",
+    "PARAM_NAMES",
+    "OPTIONAL_PARAMS_LOW",
+    "MAX_HELLO_PARAMS",
+    "DEFAULT_PARAMS",
+    "ContextParams",
+    "announced_params",
+    "adopt_params",
+    "check_params",
+    "context_memory",
+    "codec_config_with",
+]
+
+#: Key 0: 1 when data frames use context mode (both directions), 0 for stateless frames.
+PARAM_CONTEXT: Final = 0
+#: Key 1: the revision of the context rules and payload forms the server runs.
+PARAM_REVISION: Final = 1
+#: Registered keys, in key order: name -> key.  Keys 2-7 are the CONTEXT_FIELDS.
+PARAM_KEYS: Final[dict[str, int]] = {
+    "context": PARAM_CONTEXT,
+    "revision": PARAM_REVISION,
+    "window": 2,
+    "zstd_window": 3,
+    "zstd_history_min_size": 4,
+    "template_brio_window": 5,
+    "max_runtime_templates": 6,
+    "max_runtime_template_bytes": 7,
+}
+PARAM_NAMES: Final[dict[int, str]] = {k: n for n, k in PARAM_KEYS.items()}
+#: Keys from here on are optional: a receiver that does not know one ignores it.
+#: Unknown keys below it are mandatory to understand: the receiver closes with 1002.
+OPTIONAL_PARAMS_LOW: Final = 64
+#: At most this many (key, value) pairs in one HELLO.
+MAX_HELLO_PARAMS: Final = 64
+
+assert tuple(PARAM_KEYS)[2:] == CONTEXT_FIELDS, "one registered key per CONTEXT_FIELDS entry, in order"
+
+
+class ContextParams(NamedTuple):
+    """The parameters of one connection: context flag, revision, and the CONTEXT_FIELDS values."""
+
+    context: bool
+    revision: int
+    values: dict[str, int]  # every name of CONTEXT_FIELDS
+
+    def pairs(self) -> tuple[tuple[int, int], ...]:
+        """The HELLO parameter block: every registered key, ascending."""
+        out = [(PARAM_CONTEXT, int(self.context)), (PARAM_REVISION, self.revision)]
+        out += [(PARAM_KEYS[name], self.values[name]) for name in CONTEXT_FIELDS]
+        return tuple(out)
+
+
+def announced_params(context: bool, codec_config: Mapping[str, Any]) -> ContextParams:
+    """What a server announces for ``codec_config`` (defaults filled in; raises ConfigError if invalid)."""
+    cfg = CodecConfig.from_mapping(codec_config)
+    return ContextParams(context, CONTEXT_REVISION, cfg.context_params())
+
+
+#: The reference defaults (context mode, this revision, CodecConfig defaults) as a HELLO parameter block.
+DEFAULT_PARAMS: Final[tuple[tuple[int, int], ...]] = announced_params(True, {}).pairs()
+
+
+def context_memory(values: Mapping[str, int]) -> int:
+    """Bytes of history one direction may hold under ``values`` (the quantity ``max_context_memory`` bounds).
+
+    The sum of the BRIO window, the ZSTD history, the TEMPLATE_BRIO window and
+    the runtime-template budget; the fixed-size models come on top.
+    """
+    return (values["window"] + values["zstd_window"] + values["template_brio_window"]
+            + values["max_runtime_template_bytes"])
+
+
+def adopt_params(pairs: Sequence[tuple[int, int]]) -> ContextParams:
+    """Read a HELLO parameter block (keys ascending, as :func:`~.control.parse_control` checks).
+
+    Unknown keys below :data:`OPTIONAL_PARAMS_LOW` and missing registered
+    keys raise :class:`ProtocolError`; optional keys are ignored.  Values are
+    not range-checked here (see :func:`check_params`).
+    """
+    got: dict[str, int] = {}
+    for key, value in pairs:
+        name = PARAM_NAMES.get(key)
+        if name is not None:
+            got[name] = value
+        elif key < OPTIONAL_PARAMS_LOW:
+            raise ProtocolError(f"HELLO has unknown mandatory parameter key {key}", field="hello.params")
+    missing = [n for n in PARAM_KEYS if n not in got]
+    if missing:
+        raise ProtocolError(f"HELLO lacks parameter(s) {', '.join(missing)}", field="hello.params")
+    if got["context"] > 1:
+        raise ProtocolError(f"HELLO context flag must be 0 or 1, got {got['context']}", field="hello.context")
+    return ContextParams(got["context"] == 1, got["revision"], {n: got[n] for n in CONTEXT_FIELDS})
+
+
+def check_params(params: ContextParams, *, allow_context: bool, max_context_memory: int,
+                 codec_config: Mapping[str, Any], field: str = "hello") -> dict[str, Any]:
+    """Client: accept the server's parameters or raise :class:`ProtocolError` saying why.
+
+    Returns the codec configuration to build the Encoder and Decoder with: the
+    client's own ``codec_config`` (encoder-only knobs such as ``zstd_level``)
+    with every CONTEXT_FIELDS value replaced by the server's.
+
+    * A revision other than :data:`CONTEXT_REVISION`: refused whatever the
+      context flag (the revision also covers payload forms of stateless frames).
+    * Context mode when the client does not allow it (``allow_context`` False).
+    * A value outside the :class:`CodecConfig` range of its field.
+    * In context mode, :func:`context_memory` above ``max_context_memory``.
+    """
+    if params.revision != CONTEXT_REVISION:
+        raise ProtocolError(f"server runs context revision {params.revision}, this client runs "
+                            f"{CONTEXT_REVISION}", field=f"{field}.revision")
+    if params.context and not allow_context:
+        raise ProtocolError("server uses context mode, which this client was configured to refuse",
+                            field=f"{field}.context")
+    merged = codec_config_with(codec_config, params.values)
+    try:
+        CodecConfig.from_mapping(merged)
+    except ConfigError as exc:
+        raise ProtocolError(f"server parameter out of range: {exc.reason}", field=f"{field}.params") from exc
+    if params.context:
+        need = context_memory(params.values)
+        if need > max_context_memory:
+            raise ProtocolError(f"server context needs {need} bytes per direction, above this client's "
+                                f"max_context_memory {max_context_memory}", field=f"{field}.params")
+    return merged
+
+
+def codec_config_with(codec_config: Mapping[str, Any], values: Mapping[str, int]) -> dict[str, Any]:
+    """``codec_config`` with the CONTEXT_FIELDS taken from ``values``."""
+    merged = dict(codec_config)
+    for name in CONTEXT_FIELDS:
+        merged[name] = values[name]
+    return merged
