@@ -97,7 +97,10 @@ class AtomCtx:
 
 def put_uv(out: bytearray, value: int) -> None:
     """Append an unsigned LEB128 varint (value < 2**64); spec/wire-format.md §2."""
-    append_uvarint(out, value)
+    if 0 <= value < 0x80:
+        out.append(value)
+    else:
+        append_uvarint(out, value)
 
 
 def get_uv(buf: bytes, pos: int, field: str) -> tuple[int, int]:
@@ -267,8 +270,11 @@ def _hex_case(s: bytes) -> int:
     """1: lowercase hex digits only (some letters), 2: uppercase, 3: digits only, 0: not hex."""
     letters_l = False
     letters_u = False
-    for i in range(len(s)):
-        c = s[i]
+    n: i64 = len(s)
+    i: i64 = 0
+    while i < n:
+        c: i64 = s[i]
+        i += 1
         if 0x30 <= c <= 0x39:
             continue
         if 0x61 <= c <= 0x66:
@@ -300,119 +306,344 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
     """Append the smallest form that renders ``content`` (quoted when ``q``).
 
     ``last`` is the content of the slot's previous value (context mode) or None.
+    Forms are compared by their coded length (the earliest wins a tie, in the
+    order RAW, TABLE, recent LIT, UINT/NEG/DEC, DNUM, ZPAD, HEX, A64, DDIG,
+    NUMS delta, NUMS absolute, PREFIX); only the winner is written.
     """
-    n = len(content)
-    best = bytearray()
-    _put_tag(best, q, F_RAW, n)
-    best += content
+    n: i64 = len(content)
     if n == 0:
-        out += best
+        out.append((Q_BIT if q else 0) | F_RAW)
         return
+    bform: i64 = F_RAW
+    bparam: int = int(n)
+    blen: i64 = _tag_len(int(n)) + n
+    bval: int = 0
+    bv = 0
     idx = cx.index.get(content)
-    if idx is not None and _tag_len(idx) < len(best):
-        best = bytearray()
-        _put_tag(best, q, F_TABLE, idx)
+    if idx is not None:
+        tl: i64 = _tag_len(idx)
+        if tl < blen:
+            bform = F_TABLE
+            bparam = idx
+            blen = tl
     rs = cx.recent.get(content)
     if rs is not None:
         r = 3 + cx.rseq - 1 - rs
-        if _tag_len(r) < len(best):
-            best = bytearray()
-            _put_tag(best, q, F_LIT, r)
-    c0 = content[0]
+        tl = _tag_len(r)
+        if tl < blen:
+            bform = F_LIT
+            bparam = r
+            blen = tl
+    c0: i64 = content[0]
     if (0x30 <= c0 <= 0x39 or c0 == 0x2D) and n <= 40:
-        dec = parse_decimal(content)
-        if dec is not None:
-            m, scale = dec
-            cand = bytearray()
+        m, scale = _parse_dec(content)
+        if scale >= 0:
+            cform: i64 = -1
+            cparam = 0
+            clen: i64 = 0
             if scale == 0:
                 if m >= 0:
                     if m <= _U64:
-                        _put_tag(cand, q, F_UINT, m)
+                        cform = F_UINT
+                        cparam = m
+                        clen = _tag_len(m)
                 elif -m <= _U64:
-                    _put_tag(cand, q, F_NEG, -m)
-            elif abs(m) < (1 << 62):
-                _put_tag(cand, q, F_DEC, scale)
-                put_uv(cand, zz(m))
-            if cand and len(cand) < len(best):
-                best = cand
+                    cform = F_NEG
+                    cparam = -m
+                    clen = _tag_len(-m)
+            elif -_P62 < m < _P62:
+                cform = F_DEC
+                cparam = int(scale)
+                bv = zz(m)
+                clen = _tag_len(cparam) + _uv_len(bv)
+            if cform >= 0 and clen < blen:
+                bform = cform
+                bparam = cparam
+                blen = clen
+                if cform == F_DEC:
+                    bval = bv
             if last is not None:
-                ld = parse_decimal(last)
-                if ld is not None and ld[1] == scale:
-                    d = zz(m - ld[0])
-                    if d <= _U64 and _tag_len(d) < len(best):
-                        best = bytearray()
-                        _put_tag(best, q, F_DNUM, d)
+                lm, lscale = _parse_dec(last)
+                if lscale >= 0 and lscale == scale:
+                    d = zz(m - lm)
+                    if d <= _U64:
+                        tl = _tag_len(d)
+                        if tl < blen:
+                            bform = F_DNUM
+                            bparam = d
+                            blen = tl
         elif c0 == 0x30 and n <= MAX_ZPAD:
             # zero-padded integer such as "081109" or "007"
-            ok = True
-            for i in range(n):
-                if not (0x30 <= content[i] <= 0x39):
-                    ok = False
-                    break
-            if ok and n <= 19:
-                v = int(content)
-                cand = bytearray()
-                _put_tag(cand, q, F_ZPAD, n)
-                put_uv(cand, v)
-                if len(cand) < len(best):
-                    best = cand
-    if n >= 6 and len(best) > 4:
+            v = _digits_value(content)
+            if v >= 0 and n <= 19:
+                clen = _tag_len(int(n)) + _uv_len(v)
+                if clen < blen:
+                    bform = F_ZPAD
+                    bparam = int(n)
+                    blen = clen
+                    bval = v
+    if n >= 6 and blen > 4:
         hc = _hex_case(content)
         if hc == 1 or hc == 2:
-            cand = bytearray()
-            _put_tag(cand, q, F_HEX, 2 * n + (hc - 1))
-            _pack_hex(cand, content)
-            if len(cand) < len(best):
-                best = cand
-    if n >= 4 and len(best) > 4:
-        a64 = _pack_a64(content)
-        if a64 is not None:
-            cand = bytearray()
-            _put_tag(cand, q, F_A64, n)
-            cand += a64
-            if len(cand) < len(best):
-                best = cand
-    if last is not None and len(best) > 2:
-        sk = _digit_skeleton(content)
-        if sk is not None:
-            lk = _digit_skeleton(last)
-            if lk is not None and lk[0] == sk[0]:
-                d = zz(sk[1] - lk[1])
-                if d <= _U64 and _tag_len(d) < len(best):
-                    best = bytearray()
-                    _put_tag(best, q, F_DDIG, d)
-        if len(best) > 2:
-            cg = _groups(content)
-            lg = _groups(last)
-            if cg is not None and lg is not None and cg[0] == lg[0]:
-                cand = bytearray()
-                _put_tag(cand, q, F_NUMS, 0)
-                cv = cg[1]
-                lv2 = lg[1]
-                for j in range(len(cv)):
-                    put_uv(cand, zz(cv[j] - lv2[j]))
-                if len(cand) < len(best):
-                    best = cand
-                cand = bytearray()
-                _put_tag(cand, q, F_NUMS, 1)
-                for j in range(len(cv)):
-                    put_uv(cand, cv[j])
-                if len(cand) < len(best):
-                    best = cand
-        if len(best) > 3:
-            k = 0
-            lim = min(n, len(last))
+            hp = int(2 * n + (hc - 1))
+            clen = _tag_len(hp) + ((n + 1) >> 1)
+            if clen < blen:
+                bform = F_HEX
+                bparam = hp
+                blen = clen
+    if n >= 4 and blen > 4 and _a64_ok(content):
+        clen = _tag_len(int(n)) + ((6 * n + 7) >> 3)
+        if clen < blen:
+            bform = F_A64
+            bparam = int(n)
+            blen = clen
+    gc: list[int] = []
+    gl: list[int] = []
+    if last is not None and blen > 2:
+        d2 = _ddig_delta(content, last)
+        if 0 <= d2 <= _U64:
+            tl = _tag_len(d2)
+            if tl < blen:
+                bform = F_DDIG
+                bparam = d2
+                blen = tl
+        if blen > 2 and _groups_pair(content, last, gc, gl):
+            clen = 1
+            clen2: i64 = 1
+            for j in range(len(gc)):
+                clen += _uv_len(zz(gc[j] - gl[j]))
+                clen2 += _uv_len(gc[j])
+            if clen < blen:
+                bform = F_NUMS
+                bparam = 0
+                blen = clen
+            if clen2 < blen:
+                bform = F_NUMS
+                bparam = 1
+                blen = clen2
+        if blen > 3:
+            k: i64 = 0
+            nl: i64 = len(last)
+            lim: i64 = n if n < nl else nl
             while k < lim and content[k] == last[k]:
                 k += 1
             if k >= 3:
-                rest = n - k
-                cost = _tag_len(k) + _uv_len(rest) + rest
-                if cost < len(best):
-                    best = bytearray()
-                    _put_tag(best, q, F_PREFIX, k)
-                    put_uv(best, rest)
-                    best += content[k:]
-    out += best
+                rest: i64 = n - k
+                clen = _tag_len(int(k)) + _uv_len(int(rest)) + rest
+                if clen < blen:
+                    bform = F_PREFIX
+                    bparam = int(k)
+                    blen = clen
+    _put_tag(out, q, int(bform), bparam)
+    if bform == F_RAW:
+        out += content
+    elif bform == F_DEC or bform == F_ZPAD:
+        put_uv(out, bval)
+    elif bform == F_HEX:
+        _pack_hex(out, content)
+    elif bform == F_A64:
+        a64 = _pack_a64(content)
+        if a64 is not None:
+            out += a64
+    elif bform == F_NUMS:
+        if bparam == 0:
+            for j in range(len(gc)):
+                put_uv(out, zz(gc[j] - gl[j]))
+        else:
+            for j in range(len(gc)):
+                put_uv(out, gc[j])
+    elif bform == F_PREFIX:
+        put_uv(out, int(n) - bparam)
+        out += content[bparam:]
+
+
+_P62: Final = 1 << 62
+_E18: Final = 10 ** 18
+
+
+def _parse_dec(s: bytes) -> tuple[int, i64]:
+    """:func:`parse_decimal` without allocation: (mantissa, scale), scale -1 when not canonical."""
+    n: i64 = len(s)
+    if n == 0 or n > 40:
+        return 0, -1
+    i: i64 = 0
+    neg = False
+    if s[0] == 0x2D:
+        neg = True
+        i = 1
+    start: i64 = i
+    m = 0
+    acc: i64 = 0
+    nacc: i64 = 0
+    while i < n:
+        c: i64 = s[i]
+        if c < 0x30 or c > 0x39:
+            break
+        acc = acc * 10 + (c - 0x30)
+        nacc += 1
+        if nacc == 18:
+            m = m * _E18 + int(acc)
+            acc = 0
+            nacc = 0
+        i += 1
+    int_len: i64 = i - start
+    if int_len == 0 or (int_len > 1 and s[start] == 0x30):
+        return 0, -1
+    scale: i64 = 0
+    if i < n:
+        if s[i] != 0x2E:
+            return 0, -1
+        i += 1
+        fstart: i64 = i
+        while i < n:
+            c = s[i]
+            if c < 0x30 or c > 0x39:
+                break
+            acc = acc * 10 + (c - 0x30)
+            nacc += 1
+            if nacc == 18:
+                m = m * _E18 + int(acc)
+                acc = 0
+                nacc = 0
+            i += 1
+        scale = i - fstart
+        if scale == 0 or i != n:
+            return 0, -1
+    if nacc:
+        m = m * _POW10[nacc] + int(acc)
+    if neg:
+        if m == 0:
+            return 0, -1
+        m = -m
+    return m, scale
+
+
+_POW10: Final = [10 ** k for k in range(19)]
+
+
+def _digits_value(s: bytes) -> int:
+    """The value of an all-digit string (-1 when another byte occurs)."""
+    n: i64 = len(s)
+    m = 0
+    acc: i64 = 0
+    nacc: i64 = 0
+    i: i64 = 0
+    while i < n:
+        c: i64 = s[i]
+        if c < 0x30 or c > 0x39:
+            return -1
+        acc = acc * 10 + (c - 0x30)
+        nacc += 1
+        if nacc == 18:
+            m = m * _E18 + int(acc)
+            acc = 0
+            nacc = 0
+        i += 1
+    if nacc:
+        m = m * _POW10[nacc] + int(acc)
+    return m
+
+
+def _a64_ok(s: bytes) -> bool:
+    idx = _A64_INDEX
+    n: i64 = len(s)
+    i: i64 = 0
+    while i < n:
+        if idx[s[i]] == 255:
+            return False
+        i += 1
+    return True
+
+
+def _ddig_delta(a: bytes, b: bytes) -> int:
+    """zz(digits(a) - digits(b)) when both have the same DDIG skeleton (spec §4.2), else -1."""
+    n: i64 = len(a)
+    if n == 0 or n > 64 or n != len(b):
+        return -1
+    va = 0
+    vb = 0
+    nda: i64 = 0
+    ndb: i64 = 0
+    i: i64 = 0
+    while i < n:
+        x: i64 = a[i]
+        y: i64 = b[i]
+        mx: i64 = x
+        my: i64 = y
+        if 0x30 <= x <= 0x39:
+            va = va * 10 + int(x - 0x30)
+            nda += 1
+            mx = 0
+        if 0x30 <= y <= 0x39:
+            vb = vb * 10 + int(y - 0x30)
+            ndb += 1
+            my = 0
+        if mx != my:
+            return -1
+        i += 1
+    if nda == 0 or nda > MAX_DDIG_DIGITS or ndb == 0 or ndb > MAX_DDIG_DIGITS:
+        return -1
+    return zz(va - vb)
+
+
+def _groups_pair(a: bytes, b: bytes, ga: list[int], gb: list[int]) -> bool:
+    """True when :func:`_groups` accepts both and their non-digit runs are equal; the digit
+    groups are appended to ``ga`` / ``gb``."""
+    na: i64 = len(a)
+    nb: i64 = len(b)
+    if na == 0 or na > 128 or nb == 0 or nb > 128:
+        return False
+    i: i64 = 0
+    j: i64 = 0
+    ng: i64 = 0
+    while True:
+        i2: i64 = i
+        while i2 < na and not (0x30 <= a[i2] <= 0x39):
+            i2 += 1
+        j2: i64 = j
+        while j2 < nb and not (0x30 <= b[j2] <= 0x39):
+            j2 += 1
+        if i2 - i != j2 - j:
+            return False
+        k: i64 = 0
+        while k < i2 - i:
+            if a[i + k] != b[j + k]:
+                return False
+            k += 1
+        if i2 == na or j2 == nb:
+            if i2 != na or j2 != nb:
+                return False
+            break
+        va: i64 = 0
+        i3: i64 = i2
+        while i3 < na:
+            c: i64 = a[i3]
+            if c < 0x30 or c > 0x39:
+                break
+            if i3 - i2 < 18:
+                va = va * 10 + (c - 0x30)
+            i3 += 1
+        if (i3 - i2 > 1 and a[i2] == 0x30) or i3 - i2 > 18:
+            return False
+        vb: i64 = 0
+        j3: i64 = j2
+        while j3 < nb:
+            c = b[j3]
+            if c < 0x30 or c > 0x39:
+                break
+            if j3 - j2 < 18:
+                vb = vb * 10 + (c - 0x30)
+            j3 += 1
+        if (j3 - j2 > 1 and b[j2] == 0x30) or j3 - j2 > 18:
+            return False
+        ng += 1
+        if ng > 16:
+            return False
+        ga.append(int(va))
+        gb.append(int(vb))
+        i = i3
+        j = j3
+    return ng > 0
 
 
 def _pack_a64(s: bytes) -> bytes | None:

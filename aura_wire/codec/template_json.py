@@ -41,26 +41,35 @@ MAX_JSON_DEPTH: Final = MAX_DEPTH
 
 
 class Node:
-    """One JSON value: kind, exact byte span, depth, children (and object key spans)."""
+    """One JSON value: kind, exact byte span, depth, children (and object key spans).
+
+    Scalars share one empty ``children`` / ``keys`` list (never mutated).
+    """
 
     __slots__ = ("kind", "start", "end", "depth", "children", "keys")
 
-    def __init__(self, kind: int, start: int, depth: int) -> None:
+    def __init__(self, kind: int, start: int, depth: int, end: int = -1,
+                 children: list[Node] | None = None, keys: list[tuple[int, int]] | None = None) -> None:
         self.kind = kind
         self.start = start
-        self.end = start
+        self.end = start if end < 0 else end
         self.depth = depth
-        self.children: list[Node] = []
-        self.keys: list[tuple[int, int]] = []  # key content spans (without quotes)
+        self.children: list[Node] = [] if children is None else children
+        self.keys: list[tuple[int, int]] = [] if keys is None else keys  # key content spans (without quotes)
+
+
+#: The children / keys of every scalar node (shared, never mutated).
+_NO_KIDS: Final[list[Node]] = []
+_NO_KEYS: Final[list[tuple[int, int]]] = []
 
 
 class _Bad(Exception):
     pass
 
 
-def _ws(s: bytes, i: int, n: int) -> int:
+def _ws(s: bytes, i: i64, n: i64) -> i64:
     while i < n:
-        c = s[i]
+        c: i64 = s[i]
         if c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
             i += 1
         else:
@@ -68,7 +77,7 @@ def _ws(s: bytes, i: int, n: int) -> int:
     return i
 
 
-def _string_end(s: bytes, i: int, n: int) -> int:
+def _string_end(s: bytes, i: i64, n: i64) -> i64:
     """``s[i]`` is the opening quote; return the index after the closing quote."""
     j: i64 = i + 1
     while True:
@@ -76,7 +85,7 @@ def _string_end(s: bytes, i: int, n: int) -> int:
             raise _Bad()
         c: i64 = s[j]
         if c == 0x22:
-            return int(j + 1)
+            return j + 1
         if c == 0x5C:
             j += 2
             continue
@@ -85,93 +94,94 @@ def _string_end(s: bytes, i: int, n: int) -> int:
         j += 1
 
 
-def _number_end(s: bytes, i: int, n: int) -> int:
-    j = i
+def _digits_end(s: bytes, j: i64, n: i64) -> i64:
+    while j < n:
+        c: i64 = s[j]
+        if c < 0x30 or c > 0x39:
+            break
+        j += 1
+    return j
+
+
+def _number_end(s: bytes, i: i64, n: i64) -> i64:
+    j: i64 = i
     if j < n and s[j] == 0x2D:
         j += 1
     if j >= n:
         raise _Bad()
-    if s[j] == 0x30:
+    c: i64 = s[j]
+    if c == 0x30:
         j += 1
-    elif 0x31 <= s[j] <= 0x39:
-        while j < n and 0x30 <= s[j] <= 0x39:
-            j += 1
+    elif 0x31 <= c <= 0x39:
+        j = _digits_end(s, j, n)
     else:
         raise _Bad()
     if j < n and s[j] == 0x2E:
         j += 1
-        k = j
-        while j < n and 0x30 <= s[j] <= 0x39:
-            j += 1
+        k: i64 = j
+        j = _digits_end(s, j, n)
         if j == k:
             raise _Bad()
-    if j < n and (s[j] == 0x65 or s[j] == 0x45):
-        j += 1
-        if j < n and (s[j] == 0x2B or s[j] == 0x2D):
+    if j < n:
+        c = s[j]
+        if c == 0x65 or c == 0x45:
             j += 1
-        k = j
-        while j < n and 0x30 <= s[j] <= 0x39:
-            j += 1
-        if j == k:
-            raise _Bad()
+            if j < n:
+                c = s[j]
+                if c == 0x2B or c == 0x2D:
+                    j += 1
+            k = j
+            j = _digits_end(s, j, n)
+            if j == k:
+                raise _Bad()
     return j
 
 
-def _value(s: bytes, i: int, n: int, depth: int) -> Node:
+def _value(s: bytes, i: i64, n: i64, depth: i64) -> Node:
     if i >= n:
         raise _Bad()
-    c = s[i]
+    c: i64 = s[i]
     if c == 0x22:
-        node = Node(K_STR, i, depth)
-        node.end = _string_end(s, i, n)
-        return node
+        return Node(K_STR, i, depth, _string_end(s, i, n), _NO_KIDS, _NO_KEYS)
     if c == 0x7B or c == 0x5B:
         if depth >= MAX_JSON_DEPTH:
             raise _Bad()
         is_obj = c == 0x7B
-        node = Node(K_OBJ if is_obj else K_ARR, i, depth)
-        close = 0x7D if is_obj else 0x5D
+        close: i64 = 0x7D if is_obj else 0x5D
         j = _ws(s, i + 1, n)
         if j < n and s[j] == close:
-            node.end = j + 1
-            return node
+            return Node(K_OBJ if is_obj else K_ARR, i, depth, j + 1, [], [])
+        children: list[Node] = []
+        keys: list[tuple[int, int]] = []
         while True:
             if is_obj:
                 if j >= n or s[j] != 0x22:
                     raise _Bad()
                 ke = _string_end(s, j, n)
-                node.keys.append((j + 1, ke - 1))
+                keys.append((int(j + 1), int(ke - 1)))
                 j = _ws(s, ke, n)
                 if j >= n or s[j] != 0x3A:
                     raise _Bad()
                 j = _ws(s, j + 1, n)
             child = _value(s, j, n, depth + 1)
-            node.children.append(child)
+            children.append(child)
             j = _ws(s, child.end, n)
             if j >= n:
                 raise _Bad()
-            if s[j] == 0x2C:
+            c = s[j]
+            if c == 0x2C:
                 j = _ws(s, j + 1, n)
                 continue
-            if s[j] == close:
-                node.end = j + 1
-                return node
+            if c == close:
+                return Node(K_OBJ if is_obj else K_ARR, i, depth, j + 1, children, keys)
             raise _Bad()
     if c == 0x74 and s[i:i + 4] == b"true":
-        node = Node(K_LIT, i, depth)
-        node.end = i + 4
-        return node
+        return Node(K_LIT, i, depth, i + 4, _NO_KIDS, _NO_KEYS)
     if c == 0x66 and s[i:i + 5] == b"false":
-        node = Node(K_LIT, i, depth)
-        node.end = i + 5
-        return node
+        return Node(K_LIT, i, depth, i + 5, _NO_KIDS, _NO_KEYS)
     if c == 0x6E and s[i:i + 4] == b"null":
-        node = Node(K_LIT, i, depth)
-        node.end = i + 4
-        return node
-    node = Node(K_NUM, i, depth)
-    node.end = _number_end(s, i, n)
-    return node
+        return Node(K_LIT, i, depth, i + 4, _NO_KIDS, _NO_KEYS)
+    return Node(K_NUM, i, depth, _number_end(s, i, n), _NO_KIDS, _NO_KEYS)
 
 
 def parse(s: bytes) -> Node | None:
@@ -179,7 +189,7 @@ def parse(s: bytes) -> Node | None:
 
     Surrounding whitespace is allowed (it becomes part of the shape).
     """
-    n = len(s)
+    n: i64 = len(s)
     i = _ws(s, 0, n)
     if i >= n or (s[i] != 0x7B and s[i] != 0x5B):
         return None
@@ -207,17 +217,23 @@ def holes(root: Node, level: int) -> list[Node] | None:
     if not _expand(root, level):
         return None
     out: list[Node] = []
-    stack: list[Node] = [root]
-    # iterative pre-order walk, children pushed in reverse to keep document order
-    while stack:
-        node = stack.pop()
-        if node is not root and not _expand(node, level):
-            out.append(node)
-            continue
-        ch = node.children
-        for k in range(len(ch) - 1, -1, -1):
-            stack.append(ch[k])
+    _collect(root, level, out)
     return out
+
+
+def _collect(node: Node, level: i64, out: list[Node]) -> None:
+    # pre-order walk in document order (depth is bounded by MAX_JSON_DEPTH)
+    for ch in node.children:
+        k = ch.kind
+        if k == K_OBJ:
+            if level <= 1 or ch.depth < (2 if level == 2 else 1):
+                _collect(ch, level, out)
+            else:
+                out.append(ch)
+        elif k == K_ARR and level == 0:
+            _collect(ch, level, out)
+        else:
+            out.append(ch)
 
 
 def skeleton(s: bytes, hs: list[Node]) -> bytes:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from mypy_extensions import i64
+
 from aura_wire.codec.template_atoms import (
     RECENT_MAX_LEN,
     RECENT_MIN_LEN,
@@ -112,14 +114,21 @@ class Template:
         self.key = b""
 
     @staticmethod
-    def json(level: int, gaps: list[bytes], consts: dict[int, bytes]) -> Template:
+    def json(level: int, gaps: list[bytes], consts: dict[int, bytes], key: bytes | None = None) -> Template:
+        """``key``, when given, must be ``b"\\x00".join(gaps)`` (the skeleton of the message)."""
         t = Template(KIND_JSON)
         t.level = level
         t.gaps = gaps
         t.consts = consts
         t.nslots = len(gaps) - 1 - len(consts)
-        t.key = b"\x00".join(gaps)
-        t.size = len(t.to_bytes())
+        t.key = b"\x00".join(gaps) if key is None else key
+        # len(t.to_bytes()), without serializing
+        size = 2 + _uv_len(len(gaps) - 1) + _uv_len(len(consts))
+        for g in gaps:
+            size += _uv_len(len(g)) + len(g)
+        for h, v in consts.items():
+            size += _uv_len(h) + _uv_len(len(v)) + len(v)
+        t.size = size
         return t
 
     @staticmethod
@@ -132,8 +141,24 @@ class Template:
         t.suf = suf
         t.seps = seps
         # variable separators are slots too (value: the run of spaces), in message order
-        t.nslots = sum(1 for s in slot if s) + sum(1 for v in seps if v < 0)
-        t.size = len(t.to_bytes())
+        n = len(toks)
+        ns = 0
+        # len(t.to_bytes()), without serializing
+        size = 1 + _uv_len(n)
+        for i in range(n):
+            if slot[i]:
+                ns += 1
+                size += 1 + _uv_len(len(pre[i])) + len(pre[i]) + _uv_len(len(suf[i])) + len(suf[i])
+            else:
+                size += 1 + _uv_len(len(toks[i])) + len(toks[i])
+        for v in seps:
+            if v < 0:
+                ns += 1
+                size += 1
+            else:
+                size += _uv_len(v + 1)
+        t.nslots = ns
+        t.size = size
         return t
 
     def first_literal(self) -> int:
@@ -397,18 +422,18 @@ def tokenize(data: bytes) -> tuple[list[bytes], list[int]] | None:
     """Split on runs of spaces: (tokens, separator lengths); None if too many tokens."""
     toks: list[bytes] = []
     seps: list[int] = []
-    n = len(data)
-    i = 0
+    n: i64 = len(data)
+    i: i64 = 0
     while True:
-        j = i
+        j: i64 = i
         while j < n and data[j] == _SP:
             j += 1
-        seps.append(j - i)
+        seps.append(int(j - i))
         if j >= n:
             break
-        k = data.find(b" ", j)
-        if k < 0:
-            k = n
+        k: i64 = j + 1
+        while k < n and data[k] != _SP:
+            k += 1
         toks.append(data[j:k])
         if len(toks) > MAX_TOKENS:
             return None
@@ -439,24 +464,30 @@ def text_matches(t: Template, toks: list[bytes], seps: list[int]) -> bool:
 
 def _punct_prefix(a: bytes) -> bytes:
     """Leading part of a token up to (and including) its last punctuation before any digit."""
-    cut = 0
-    for i in range(len(a)):
-        c = a[i]
+    cut: i64 = 0
+    n: i64 = len(a)
+    i: i64 = 0
+    while i < n:
+        c: i64 = a[i]
         if 0x30 <= c <= 0x39:
             break
         if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c >= 0x80):
             cut = i + 1
+        i += 1
     return a[:cut]
 
 
 def _punct_suffix(a: bytes) -> bytes:
-    cut = len(a)
-    for i in range(len(a) - 1, -1, -1):
-        c = a[i]
+    n: i64 = len(a)
+    cut: i64 = n
+    i: i64 = n - 1
+    while i >= 0:
+        c: i64 = a[i]
         if 0x30 <= c <= 0x39:
             break
         if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c >= 0x80):
             cut = i
+        i -= 1
     return a[cut:]
 
 
@@ -486,9 +517,13 @@ def common_affixes(values: list[bytes]) -> tuple[bytes, bytes]:
 
 
 def has_digit(tok: bytes) -> bool:
-    for i in range(len(tok)):
-        if 0x30 <= tok[i] <= 0x39:
+    n: i64 = len(tok)
+    i: i64 = 0
+    while i < n:
+        c: i64 = tok[i]
+        if 0x30 <= c <= 0x39:
             return True
+        i += 1
     return False
 
 
@@ -534,6 +569,76 @@ class _State:
         # "equal to prediction" mask, for the compact reference and mask coding (spec §4.1)
         self.mru: list[int] = []
         self.masks: dict[int, int] = {}
+        # per-message caches (not state: they only avoid redoing work for the same message
+        # between a trial encode and its commit, and are dropped by ``after``)
+        self.trial_match: _Match | None = None
+        self.trial_mask = 0
+        self._cdata: bytes | None = None
+        self._croot: Node | None = None
+        self._cparsed = False
+        self._ctk: tuple[list[bytes], list[int]] | None = None
+        self._ctokenized = False
+        self._choles: list[list[Node] | None] = []
+        self._ckeys: list[bytes] = []
+        self._cdone = 0
+
+    def _cache_for(self, data: bytes) -> None:
+        cd = self._cdata
+        if cd is data or (cd is not None and cd == data):
+            return
+        self._cdata = data
+        self._croot = None
+        self._cparsed = False
+        self._ctk = None
+        self._ctokenized = False
+        self._cdone = 0
+        self.trial_match = None
+
+    def clear_cache(self) -> None:
+        self._cdata = None
+        self._croot = None
+        self._cparsed = False
+        self._ctk = None
+        self._ctokenized = False
+        self._choles = []
+        self._ckeys = []
+        self._cdone = 0
+        self.trial_match = None
+
+    def parsed(self, data: bytes) -> Node | None:
+        """``parse(data)`` for a JSON-looking message (first byte ``{``, ``[`` or whitespace), else None."""
+        self._cache_for(data)
+        if not self._cparsed:
+            self._cparsed = True
+            root: Node | None = None
+            if data:
+                c = data[0]
+                if c == 0x7B or c == 0x5B or c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
+                    root = parse(data)
+            self._croot = root
+        return self._croot
+
+    def tokens(self, data: bytes) -> tuple[list[bytes], list[int]] | None:
+        """``tokenize(data)``, cached for the current message."""
+        self._cache_for(data)
+        if not self._ctokenized:
+            self._ctokenized = True
+            self._ctk = tokenize(data)
+        return self._ctk
+
+    def holes_key(self, data: bytes, root: Node, level: int) -> tuple[list[Node] | None, bytes]:
+        """``holes(root, level)`` and its skeleton key, cached for the current message."""
+        self._cache_for(data)
+        if not self._cdone:
+            self._choles = [None] * LEVELS
+            self._ckeys = [b""] * LEVELS
+        bit = 1 << level
+        if not (self._cdone & bit):
+            hs = holes(root, level)
+            self._choles[level] = hs
+            self._ckeys[level] = skeleton(data, hs) if hs is not None else b""
+            self._cdone |= bit
+        return self._choles[level], self._ckeys[level]
 
     def template(self, tid: int) -> Template | None:
         t = self.set.templates.get(tid)
@@ -545,22 +650,21 @@ class _State:
     def match(self, data: bytes) -> _Match | None:
         if not data or len(data) > MAX_MATCH_BYTES:
             return None
-        c = data[0]
-        if c == 0x7B or c == 0x5B or c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
-            root = parse(data)
-            if root is not None:
-                return self._match_json(data, root)
-        tk = tokenize(data)
+        root = self.parsed(data)
+        if root is not None:
+            return self._match_json(data, root)
+        tk = self.tokens(data)
         if tk is None:
             return None
         return self._match_text(tk[0], tk[1])
 
     def _match_json(self, data: bytes, root: Node) -> _Match | None:
         for level in range(LEVELS):
-            hs = holes(root, level)
+            if not self.set.json_index[level] and not self.rt_json[level]:
+                continue  # no shape at this level: nothing to look up
+            hs, key = self.holes_key(data, root, level)
             if hs is None:
                 continue
-            key = skeleton(data, hs)
             for index in (self.set.json_index[level], self.rt_json[level]):
                 cands = index.get(key)
                 if not cands:
@@ -619,12 +723,20 @@ class _State:
 
     # -- state update (context mode only; identical on both sides: spec §5) --
     def after(self, data: bytes, m: _Match | None) -> None:
-        if not self.context:
-            return
+        if self.context:
+            self._after(data, m)
+        self.clear_cache()
+
+    def _after(self, data: bytes, m: _Match | None) -> None:
         if m is not None:
-            preds = _predictions(self, m.tid, m.tmpl, m.values[0] if m.values else None)
+            if m is self.trial_match:
+                # computed by the trial encode of this message on this (unchanged) state
+                mask = self.trial_mask
+            else:
+                mask = same_mask(_predictions(self, m.tid, m.tmpl, m.values[0] if m.values else None),
+                                 m.values)
             self.masks.pop(m.tid, None)
-            self.masks[m.tid] = same_mask(preds, m.values)
+            self.masks[m.tid] = mask
             if len(self.masks) > MAX_MASKS:
                 del self.masks[next(iter(self.masks))]
             mru = self.mru
@@ -650,19 +762,17 @@ class _State:
                     prev.append(v)
                 self.prev_text = prev
             if m.tmpl.kind == KIND_JSON and m.tmpl.level >= 2 and self.max_runtime > 0:
-                root = parse(data)
+                root = self.parsed(data)
                 if root is not None:
                     self._learn_json(data, root, coarse_from=m.tmpl.level)
             return
         if self.max_runtime <= 0 or len(data) > MAX_MATCH_BYTES:
             return
-        c = data[:1]
-        if c in (b"{", b"[", b" ", b"\n", b"\r", b"\t"):
-            root = parse(data)
-            if root is not None:
-                self._learn_json(data, root, coarse_from=LEVELS)
-                return
-        tk = tokenize(data)
+        root2 = self.parsed(data)
+        if root2 is not None:
+            self._learn_json(data, root2, coarse_from=LEVELS)
+            return
+        tk = self.tokens(data)
         if tk is not None:
             self._learn_text(tk[0], tk[1])
 
@@ -717,13 +827,12 @@ class _State:
         level = 1 if _has_long_array(root) else 0
         if level >= coarse_from:
             return
-        hs = holes(root, level)
+        hs, key = self.holes_key(data, root, level)
         if hs is None:
             return
-        key = skeleton(data, hs)
         if key in self.rt_json[level]:
             return
-        self._add_runtime(Template.json(level, gaps_of(data, hs), {}))
+        self._add_runtime(Template.json(level, gaps_of(data, hs), {}, key))
 
     def _learn_text(self, toks: list[bytes], seps: list[int]) -> None:
         n = len(toks)
@@ -930,28 +1039,55 @@ def _slot_code(m: _Match, data: bytes, st: _State) -> tuple[int, bytes] | None:
 
     Codes the slots both without a mask and with the mask of the slots equal to
     their prediction (mode 1, or mode 2 when that equals the last mask) and
-    keeps the smaller (spec §4).
+    keeps the smaller (spec §4).  A slot's coding does not depend on the mask,
+    so the slots are coded once and the masked body is the plain body without
+    the masked slots.
     """
     n = len(m.values)
     preds = _predictions(st, m.tid, m.tmpl, m.values[0]) if n else None
-    plain = _encode_body(m, data, st, preds, 0)
+    starts: list[int] = []
+    plain = _encode_body(m, data, st, preds, starts)
     if plain is None:
         return None
-    if preds is not None and n <= 63:
-        mask = same_mask(preds, m.values)
-        if mask:
-            body = _encode_body(m, data, st, preds, mask)
-            if body is not None:
-                alt = bytearray()
-                lm = st.masks.get(m.tid, 0)
-                mode = REF_LASTMASK
-                if mask != lm:
-                    mode = REF_MASK
-                    put_uv(alt, mask ^ lm)
-                alt += body
-                if len(alt) < len(plain):
-                    return mode, bytes(alt)
-    return REF_PLAIN, plain
+    mask = same_mask(preds, m.values)
+    # the state update after this message needs the same mask (spec §5): keep it for commit
+    st.trial_match = m
+    st.trial_mask = mask
+    if preds is not None and n <= 63 and mask:
+        lm = st.masks.get(m.tid, 0)
+        drop = 0
+        for k in range(n):
+            if (mask >> k) & 1:
+                drop += starts[k + 1] - starts[k]
+        alen = len(plain) - drop
+        if mask != lm:
+            alen += _uv_len(mask ^ lm)
+        if alen < len(plain):
+            alt = bytearray()
+            mode = REF_LASTMASK
+            if mask != lm:
+                mode = REF_MASK
+                put_uv(alt, mask ^ lm)
+            k = 0
+            while k < n:
+                if (mask >> k) & 1:
+                    k += 1
+                    continue
+                j = k + 1
+                while j < n and not (mask >> j) & 1:
+                    j += 1
+                alt += plain[starts[k]:starts[j]]
+                k = j
+            return mode, bytes(alt)
+    return REF_PLAIN, bytes(plain)
+
+
+def _uv_len(v: int) -> int:
+    n = 1
+    while v >= 0x80:
+        v >>= 7
+        n += 1
+    return n
 
 
 def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
@@ -972,41 +1108,47 @@ def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
 
 
 def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] | None,
-                 mask: int) -> bytes | None:
+                 starts: list[int]) -> bytearray | None:
+    """The slots coded without a mask; ``starts`` receives each slot's offset, then the end."""
     out = bytearray()
     t = m.tmpl
+    values = m.values
     if t.kind == KIND_JSON:
-        for i in range(len(m.values)):
-            if (mask >> i) & 1:
-                continue
-            v = m.values[i]
+        nodes = m.nodes
+        cx = st.cx
+        for i in range(len(values)):
+            starts.append(len(out))
+            v = values[i]
             lv = preds[i] if preds is not None else None
             if lv is not None and v == lv:
                 out.append(F_SAME)
-            elif not encode_value(out, data, m.nodes[i], lv, st.cx):
+            elif not encode_value(out, data, nodes[i], lv, cx):
                 return None
-        return bytes(out)
+        starts.append(len(out))
+        return out
     k = 0
     seps = m.seps
     ts = t.seps
+    slot = t.slot
     n = len(t.toks)
     for i in range(n + 1):
         if ts[i] < 0:
-            if not (mask >> k) & 1:
-                put_uv(out, seps[i])
+            starts.append(len(out))
+            put_uv(out, seps[i])
             k += 1
         if i == n:
             break
-        if t.slot[i]:
-            if not (mask >> k) & 1:
-                v = m.values[k]
-                lv = preds[k] if preds is not None else None
-                if lv is not None and v == lv:
-                    out.append(F_SAME)
-                else:
-                    encode_scalar(out, v, False, lv, st.cx)
+        if slot[i]:
+            starts.append(len(out))
+            v = values[k]
+            lv = preds[k] if preds is not None else None
+            if lv is not None and v == lv:
+                out.append(F_SAME)
+            else:
+                encode_scalar(out, v, False, lv, st.cx)
             k += 1
-    return bytes(out)
+    starts.append(len(out))
+    return out
 
 
 # -- decoding (pure: the state is read, never written) ---------------------------
@@ -1422,11 +1564,9 @@ def encode_fuzzy(st: _State, data: bytes) -> bytes | None:
     """The smallest verified fuzzy payload for a message no template matches, or None."""
     if not data or len(data) > MAX_MATCH_BYTES:
         return None
-    c = data[0]
-    if c == 0x7B or c == 0x5B or c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
-        if parse(data) is not None:
-            return None
-    tk = tokenize(data)
+    if st.parsed(data) is not None:
+        return None
+    tk = st.tokens(data)
     if tk is None:
         return None
     toks, seps = tk
@@ -1471,13 +1611,18 @@ class TemplateEncoder:
         A trial: the state is not changed (call :meth:`commit` afterwards).
         """
         data = bytes(data)
-        m = self._st.match(data)
-        if self._st.context:
+        st = self._st
+        m = st.match(data)
+        if st.context:
             self._trial_data = data
             self._trial_match = m
         if m is None:
-            return encode_fuzzy(self._st, data) if self.fuzzy else None
-        return encode_match(m, data, self._st)
+            out = encode_fuzzy(st, data) if self.fuzzy else None
+        else:
+            out = encode_match(m, data, st)
+        if not st.context:
+            st.clear_cache()
+        return out
 
     def commit(self, data: bytes, chosen: bool) -> None:
         """Context mode: update the state after every context frame (whatever method coded it)."""
