@@ -17,6 +17,7 @@ from aura_wire.codec.template_atoms import (
     render_decimal,
 )
 from aura_wire.codec.templates import (
+    Template,
     TemplateDecoder,
     TemplateEncoder,
     TemplateSet,
@@ -231,6 +232,64 @@ def test_runtime_bounds() -> None:
         assert len(enc._st.runtime) <= 4 and enc._st.rt_bytes <= 300
     assert enc.memory_bytes() < 4096
 
+
+
+PART = st.binary(max_size=200)
+
+
+@given(st.integers(0, 3), st.lists(PART, min_size=1, max_size=12), st.dictionaries(st.integers(0, 10), PART, max_size=4))
+@settings(max_examples=100, deadline=None)
+def test_json_template_size_is_its_serialized_length(level: int, gaps: list[bytes],
+                                                     consts: dict[int, bytes]) -> None:
+    consts = {h: v for h, v in consts.items() if h < len(gaps) - 1}
+    t = Template.json(level, gaps, consts)
+    assert t.size == len(t.to_bytes())
+    assert t.key == b"\x00".join(gaps)
+    assert t.nslots == len(gaps) - 1 - len(consts)
+
+
+@given(st.lists(st.tuples(st.booleans(), PART, PART), min_size=1, max_size=12),
+       st.lists(st.integers(-1, 300), min_size=13, max_size=13))
+@settings(max_examples=100, deadline=None)
+def test_text_template_size_is_its_serialized_length(parts: list[tuple[bool, bytes, bytes]],
+                                                     seps: list[int]) -> None:
+    n = len(parts)
+    slot = [p[0] for p in parts]
+    toks = [b"" if p[0] else p[1] or b"x" for p in parts]
+    t = Template.text(toks, slot, [p[1] if p[0] else b"" for p in parts],
+                      [p[2] if p[0] else b"" for p in parts], seps[:n + 1])
+    assert t.size == len(t.to_bytes())
+    assert t.nslots == sum(slot) + sum(1 for v in seps[:n + 1] if v < 0)
+
+
+def test_commit_ignores_stale_trials(tick_set: TemplateSet, log_set: TemplateSet) -> None:
+    """Trial encodes of other messages (discarded candidates) and a commit of a message other than
+    the last trial leave the state exactly as a plain trial + commit of each message does."""
+    for ts in (tick_set, log_set, None):
+        msgs = [b(m) for m in TICKS + LOGS]
+        random.Random(7).shuffle(msgs)
+        plain = TemplateEncoder(ts, context=True)
+        noisy = TemplateEncoder(ts, context=True)
+        blind = TemplateEncoder(ts, context=True)
+        dec = TemplateDecoder(ts, context=True)
+        for i, m in enumerate(msgs):
+            p = plain.encode(m, True)
+            noisy.encode(msgs[i - 1], True)
+            assert noisy.encode(m, True) == p
+            # a trial of another message, then the commit of this one (no trial of it)
+            blind.encode(msgs[(i + 3) % len(msgs)], True)
+            plain.commit(m, p is not None)
+            noisy.commit(m, p is not None)
+            blind.commit(m, p is not None)
+            if p is not None:
+                assert dec.decode(p, True, BIG) == m
+            else:
+                dec.observe(m)
+        for m in msgs[:20]:
+            p = plain.encode(m, True)
+            assert noisy.encode(m, True) == p and blind.encode(m, True) == p
+            for e in (plain, noisy, blind):
+                e.commit(m, p is not None)
 
 # -- hostile input ---------------------------------------------------------------------------
 

@@ -78,19 +78,23 @@ class AtomCtx:
         self.recent_bytes = 0
 
     def add_recent(self, s: bytes) -> None:
-        old = self.recent.pop(s, None)
+        recent = self.recent
+        by_seq = self.recent_by_seq
+        nb = self.recent_bytes
+        old = recent.pop(s, None)
         if old is not None:
-            del self.recent_by_seq[old]
-            self.recent_bytes -= len(s)
-        self.recent[s] = self.rseq
-        self.recent_by_seq[self.rseq] = s
-        self.rseq += 1
-        self.recent_bytes += len(s)
-        while len(self.recent) > RECENT_MAX or self.recent_bytes > RECENT_BYTES:
-            seq = next(iter(self.recent_by_seq))
-            v = self.recent_by_seq.pop(seq)
-            del self.recent[v]
-            self.recent_bytes -= len(v)
+            del by_seq[old]
+            nb -= len(s)
+        seq = self.rseq
+        recent[s] = seq
+        by_seq[seq] = s
+        self.rseq = seq + 1
+        nb += len(s)
+        while len(recent) > RECENT_MAX or nb > RECENT_BYTES:
+            v = by_seq.pop(next(iter(by_seq)))
+            del recent[v]
+            nb -= len(v)
+        self.recent_bytes = nb
 
 
 # -- varints ---------------------------------------------------------------
@@ -397,8 +401,7 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
             bform = F_A64
             bparam = int(n)
             blen = clen
-    gc: list[int] = []
-    gl: list[int] = []
+    gg: list[int] = _NO_GROUPS
     if last is not None and blen > 2:
         d2 = _ddig_delta(content, last)
         if 0 <= d2 <= _U64:
@@ -407,12 +410,16 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                 bform = F_DDIG
                 bparam = d2
                 blen = tl
-        if blen > 2 and _groups_pair(content, last, gc, gl):
+        if blen > 2:
+            gg = _groups_pair(content, last)
+        else:
+            gg = _NO_GROUPS
+        if gg:
             clen = 1
             clen2: i64 = 1
-            for j in range(len(gc)):
-                clen += _uv_len(zz(gc[j] - gl[j]))
-                clen2 += _uv_len(gc[j])
+            for j in range(0, len(gg), 2):
+                clen += _uv_len(zz(gg[j] - gg[j + 1]))
+                clen2 += _uv_len(gg[j])
             if clen < blen:
                 bform = F_NUMS
                 bparam = 0
@@ -442,22 +449,22 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
     elif bform == F_HEX:
         _pack_hex(out, content)
     elif bform == F_A64:
-        a64 = _pack_a64(content)
-        if a64 is not None:
-            out += a64
+        _put_a64(out, content)
     elif bform == F_NUMS:
         if bparam == 0:
-            for j in range(len(gc)):
-                put_uv(out, zz(gc[j] - gl[j]))
+            for j in range(0, len(gg), 2):
+                put_uv(out, zz(gg[j] - gg[j + 1]))
         else:
-            for j in range(len(gc)):
-                put_uv(out, gc[j])
+            for j in range(0, len(gg), 2):
+                put_uv(out, gg[j])
     elif bform == F_PREFIX:
         put_uv(out, int(n) - bparam)
         out += content[bparam:]
 
 
 _P62: Final = 1 << 62
+#: Placeholder digit-group list (never appended to).
+_NO_GROUPS: Final[list[int]] = []
 _E18: Final = 10 ** 18
 
 
@@ -586,16 +593,17 @@ def _ddig_delta(a: bytes, b: bytes) -> int:
     return zz(va - vb)
 
 
-def _groups_pair(a: bytes, b: bytes, ga: list[int], gb: list[int]) -> bool:
-    """True when :func:`_groups` accepts both and their non-digit runs are equal; the digit
-    groups are appended to ``ga`` / ``gb``."""
+def _groups_pair(a: bytes, b: bytes) -> list[int]:
+    """When :func:`_groups` accepts both and their non-digit runs are equal: the digit groups,
+    interleaved (a0, b0, a1, b1, ...); else the empty ``_NO_GROUPS`` (never mutated)."""
     na: i64 = len(a)
     nb: i64 = len(b)
     if na == 0 or na > 128 or nb == 0 or nb > 128:
-        return False
+        return _NO_GROUPS
     i: i64 = 0
     j: i64 = 0
     ng: i64 = 0
+    out: list[int] = _NO_GROUPS
     while True:
         i2: i64 = i
         while i2 < na and not (0x30 <= a[i2] <= 0x39):
@@ -604,15 +612,15 @@ def _groups_pair(a: bytes, b: bytes, ga: list[int], gb: list[int]) -> bool:
         while j2 < nb and not (0x30 <= b[j2] <= 0x39):
             j2 += 1
         if i2 - i != j2 - j:
-            return False
+            return _NO_GROUPS
         k: i64 = 0
         while k < i2 - i:
             if a[i + k] != b[j + k]:
-                return False
+                return _NO_GROUPS
             k += 1
         if i2 == na or j2 == nb:
             if i2 != na or j2 != nb:
-                return False
+                return _NO_GROUPS
             break
         va: i64 = 0
         i3: i64 = i2
@@ -624,7 +632,7 @@ def _groups_pair(a: bytes, b: bytes, ga: list[int], gb: list[int]) -> bool:
                 va = va * 10 + (c - 0x30)
             i3 += 1
         if (i3 - i2 > 1 and a[i2] == 0x30) or i3 - i2 > 18:
-            return False
+            return _NO_GROUPS
         vb: i64 = 0
         j3: i64 = j2
         while j3 < nb:
@@ -635,29 +643,49 @@ def _groups_pair(a: bytes, b: bytes, ga: list[int], gb: list[int]) -> bool:
                 vb = vb * 10 + (c - 0x30)
             j3 += 1
         if (j3 - j2 > 1 and b[j2] == 0x30) or j3 - j2 > 18:
-            return False
+            return _NO_GROUPS
         ng += 1
         if ng > 16:
-            return False
-        ga.append(int(va))
-        gb.append(int(vb))
+            return _NO_GROUPS
+        if ng == 1:
+            out = []
+        out.append(int(va))
+        out.append(int(vb))
         i = i3
         j = j3
-    return ng > 0
+    return out
 
 
 def _pack_a64(s: bytes) -> bytes | None:
     """Pack 6-bit codes MSB-first, zero-padded to whole bytes; None outside the alphabet."""
-    acc = 0
+    if not _a64_ok(s):
+        return None
+    out = bytearray()
+    _put_a64(out, s)
+    return bytes(out)
+
+
+def _put_a64(out: bytearray, s: bytes) -> None:
+    """Append the A64 packing of ``s`` (every byte in the alphabet)."""
     idx = _A64_INDEX
-    for i in range(len(s)):
-        v = idx[s[i]]
-        if v == 255:
-            return None
-        acc = (acc << 6) | v
-    bits = 6 * len(s)
-    nb = (bits + 7) >> 3
-    return (acc << (nb * 8 - bits)).to_bytes(nb, "big")
+    n: i64 = len(s)
+    buf = bytearray((6 * n + 7) >> 3)
+    acc: i64 = 0
+    bits: i64 = 0
+    k: i64 = 0
+    i: i64 = 0
+    while i < n:
+        v: i64 = idx[s[i]]
+        acc = ((acc & 0xFF) << 6) | v
+        bits += 6
+        if bits >= 8:
+            bits -= 8
+            buf[k] = (acc >> bits) & 0xFF
+            k += 1
+        i += 1
+    if bits > 0:
+        buf[k] = (acc << (8 - bits)) & 0xFF
+    out += buf
 
 
 def _nib(c: int) -> int:

@@ -785,21 +785,30 @@ class _State:
                 self._put_lasts((tid, key), values)
 
     def _put_lasts(self, lk: tuple[int, bytes | None], values: list[bytes]) -> None:
-        old = self.lasts.pop(lk, None)
+        lasts = self.lasts
+        nb = self.last_bytes
+        old = lasts.pop(lk, None)
         if old is not None:
             for v in old:
                 if v is not None:
-                    self.last_bytes -= len(v)
-        new: list[bytes | None] = []
-        for v in values:
-            if len(v) <= MAX_LAST:
-                new.append(v)
-                self.last_bytes += len(v)
+                    nb -= len(v)
+        long = False
+        for v2 in values:
+            if len(v2) <= MAX_LAST:
+                nb += len(v2)
             else:
-                new.append(None)
-        self.lasts[lk] = new
-        while self.last_bytes > self.last_budget or len(self.lasts) > LAST_BUDGET_TEMPLATES:
-            self._drop_entry(next(iter(self.lasts)))
+                long = True
+        new: list[bytes | None]
+        if long:
+            new = []
+            for v2 in values:
+                new.append(v2 if len(v2) <= MAX_LAST else None)
+        else:
+            new = list(values)
+        lasts[lk] = new
+        self.last_bytes = nb
+        while self.last_bytes > self.last_budget or len(lasts) > LAST_BUDGET_TEMPLATES:
+            self._drop_entry(next(iter(lasts)))
 
     def _drop_entry(self, lk: tuple[int, bytes | None]) -> None:
         old = self.lasts.pop(lk, None)
@@ -972,10 +981,12 @@ FUZZY_SLACK: Final = 4096
 def ref_value(st: _State, tid: int, mode: int) -> int:
     """The payload's first varint: ``r << 2 | mode`` where r is the MRU rank (context) or the id."""
     if st.context:
-        try:
-            r = st.mru.index(tid)
-        except ValueError:
-            r = MRU_SIZE + tid
+        mru = st.mru
+        r = MRU_SIZE + tid
+        for i in range(len(mru)):
+            if mru[i] == tid:
+                r = i
+                break
     else:
         r = tid
     return (r << 2) | mode
