@@ -62,7 +62,7 @@ class CodecConfig:
       20-40 % slower BRIO encoding, identical frames. Encoder only.
     * ``fuzzy_templates`` (True): also code a message that is close to a text template
       as that template plus a small edit (spec/templates.md §4.3); encoder only.
-    * ``template_brio_window`` (4096): context-mode history of TEMPLATE payloads that
+    * ``template_brio_window`` (2048): context-mode history of TEMPLATE payloads that
       TEMPLATE_BRIO frames code against (spec/wire-format.md §4.6); 0 turns TEMPLATE_BRIO off.
     * ``window``, ``zstd_window``, ``zstd_history_min_size``, ``template_brio_window`` and
       the runtime template limits shape the context state: both peers of a connection
@@ -87,7 +87,7 @@ class CodecConfig:
     window: int = 8192
     zstd_window: int = 32768
     zstd_history_min_size: int = 512
-    template_brio_window: int = 4096
+    template_brio_window: int = 2048
     fuzzy_templates: bool = True
     brio_search_ring: int = 4096
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE

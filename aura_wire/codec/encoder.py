@@ -151,8 +151,8 @@ class Encoder:
             from aura_wire.codec.brio import BrioEncoder
 
             # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
-            # (no search ring: TEMPLATE payloads are short, the per-frame chain is cheap for them)
-            self._tb = BrioEncoder(None, context=True, window=cfg.template_brio_window, search_ring=0)
+            self._tb = BrioEncoder(None, context=True, window=cfg.template_brio_window,
+                                   search_ring=cfg.brio_search_ring)
 
     @property
     def uses_dictionary(self) -> bool:
