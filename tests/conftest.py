@@ -222,3 +222,38 @@ def small_dictionary(tag: str = "a") -> Any:
 
     content = (f'{{"type":"message","room":"{tag}","user":"alice","text":"hello world"}}' * 40).encode()
     return Dictionary({SECTION_META: b"\x81\xa4name\xa1" + tag.encode()[:1], SECTION_ZSTD: content})
+
+
+async def _echo(ws: Any) -> None:
+    await ws.accept()
+    while True:
+        msg = await ws.receive()
+        if msg["type"] == "websocket.disconnect":
+            return
+        if msg.get("text") is not None:
+            await ws.send_text(msg["text"])
+        else:
+            await ws.send_bytes(msg["bytes"])
+
+
+def echo_app() -> Any:
+    """A Starlette app that echoes every text/binary message at /echo (no subprotocol)."""
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+
+    return Starlette(routes=[WebSocketRoute("/echo", _echo)])
+
+
+def pump(a: Any, b: Any) -> tuple[list[Any], list[Any]]:
+    """Deliver queued frames between two sans-I/O sessions both ways until quiet; return their events."""
+    ea: list[Any] = []
+    eb: list[Any] = []
+    moved = True
+    while moved:
+        moved = False
+        for src, dst, sink in ((a, b, eb), (b, a, ea)):
+            for f in src.data_to_send():
+                moved = True
+                dst.receive_frame(f)
+            sink.extend(dst.events())
+    return ea + a.events(), eb + b.events()

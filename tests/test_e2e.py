@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
 
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware
-from conftest import TEST_CODEC, count_bytes, load_corpus, serve_app, trained_dictionary
+from conftest import TEST_CODEC, count_bytes, echo_app, load_corpus, serve_app, trained_dictionary
 
 pytestmark = pytest.mark.corpora
 
@@ -29,19 +26,7 @@ TRAIN = 80
 SLICE = 100
 
 
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    while True:
-        msg = await ws.receive()
-        if msg["type"] == "websocket.disconnect":
-            return
-        if msg.get("text") is not None:
-            await ws.send_text(msg["text"])
-        else:
-            await ws.send_bytes(msg["bytes"])
-
-
-INNER = Starlette(routes=[WebSocketRoute("/echo", echo)])
+INNER = echo_app()
 
 
 async def stream(conn: Any, messages: list[str]) -> list[str | bytes]:

@@ -14,9 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, NegotiationError
@@ -37,7 +34,7 @@ from aura_wire.middleware import AuraMiddleware
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig, State
 from aura_wire.session.control import Hello, is_control_frame, pack_control, parse_control
 from aura_wire.session.params import PARAM_KEYS, ContextParams, adopt_params, announced_params, check_params
-from conftest import serve_app
+from conftest import echo_app, pump, serve_app
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,20 +64,6 @@ def traffic(n: int, seed: int = 1) -> list[str | bytes]:
         else:
             out.append(bytes(rnd.randrange(4) for _ in range(rnd.randint(0, 200))))
     return out
-
-
-def pump(a: Session, b: Session) -> tuple[list[Any], list[Any]]:
-    ea: list[Any] = []
-    eb: list[Any] = []
-    moved = True
-    while moved:
-        moved = False
-        for src, dst, sink in ((a, b, eb), (b, a, ea)):
-            for f in src.data_to_send():
-                moved = True
-                dst.receive_frame(f)
-            sink.extend(dst.events())
-    return ea + a.events(), eb + b.events()
 
 
 def received(events: list[Any]) -> list[Any]:
@@ -239,19 +222,7 @@ def test_param_helpers() -> None:
 # -- real server and client --------------------------------------------------------------------------------
 
 
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    while True:
-        msg = await ws.receive()
-        if msg["type"] == "websocket.disconnect":
-            return
-        if msg.get("text") is not None:
-            await ws.send_text(msg["text"])
-        else:
-            await ws.send_bytes(msg["bytes"])
-
-
-INNER = Starlette(routes=[WebSocketRoute("/echo", echo)])
+INNER = echo_app()
 
 
 async def test_e2e_default_client_adopts_non_default_server_parameters() -> None:

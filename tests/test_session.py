@@ -23,7 +23,7 @@ from aura_wire.session import (
     State,
 )
 from aura_wire.session.control import Chunk, Get, Hello, Unknown, Use, pack_control, parse_control
-from conftest import TEST_CODEC, small_dictionary
+from conftest import TEST_CODEC, pump, small_dictionary
 
 CC = TEST_CODEC
 
@@ -33,23 +33,6 @@ def pair(dicts=None, config=None, client_config=None):
     server = Session(Role.SERVER, dictionaries=d if isinstance(d, list) else [d], config=config, codec_config=CC)
     client = Session(Role.CLIENT, config=client_config, codec_config=CC)
     return server, client
-
-
-def pump(a: Session, b: Session) -> tuple[list, list]:
-    """Deliver queued frames both ways until quiet; return (events of a, events of b)."""
-    ea: list = []
-    eb: list = []
-    moved = True
-    while moved:
-        moved = False
-        for src, dst, sink in ((a, b, eb), (b, a, ea)):
-            for f in src.data_to_send():
-                moved = True
-                dst.receive_frame(f)
-            sink.extend(dst.events())
-    ea.extend(a.events())
-    eb.extend(b.events())
-    return ea, eb
 
 
 def messages(events: list) -> list:

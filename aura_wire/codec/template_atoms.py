@@ -18,7 +18,7 @@ from typing import Final
 
 from mypy_extensions import i64
 
-from aura_wire.codec.varint import append_uvarint, decode_uvarint, zigzag_decode, zigzag_encode
+from aura_wire.codec.varint import append_uvarint, decode_uvarint, uvarint_len, zigzag_decode, zigzag_encode
 from aura_wire.errors import FrameError, LimitError, PayloadError
 
 F_SAME: Final = 0
@@ -136,16 +136,8 @@ def _put_tag(out: bytearray, q: bool, form: int, param: int) -> None:
         put_uv(out, param - 7)
 
 
-def _uv_len(v: int) -> int:
-    n = 1
-    while v >= 0x80:
-        v >>= 7
-        n += 1
-    return n
-
-
 def _tag_len(param: int) -> int:
-    return 1 if param < 7 else 1 + _uv_len(param - 7)
+    return 1 if param < 7 else 1 + uvarint_len(param - 7)
 
 
 # -- number parsing ----------------------------------------------------------
@@ -359,7 +351,7 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                 cform = F_DEC
                 cparam = int(scale)
                 bv = zz(m)
-                clen = _tag_len(cparam) + _uv_len(bv)
+                clen = _tag_len(cparam) + uvarint_len(bv)
             if cform >= 0 and clen < blen:
                 bform = cform
                 bparam = cparam
@@ -380,7 +372,7 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
             # zero-padded integer such as "081109" or "007"
             v = _digits_value(content)
             if v >= 0 and n <= 19:
-                clen = _tag_len(int(n)) + _uv_len(v)
+                clen = _tag_len(int(n)) + uvarint_len(v)
                 if clen < blen:
                     bform = F_ZPAD
                     bparam = int(n)
@@ -418,8 +410,8 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
             clen = 1
             clen2: i64 = 1
             for j in range(0, len(gg), 2):
-                clen += _uv_len(zz(gg[j] - gg[j + 1]))
-                clen2 += _uv_len(gg[j])
+                clen += uvarint_len(zz(gg[j] - gg[j + 1]))
+                clen2 += uvarint_len(gg[j])
             if clen < blen:
                 bform = F_NUMS
                 bparam = 0
@@ -436,7 +428,7 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                 k += 1
             if k >= 3:
                 rest: i64 = n - k
-                clen = _tag_len(int(k)) + _uv_len(int(rest)) + rest
+                clen = _tag_len(int(k)) + uvarint_len(int(rest)) + rest
                 if clen < blen:
                     bform = F_PREFIX
                     bparam = int(k)

@@ -55,6 +55,7 @@ from aura_wire.codec.template_json import (
     parse,
     skeleton,
 )
+from aura_wire.codec.varint import uvarint_len
 from aura_wire.errors import (
     AuraError,
     DictionaryFormatError,
@@ -123,11 +124,11 @@ class Template:
         t.nslots = len(gaps) - 1 - len(consts)
         t.key = b"\x00".join(gaps) if key is None else key
         # len(t.to_bytes()), without serializing
-        size = 2 + _uv_len(len(gaps) - 1) + _uv_len(len(consts))
+        size = 2 + uvarint_len(len(gaps) - 1) + uvarint_len(len(consts))
         for g in gaps:
-            size += _uv_len(len(g)) + len(g)
+            size += uvarint_len(len(g)) + len(g)
         for h, v in consts.items():
-            size += _uv_len(h) + _uv_len(len(v)) + len(v)
+            size += uvarint_len(h) + uvarint_len(len(v)) + len(v)
         t.size = size
         return t
 
@@ -144,19 +145,19 @@ class Template:
         n = len(toks)
         ns = 0
         # len(t.to_bytes()), without serializing
-        size = 1 + _uv_len(n)
+        size = 1 + uvarint_len(n)
         for i in range(n):
             if slot[i]:
                 ns += 1
-                size += 1 + _uv_len(len(pre[i])) + len(pre[i]) + _uv_len(len(suf[i])) + len(suf[i])
+                size += 1 + uvarint_len(len(pre[i])) + len(pre[i]) + uvarint_len(len(suf[i])) + len(suf[i])
             else:
-                size += 1 + _uv_len(len(toks[i])) + len(toks[i])
+                size += 1 + uvarint_len(len(toks[i])) + len(toks[i])
         for v in seps:
             if v < 0:
                 ns += 1
                 size += 1
             else:
-                size += _uv_len(v + 1)
+                size += uvarint_len(v + 1)
         t.nslots = ns
         t.size = size
         return t
@@ -1072,7 +1073,7 @@ def _slot_code(m: _Match, data: bytes, st: _State) -> tuple[int, bytes] | None:
                 drop += starts[k + 1] - starts[k]
         alen = len(plain) - drop
         if mask != lm:
-            alen += _uv_len(mask ^ lm)
+            alen += uvarint_len(mask ^ lm)
         if alen < len(plain):
             alt = bytearray()
             mode = REF_LASTMASK
@@ -1091,14 +1092,6 @@ def _slot_code(m: _Match, data: bytes, st: _State) -> tuple[int, bytes] | None:
                 k = j
             return mode, bytes(alt)
     return REF_PLAIN, bytes(plain)
-
-
-def _uv_len(v: int) -> int:
-    n = 1
-    while v >= 0x80:
-        v >>= 7
-        n += 1
-    return n
 
 
 def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:

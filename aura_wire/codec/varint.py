@@ -39,6 +39,15 @@ def append_uvarint(out: bytearray, value: int) -> None:
     out.append(value)
 
 
+def uvarint_len(value: int) -> int:
+    """Bytes ``encode_uvarint(value)`` takes (value >= 0)."""
+    n = 1
+    while value >= 0x80:
+        value >>= 7
+        n += 1
+    return n
+
+
 def decode_uvarint(buf: bytes, pos: int, field: str = "varint") -> tuple[int, int]:
     """Decode an unsigned LEB128 at ``buf[pos:]``; return ``(value, new_pos)``.
 
