@@ -162,3 +162,15 @@ def test_canary_reports_both_arms() -> None:
     with pytest.raises(ConfigError) as ei:
         CanarySplitter(101, {}, {})
     assert ei.value.field == "percent"
+
+
+def test_state_per_connection_follows_the_windows() -> None:
+    msgs = corpus(200)
+    rows = compare(msgs, [{"name": "default"},
+                          {"name": "small", "codec": {"window": 1024, "template_brio_window": 512,
+                                                      "brio_search_ring": 0}},
+                          {"name": "stateless", "context": False}])
+    default, small, stateless = rows
+    assert default["state_bytes"] > small["state_bytes"] > 0
+    assert stateless["state_bytes"] < small["state_bytes"]
+    assert "state / connection" in format_table(rows)

@@ -188,10 +188,12 @@ def _run(cfg: dict[str, Any], dictionary: Dictionary | None, msgs: list[str | by
     ctx = cfg["context"]
     enc: Encoder | None = None
     dec: Decoder | None = None
+    state = 0  # largest per-connection codec state seen (encoder + decoder memory_bytes())
     t0 = time.perf_counter()
     for i, m in enumerate(msgs):
         if enc is None or (ctx and i % mpc == 0):
             if enc is not None:
+                state = max(state, _state_bytes(enc, dec))
                 enc_m.merge(enc.metrics)
             enc = Encoder(dictionary, context=ctx, **cfg["codec"])
             if verify:
@@ -208,6 +210,7 @@ def _run(cfg: dict[str, Any], dictionary: Dictionary | None, msgs: list[str | by
                 ok, error = False, f"message {i}: {type(exc).__name__}: {exc}"
     elapsed = time.perf_counter() - t0
     if enc is not None:
+        state = max(state, _state_bytes(enc, dec))
         enc_m.merge(enc.metrics)
     if dec is not None:
         dec_m.merge(dec.metrics)
@@ -230,7 +233,12 @@ def _run(cfg: dict[str, Any], dictionary: Dictionary | None, msgs: list[str | by
         "dictionary_bytes": len(dictionary) if dictionary is not None else 0,
         "roundtrip_ok": ok if verify else None,
         "error": error,
+        "state_bytes": state,
     }
+
+
+def _state_bytes(enc: Encoder, dec: Decoder | None) -> int:
+    return enc.memory_bytes() + (dec.memory_bytes() if dec is not None else 0)
 
 
 def _fmt_lat(s: float) -> str:
@@ -256,6 +264,7 @@ def format_table(results: Sequence[Mapping[str, Any]]) -> str:
         for q in ("p50", "p95", "p99"):
             rows.append((f"{role} {q}", [_fmt_lat(r[f"{role}_latency"][q]) for r in results]))
     rows.append(("dictionary bytes", [f"{r['dictionary_bytes']:,}" for r in results]))
+    rows.append(("state / connection", [f"{r.get('state_bytes', 0) / 1024:.1f} KiB" for r in results]))
     rows.append(("round trip", ["-" if r["roundtrip_ok"] is None else ("ok" if r["roundtrip_ok"] else "FAILED")
                                 for r in results]))
     head = ["metric"] + [str(r["name"]) for r in results]
