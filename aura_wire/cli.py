@@ -34,6 +34,7 @@ import urllib.request
 from typing import IO, Any, AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 
 import aura_wire
+from aura_wire.codec.frame import METHOD_NAMES, METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO
 from aura_wire.errors import AuraError
 
 __all__ = ["main", "build_parser", "Progress", "version_text", "sample_path"]
@@ -603,7 +604,7 @@ def _demo_table(r: dict[str, Any]) -> str:
         rows.append(("AURA vs permessage-deflate", f"{pmd / max(1, r['wire_bytes_server_to_client']):.2f}x "
                      "fewer bytes (server->client vs uvicorn w15)"))
     mc = r["methods_server_to_client"]
-    hits = mc.get("template", 0)
+    hits = sum(mc.get(METHOD_NAMES[m], 0) for m in (METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO))
     rows.append(("template hit rate", _pct(hits / max(1, sum(mc.values())))))
     rows.append(("method mix s->c", _method_mix(mc)))
     rows.append(("latency p50 / p99", f"{r['latency_p50_ms']:.2f} ms / {r['latency_p99_ms']:.2f} ms "

@@ -284,3 +284,16 @@ def test_demo_through_a_real_server(tmp_path: Path) -> None:
     assert 0 < r["wire_bytes_server_to_client"] < r["raw_bytes"]
     assert set(r["deflate_bytes"]) == {"uvicorn (w15)", "websockets (w12)"}
     assert r["latency_p99_ms"] >= r["latency_p50_ms"] > 0
+
+
+def test_demo_table_counts_both_template_methods() -> None:
+    from aura_wire.cli import _demo_table
+
+    r = {"raw_bytes": 1000, "messages": 10, "wire_bytes_client_to_server": 200, "wire_bytes_server_to_client": 200,
+         "deflate_bytes": {"uvicorn (w15)": 300}, "methods_server_to_client": {"template": 3, "template+brio": 5,
+                                                                                "brio": 2},
+         "latency_p50_ms": 1.0, "latency_p99_ms": 2.0, "dictionary_id": "ab" * 32, "dictionary_bytes": 10,
+         "train_seconds": 0.1, "train_messages": 10, "control_bytes": 12, "features": {"brio": True, "templates": True},
+         "compiled": False}
+    row = next(line for line in _demo_table(r).splitlines() if line.startswith("template hit rate"))
+    assert row.split()[-1] == "80.0%"
