@@ -50,17 +50,25 @@ def corpus() -> Callable[..., list[str]]:
     return load_corpus
 
 
-def _free_socket() -> socket.socket:
+def bound_socket(port: int = 0) -> socket.socket:
+    """A TCP socket bound to 127.0.0.1:``port`` (0: a free port), SO_REUSEADDR set."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: ASGIApp, backend: str = "uvicorn", **options: Any) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 (free port) in the running loop; yield ``http://127.0.0.1:PORT``."""
-    sock = _free_socket()
+async def serve_app(app: ASGIApp, backend: str = "uvicorn", *, sock: socket.socket | None = None,
+                    **options: Any) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 in the running loop; yield ``http://127.0.0.1:PORT``.
+
+    ``sock``: a bound socket to serve on (uvicorn only; e.g. to restart a server on the same port),
+    else a free port. The socket is closed when the server stops."""
+    if sock is not None and backend != "uvicorn":
+        raise ValueError("sock= is supported with the uvicorn backend only")
+    if sock is None:
+        sock = bound_socket()
     port = sock.getsockname()[1]
     if backend == "uvicorn":
         import uvicorn
@@ -197,9 +205,12 @@ def _codec_available(module: str) -> bool:
     return True
 
 
+HAVE_BRIO = _codec_available("aura_wire.codec.brio")
+HAVE_TEMPLATES = _codec_available("aura_wire.codec.templates")
+
 #: Codec options the session/middleware/client tests pass through to every Encoder/Decoder.
 #: Templates are off while the template engine is being built; BRIO is on when it imports.
-TEST_CODEC: dict[str, Any] = {"templates": False, "brio": _codec_available("aura_wire.codec.brio")}
+TEST_CODEC: dict[str, Any] = {"templates": False, "brio": HAVE_BRIO}
 
 _trained: dict[tuple[str, int], Any] = {}
 

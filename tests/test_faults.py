@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import random
-import socket
 from pathlib import Path
-from typing import Any, AsyncIterator, MutableMapping
+from typing import Any, MutableMapping
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect
@@ -32,17 +30,9 @@ from aura_wire.session import (
     ConnectionFailed, DictionaryOffered, MessageReceived, Role, Session, SessionConfig,
 )
 from aura_wire.session.control import Chunk, Get, Hello, pack_control, parse_control
+from conftest import HAVE_BRIO, HAVE_TEMPLATES, bound_socket, serve_app
 
 
-def _have(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAVE_BRIO = _have("aura_wire.codec.brio")
-HAVE_TEMPLATES = _have("aura_wire.codec.templates")
 OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
 BRIO_ONLY: dict[str, Any] = {"brio": True, "templates": False, "zstd": False, "brotli": False}
 
@@ -259,34 +249,6 @@ def _binary(data: str | bytes) -> bytes:
     return data
 
 
-def _bound_socket(port: int = 0) -> socket.socket:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    return s
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_on(app: Any, sock: socket.socket) -> AsyncIterator[None]:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
-        sock.close()
-
-
 async def _echo_round(conn: Any, msgs: list[str]) -> list[str | bytes]:
     out = []
     for m in msgs:
@@ -298,10 +260,10 @@ async def _echo_round(conn: Any, msgs: list[str]) -> list[str | bytes]:
 async def test_client_disconnects_mid_dictionary_transfer(dict_a: Dictionary, tmp_path: Path) -> None:
     echo = Echo()
     mw = AuraMiddleware(echo, dictionary=dict_a, max_chunk=1024, **OPTS)
-    sock = _bound_socket()
+    sock = bound_socket()
     port = sock.getsockname()[1]
     uri = f"ws://127.0.0.1:{port}/ws"
-    async with uvicorn_on(mw, sock):
+    async with serve_app(mw, sock=sock, ws="auto"):
         # A hand-driven client: take HELLO, ask for the dictionary, read one CHUNK, then vanish (no close frame).
         ws = await ws_connect(uri, subprotocols=[Subprotocol("aura.v1")], compression=None)
         assert ws.subprotocol == "aura.v1"
@@ -362,8 +324,8 @@ async def test_corrupted_dictionary_in_client_cache_is_detected_and_refetched(di
     path.write_bytes(bytes(raw))
     echo = Echo()
     mw = AuraMiddleware(echo, dictionary=dict_a, max_chunk=4096, **OPTS)
-    sock = _bound_socket()
-    async with uvicorn_on(mw, sock):
+    sock = bound_socket()
+    async with serve_app(mw, sock=sock, ws="auto"):
         uri = f"ws://127.0.0.1:{sock.getsockname()[1]}/ws"
         async with connect(uri, dictionary_cache=cache, fetch="inband", **OPTS) as conn:
             assert await conn.wait_synced(20)
@@ -379,7 +341,7 @@ async def test_server_restarted_with_new_dictionary_while_clients_reconnect(dict
     n_clients = 8
     cache = DictionaryCache(tmp_path / "cache")
     cache.put(dict_a)
-    probe = _bound_socket()
+    probe = bound_socket()
     port = probe.getsockname()[1]
     uri = f"ws://127.0.0.1:{port}/ws"
     msgs = _ticks(3, 7)
@@ -412,11 +374,11 @@ async def test_server_restarted_with_new_dictionary_while_clients_reconnect(dict
 
     echo_a, echo_b = Echo(), Echo()
     events = [asyncio.Event() for _ in range(n_clients)]
-    async with uvicorn_on(AuraMiddleware(echo_a, dictionary=dict_a, **OPTS), probe):
+    async with serve_app(AuraMiddleware(echo_a, dictionary=dict_a, **OPTS), sock=probe, ws="auto"):
         tasks = [asyncio.create_task(reconnecting_client(k, events[k])) for k in range(n_clients)]
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 60)
     # Server A is down; the clients are retrying.  Restart on the same port with dictionary B.
-    async with uvicorn_on(AuraMiddleware(echo_b, dictionary=dict_b, **OPTS), _bound_socket(port)):
+    async with serve_app(AuraMiddleware(echo_b, dictionary=dict_b, **OPTS), sock=bound_socket(port), ws="auto"):
         results = await asyncio.wait_for(asyncio.gather(*tasks), 90)
     assert all(r == [dict_a.id, dict_b.id] for r in results), results
     assert sorted(echo_b.received) == sorted(f"{k}:again:{m}" for k in range(n_clients) for m in msgs)
@@ -430,8 +392,8 @@ async def test_server_restarted_with_new_dictionary_while_clients_reconnect(dict
 async def test_desync_over_a_socket_closes_1007_and_app_never_sees_wrong_text() -> None:
     echo = Echo()
     mw = AuraMiddleware(echo, dictionary=None, **BRIO_ONLY)
-    sock = _bound_socket()
-    async with uvicorn_on(mw, sock):
+    sock = bound_socket()
+    async with serve_app(mw, sock=sock, ws="auto"):
         ws = await ws_connect(f"ws://127.0.0.1:{sock.getsockname()[1]}/ws", subprotocols=[Subprotocol("aura.v1")],
                               compression=None)
         cli = Session(Role.CLIENT, codec_config=BRIO_ONLY)

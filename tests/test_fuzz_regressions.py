@@ -9,24 +9,15 @@ frames are stored here in hex so the test needs neither atheris nor the fuzz scr
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 import pytest
 
 from aura_wire import Decoder
 from aura_wire.errors import AuraError
+from conftest import HAVE_BRIO
 
 
-def _have(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAVE_BRIO = _have("aura_wire.codec.brio")
-HAVE_TEMPLATES = _have("aura_wire.codec.templates")
 LIMIT = 1 << 16
 
 

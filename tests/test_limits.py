@@ -9,7 +9,6 @@ built by hand or by an encoder configured with a larger limit than the victim de
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import tracemalloc
@@ -32,17 +31,9 @@ from aura_wire.errors import (
     CLOSE_INVALID_DATA, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, AuraError, DictionaryFormatError, FrameError, LimitError,
     PayloadError,
 )
+from conftest import HAVE_BRIO, HAVE_TEMPLATES
 
 
-def _have(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAVE_BRIO = _have("aura_wire.codec.brio")
-HAVE_TEMPLATES = _have("aura_wire.codec.templates")
 OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
 NONE: dict[str, Any] = {"brio": False, "templates": False, "zstd": False, "brotli": False}
 
@@ -415,8 +406,6 @@ def test_raw_frame_over_the_limit() -> None:
 
 
 def _session_api() -> Any:
-    if not (_have("aura_wire.session.core") and _have("aura_wire.session.control")):
-        pytest.skip("aura_wire.session is not present yet")
     import aura_wire.session as session
     import aura_wire.session.control as control
 

@@ -9,7 +9,6 @@ exist (checked with importlib.util.find_spec).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from typing import Any
@@ -20,17 +19,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import aura_wire
 from aura_wire import Decoder, Dictionary, Encoder
 from aura_wire.codec.frame import METHOD_TEMPLATE, parse_header
+from conftest import HAVE_BRIO, HAVE_TEMPLATES
 
 
-def _have(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAVE_BRIO = _have("aura_wire.codec.brio")
-OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": _have("aura_wire.codec.templates")}
+OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
 NO_BRIO: dict[str, Any] = {**OPTS, "brio": False}
 MAX_SIZE = 200 * 1024
 #: Largest message given to the full codec in the normal suite: the pure-Python BRIO encoder codes

@@ -10,7 +10,6 @@ docs/security-side-channels.md explains when to use it.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import random
 from typing import Any, MutableMapping
@@ -20,17 +19,9 @@ import pytest
 from aura_wire import Decoder, Dictionary, Encoder
 from aura_wire.codec.dictionary import SECTION_ZSTD
 from aura_wire.codec.frame import parse_header
+from conftest import HAVE_BRIO, HAVE_TEMPLATES
 
 
-def _have(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAVE_BRIO = _have("aura_wire.codec.brio")
-HAVE_TEMPLATES = _have("aura_wire.codec.templates")
 OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
 STATEFUL = HAVE_BRIO or HAVE_TEMPLATES
 
@@ -231,8 +222,6 @@ async def _frames_from_server(secret: str) -> list[bytes]:
 
 
 async def test_middleware_sensitive_key_sends_a_stateless_frame() -> None:
-    if not (_have("aura_wire.middleware") and _have("aura_wire.session")):
-        pytest.skip("aura_wire.middleware / session are not present yet")
     world_a = await _frames_from_server(SECRET_A)
     world_b = await _frames_from_server(SECRET_B)
     h = parse_header(world_a[4])

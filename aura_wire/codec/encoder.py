@@ -202,6 +202,9 @@ class Encoder:
         method = METHOD_RAW
         use_dict = False
         tpay: bytes | None = None
+        # the check chain after this message (spec §5.2 rule 4): its low byte is the check byte of
+        # context TEMPLATE, TEMPLATE_BRIO and ZSTD frames; it becomes the chain at the commit below
+        chain = zlib.crc32(data, self._check) if ctx else 0
         if n >= cfg.min_compression_size:
             has_dict = self.dictionary is not None
             shortcut = False
@@ -209,10 +212,9 @@ class Encoder:
                 tpay = self._tmpl.encode(data, text)
             if tpay is not None:
                 tdict = self._shared.templates is not None
-                check = 0
+                check = chain & 0xFF
                 if ctx:
-                    # context TEMPLATE frames end with a check byte (spec §5.2 rule 4)
-                    check = zlib.crc32(data, self._check) & 0xFF
+                    # context TEMPLATE frames end with the check byte
                     cand_t = tpay + bytes([check])
                 else:
                     cand_t = tpay
@@ -242,7 +244,7 @@ class Encoder:
                     prefix = self._shared.zstd_prefix
                     zc = self._zhist.codec(prefix)
                     cand = (zc or self._shared.zstd_plain).compress(data)
-                    cand += bytes([zlib.crc32(data, self._check) & 0xFF])  # spec §5.2 rule 4
+                    cand += bytes([chain & 0xFF])  # the check byte
                     zdict = bool(prefix)
                 else:
                     zc = self._shared.zstd_dict if has_dict else None
@@ -257,7 +259,7 @@ class Encoder:
                 if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
                     best, method, use_dict = cand, METHOD_BROTLI, False
         if ctx:
-            self._check = zlib.crc32(data, self._check)
+            self._check = chain
             if self._zhist is not None:
                 self._zhist.commit(data)
             if self._brio is not None:

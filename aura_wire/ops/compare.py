@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import tomllib
 from typing import Any, Final, Mapping, Sequence
 
 from aura_wire.codec.config import CodecConfig
@@ -40,6 +39,7 @@ from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Decoder, Encoder
 from aura_wire.errors import AuraError, ConfigError
 from aura_wire.metrics import ROLE_DECODE, CompressionMetrics
+from aura_wire.ops.config import read_toml
 
 __all__ = ["compare", "compare_files", "format_table", "load_config", "load_corpus", "validate_config"]
 
@@ -109,11 +109,7 @@ def validate_config(values: Mapping[str, Any], *, index: int = 0, source: str = 
 def load_config(path: str | os.PathLike[str], *, index: int = 0) -> dict[str, Any]:
     """Read and validate one configuration TOML file (a relative ``dictionary`` is relative to the file)."""
     p = os.fspath(path)
-    try:
-        with open(p, "rb") as f:
-            raw = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}", field="toml") from exc
+    raw = read_toml(p)
     raw.setdefault("name", os.path.splitext(os.path.basename(p))[0])
     cfg = validate_config(raw, index=index, source=p)
     if cfg["dictionary"] is not None and not os.path.isabs(cfg["dictionary"]):

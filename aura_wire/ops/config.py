@@ -217,14 +217,20 @@ class OpsConfig:
                                        max_samples=d.sample_capacity, **source, **kwargs)
 
 
-def load_ops_config(path: str | os.PathLike[str]) -> OpsConfig:
-    """Read and validate an operations TOML file; errors name the file and the field."""
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a TOML file; invalid TOML is a ConfigError naming the file."""
     p = os.fspath(path)
     try:
         with open(p, "rb") as f:
-            raw = tomllib.load(f)
+            return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}", field="toml") from exc
+
+
+def load_ops_config(path: str | os.PathLike[str]) -> OpsConfig:
+    """Read and validate an operations TOML file; errors name the file and the field."""
+    p = os.fspath(path)
+    raw = read_toml(p)
     try:
         return OpsConfig.from_mapping(raw)
     except ConfigError as exc:
