@@ -139,3 +139,72 @@ def test_corpus_slice_round_trip_with_dictionary() -> None:
     ms = methods(frames)
     assert METHOD_TEMPLATE_BRIO in ms
     assert all(parse_header(f).uses_dictionary for f in frames if parse_header(f).method == METHOD_TEMPLATE_BRIO)
+
+
+# -- the dictionary's template-brio-model section (wire-format §4.6, §6) ----------------------------
+
+def _without(d: Dictionary, section: int) -> Dictionary:
+    return Dictionary({k: d.section(k) for k in range(1, 16) if d.section(k) is not None and k != section})
+
+
+def test_dictionary_trains_the_payload_model_section() -> None:
+    from aura_wire.codec.brio import PROB_ONE, parse_model_section
+    from aura_wire.codec.dictionary import SECTION_TEMPLATE_BRIO_MODEL
+
+    d = Dictionary.train(TICKS)
+    sec = d.section(SECTION_TEMPLATE_BRIO_MODEL)
+    assert sec is not None
+    stateless, context = parse_model_section(sec)
+    # the stateless vector is stored as the default; the context vector was learned (not all 2048)
+    assert all(int(p) == PROB_ONE // 2 for p in stateless)
+    assert sum(1 for p in context if int(p) != PROB_ONE // 2) > 50
+    # no section without templates or without BRIO
+    assert Dictionary.train(TICKS, templates=False).section(SECTION_TEMPLATE_BRIO_MODEL) is None
+    assert Dictionary.train(TICKS, brio=False).section(SECTION_TEMPLATE_BRIO_MODEL) is None
+
+
+def test_payload_model_makes_template_brio_frames_smaller() -> None:
+    from aura_wire.codec.dictionary import SECTION_TEMPLATE_BRIO_MODEL
+
+    train = TICKS[:100]
+    test = [m.replace('"trade"', '"trade"') for m in TICKS[100:]]
+    d = Dictionary.train(train)
+    plain = _without(d, SECTION_TEMPLATE_BRIO_MODEL)
+    _, _, primed = run(test, d)
+    _, _, unprimed = run(test, plain)
+
+    def tb_bytes(frames: list[bytes]) -> int:
+        return sum(len(f) for f in frames if parse_header(f).method == METHOD_TEMPLATE_BRIO)
+
+    assert METHOD_TEMPLATE_BRIO in methods(primed)
+    # the first frames of a connection are where priors matter: compare the first 20 TB frames
+    first = [f for f in primed if parse_header(f).method == METHOD_TEMPLATE_BRIO][:20]
+    first0 = [f for f in unprimed if parse_header(f).method == METHOD_TEMPLATE_BRIO][:20]
+    assert sum(map(len, first)) < sum(map(len, first0)), (tb_bytes(primed), tb_bytes(unprimed))
+
+
+def test_decoder_without_the_section_cannot_read_primed_frames() -> None:
+    from aura_wire.codec.dictionary import SECTION_TEMPLATE_BRIO_MODEL
+
+    d = Dictionary.train(TICKS[:100])
+    _, _, frames = run(TICKS[100:], d)
+    dec = Decoder(_without(d, SECTION_TEMPLATE_BRIO_MODEL), context=True)
+    with pytest.raises(AuraError):
+        # the dictionaries differ (ids too), and the payload context starts from other models:
+        # the first TEMPLATE_BRIO frame fails (its check) instead of delivering other text
+        for f in frames:
+            dec.decode(f)
+
+
+def test_malformed_payload_model_section_is_refused() -> None:
+    from aura_wire.codec.dictionary import SECTION_TEMPLATE_BRIO_MODEL
+    from aura_wire.errors import DictionaryFormatError
+
+    d = Dictionary.train(TICKS[:100])
+    secs = {k: d.section(k) for k in range(1, 16) if d.section(k) is not None}
+    bad = bytearray(secs[SECTION_TEMPLATE_BRIO_MODEL])
+    bad[0] = 9  # unknown version
+    with pytest.raises(DictionaryFormatError):
+        Encoder(Dictionary({**secs, SECTION_TEMPLATE_BRIO_MODEL: bytes(bad)}), context=True)
+    with pytest.raises(DictionaryFormatError):
+        Decoder(Dictionary({**secs, SECTION_TEMPLATE_BRIO_MODEL: bytes(bad[:-1])}), context=True)

@@ -23,6 +23,8 @@ def test_vectors_exist() -> None:
     assert len(FILES) >= 10
     assert any(p.name.startswith("fuzzy-") for p in FILES)
     assert any(p.name.startswith("error-fuzzy-") for p in FILES)
+    assert any(p.name.startswith("copy-") for p in FILES)
+    assert any(p.name.startswith("error-copy-") for p in FILES)
 
 
 @pytest.mark.parametrize("path", [p for p in FILES if not p.name.startswith("error-")], ids=lambda p: p.stem)
@@ -36,15 +38,19 @@ def test_vector_decodes_and_encodes(path: Path) -> None:
     assert any(p is not None for p in case["payloads"])
     # a fuzzy vector holds fuzzy payloads (reference mode 3, spec §4.3); the others none
     assert fuzzy == any(p is not None and int(p[:2], 16) & 3 == 3 for p in case["payloads"])
+    window = int(case.get("window", 0))
+    hist = b""
     for m, p in zip(case["messages"], case["payloads"], strict=True):
         data = m["text"].encode("utf-8")
-        got = enc.encode(data, True)
+        got = enc.encode(data, True, hist)
         assert (got.hex() if got is not None else None) == p
         enc.commit(data, got is not None)
         if p is None:
             dec.observe(data)
         else:
-            assert dec.decode(bytes.fromhex(p), True, 1 << 20) == data
+            assert dec.decode(bytes.fromhex(p), True, 1 << 20, hist) == data
+        if window:
+            hist = (hist + data)[-window:]
 
 
 @pytest.mark.parametrize("path", [p for p in FILES if p.name.startswith("error-")], ids=lambda p: p.stem)

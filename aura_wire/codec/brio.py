@@ -1212,7 +1212,7 @@ class BrioEncoder:
         _push_len(self.lens, len(data))
         self.total += len(data)
         self.frames += 1
-        self.hist = _trim(self.hist, data, self.window)
+        self.hist = trim_history(self.hist, data, self.window)
 
     def memory_bytes(self) -> int:
         if not self.context:
@@ -1220,7 +1220,8 @@ class BrioEncoder:
         return len(self.hist) + 2 * len(self.idx) + 2 * len(self.plink) + 2 * len(self.models) + 64
 
 
-def _trim(hist: bytes, data: bytes, window: i64) -> bytes:
+def trim_history(hist: bytes, data: bytes, window: i64) -> bytes:
+    """The last ``window`` bytes of ``hist + data`` (a direction's message history)."""
     if window <= 0:
         return b""
     if len(data) >= window:
@@ -1281,7 +1282,7 @@ class BrioDecoder:
     def _append(self, data: bytes) -> None:
         self.conn_hash = _msg_hash(self.conn_hash, data)
         _push_len(self.lens, len(data))
-        self.hist = _trim(self.hist, data, self.window)
+        self.hist = trim_history(self.hist, data, self.window)
 
     def memory_bytes(self) -> int:
         if not self.context:

@@ -41,7 +41,7 @@ MODEL_ROUNDS: int = 1
 MAX_VERIFY: int = 3000
 
 
-def _even_subset(msgs: list[bytes], budget: int) -> list[bytes]:
+def even_subset(msgs: list[bytes], budget: int) -> list[bytes]:
     total = sum(len(m) for m in msgs)
     if total <= budget or not msgs:
         return list(msgs)
@@ -97,7 +97,7 @@ def build_content(samples: list[bytes], content_size: int, min_distinct: int) ->
     if content_size <= 0 or min_distinct < 1:
         return b""
     msgs = list(dict.fromkeys(bytes(s) for s in samples))
-    msgs = _even_subset(msgs, CONTENT_SAMPLE_BYTES)
+    msgs = even_subset(msgs, CONTENT_SAMPLE_BYTES)
     if len(msgs) < min_distinct:
         return b""
     k = GRAM
@@ -195,7 +195,7 @@ def _counts_to_models(counts: vec[i64]) -> vec[i16]:
 
 def train_models(samples: list[bytes], content: bytes) -> tuple[vec[i16], vec[i16]]:
     """Count the bits the encoder codes over the samples, in both modes, and turn them into priors."""
-    sub = _even_subset([bytes(s) for s in samples], MODEL_SAMPLE_BYTES)
+    sub = even_subset([bytes(s) for s in samples], MODEL_SAMPLE_BYTES)
     stateless = default_models()
     context = default_models()
     for _round in range(MODEL_ROUNDS):
@@ -221,3 +221,25 @@ def train_sections(samples: list[bytes], *, content_size: int = 32768, min_disti
     content = build_content(data, content_size, min_distinct)
     stateless, context = train_models(data, content)
     return content, encode_model_section(stateless, context)
+
+
+def start_counting(enc: BrioEncoder, prior: vec[i16] | None) -> None:
+    """Make ``enc`` (a fresh context encoder) start from ``prior`` (None: its own) and count bits."""
+    if prior is not None:
+        enc.prior = prior
+        enc.models = prior[0:NPROBS]
+    enc.counts = vec[i64]([0] * (2 * NPROBS))
+
+
+def stop_counting(enc: BrioEncoder) -> vec[i16]:
+    """The priors from the bits ``enc`` counted since :func:`start_counting`."""
+    counts = enc.counts
+    assert counts is not None
+    enc.counts = None
+    return _counts_to_models(counts)
+
+
+def payload_model_section(context: vec[i16]) -> bytes:
+    """A model section (spec/brio.md §4.2 layout) whose context vector is ``context`` and whose
+    stateless vector is the default (the TEMPLATE_BRIO model section, wire-format §6)."""
+    return encode_model_section(default_models(), context)

@@ -36,6 +36,7 @@ SECTION_ZSTD: Final = 2
 SECTION_TEMPLATES: Final = 3
 SECTION_BRIO_CONTENT: Final = 4
 SECTION_BRIO_MODEL: Final = 5
+SECTION_TEMPLATE_BRIO_MODEL: Final = 6
 
 SECTION_NAMES: Final = {
     SECTION_META: "meta",
@@ -43,6 +44,7 @@ SECTION_NAMES: Final = {
     SECTION_TEMPLATES: "templates",
     SECTION_BRIO_CONTENT: "brio-content",
     SECTION_BRIO_MODEL: "brio-model",
+    SECTION_TEMPLATE_BRIO_MODEL: "template-brio-model",
 }
 
 #: Default upper bound on a serialized dictionary accepted from anywhere.
@@ -102,6 +104,14 @@ class Dictionary:
             from aura_wire.codec.templates import train_templates
 
             sections[SECTION_TEMPLATES] = train_templates(data, min_distinct=min_distinct)
+        if templates and brio:
+            # the TEMPLATE_BRIO payload context's priors: bit statistics of the template payloads
+            # this dictionary gives the training messages (aggregate counts, no substring)
+            from aura_wire.codec.encoder import train_template_brio_model
+
+            tbm = train_template_brio_model(cls(dict(sections)), data)
+            if tbm is not None:
+                sections[SECTION_TEMPLATE_BRIO_MODEL] = tbm
         return cls(sections)
 
     @classmethod

@@ -17,10 +17,12 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Any, Final
 
+from aura_wire.codec.brio import trim_history
 from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
 from aura_wire.codec.dictionary import (
     SECTION_BRIO_CONTENT,
     SECTION_BRIO_MODEL,
+    SECTION_TEMPLATE_BRIO_MODEL,
     SECTION_TEMPLATES,
     SECTION_ZSTD,
     Dictionary,
@@ -77,6 +79,8 @@ class _Shared:
         self.zstd_dict = ZstdCodec(zd, zstd_level) if zd else None
         self.zstd_plain = ZstdCodec(None, zstd_level)
         self.brio: BrioShared | None = None
+        #: initial models of the TEMPLATE_BRIO payload context (dictionary section 6), else None
+        self.template_brio: BrioShared | None = None
         self.templates: TemplateSet | None = None
         # raw content shared by context-mode ZSTD frames with D=1 (spec §4.2.1)
         self.zstd_prefix = b""
@@ -89,6 +93,12 @@ class _Shared:
                 from aura_wire.codec.brio import BrioShared
 
                 self.brio = BrioShared.from_sections(content, model)
+            tbm = dictionary.section(SECTION_TEMPLATE_BRIO_MODEL)
+            if tbm is not None and want_templates:
+                from aura_wire.codec.brio import BrioShared
+
+                # no content: the payload context matches only earlier payloads (wire-format §4.6)
+                self.template_brio = BrioShared.from_sections(b"", tbm)
         if dictionary is not None and want_templates:
             section = dictionary.section(SECTION_TEMPLATES)
             if section is not None:
@@ -129,6 +139,9 @@ class Encoder:
         self._tb: BrioEncoder | None = None
         self._zhist: ZstdHistory | None = None
         self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
+        # the message history COPY atoms refer to (spec/templates.md §4.1.1) when there is no BRIO
+        # encoder, whose history is the same bytes
+        self._hist = b""
         if context and cfg.zstd:
             self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
         if cfg.brio:
@@ -151,7 +164,7 @@ class Encoder:
             from aura_wire.codec.brio import BrioEncoder
 
             # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
-            self._tb = BrioEncoder(None, context=True, window=cfg.template_brio_window,
+            self._tb = BrioEncoder(self._shared.template_brio, context=True, window=cfg.template_brio_window,
                                    search_ring=cfg.brio_search_ring)
 
     @property
@@ -209,7 +222,7 @@ class Encoder:
             has_dict = self.dictionary is not None
             shortcut = False
             if self._tmpl is not None:
-                tpay = self._tmpl.encode(data, text)
+                tpay = self._tmpl.encode(data, text, self._history())
             if tpay is not None:
                 tdict = self._shared.templates is not None
                 check = chain & 0xFF
@@ -264,6 +277,8 @@ class Encoder:
                 self._zhist.commit(data)
             if self._brio is not None:
                 self._brio.commit(data, method == METHOD_BRIO)
+            elif self._tmpl is not None:
+                self._hist = trim_history(self._hist, data, cfg.window)
             templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
             if self._tmpl is not None:
                 self._tmpl.commit(data, templated)
@@ -271,6 +286,12 @@ class Encoder:
                 self._tb.commit(tpay, method == METHOD_TEMPLATE_BRIO)
         frame = bytes([pack_header(method, text, ctx, use_dict)]) + best
         return frame, method, method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
+
+    def _history(self) -> bytes:
+        """This direction's last ``window`` message bytes (context mode; spec/templates.md §4.1.1)."""
+        if not self.context:
+            return b""
+        return self._brio.hist if self._brio is not None else self._hist
 
     def memory_bytes(self) -> int:
         """Per-connection state held by this encoder (shared dictionary objects excluded)."""
@@ -320,6 +341,7 @@ class Decoder:
         cfg = self.config
         self._zhist: ZstdHistory | None = None
         self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
+        self._hist = b""  # COPY's message history when there is no BRIO decoder (see Encoder)
         if context:
             self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
         if cfg.brio:
@@ -339,7 +361,7 @@ class Decoder:
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             from aura_wire.codec.brio import BrioDecoder
 
-            self._tb = BrioDecoder(None, context=True, window=cfg.template_brio_window)
+            self._tb = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)
 
     def decode(self, frame: bytes) -> str | bytes:
         """Return the message carried by ``frame`` (``str`` for text frames)."""
@@ -422,7 +444,8 @@ class Decoder:
             elif h.context:
                 if len(payload) < 1:
                     raise FrameError("context TEMPLATE frame lacks its check byte", offset=1, field="template.check")
-                data = self._checked(self._tmpl.decode(payload[:-1], h.text, limit), payload[-1], len(frame) - 1)
+                data = self._checked(self._tmpl.decode(payload[:-1], h.text, limit, self._history()),
+                                     payload[-1], len(frame) - 1)
                 if self._tb is not None:
                     self._tb.observe(payload[:-1])
             else:
@@ -446,6 +469,8 @@ class Decoder:
                 self._zhist.commit(data)
             if self._brio is not None and method != METHOD_BRIO:
                 self._brio.observe(data)
+            elif self._brio is None and self._tmpl is not None:
+                self._hist = trim_history(self._hist, data, self.config.window)
             if self._tmpl is not None and method != METHOD_TEMPLATE and method != METHOD_TEMPLATE_BRIO:
                 self._tmpl.observe(data)
         return data, h.text, method
@@ -475,7 +500,7 @@ class Decoder:
             # a template payload is never longer than its message (the encoder's rule), so the
             # message limit bounds it too
             tpay, check = tb.decode_unchecked(payload, limit)
-            data = self._checked(tdec.decode(tpay, text, limit), check, len(payload))
+            data = self._checked(tdec.decode(tpay, text, limit, self._history()), check, len(payload))
         except AuraError as exc:
             # the payload context may have advanced: no later context frame can be trusted
             self._broken = exc
@@ -520,6 +545,12 @@ class Decoder:
         out3: bytes = self._brio_plain.decode(payload, limit)
         return out3
 
+    def _history(self) -> bytes:
+        """This direction's last ``window`` message bytes (context mode; spec/templates.md §4.1.1)."""
+        if not self.context:
+            return b""
+        return self._brio.hist if self._brio is not None else self._hist
+
     def memory_bytes(self) -> int:
         total = 0
         if self._brio is not None:
@@ -531,3 +562,27 @@ class Decoder:
         if self._tb is not None:
             total += self._tb.memory_bytes()
         return total
+
+
+def train_template_brio_model(dictionary: Dictionary, samples: list[bytes]) -> bytes | None:
+    """The TEMPLATE_BRIO model section for ``dictionary`` (which lacks one), or None.
+
+    Runs a context Encoder over an even subset of ``samples`` as one connection, counting the
+    bits its payload context codes, and turns the counts into priors as BRIO's model training
+    does (spec/brio.md §8): aggregate statistics of the template payloads, no substring.
+    """
+    from aura_wire.codec.brio_train import MODEL_ROUNDS, MODEL_SAMPLE_BYTES, even_subset, payload_model_section
+    from aura_wire.codec.brio_train import start_counting, stop_counting
+
+    sub = even_subset([bytes(s) for s in samples], MODEL_SAMPLE_BYTES)
+    prior = None
+    for _round in range(MODEL_ROUNDS):
+        enc = Encoder(dictionary, context=True)
+        tb = enc._tb
+        if tb is None or enc._tmpl is None:
+            return None
+        start_counting(tb, prior)
+        for m in sub:
+            enc.encode(m)
+        prior = stop_counting(tb)
+    return payload_model_section(prior) if prior is not None else None

@@ -9,7 +9,9 @@ encoder only picks a form after checking that it renders the original bytes,
 so nothing is normalised away (leading zeros, case, number spelling, escapes).
 
 Context forms (SAME, DNUM, DDIG, PREFIX) predict from the slot's previous
-value on this connection.  Pure functions on bytes; no I/O, no global state.
+value on this connection; COPY copies byte runs from the direction's message
+history and from the message rendered so far (an LZ77-style reference).  Pure
+functions on bytes; no I/O, no global state.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from mypy_extensions import i64
 from aura_wire.codec.varint import append_uvarint, decode_uvarint, uvarint_len, zigzag_decode, zigzag_encode
 from aura_wire.errors import FrameError, LimitError, PayloadError
 
-F_SAME: Final = 0
+F_SAME: Final = 0  # param 0: SAME; param c >= 1: COPY with c pieces (spec §4.1.1)
 F_RAW: Final = 1
 F_UINT: Final = 2
 F_NEG: Final = 3
@@ -54,6 +56,12 @@ RECENT_MAX: Final = 64
 RECENT_BYTES: Final = 2048
 RECENT_MIN_LEN: Final = 4
 RECENT_MAX_LEN: Final = 128
+#: COPY (spec §4.1.1): the encoder looks for copies in values of at least this many bytes whose
+#: best other form costs at least COPY_TRY_COST bytes, and for runs of at least COPY_MIN_RUN bytes.
+COPY_MIN_VALUE: Final = 8
+COPY_TRY_COST: Final = 6
+COPY_MIN_RUN: Final = 6
+COPY_SEARCHES: Final = 24
 #: Alphabet of the A64 form: 6 bits per character.
 A64: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ."
 _A64_INDEX: Final = bytes([A64.index(c) if c in A64 else 255 for c in range(256)])
@@ -67,7 +75,8 @@ class AtomCtx:
     connection's recent strings, as ``recent`` (content -> sequence number) and
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
-    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes")
+    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "hist", "ref",
+                 "hlen", "at")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
         self.strings = strings
@@ -76,6 +85,14 @@ class AtomCtx:
         self.recent_by_seq: dict[int, bytes] = {}
         self.rseq = 0
         self.recent_bytes = 0
+        #: COPY's message history H (spec §4.1.1): the direction's last ``window`` message bytes
+        #: before the message being coded (context mode), else empty; set per message
+        self.hist: bytes = b""
+        #: encoder only: ``hist + message`` while COPY may be used (None: not now), ``len(hist)``
+        #: and the offset in the message of the value being coded
+        self.ref: bytes | None = None
+        self.hlen: i64 = 0
+        self.at: i64 = 0
 
     def add_recent(self, s: bytes) -> None:
         recent = self.recent
@@ -331,9 +348,11 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
             bparam = r
             blen = tl
     c0: i64 = content[0]
+    numeric = False  # a number: coded by value (and delta) forms, never COPY (spec §4.1.1, informative)
     if (0x30 <= c0 <= 0x39 or c0 == 0x2D) and n <= 40:
         m, scale = _parse_dec(content)
         if scale >= 0:
+            numeric = True
             cform: i64 = -1
             cparam = 0
             clen: i64 = 0
@@ -371,6 +390,8 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
         elif c0 == 0x30 and n <= MAX_ZPAD:
             # zero-padded integer such as "081109" or "007"
             v = _digits_value(content)
+            if v >= 0:
+                numeric = True
             if v >= 0 and n <= 19:
                 clen = _tag_len(int(n)) + uvarint_len(v)
                 if clen < blen:
@@ -433,6 +454,27 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                     bform = F_PREFIX
                     bparam = int(k)
                     blen = clen
+    ref = cx.ref
+    if ref is not None and n >= COPY_MIN_VALUE and blen >= COPY_TRY_COST and not numeric:
+        pieces = _copy_pieces(ref, cx.hlen + cx.at, content, last)
+        if pieces is not None:
+            clen = _tag_len(len(pieces) >> 1)
+            for j in range(0, len(pieces), 2):
+                h: i64 = pieces[j]
+                clen += uvarint_len(h)
+                clen += uvarint_len(pieces[j + 1]) if h & 1 else h >> 1
+            if clen < blen:
+                _put_tag(out, q, F_SAME, len(pieces) >> 1)
+                k2: i64 = 0
+                for j in range(0, len(pieces), 2):
+                    h = pieces[j]
+                    put_uv(out, h)
+                    if h & 1:
+                        put_uv(out, pieces[j + 1])
+                    else:
+                        out += content[k2:k2 + (h >> 1)]
+                    k2 += h >> 1
+                return
     _put_tag(out, q, int(bform), bparam)
     if bform == F_RAW:
         out += content
@@ -452,6 +494,78 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
     elif bform == F_PREFIX:
         put_uv(out, int(n) - bparam)
         out += content[bparam:]
+
+
+def _extend(src: bytes, p: i64, s: bytes, i: i64, lim: i64) -> i64:
+    """How many bytes of ``s[i:]`` (at most ``lim``) equal ``src[p:]``."""
+    k: i64 = 0
+    while k < lim and src[p + k] == s[i + k]:
+        k += 1
+    return k
+
+
+def _copy_pieces(ref: bytes, cur: i64, content: bytes, lc: bytes | None) -> list[int] | None:
+    """COPY pieces for ``content`` (spec §4.1.1), or None when no run is worth copying.
+
+    The reference is P ++ H ++ out, P = ``lc`` (the slot's prediction), and ``ref`` = H ++ the
+    message, whose ``content`` starts at ``ref[cur]``.  Returns a flat list of (head, distance)
+    pairs (distance 0 for a literal piece).  A greedy parse: at each position the longest run of
+    at least COPY_MIN_RUN bytes found in ``lc`` or before the position in ``ref`` (most recent
+    occurrence, then a longer one if any), literal bytes between runs; at most COPY_SEARCHES
+    searches of ``ref`` per value, so long values without matches stay cheap.
+    """
+    n: i64 = len(content)
+    plen: i64 = len(lc) if lc is not None else 0
+    p: i64 = ref.rfind(content, 0, cur)
+    if p >= 0:
+        return [n << 1 | 1, cur - p]
+    out: list[int] = []
+    i: i64 = 0
+    lit: i64 = 0
+    searches: i64 = 1
+    while i + COPY_MIN_RUN <= n:
+        best: i64 = 0
+        bd: i64 = 0
+        if lc is not None and plen >= COPY_MIN_RUN:
+            q: i64 = lc.find(content[i:i + COPY_MIN_RUN])
+            while q >= 0:
+                k = _extend(lc, q, content, i, min(n - i, plen - q))
+                if k > best:
+                    best = k
+                    bd = plen - q + cur + i
+                q = lc.find(content[i:i + COPY_MIN_RUN], q + 1)
+        if searches < COPY_SEARCHES:
+            searches += 1
+            end: i64 = cur + i
+            q = ref.rfind(content[i:i + COPY_MIN_RUN], 0, end)
+            while q >= 0 and searches <= COPY_SEARCHES:
+                k = _extend(ref, q, content, i, min(n - i, end - q))
+                if k > best:
+                    best = k
+                    bd = end - q
+                if best >= n - i:
+                    break
+                # a longer run elsewhere?
+                searches += 1
+                q = ref.rfind(content[i:i + best + 1], 0, end)
+        if best >= COPY_MIN_RUN:
+            if lit:
+                out.append(lit << 1)
+                out.append(0)
+                lit = 0
+            out.append(best << 1 | 1)
+            out.append(bd)
+            i += best
+        else:
+            i += 1
+            lit += 1
+    if not out:
+        return None
+    lit += n - i
+    if lit:
+        out.append(lit << 1)
+        out.append(0)
+    return out
 
 
 _P62: Final = 1 << 62
@@ -726,9 +840,12 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
     param, pos = _read_param(buf, pos, (tag >> 4) & 7)
     if q and not json_slot:
         raise PayloadError("quoted value in a text slot", offset=at, field="slot.tag")
+    if form == F_SAME and param != 0:
+        return _decode_copy(buf, pos, at, out, q, param,
+                            content_of(last, json_slot)[0] if last is not None else None, cx, limit)
     if form == F_SAME:
-        if q or param != 0:
-            raise PayloadError("SAME with flags or parameter", offset=at, field="slot.tag")
+        if q:
+            raise PayloadError("SAME with the quote flag", offset=at, field="slot.tag")
         if last is None:
             raise PayloadError("SAME but the slot has no previous value", offset=at, field="slot.tag")
         out += last
@@ -902,6 +1019,49 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
     if q:
         out.append(0x22)
     _check(out, limit)
+    return pos
+
+
+def _decode_copy(buf: bytes, pos: int, at: int, out: bytearray, q: bool, count: int, lc: bytes | None,
+                 cx: AtomCtx, limit: int) -> int:
+    """COPY (spec §4.1.1): ``count`` pieces, each literal bytes or a run copied from P ++ H ++ out."""
+    if count > (len(buf) - pos) // 2:
+        raise PayloadError("COPY piece count exceeds the payload", offset=at, field="slot.copy")
+    hist = cx.hist
+    pre = lc if lc is not None else b""
+    pl = len(pre)
+    hl = pl + len(hist)
+    if q:
+        out.append(0x22)
+    for _ in range(count):
+        h, pos = get_uv(buf, pos, "slot.copy")
+        n = h >> 1
+        if n == 0:
+            raise PayloadError("empty COPY piece", offset=pos, field="slot.copy")
+        if h & 1 == 0:
+            if n > len(buf) - pos:
+                raise PayloadError("COPY literal runs past the payload", offset=pos, field="slot.copy")
+            out += buf[pos:pos + n]
+            pos += n
+        else:
+            d, pos = get_uv(buf, pos, "slot.copy")
+            cur = hl + len(out)
+            if n > d or d > cur:
+                raise PayloadError(f"COPY distance {d} out of range (length {n}, {cur} bytes before)",
+                                   offset=pos, field="slot.copy")
+            src = cur - d
+            end = src + n
+            if src < pl:
+                out += pre[src:min(end, pl)]
+                src = pl
+            if src < end and src < hl:
+                out += hist[src - pl:min(end, hl) - pl]
+                src = hl
+            if src < end:
+                out += out[src - hl:end - hl]
+        _check(out, limit)
+    if q:
+        out.append(0x22)
     return pos
 
 

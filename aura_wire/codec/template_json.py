@@ -271,12 +271,14 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
             lc = last[1:-1]
         elif last is not None:
             lc = last
+        cx.at = node.start + 1
         encode_scalar(out, s[node.start + 1:node.end - 1], True, lc, cx)
         return True
     if k == K_NUM:
         lc2: bytes | None = None
         if last is not None:
             lc2 = last[1:-1] if (len(last) >= 2 and last[0] == 0x22) else last
+        cx.at = node.start
         encode_scalar(out, s[node.start:node.end], False, lc2, cx)
         return True
     if k == K_LIT:
@@ -306,6 +308,7 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
     if k == K_OBJ:
         for j in range(n):
             ks, ke = node.keys[j]
+            cx.at = ks
             encode_scalar(out, s[ks:ke], True, None, cx)
             if not encode_value(out, s, ch[j], None, cx):
                 return False

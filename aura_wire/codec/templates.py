@@ -1046,7 +1046,7 @@ def _predictions(st: _State, tid: int, t: Template, first: bytes | None) -> list
     return [base[0] if base is not None else None] + keyed[1:]
 
 
-def _slot_code(m: _Match, data: bytes, st: _State) -> tuple[int, bytes] | None:
+def _slot_code(m: _Match, data: bytes, st: _State, copy: bool = True) -> tuple[int, bytes] | None:
     """The mask mode and what follows the reference (mask field, then the slots).
 
     Codes the slots both without a mask and with the mask of the slots equal to
@@ -1058,7 +1058,7 @@ def _slot_code(m: _Match, data: bytes, st: _State) -> tuple[int, bytes] | None:
     n = len(m.values)
     preds = _predictions(st, m.tid, m.tmpl, m.values[0]) if n else None
     starts: list[int] = []
-    plain = _encode_body(m, data, st, preds, starts)
+    plain = _encode_body(m, data, st, preds, starts, copy)
     if plain is None:
         return None
     mask = same_mask(preds, m.values)
@@ -1112,47 +1112,63 @@ def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
 
 
 def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] | None,
-                 starts: list[int]) -> bytearray | None:
-    """The slots coded without a mask; ``starts`` receives each slot's offset, then the end."""
+                 starts: list[int], copy: bool = True) -> bytearray | None:
+    """The slots coded without a mask; ``starts`` receives each slot's offset, then the end.
+
+    With ``copy`` values may be COPY atoms over the history and ``data`` (the message the
+    payload renders; a fuzzy payload renders something else and passes False).
+    """
     out = bytearray()
     t = m.tmpl
     values = m.values
-    if t.kind == KIND_JSON:
-        nodes = m.nodes
-        cx = st.cx
-        for i in range(len(values)):
+    cx = st.cx
+    cx.ref = cx.hist + data if copy else None
+    cx.hlen = len(cx.hist)
+    try:
+        if t.kind == KIND_JSON:
+            nodes = m.nodes
+            for i in range(len(values)):
+                starts.append(len(out))
+                v = values[i]
+                lv = preds[i] if preds is not None else None
+                if lv is not None and v == lv:
+                    out.append(F_SAME)
+                elif not encode_value(out, data, nodes[i], lv, cx):
+                    return None
             starts.append(len(out))
-            v = values[i]
-            lv = preds[i] if preds is not None else None
-            if lv is not None and v == lv:
-                out.append(F_SAME)
-            elif not encode_value(out, data, nodes[i], lv, cx):
-                return None
+            return out
+        k = 0
+        seps = m.seps
+        ts = t.seps
+        slot = t.slot
+        n = len(t.toks)
+        off = 0  # offset in data of the token being coded
+        for i in range(n + 1):
+            off += seps[i]
+            if ts[i] < 0:
+                starts.append(len(out))
+                put_uv(out, seps[i])
+                k += 1
+            if i == n:
+                break
+            if slot[i]:
+                starts.append(len(out))
+                v = values[k]
+                lv = preds[k] if preds is not None else None
+                off += len(t.pre[i])
+                if lv is not None and v == lv:
+                    out.append(F_SAME)
+                else:
+                    cx.at = off
+                    encode_scalar(out, v, False, lv, cx)
+                off += len(v) + len(t.suf[i])
+                k += 1
+            else:
+                off += len(t.toks[i])
         starts.append(len(out))
         return out
-    k = 0
-    seps = m.seps
-    ts = t.seps
-    slot = t.slot
-    n = len(t.toks)
-    for i in range(n + 1):
-        if ts[i] < 0:
-            starts.append(len(out))
-            put_uv(out, seps[i])
-            k += 1
-        if i == n:
-            break
-        if slot[i]:
-            starts.append(len(out))
-            v = values[k]
-            lv = preds[k] if preds is not None else None
-            if lv is not None and v == lv:
-                out.append(F_SAME)
-            else:
-                encode_scalar(out, v, False, lv, st.cx)
-            k += 1
-    starts.append(len(out))
-    return out
+    finally:
+        cx.ref = None
 
 
 # -- decoding (pure: the state is read, never written) ---------------------------
@@ -1503,7 +1519,7 @@ def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid
             rtoks.append(t.pre[i] + v + t.suf[i])
         else:
             rtoks.append(t.toks[i])
-    sc = _slot_code(_Match(tid, t, values, [], rseps), data, st)
+    sc = _slot_code(_Match(tid, t, values, [], rseps), data, st, False)
     if sc is None:
         return None
     rparts: list[bytes] = []
@@ -1609,13 +1625,16 @@ class TemplateEncoder:
         self._trial_data: bytes | None = None
         self._trial_match: _Match | None = None
 
-    def encode(self, data: bytes, text: bool) -> bytes | None:
+    def encode(self, data: bytes, text: bool, hist: bytes = b"") -> bytes | None:
         """Return the TEMPLATE payload for ``data``, or None when no template applies.
 
+        ``hist`` is the direction's message history COPY atoms may refer to (context mode:
+        the last ``window`` bytes of the messages before this one; spec §4.1.1).
         A trial: the state is not changed (call :meth:`commit` afterwards).
         """
         data = bytes(data)
         st = self._st
+        st.cx.hist = hist if st.context else b""
         m = st.match(data)
         if st.context:
             self._trial_data = data
@@ -1653,9 +1672,13 @@ class TemplateDecoder:
                  max_state_bytes: int = LAST_BUDGET_BYTES) -> None:
         self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
 
-    def decode(self, payload: bytes, text: bool, max_size: int) -> bytes:
-        """Rebuild the message; in context mode the state is committed here."""
+    def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes = b"") -> bytes:
+        """Rebuild the message; in context mode the state is committed here.
+
+        ``hist``: the direction's message history before this message (see the encoder).
+        """
         st = self._st
+        st.cx.hist = hist if st.context else b""
         data, m = decode_payload(st, bytes(payload), max_size)
         if st.context:
             # a fuzzy payload (m is None) updates the state like a frame of another method

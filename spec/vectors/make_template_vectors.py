@@ -75,25 +75,32 @@ def write(name: str, case: dict[str, object]) -> None:
 
 
 def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[str],
-         fuzzy: bool = False) -> None:
-    """A vector; ``fuzzy`` vectors carry ``"fuzzy": true`` (the others are coded without fuzzy payloads)."""
+         fuzzy: bool = False, window: int = 0) -> list[str | None]:
+    """A vector; ``fuzzy`` vectors carry ``"fuzzy": true`` (the others are coded without fuzzy payloads);
+    ``window`` > 0: COPY's message history is the last ``window`` bytes of the earlier messages."""
     ts = TemplateSet.from_section(section) if section is not None else None
     enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy)
     payloads: list[str | None] = []
+    hist = b""
     for m in msgs:
         data = m.encode("utf-8")
-        p = enc.encode(data, True)
+        p = enc.encode(data, True, hist)
         payloads.append(p.hex() if p is not None else None)
         enc.commit(data, p is not None)
+        if window:
+            hist = (hist + data)[-window:]
     if fuzzy:
         assert any(p is not None and int(p[:2], 16) & 3 == 3 for p in payloads), name
     body: dict[str, object] = {"description": desc, "section": section.hex() if section is not None else None,
                                "context": context}
     if fuzzy:
         body["fuzzy"] = True
+    if window:
+        body["window"] = window
     body["messages"] = [msg_json(m) for m in msgs]
     body["payloads"] = payloads
     write(name, body)
+    return payloads
 
 
 def error_case(name: str, desc: str, section: bytes | None, context: bool, setup: list[str],
@@ -104,6 +111,59 @@ def error_case(name: str, desc: str, section: bytes | None, context: bool, setup
     if max_size is not None:
         body["max_size"] = max_size
     write(name, body)
+
+
+def deletes(n: int, start: int = 0) -> list[str]:
+    """Log lines that repeat a value inside the message (COPY from the output so far)."""
+    out = []
+    for i in range(start, start + n):
+        blk = (-1) ** i * (4411589101766563890 - 7919 * i * i)
+        out.append(f"081111 0{i % 10}4612 19 INFO dfs.FSDataset: Deleting block blk_{blk} file "
+                   f"/mnt/hadoop/dfs/data/current/subdir{i % 64}/blk_{blk}")
+    return out
+
+
+AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+
+
+def requests(n: int, start: int = 0) -> list[str]:
+    """JSON events whose long strings recur from earlier messages (COPY from the history) or differ
+    from the slot's prediction in a few places (COPY from the prediction)."""
+    out = []
+    for i in range(start, start + n):
+        url = f"https://cdn.example.org/assets/v{i % 3}/bundle-{(i * 37) % 1000:03d}.js?cache=ab{i % 7}cd"
+        if i % 2:
+            out.append(json.dumps({"method": "send", "id": f"{i}.{i % 5}", "url": url, "ua": AGENT},
+                                  separators=(",", ":")))
+        else:
+            out.append(json.dumps({"method": "recv", "id": f"{i - 1}.{(i - 1) % 5}", "status": 200,
+                                   "headers": {"agent": AGENT, "location": url}}, separators=(",", ":")))
+    return out
+
+
+def copy_cases(tsec: bytes) -> None:
+    dsec = train_templates([m.encode() for m in deletes(40)], min_frequency=5, min_distinct=8)
+    for name, section, context, msgs, window, desc in (
+            ("copy-stateless", dsec, False, deletes(4, 100), 0,
+             "COPY from the output so far: the block id repeated inside one message (stateless)"),
+            ("copy-context", None, True, requests(8, 100), 4096,
+             "COPY from the message history (H, window 4096) and from the prediction (P), context"),
+    ):
+        pl = case(name, desc, section, context, msgs, window=window)
+        # every one of these vectors holds COPY atoms: a tag 0x?0 with P >= 1 somewhere in a payload
+        assert any(p is not None and any(b & 0x0F == 0 and b & 0x70 for b in bytes.fromhex(p)) for p in pl), name
+    one = ['{"a":"xx"}']
+    head = bytes([(8 + 0) << 2])  # context: runtime template id 0 (no dictionary), no mask
+    error_case("error-copy-distance", "COPY distance 200 reaches before the reference buffer (5 bytes: no prediction, no history, the output {\"a\":)",
+               None, True, one, head + bytes([0x10, 0x07, 0xC8, 0x01]), "PayloadError")
+    error_case("error-copy-overlap", "COPY of 5 bytes at distance 3 (n > d)", None, True, one,
+               head + bytes([0x10, 0x0B, 0x03]), "PayloadError")
+    error_case("error-copy-count", "COPY announces 27 pieces in 2 bytes", None, True, one,
+               head + bytes([0x70, 0x14, 0x02, 0x61]), "PayloadError")
+    error_case("error-copy-literal-past", "COPY literal of 10 bytes with 3 left", None, True, one,
+               head + bytes([0x10, 0x14, 0x61, 0x62, 0x63]), "PayloadError")
+    error_case("error-copy-empty-piece", "COPY piece of length 0", None, True, one,
+               head + bytes([0x10, 0x01, 0x01]), "PayloadError")
 
 
 def near_logs(n: int, start: int = 0) -> list[str]:
@@ -207,6 +267,7 @@ def main() -> None:
     error_case("error-same-without-last", "context: SAME for a slot with no previous value", jsec, True, [],
                bytes([(8 + 0) << 2, 0x00]), "PayloadError")
     fuzzy_cases(tsec)
+    copy_cases(tsec)
     error_case("error-nesting", "context: arrays nested 40 deep in a runtime JSON slot", None, True,
                ['{"a":[1]}'], bytes([(8 + 0) << 2]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
 

@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from aura_wire import Dictionary, Encoder  # noqa: E402
-from aura_wire.codec.dictionary import SECTION_META, SECTION_ZSTD  # noqa: E402
+from aura_wire.codec.dictionary import SECTION_META, SECTION_TEMPLATE_BRIO_MODEL, SECTION_ZSTD  # noqa: E402
 
 STD = {"brio": False, "templates": False}
 OUT = os.path.join(HERE, "wire")
@@ -78,6 +78,24 @@ def main() -> None:
                        "(header 0x1d) frames over runtime templates",
         "dictionary": None, "context": True, "messages": [msg_json(m) for m in ticks],
         "frames": [f.hex() for f in tb_frames]})
+    # TEMPLATE_BRIO with a dictionary: its templates, and its template-brio-model section as the payload
+    # context's initial models (wire-format §4.6, §6)
+    tpath = os.path.join(HERE, "dict-templates.aura")
+    if os.path.exists(tpath):
+        dt = Dictionary.load(tpath)
+    else:
+        dt = Dictionary.train(synthetic(400), zstd_dict_size=2048, name="vectors-templates")
+        dt.save(tpath)
+    assert dt.section(SECTION_TEMPLATE_BRIO_MODEL) is not None
+    enc = Encoder(dt, context=True, zstd=False, brotli=False)
+    msgs = synthetic(1000)[500:516]
+    dframes = [enc.encode(m) for m in msgs]
+    assert any(f[0] & 0x27 == 0x25 for f in dframes), "no TEMPLATE_BRIO frame with D in the vector"
+    write("template-brio-dictionary", {
+        "description": "context frames with a dictionary (templates, BRIO, template-brio-model): TEMPLATE_BRIO "
+                       "frames (header 0x3d) whose payload context starts from the dictionary's models",
+        "dictionary": "dict-templates.aura", "context": True, "messages": [msg_json(m) for m in msgs],
+        "frames": [f.hex() for f in dframes]})
     # the same conversation, but the last TEMPLATE_BRIO frame carries a wrong check value
     first_tb = next(i for i, f in enumerate(tb_frames) if f[0] & 7 == 5)
     enc = Encoder(None, context=True, brio=True, templates=True, zstd=False, brotli=False)
