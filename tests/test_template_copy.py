@@ -157,3 +157,31 @@ def test_round_trip_with_random_repeats(rows: list[tuple[str, str, str]], seed: 
         else:
             assert dec.decode(p, True, BIG, hist) == m
         hist = (hist + m)[-256:]
+
+
+def test_copy_from_the_dictionary_content_in_stateless_payloads() -> None:
+    from aura_wire.codec.dictionary import SECTION_BRIO_CONTENT, SECTION_TEMPLATES
+
+    words = [f"update{w}VisibilityLocked" for w in ("Panel", "Status", "Dimmed", "Notification", "Wallpaper")]
+    lines = [f"081109 2036{i % 60:02d} {140 + i % 9} INFO ui.Panel: {words[(i * 7) % 5]} id={i}" for i in range(300)]
+    d = Dictionary.train(lines[:200])
+    content = d.section(SECTION_BRIO_CONTENT) or b""
+    enc, dec = Encoder(d, context=False), Decoder(d, context=False)
+    assert enc._tmpl is not None and dec._tmpl is not None
+    ts = TemplateSet.from_section(d.section(SECTION_TEMPLATES) or b"")
+    copied = in_content = 0
+    for m in lines[200:]:
+        data = m.encode()
+        word = next(w for w in words if w in m).encode()
+        in_content += word in content
+        p = enc._tmpl.encode(data, True)
+        assert p is not None
+        assert dec._tmpl.decode(p, True, BIG) == data
+        if word in content and word not in p:
+            copied += 1
+            # the payload refers to the dictionary's content: without it, it does not decode
+            with pytest.raises(PayloadError):
+                TemplateDecoder(ts, context=False).decode(p, True, BIG)
+    # the word is a slot value (it varies); when it is in the shared content (k-anonymous: in many
+    # messages) the stateless payload copies it from there instead of spelling it
+    assert in_content > 0 and copied == in_content, (copied, in_content)

@@ -33,8 +33,9 @@ def test_vector_decodes_and_encodes(path: Path) -> None:
     ts = _set(case)
     ctx = bool(case["context"])
     fuzzy = bool(case.get("fuzzy", False))
-    dec = TemplateDecoder(ts, context=ctx)
-    enc = TemplateEncoder(ts, context=ctx, fuzzy=fuzzy)
+    content = bytes.fromhex(str(case.get("content", "")))
+    dec = TemplateDecoder(ts, context=ctx, content=content)
+    enc = TemplateEncoder(ts, context=ctx, fuzzy=fuzzy, content=content)
     assert any(p is not None for p in case["payloads"])
     # a fuzzy vector holds fuzzy payloads (reference mode 3, spec §4.3); the others none
     assert fuzzy == any(p is not None and int(p[:2], 16) & 3 == 3 for p in case["payloads"])

@@ -82,6 +82,7 @@ class _Shared:
         #: initial models of the TEMPLATE_BRIO payload context (dictionary section 6), else None
         self.template_brio: BrioShared | None = None
         self.templates: TemplateSet | None = None
+        self.copy_content = b""
         # raw content shared by context-mode ZSTD frames with D=1 (spec §4.2.1)
         self.zstd_prefix = b""
         if dictionary is not None:
@@ -105,6 +106,9 @@ class _Shared:
                 from aura_wire.codec.templates import TemplateSet
 
                 self.templates = TemplateSet.from_section(section)
+                # COPY atoms of the dictionary's templates may copy from its BRIO content
+                # (spec/templates.md §4.1.1)
+                self.copy_content = dictionary.section(SECTION_BRIO_CONTENT) or b""
 
 
 def _shared_for(dictionary: Dictionary | None, cfg: CodecConfig) -> _Shared:
@@ -159,6 +163,7 @@ class Encoder:
                 max_runtime_templates=cfg.max_runtime_templates,
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
                 fuzzy=cfg.fuzzy_templates,
+                content=self._shared.copy_content,
             )
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             from aura_wire.codec.brio import BrioEncoder
@@ -357,6 +362,7 @@ class Decoder:
                 context=context,
                 max_runtime_templates=cfg.max_runtime_templates,
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
+                content=self._shared.copy_content,
             )
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             from aura_wire.codec.brio import BrioDecoder
@@ -438,7 +444,8 @@ class Decoder:
                 if tdec is None:
                     from aura_wire.codec.templates import TemplateDecoder
 
-                    tdec = TemplateDecoder(self._shared.templates, context=False)
+                    tdec = TemplateDecoder(self._shared.templates, context=False,
+                                           content=self._shared.copy_content)
                     self._tmpl_stateless = tdec
                 data = tdec.decode(payload, h.text, limit)
             elif h.context:

@@ -75,8 +75,8 @@ class AtomCtx:
     connection's recent strings, as ``recent`` (content -> sequence number) and
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
-    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "hist", "ref",
-                 "hlen", "at")
+    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
+                 "ref", "hlen", "at")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
         self.strings = strings
@@ -85,6 +85,9 @@ class AtomCtx:
         self.recent_by_seq: dict[int, bytes] = {}
         self.rseq = 0
         self.recent_bytes = 0
+        #: COPY's shared content K (spec §4.1.1): the dictionary's BRIO content when the templates
+        #: come from the dictionary, else empty; fixed for the connection
+        self.content: bytes = b""
         #: COPY's message history H (spec §4.1.1): the direction's last ``window`` message bytes
         #: before the message being coded (context mode), else empty; set per message
         self.hist: bytes = b""
@@ -456,7 +459,7 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                     blen = clen
     ref = cx.ref
     if ref is not None and n >= COPY_MIN_VALUE and blen >= COPY_TRY_COST and not numeric:
-        pieces = _copy_pieces(ref, cx.hlen + cx.at, content, last)
+        pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last)
         if pieces is not None:
             clen = _tag_len(len(pieces) >> 1)
             for j in range(0, len(pieces), 2):
@@ -504,25 +507,33 @@ def _extend(src: bytes, p: i64, s: bytes, i: i64, lim: i64) -> i64:
     return k
 
 
-def _copy_pieces(ref: bytes, cur: i64, content: bytes, lc: bytes | None) -> list[int] | None:
+def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | None) -> list[int] | None:
     """COPY pieces for ``content`` (spec §4.1.1), or None when no run is worth copying.
 
-    The reference is P ++ H ++ out, P = ``lc`` (the slot's prediction), and ``ref`` = H ++ the
-    message, whose ``content`` starts at ``ref[cur]``.  Returns a flat list of (head, distance)
-    pairs (distance 0 for a literal piece).  A greedy parse: at each position the longest run of
-    at least COPY_MIN_RUN bytes found in ``lc`` or before the position in ``ref`` (most recent
-    occurrence, then a longer one if any), literal bytes between runs; at most COPY_SEARCHES
-    searches of ``ref`` per value, so long values without matches stay cheap.
+    The reference is K ++ P ++ H ++ out: K = ``kc`` (the dictionary's shared content), P = ``lc``
+    (the slot's prediction), and ``ref`` = H ++ the message, whose ``content`` starts at
+    ``ref[cur]``.  Returns a flat list of (head, distance) pairs (distance 0 for a literal piece).
+    One copy of the whole value when it occurs before ``cur`` in ``ref`` or anywhere in ``kc``;
+    else a greedy parse: at each position the longest run of at least COPY_MIN_RUN bytes found in
+    ``lc`` or before the position in ``ref`` (most recent occurrence, then a longer one if any),
+    literal bytes between runs; at most COPY_SEARCHES searches of ``ref`` per value, so long
+    values without matches stay cheap (``kc``, up to 1 MiB, is searched for the whole value only).
     """
     n: i64 = len(content)
     plen: i64 = len(lc) if lc is not None else 0
+    klen: i64 = len(kc)
     p: i64 = ref.rfind(content, 0, cur)
     if p >= 0:
         return [n << 1 | 1, cur - p]
+    searches: i64 = 1
+    if klen >= n:
+        searches += 1
+        p = kc.rfind(content)
+        if p >= 0:
+            return [n << 1 | 1, klen - p + plen + cur]
     out: list[int] = []
     i: i64 = 0
     lit: i64 = 0
-    searches: i64 = 1
     while i + COPY_MIN_RUN <= n:
         best: i64 = 0
         bd: i64 = 0
@@ -534,9 +545,9 @@ def _copy_pieces(ref: bytes, cur: i64, content: bytes, lc: bytes | None) -> list
                     best = k
                     bd = plen - q + cur + i
                 q = lc.find(content[i:i + COPY_MIN_RUN], q + 1)
+        end: i64 = cur + i
         if searches < COPY_SEARCHES:
             searches += 1
-            end: i64 = cur + i
             q = ref.rfind(content[i:i + COPY_MIN_RUN], 0, end)
             while q >= 0 and searches <= COPY_SEARCHES:
                 k = _extend(ref, q, content, i, min(n - i, end - q))
@@ -1024,13 +1035,11 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
 
 def _decode_copy(buf: bytes, pos: int, at: int, out: bytearray, q: bool, count: int, lc: bytes | None,
                  cx: AtomCtx, limit: int) -> int:
-    """COPY (spec §4.1.1): ``count`` pieces, each literal bytes or a run copied from P ++ H ++ out."""
+    """COPY (spec §4.1.1): ``count`` pieces, each literal bytes or a run copied from K ++ P ++ H ++ out."""
     if count > (len(buf) - pos) // 2:
         raise PayloadError("COPY piece count exceeds the payload", offset=at, field="slot.copy")
-    hist = cx.hist
-    pre = lc if lc is not None else b""
-    pl = len(pre)
-    hl = pl + len(hist)
+    parts = (cx.content, lc if lc is not None else b"", cx.hist)
+    fixed = len(parts[0]) + len(parts[1]) + len(parts[2])
     if q:
         out.append(0x22)
     for _ in range(count):
@@ -1045,20 +1054,22 @@ def _decode_copy(buf: bytes, pos: int, at: int, out: bytearray, q: bool, count: 
             pos += n
         else:
             d, pos = get_uv(buf, pos, "slot.copy")
-            cur = hl + len(out)
+            cur = fixed + len(out)
             if n > d or d > cur:
                 raise PayloadError(f"COPY distance {d} out of range (length {n}, {cur} bytes before)",
                                    offset=pos, field="slot.copy")
             src = cur - d
             end = src + n
-            if src < pl:
-                out += pre[src:min(end, pl)]
-                src = pl
-            if src < end and src < hl:
-                out += hist[src - pl:min(end, hl) - pl]
-                src = hl
+            base = 0
+            for part in parts:
+                pl = len(part)
+                if src < base + pl and src < end:
+                    stop = min(end, base + pl)
+                    out += part[src - base:stop - base]
+                    src = stop
+                base += pl
             if src < end:
-                out += out[src - hl:end - hl]
+                out += out[src - fixed:end - fixed]
         _check(out, limit)
     if q:
         out.append(0x22)

@@ -1618,8 +1618,10 @@ class TemplateEncoder:
 
     def __init__(self, templates: TemplateSet | None, *, context: bool,
                  max_runtime_templates: int = 64, max_runtime_bytes: int = 16384,
-                 max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True) -> None:
+                 max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True, content: bytes = b"") -> None:
         self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        # COPY's shared content K (spec §4.1.1): only with the dictionary's templates (frame flag D)
+        self._st.cx.content = bytes(content) if templates is not None else b""
         #: also code near misses as a template plus an edit script (spec §4.3)
         self.fuzzy = fuzzy
         self._trial_data: bytes | None = None
@@ -1669,8 +1671,9 @@ class TemplateDecoder:
 
     def __init__(self, templates: TemplateSet | None, *, context: bool,
                  max_runtime_templates: int = 64, max_runtime_bytes: int = 16384,
-                 max_state_bytes: int = LAST_BUDGET_BYTES) -> None:
+                 max_state_bytes: int = LAST_BUDGET_BYTES, content: bytes = b"") -> None:
         self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        self._st.cx.content = bytes(content) if templates is not None else b""
 
     def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes = b"") -> bytes:
         """Rebuild the message; in context mode the state is committed here.

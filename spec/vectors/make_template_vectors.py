@@ -16,7 +16,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from aura_wire.codec.templates import TemplateEncoder, TemplateSet, train_templates  # noqa: E402
+from aura_wire.codec.templates import TemplateDecoder, TemplateEncoder, TemplateSet, train_templates  # noqa: E402
 from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
 
 OUT = os.path.join(HERE, "templates")
@@ -75,11 +75,12 @@ def write(name: str, case: dict[str, object]) -> None:
 
 
 def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[str],
-         fuzzy: bool = False, window: int = 0) -> list[str | None]:
+         fuzzy: bool = False, window: int = 0, content: bytes = b"") -> list[str | None]:
     """A vector; ``fuzzy`` vectors carry ``"fuzzy": true`` (the others are coded without fuzzy payloads);
-    ``window`` > 0: COPY's message history is the last ``window`` bytes of the earlier messages."""
+    ``window`` > 0: COPY's message history is the last ``window`` bytes of the earlier messages;
+    ``content``: COPY's shared content K."""
     ts = TemplateSet.from_section(section) if section is not None else None
-    enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy)
+    enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy, content=content)
     payloads: list[str | None] = []
     hist = b""
     for m in msgs:
@@ -97,6 +98,8 @@ def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[
         body["fuzzy"] = True
     if window:
         body["window"] = window
+    if content:
+        body["content"] = content.hex()
     body["messages"] = [msg_json(m) for m in msgs]
     body["payloads"] = payloads
     write(name, body)
@@ -141,17 +144,52 @@ def requests(n: int, start: int = 0) -> list[str]:
     return out
 
 
+def copies(section: bytes | None, context: bool, msgs: list[str], payloads: list[str | None], window: int,
+           content: bytes) -> int:
+    """How many COPY atoms decoding the payloads meets (the generator runs the pure sources)."""
+    import aura_wire.codec.template_atoms as ta
+
+    seen = [0]
+    real = ta._decode_copy
+
+    def counting(*args: object, **kw: object) -> int:
+        seen[0] += 1
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    ta._decode_copy = counting  # type: ignore[assignment]
+    try:
+        dec = TemplateDecoder(TemplateSet.from_section(section) if section is not None else None, context=context,
+                              content=content)
+        hist = b""
+        for m, p in zip(msgs, payloads):
+            data = m.encode()
+            if p is None:
+                dec.observe(data)
+            else:
+                assert dec.decode(bytes.fromhex(p), True, 1 << 20, hist) == data
+            if window:
+                hist = (hist + data)[-window:]
+    finally:
+        ta._decode_copy = real  # type: ignore[assignment]
+    return seen[0]
+
+
 def copy_cases(tsec: bytes) -> None:
     dsec = train_templates([m.encode() for m in deletes(40)], min_frequency=5, min_distinct=8)
-    for name, section, context, msgs, window, desc in (
-            ("copy-stateless", dsec, False, deletes(4, 100), 0,
+    words = [f"update{w}VisibilityLocked" for w in ("Panel", "Status", "Dimmed", "Notification", "Wallpaper")]
+    panel = [f"081109 2036{i % 60:02d} {140 + i % 9} INFO ui.Panel: {words[(i * 7) % 5]}" for i in range(60)]
+    psec = train_templates([m.encode() for m in panel[:40]], min_frequency=5, min_distinct=8)
+    kc = ("|".join(words)).encode()
+    for name, section, context, msgs, window, content, desc in (
+            ("copy-stateless", dsec, False, deletes(4, 100), 0, b"",
              "COPY from the output so far: the block id repeated inside one message (stateless)"),
-            ("copy-context", None, True, requests(8, 100), 4096,
+            ("copy-context", None, True, requests(8, 100), 4096, b"",
              "COPY from the message history (H, window 4096) and from the prediction (P), context"),
+            ("copy-content", psec, False, panel[40:44], 0, kc,
+             "COPY from the dictionary's shared content K (stateless)"),
     ):
-        pl = case(name, desc, section, context, msgs, window=window)
-        # every one of these vectors holds COPY atoms: a tag 0x?0 with P >= 1 somewhere in a payload
-        assert any(p is not None and any(b & 0x0F == 0 and b & 0x70 for b in bytes.fromhex(p)) for p in pl), name
+        pl = case(name, desc, section, context, msgs, window=window, content=content)
+        assert copies(section, context, msgs, pl, window, content) > 0, name
     one = ['{"a":"xx"}']
     head = bytes([(8 + 0) << 2])  # context: runtime template id 0 (no dictionary), no mask
     error_case("error-copy-distance", "COPY distance 200 reaches before the reference buffer (5 bytes: no prediction, no history, the output {\"a\":)",
