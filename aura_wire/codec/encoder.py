@@ -309,7 +309,7 @@ class Encoder:
             total += self._zhist.memory_bytes()
         if self._tb is not None:
             total += self._tb.memory_bytes()
-        return total
+        return total + len(self._hist)  # COPY's own history, kept only without BRIO
 
 
 class Decoder:
@@ -568,7 +568,7 @@ class Decoder:
             total += self._zhist.memory_bytes()
         if self._tb is not None:
             total += self._tb.memory_bytes()
-        return total
+        return total + len(self._hist)  # COPY's own history, kept only without BRIO
 
 
 def train_template_brio_model(dictionary: Dictionary, samples: list[bytes]) -> bytes | None:
