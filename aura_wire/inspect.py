@@ -418,7 +418,7 @@ def _printable_runs(data: bytes, min_len: int = 12, limit: int = 40) -> list[str
 def format_dictionary(info: dict[str, Any]) -> str:
     lines = [f"AURA dictionary {info['id']}", f"  {info['bytes']:,} bytes"]
     for name, size in info["sections"].items():
-        lines.append(f"  section {name:<13} {size:>9,} bytes")
+        lines.append(f"  section {name:<19} {size:>9,} bytes")
     if info["meta"]:
         lines.append("  meta: " + ", ".join(f"{k}={v!r}" for k, v in info["meta"].items()))
     if "templates" in info:
