@@ -445,3 +445,25 @@ def test_property_json_round_trip(objs: list[tuple[dict[str, object], tuple[str,
 def test_property_text_round_trip(lines: list[str]) -> None:
     msgs = [b(x) for x in lines] + [b(x + " 12") for x in lines]
     roundtrip_context(None, msgs)
+
+
+def test_runtime_templates_are_evicted_least_recently_used_first() -> None:
+    # templates.md §5.5: a shape in use survives a stream of one-off shapes that overflows the limit
+    enc = TemplateEncoder(None, context=True, max_runtime_templates=4, max_runtime_bytes=4096)
+    dec = TemplateDecoder(None, context=True, max_runtime_templates=4, max_runtime_bytes=4096)
+    hot = [b(json.dumps({"hot": i, "v": "x"})) for i in range(40)]
+    coded = 0
+    for i in range(40):
+        for m in (hot[i], b(json.dumps({f"once{i}": i}))):
+            p = enc.encode(m, True)
+            enc.commit(m, p is not None)
+            if p is None:
+                dec.observe(m)
+            else:
+                assert dec.decode(p, True, BIG) == m
+                coded += m in hot
+        assert len(enc._st.runtime) <= 4
+    # learned from the first hot message, then used by every later one: never evicted
+    assert coded == 39
+    assert {k: t.to_bytes() for k, t in enc._st.runtime.items()} == {k: t.to_bytes() for k, t in dec._st.runtime.items()}
+    assert list(enc._st.rt_order) == list(dec._st.rt_order)

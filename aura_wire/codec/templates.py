@@ -555,7 +555,6 @@ class _State:
         self.runtime: dict[int, Template] = {}
         self.rt_order: dict[int, None] = {}
         self.rt_bytes = 0
-        self.rt_next = 0
         self.rt_json: list[dict[bytes, list[int]]] = [{} for _ in range(LEVELS)]
         self.rt_text: dict[int, list[int]] = {}
         # previous slot values: (tid, None) for the template's last message, and
@@ -744,6 +743,7 @@ class _State:
             if m.tid in mru:
                 mru.remove(m.tid)
             mru.insert(0, m.tid)
+            self._touch(m.tid)
             if len(mru) > MRU_SIZE:
                 mru.pop()
             self._set_lasts(m.tid, m.values)
@@ -930,15 +930,23 @@ class _State:
         if tid in self.mru:
             self.mru.remove(tid)
 
+    def _touch(self, tid: int) -> None:
+        """Make runtime template ``tid`` the most recently used (spec §5.5)."""
+        if tid in self.rt_order:
+            del self.rt_order[tid]
+            self.rt_order[tid] = None
+
     def _add_runtime(self, t: Template) -> None:
         if t.size > self.max_bytes or self.max_runtime <= 0:
             return
-        tid = self.base + self.rt_next
-        self.rt_next = (self.rt_next + 1) % self.max_runtime
-        if tid in self.runtime:
-            self._evict(tid)
-        while self.rt_bytes + t.size > self.max_bytes and self.rt_order:
+        # evict the least recently used while either limit would be exceeded, then take the
+        # lowest free id (spec §5.5)
+        while self.rt_order and (len(self.runtime) >= self.max_runtime
+                                 or self.rt_bytes + t.size > self.max_bytes):
             self._evict(next(iter(self.rt_order)))
+        tid = self.base
+        while tid in self.runtime:
+            tid += 1
         self.runtime[tid] = t
         self.rt_order[tid] = None
         self.rt_bytes += t.size
@@ -948,6 +956,7 @@ class _State:
         # same kind and token count: the index entry (and its position) stays as it is
         if self.rt_bytes - old.size + new.size > self.max_bytes:
             return
+        self._touch(tid)
         self.runtime[tid] = new
         self.rt_bytes += new.size - old.size
         self._drop_lasts(tid)

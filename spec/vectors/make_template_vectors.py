@@ -290,6 +290,12 @@ def main() -> None:
     case("runtime-json", "no dictionary: runtime JSON shapes learned by observation", None, True, ticks(5, 300))
     case("runtime-text", "no dictionary: runtime text templates, generalised online", None, True,
          [f"user {u} logged in from 10.0.0.{i} port {4000 + i}" for i, u in enumerate(["ann", "bob", "cy", "dee"])])
+    hot = [f'{{"hot":{i},"v":"x{i % 3}"}}' for i in range(80)]
+    stream = [m for i in range(80) for m in (hot[i], f'{{"once{i}":{i}}}')] + ['{"once0":7}']
+    pl = case("runtime-eviction", "no dictionary: 80 one-off shapes overflow the 64 runtime templates; the hot "
+              "shape, used between them, is never evicted (least recently used first); the first one-off "
+              "shape was evicted and is learned again at the end", None, True, stream)
+    assert all(p is not None for p in pl[2:-1:2]) and pl[-1] is None
     case("forms", "every atom form: HEX, ZPAD, DEC, NEG, NUMS, PREFIX, A64, RECENT, OBJ, ARR", None, True, FORMS)
     error_case("error-unknown-id", "template id 200 is not defined", jsec, False, [], bytes([0xA0, 0x06, 0x00]),
                "UnknownTemplateError")
