@@ -39,7 +39,7 @@ def _is_fuzzy(p: bytes | None) -> bool:
 def _snap(s: _State) -> object:
     """Everything §5 says both sides keep identical."""
     return (list(s.mru), dict(s.masks), {k: list(v) for k, v in s.lasts.items()}, list(s.prev_text),
-            {tid: t.to_bytes() for tid, t in s.runtime.items()}, list(s.rt_order), s.rt_next,
+            {tid: t.to_bytes() for tid, t in s.runtime.items()}, list(s.rt_order),
             dict(s.cx.recent), s.cx.rseq)
 
 

@@ -9,9 +9,10 @@ encoder only picks a form after checking that it renders the original bytes,
 so nothing is normalised away (leading zeros, case, number spelling, escapes).
 
 Context forms (SAME, DNUM, DDIG, PREFIX) predict from the slot's previous
-value on this connection; COPY copies byte runs from the direction's message
-history and from the message rendered so far (an LZ77-style reference).  Pure
-functions on bytes; no I/O, no global state.
+value on this connection; COPY copies byte runs from the dictionary's shared
+content, the prediction, the direction's message history and the message
+rendered so far (an LZ77-style reference).  Pure functions on bytes; no I/O,
+no global state.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ RECENT_BYTES: Final = 2048
 RECENT_MIN_LEN: Final = 4
 RECENT_MAX_LEN: Final = 128
 #: COPY (spec §4.1.1): the encoder looks for copies in values of at least this many bytes whose
-#: best other form costs at least COPY_TRY_COST bytes, and for runs of at least COPY_MIN_RUN bytes.
+#: best other form costs at least COPY_TRY_COST bytes, for runs of at least COPY_MIN_RUN bytes,
+#: with at most COPY_SEARCHES substring searches of the history per value.
 COPY_MIN_VALUE: Final = 8
 COPY_TRY_COST: Final = 6
 COPY_MIN_RUN: Final = 6
