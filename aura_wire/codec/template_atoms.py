@@ -78,7 +78,7 @@ class AtomCtx:
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
     __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
-                 "ref", "hlen", "at")
+                 "msg", "ref", "hlen", "at")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
         self.strings = strings
@@ -93,8 +93,10 @@ class AtomCtx:
         #: COPY's message history H (spec §4.1.1): the direction's last ``window`` message bytes
         #: before the message being coded (context mode), else empty; set per message
         self.hist: bytes = b""
-        #: encoder only: ``hist + message`` while COPY may be used (None: not now), ``len(hist)``
-        #: and the offset in the message of the value being coded
+        #: encoder only: the message being coded while COPY may be used (None: not now), ``hist +
+        #: message`` once a value needed it, ``len(hist)`` and the offset in the message of the
+        #: value being coded
+        self.msg: bytes | None = None
         self.ref: bytes | None = None
         self.hlen: i64 = 0
         self.at: i64 = 0
@@ -459,8 +461,12 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                     bform = F_PREFIX
                     bparam = int(k)
                     blen = clen
-    ref = cx.ref
-    if ref is not None and n >= COPY_MIN_VALUE and blen >= COPY_TRY_COST and not numeric:
+    msg = cx.msg
+    if msg is not None and n >= COPY_MIN_VALUE and blen >= COPY_TRY_COST and not numeric:
+        ref = cx.ref
+        if ref is None:
+            ref = cx.hist + msg
+            cx.ref = ref
         pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last)
         if pieces is not None:
             clen = _tag_len(len(pieces) >> 1)

@@ -1131,7 +1131,8 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
     t = m.tmpl
     values = m.values
     cx = st.cx
-    cx.ref = cx.hist + data if copy else None
+    cx.msg = data if copy else None
+    cx.ref = None  # hist + data, built when a value first tries COPY
     cx.hlen = len(cx.hist)
     try:
         if t.kind == KIND_JSON:
@@ -1177,6 +1178,7 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
         starts.append(len(out))
         return out
     finally:
+        cx.msg = None
         cx.ref = None
 
 
