@@ -199,7 +199,7 @@ def test_client_refuses_hostile_or_unacceptable_parameters(changes: dict[str, in
 
 def test_optional_keys_ignored_and_stateless_server_accepted_by_any_client() -> None:
     client = Session(Role.CLIENT)
-    client.receive_frame(hello_with(k64=5, k1000000=2**64 - 1))
+    client.receive_frame(hello_with(k120=5, k1000000=2**64 - 1))
     assert client.events() == [] and client.params is not None
     stateless = Session(Role.SERVER, config=SessionConfig(context=False), codec_config={"window": 1 << 20,
                                                                                          "zstd_window": 1 << 22})

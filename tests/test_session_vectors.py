@@ -20,6 +20,7 @@ import pytest
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig
 from aura_wire.session.control import Hello, is_control_frame, parse_control
+from aura_wire.session.negotiation import parse_hints
 from aura_wire.session.params import PARAM_NAMES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,12 +35,15 @@ def replay(vector: dict[str, Any], role: str) -> None:
     cfg = SessionConfig(**vector["session_config"])
     dicts = [Dictionary.from_bytes(bytes.fromhex(h)) for h in vector["server_dictionaries"]]
     by_id = {d.id: d for d in dicts}
+    hints = parse_hints(vector.get("client_hints", []))
+    assert hints is not None
     if role == "server":
         codec = {**vector["codec_config"], **vector.get("server_codec_config", {})}
-        s = Session(Role.SERVER, dictionaries=dicts, config=cfg, codec_config=codec)
+        s = Session(Role.SERVER, dictionaries=dicts, config=cfg, codec_config=codec, hints=hints)
     else:
         client_cfg = SessionConfig(**{**vector["session_config"], **vector.get("client_session_config", {})})
-        s = Session(Role.CLIENT, config=client_cfg, codec_config=vector["codec_config"])
+        s = Session(Role.CLIENT, config=client_cfg, codec_config=vector["codec_config"], hints=hints,
+                    held=[by_id[i] for i in hints.have if i in by_id])
     produced: list[bytes] = []
     pending: list[Any] = []
     closed = False

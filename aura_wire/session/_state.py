@@ -38,6 +38,8 @@ class State(enum.Enum):
     #: Client: in-band transfer of a dictionary in progress.
     FETCHING = "fetching"
     #: Client: USE sent (client → server frames use the dictionary), waiting for the server's USE.
+    #: Server: HELLO and an early USE sent for a dictionary the client named (spec §6.1.1),
+    #: waiting for the client's USE.
     USE_SENT = "use-sent"
     #: Both directions use the dictionary.
     SYNCED = "synced"
@@ -51,7 +53,9 @@ class State(enum.Enum):
 
 class Event(enum.Enum):
     START = "start"  # server: send HELLO
+    START_HELD = "start held"  # server: send HELLO, then USE for a dictionary the client named (spec §6.1.1)
     RECV_HELLO = "recv HELLO"
+    RECV_HELLO_HELD = "recv HELLO held"  # client: HELLO lists a dictionary it named: switch at once
     RECV_USE = "recv USE"
     RECV_GET = "recv GET"
     RECV_CHUNK = "recv CHUNK"
@@ -73,8 +77,11 @@ TRANSITIONS: Final[dict[tuple[Role, State, Event], State]] = {
     (_S, State.NEW, Event.START): State.ANNOUNCED,
     (_S, State.ANNOUNCED, Event.RECV_GET): State.ANNOUNCED,
     (_S, State.ANNOUNCED, Event.RECV_USE): State.SYNCED,
+    (_S, State.NEW, Event.START_HELD): State.USE_SENT,
+    (_S, State.USE_SENT, Event.RECV_USE): State.SYNCED,
     # client
     (_C, State.AWAIT_HELLO, Event.RECV_HELLO): State.OFFERED,
+    (_C, State.AWAIT_HELLO, Event.RECV_HELLO_HELD): State.USE_SENT,
     (_C, State.OFFERED, Event.USE): State.USE_SENT,
     (_C, State.OFFERED, Event.FETCH): State.FETCHING,
     (_C, State.OFFERED, Event.DECLINE): State.PLAIN,

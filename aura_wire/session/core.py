@@ -49,7 +49,18 @@ from aura_wire.session.control import (
     pack_control,
     parse_control,
 )
-from aura_wire.session.params import ContextParams, adopt_params, announced_params, check_params
+from aura_wire.session.negotiation import CODINGS, Hints
+from aura_wire.session.params import (
+    PARAM_CODED_SIZE_BASE,
+    PARAM_SAVING_BASE,
+    PARAM_TRANSFER_CODING,
+    ContextParams,
+    adopt_params,
+    announced_params,
+    check_params,
+    restrict_methods,
+)
+from aura_wire.session.transfer import CODING_NAMES, coded_form, decode_transfer
 from aura_wire.session.events import (
     ConnectionFailed,
     DictionaryFetched,
@@ -121,9 +132,10 @@ class SessionStats:
 class _Fetch:
     """Client-side state of one in-band dictionary transfer."""
 
-    def __init__(self, dictionary_id: str, size: int) -> None:
+    def __init__(self, dictionary_id: str, size: int, coded_size: int = 0) -> None:
         self.dictionary_id = dictionary_id
-        self.size = size
+        self.size = size  # the serialized dictionary
+        self.coded_size = coded_size  # bytes the GETs address: the coded form (spec §4.3.1), else ``size``
         self.buf = bytearray()
         self.next_offset = 0  # next byte not yet requested
         self.pending: deque[tuple[int, int]] = deque()  # (offset, length) requested, not yet received
@@ -147,6 +159,13 @@ class Session:
     ``send_metrics``/``receive_metrics``, when given, replace the metrics
     object of every encoder/decoder the session builds, so one
     :class:`CompressionMetrics` can aggregate many connections.
+
+    Hints (spec §3.4): a server gets the client's ``hints`` (what it holds, which
+    methods it decodes, the transfer codings it takes) and codes only decodable
+    methods, switches early to a held dictionary and codes in-band transfers; a
+    client passes the ``hints`` it sent and the ``held`` dictionaries they name.
+    ``savings`` (server): the estimated saving per dictionary id, in bytes per
+    1000 messages, announced in HELLO for the client's fetch decision (spec §6.8).
     """
 
     def __init__(
@@ -158,10 +177,24 @@ class Session:
         codec_config: Mapping[str, Any] | None = None,
         send_metrics: CompressionMetrics | None = None,
         receive_metrics: CompressionMetrics | None = None,
+        hints: Hints | None = None,
+        held: Sequence[Dictionary] = (),
+        savings: Mapping[str, int] | None = None,
     ) -> None:
         self.role = role
         self.config = config if config is not None else SessionConfig()
+        self.hints = hints if hints is not None else Hints()
         self._codec_config: dict[str, Any] = dict(codec_config or {})
+        if role is Role.SERVER:
+            self._codec_config = restrict_methods(self._codec_config, self.hints.decodes)
+        self._held: dict[str, Dictionary] = {d.id: d for d in held}
+        if role is Role.SERVER and self._held:
+            raise ConfigError("a server learns what the client holds from its hints", field="held")
+        if set(self._held) - set(self.hints.have):
+            raise ConfigError("every held dictionary must be named in hints.have", field="held")
+        self._savings: dict[str, int] = dict(savings or {})
+        #: The in-band transfer coding of this connection (spec §4.3.1), None: plain transfers.
+        self.transfer_coding: str | None = None
         if "max_message_size" in self._codec_config:
             raise ConfigError("pass max_message_size in SessionConfig, not in codec_config",
                               field="codec_config.max_message_size")
@@ -187,6 +220,7 @@ class Session:
         if len(self._dictionaries) > MAX_HELLO_IDS:
             raise ConfigError(f"at most {MAX_HELLO_IDS} dictionaries per connection", field="dictionaries")
         self._offered: dict[str, int] = {}  # client: announced id -> size
+        self._coded_sizes: dict[str, int] = {}  # client: announced id -> coded size (with a transfer coding)
         self._served: dict[str, int] = {}  # server: id -> bytes served by CHUNKs
         self._fetch: _Fetch | None = None
         self._use_sent: str | None = None
@@ -284,12 +318,29 @@ class Session:
         if self.role is not Role.SERVER:
             raise self._local("only the server sends HELLO")
         items = tuple((d.id, len(d)) for d in self._dictionaries.values())
-        if items:
+        held = next((d for d in self._dictionaries.values() if d.id in self.hints.have), None)
+        if held is not None:
+            self.state = transition(self.role, self.state, Event.START_HELD)
+        elif items:
             self.state = transition(self.role, self.state, Event.START)
         else:
             self.state = transition(self.role, self.state, Event.DECLINE)
         assert self.params is not None
-        self._queue_control(Hello(SESSION_VERSION, self.config.max_chunk, items, self.params.pairs()))
+        pairs = list(self.params.pairs())
+        if items:
+            coding = next((c for c in self.hints.codings if c in CODINGS), None)
+            if coding is not None:
+                # Coded in-band transfers (spec §4.1.2, §4.3.1): only for a client that offered the coding.
+                self.transfer_coding = coding
+                pairs.append((PARAM_TRANSFER_CODING, CODINGS[coding]))
+                pairs += [(PARAM_CODED_SIZE_BASE + i, len(coded_form(d, coding)))
+                          for i, d in enumerate(self._dictionaries.values())]
+            pairs += [(PARAM_SAVING_BASE + i, self._savings[d.id])
+                      for i, d in enumerate(self._dictionaries.values()) if d.id in self._savings]
+        self._queue_control(Hello(SESSION_VERSION, self.config.max_chunk, items, tuple(pairs)))
+        if held is not None:
+            # The client promised it holds ``held``: switch our direction before any data frame (spec §6.1.1).
+            self._switch_send(held)
 
     def send_message(self, message: str | bytes, *, sensitive: bool = False) -> None:
         """Encode an application message and queue its frame."""
@@ -338,7 +389,7 @@ class Session:
         if did not in self._offered:
             raise self._local(f"dictionary {did[:12]} was not offered by the server")
         self.state = transition(self.role, self.state, Event.FETCH)
-        self._fetch = _Fetch(did, self._offered[did])
+        self._fetch = _Fetch(did, self._offered[did], self._coded_sizes.get(did, self._offered[did]))
         self._request_chunks()
 
     def decline(self) -> None:
@@ -410,7 +461,8 @@ class Session:
             assert isinstance(msg, Unknown)  # optional control types are ignored (spec §4.6)
 
     def _on_hello(self, msg: Hello) -> None:
-        self.state = transition(self.role, self.state, Event.RECV_HELLO)
+        held = next((self._held[did] for did, _ in msg.dictionaries if did in self._held), None)
+        self.state = transition(self.role, self.state, Event.RECV_HELLO if held is None else Event.RECV_HELLO_HELD)
         self._hello_max_chunk = msg.max_chunk
         # Adopt the server's codec parameters for both directions (spec §4.1.1).  Nothing
         # context-coded was sent or received yet, so fresh codec objects lose nothing.
@@ -423,19 +475,54 @@ class Session:
         self._params_pending = False
         self._encoder = self._new_encoder(None)
         self._decoder = self._new_decoder(None)
-        ids = []
-        sizes = []
         for did, size in msg.dictionaries:
             if did in self._offered:
                 raise ProtocolError(f"HELLO lists dictionary {did[:12]} twice", field="hello.id")
             self._offered[did] = size
+        listed = [did for did, _ in msg.dictionaries]
+        savings = self._transfer_keys(msg.params, listed)
+        if held is not None:
+            # HELLO lists a dictionary we named with aura.have: switch to it at once (spec §6.1.1);
+            # the server may already have switched its direction.
+            self._dictionaries[held.id] = held
+            self._switch_send(held)
+            return
+        ids = []
+        sizes = []
+        for did, size in msg.dictionaries:
             if size <= self.config.max_dictionary_size:
                 ids.append(did)
                 sizes.append(size)
         if not ids:
             self.state = transition(self.role, self.state, Event.DECLINE)
             return
-        self._events.append(DictionaryOffered(tuple(ids), tuple(sizes)))
+        self._events.append(DictionaryOffered(tuple(ids), tuple(sizes),
+                                              tuple(self._coded_sizes.get(i, self._offered[i]) for i in ids),
+                                              tuple(savings.get(i) for i in ids)))
+
+    def _transfer_keys(self, pairs: Sequence[tuple[int, int]], listed: list[str]) -> dict[str, int]:
+        """Client: check and apply HELLO's transfer keys (spec §4.1.2); return the announced savings by id."""
+        params = dict(pairs)
+        coding = params.get(PARAM_TRANSFER_CODING)
+        coded_keys = {k for k in params if PARAM_CODED_SIZE_BASE <= k < PARAM_CODED_SIZE_BASE + 16}
+        if coding is not None:
+            name = CODING_NAMES.get(coding)
+            if name is None or name not in self.hints.codings:
+                raise ProtocolError(f"HELLO transfer_coding {coding} names a coding this client did not offer",
+                                    field="hello.transfer_coding")
+            if coded_keys != {PARAM_CODED_SIZE_BASE + i for i in range(len(listed))}:
+                raise ProtocolError("HELLO coded_size keys do not match the listed dictionaries",
+                                    field="hello.coded_size")
+            for i, did in enumerate(listed):
+                size = params[PARAM_CODED_SIZE_BASE + i]
+                if size < 1:
+                    raise ProtocolError(f"HELLO coded_size of dictionary {i} is 0", field="hello.coded_size")
+                self._coded_sizes[did] = size
+            self.transfer_coding = name
+        elif coded_keys and self.hints.codings:
+            raise ProtocolError("HELLO has coded_size keys without transfer_coding", field="hello.coded_size")
+        return {did: params[PARAM_SAVING_BASE + i] for i, did in enumerate(listed)
+                if PARAM_SAVING_BASE + i in params}
 
     def _on_use(self, msg: Use) -> None:
         self.state = transition(self.role, self.state, Event.RECV_USE)
@@ -444,6 +531,13 @@ class Session:
             if d is None:
                 raise ProtocolError(f"client USE names dictionary {msg.dictionary_id[:12]}, which was not announced",
                                     field="use.id")
+            if self._use_sent is not None:
+                # We switched early for the dictionary the client named (spec §6.1.1): no second USE.
+                if msg.dictionary_id != self._use_sent:
+                    raise ProtocolError(f"client USE names dictionary {msg.dictionary_id[:12]}, not "
+                                        f"{self._use_sent[:12]} that the server switched to", field="use.id")
+                self._switch_receive(d)
+                return
             self._switch_receive(d)
             self._switch_send(d)  # the client holds it: answer with our USE (spec §6.3)
         else:
@@ -458,7 +552,8 @@ class Session:
         if d is None:
             raise ProtocolError(f"GET for dictionary {msg.dictionary_id[:12]}, which was not announced",
                                 field="get.id")
-        size = len(d)
+        body = coded_form(d, self.transfer_coding) if self.transfer_coding is not None else d.to_bytes()
+        size = len(body)  # GETs address the coded form when transfers are coded (spec §4.3.1)
         if msg.length == 0 or msg.length > self.config.max_chunk:
             raise ProtocolError(f"GET length {msg.length} outside [1, max_chunk={self.config.max_chunk}]",
                                 field="get.length")
@@ -469,7 +564,7 @@ class Session:
         if served > self.config.max_fetch_factor * size:
             raise LimitError(f"client requested {served} bytes of a {size}-byte dictionary", field="get")
         self._served[d.id] = served
-        self._queue_control(Chunk(d.id, msg.offset, d.to_bytes()[msg.offset: msg.offset + msg.length]))
+        self._queue_control(Chunk(d.id, msg.offset, body[msg.offset: msg.offset + msg.length]))
 
     def _on_chunk(self, msg: Chunk) -> None:
         fetch = self._fetch
@@ -488,11 +583,13 @@ class Session:
                                 field="chunk.offset")
         fetch.pending.popleft()
         fetch.buf += msg.data
-        if len(fetch.buf) < fetch.size:
+        if len(fetch.buf) < fetch.coded_size:
             self.state = transition(self.role, self.state, Event.RECV_CHUNK)
             self._request_chunks()
             return
         data = bytes(fetch.buf)
+        if self.transfer_coding is not None:
+            data = decode_transfer(self.transfer_coding, data, fetch.size)
         got = hashlib.sha256(data).hexdigest()
         if got != fetch.dictionary_id:
             raise DictionaryFormatError(f"dictionary transfer failed its SHA-256 check: expected "
@@ -511,8 +608,8 @@ class Session:
         if fetch.size == 0:
             raise FrameError("HELLO announced an empty dictionary", field="hello.size")
         step = self._hello_max_chunk
-        while len(fetch.pending) < self.config.fetch_window and fetch.next_offset < fetch.size:
-            length = min(step, fetch.size - fetch.next_offset)
+        while len(fetch.pending) < self.config.fetch_window and fetch.next_offset < fetch.coded_size:
+            length = min(step, fetch.coded_size - fetch.next_offset)
             fetch.pending.append((fetch.next_offset, length))
             self._queue_control(Get(fetch.dictionary_id, fetch.next_offset, length))
             fetch.next_offset += length

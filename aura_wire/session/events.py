@@ -41,6 +41,10 @@ class DictionaryOffered:
 
     ids: tuple[str, ...]
     sizes: tuple[int, ...]
+    #: Bytes an in-band transfer of each moves (the coded size with a transfer coding, spec §4.3.1).
+    transfer_sizes: tuple[int, ...] = ()
+    #: The server's estimated saving of each, bytes per 1000 messages; None where not announced (spec §4.1.2).
+    savings: tuple[int | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,16 @@ Pure functions on strings; no I/O here.
 
 from __future__ import annotations
 
-from typing import Final, Sequence
+from typing import Final, NamedTuple, Sequence
 
 __all__ = [
     "AURA_SUBPROTOCOL",
     "DICTIONARY_PATH",
+    "Hints",
+    "CODINGS",
+    "MAX_HAVE",
+    "hint_tokens",
+    "parse_hints",
     "client_offer",
     "split_offer",
     "server_select",
@@ -28,6 +33,74 @@ AURA_SUBPROTOCOL: Final = "aura.v1"
 _PREFIX: Final = AURA_SUBPROTOCOL + "."
 #: Fixed path prefix of the HTTP dictionary endpoint: ``GET /_aura/dict/<id>`` (spec §6.5).
 DICTIONARY_PATH: Final = "/_aura/dict/"
+
+
+#: Hint tokens a client appends to its offer (spec §3.4); never selected, stripped before the app sees them.
+_HINT_PREFIX: Final = "aura."
+_HAVE: Final = "aura.have."
+_DECODES: Final = "aura.decodes."
+_CODING: Final = "aura.coding."
+#: In-band transfer codings (spec §4.3.1), by name, with their HELLO ``transfer_coding`` value (§4.1.2).
+CODINGS: Final = {"br": 1, "gzip": 2}
+#: At most this many ``aura.have`` hints count (spec §3.4).
+MAX_HAVE: Final = 4
+_HEX: Final = frozenset("0123456789abcdef")
+
+
+class Hints(NamedTuple):
+    """What a client says in its offer (spec §3.4): held dictionaries, decoded methods, transfer codings.
+
+    ``decodes`` is the method bit mask (bit n: method n of spec/wire-format.md §3), None when
+    the client did not restrict it.
+    """
+
+    have: tuple[str, ...] = ()
+    decodes: int | None = None
+    codings: tuple[str, ...] = ()
+
+
+def hint_tokens(hints: Hints) -> list[str]:
+    """The hint tokens for ``hints``, in the order spec §3.4 gives (append them after the offer)."""
+    out = [_HAVE + did for did in hints.have[:MAX_HAVE]]
+    if hints.decodes is not None:
+        out.append(_DECODES + format(hints.decodes, "x"))
+    out += [_CODING + c for c in hints.codings]
+    return out
+
+
+def _is_hint(p: str) -> bool:
+    return p.startswith(_HINT_PREFIX) and p != AURA_SUBPROTOCOL and not p.startswith(_PREFIX)
+
+
+def parse_hints(offered: Sequence[str]) -> Hints | None:
+    """Server side: the client's hints (spec §3.4); None when ``aura.decodes`` is unusable.
+
+    Unparsable, repeated or surplus ``aura.have``/``aura.coding`` hints are ignored;
+    a malformed or repeated ``aura.decodes``, or one without RAW, returns None: the
+    server must then not select AURA.
+    """
+    have: list[str] = []
+    codings: list[str] = []
+    decodes: int | None = None
+    seen_decodes = False
+    for p in offered:
+        if p.startswith(_HAVE):
+            did = p[len(_HAVE):]
+            if len(did) == 64 and set(did) <= _HEX and did not in have and len(have) < MAX_HAVE:
+                have.append(did)
+        elif p.startswith(_DECODES):
+            mask = p[len(_DECODES):]
+            if seen_decodes or not 1 <= len(mask) <= 4 or not set(mask) <= _HEX or (len(mask) > 1 and mask[0] == "0"):
+                return None
+            seen_decodes = True
+            decodes = int(mask, 16)
+            if not decodes & 1:
+                return None
+        elif p.startswith(_CODING):
+            name = p[len(_CODING):]
+            if name in CODINGS and name not in codings:
+                codings.append(name)
+    return Hints(tuple(have), decodes, tuple(codings))
 
 
 def client_offer(app_subprotocols: Sequence[str] = (), *, fallback: bool = True) -> list[str]:
@@ -47,12 +120,14 @@ def client_offer(app_subprotocols: Sequence[str] = (), *, fallback: bool = True)
 def split_offer(offered: Sequence[str]) -> tuple[bool, list[str]]:
     """Server side: ``(aura offered?, subprotocols the application sees)``.
 
-    ``aura.v1`` disappears, ``aura.v1.<app>`` becomes ``<app>``, others stay;
-    duplicates are removed, order kept.
+    ``aura.v1`` disappears, ``aura.v1.<app>`` becomes ``<app>``, hint tokens
+    (``aura.*``, spec §3.4) disappear, others stay; duplicates are removed, order kept.
     """
     aura = False
     seen: list[str] = []
     for p in offered:
+        if _is_hint(p):
+            continue  # hints (spec §3.4) never reach the application
         if p == AURA_SUBPROTOCOL:
             aura = True
             continue

@@ -158,3 +158,31 @@ def codec_config_with(codec_config: Mapping[str, Any], values: Mapping[str, int]
     for name in CONTEXT_FIELDS:
         merged[name] = values[name]
     return merged
+
+
+#: HELLO transfer keys (spec §4.1.2): the coding of in-band transfers, then one key per listed dictionary.
+PARAM_TRANSFER_CODING: Final = 64
+PARAM_CODED_SIZE_BASE: Final = 80
+PARAM_SAVING_BASE: Final = 96
+
+#: Method bit (spec/wire-format.md §3) -> the CodecConfig switch that turns the method off.
+_METHOD_SWITCHES: Final = ((1, "zstd"), (2, "brotli"), (3, "templates"), (4, "brio"))
+_METHOD_TEMPLATE_BRIO: Final = 5
+
+
+def restrict_methods(codec_config: Mapping[str, Any], decodes: int | None) -> dict[str, Any]:
+    """The server's codec options for a client that decodes only the methods in ``decodes`` (spec §3.5).
+
+    Each missing method is switched off; without TEMPLATE_BRIO (bit 5) or TEMPLATE
+    (bit 3) ``template_brio_window`` is 0, so the announced context state matches
+    the frames that can occur.  ``None`` (no ``aura.decodes`` hint) changes nothing.
+    """
+    out = dict(codec_config)
+    if decodes is None:
+        return out
+    for bit, name in _METHOD_SWITCHES:
+        if not decodes >> bit & 1:
+            out[name] = False
+    if not decodes >> _METHOD_TEMPLATE_BRIO & 1 or not decodes >> 3 & 1:
+        out["template_brio_window"] = 0
+    return out

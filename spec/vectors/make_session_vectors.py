@@ -42,7 +42,8 @@ from aura_wire.session.control import (
     pack_control,
     parse_control,
 )
-from aura_wire.session.params import PARAM_KEYS
+from aura_wire.session.negotiation import parse_hints
+from aura_wire.session.params import PARAM_CODED_SIZE_BASE, PARAM_KEYS, PARAM_TRANSFER_CODING
 
 OUT = Path(__file__).resolve().parent / "session"
 CODEC: dict[str, Any] = {"brio": False, "templates": False}
@@ -63,7 +64,8 @@ def message_json(m: str | bytes) -> dict[str, str]:
 class Recorder:
     def __init__(self, name: str, description: str, server_dicts: list[Dictionary], *,
                  config: SessionConfig | None = None, client_cache: list[Dictionary] | None = None,
-                 server_codec: dict[str, Any] | None = None, client_limits: dict[str, Any] | None = None) -> None:
+                 server_codec: dict[str, Any] | None = None, client_limits: dict[str, Any] | None = None,
+                 hints: list[str] | None = None) -> None:
         self.name = name
         self.description = description
         self.config = config or SessionConfig()
@@ -72,9 +74,13 @@ class Recorder:
         self.server_codec = dict(server_codec or {})
         self.client_limits = dict(client_limits or {})
         client_config = SessionConfig(**{**self.session_json(), **self.client_limits})
+        self.hints = list(hints or [])
+        parsed = parse_hints(self.hints)
+        assert parsed is not None
+        held = [d for d in server_dicts if d.id in parsed.have]
         self.server = Session(Role.SERVER, dictionaries=server_dicts, config=self.config,
-                              codec_config={**CODEC, **self.server_codec})
-        self.client = Session(Role.CLIENT, config=client_config, codec_config=CODEC)
+                              codec_config={**CODEC, **self.server_codec}, hints=parsed)
+        self.client = Session(Role.CLIENT, config=client_config, codec_config=CODEC, hints=parsed, held=held)
         self.steps: list[dict[str, Any]] = []
         self.offers: list[DictionaryOffered] = []
         self.closed: dict[str, Any] | None = None
@@ -162,6 +168,8 @@ class Recorder:
             out["server_codec_config"] = self.server_codec
         if self.client_limits:
             out["client_session_config"] = self.client_limits
+        if self.hints:
+            out["client_hints"] = self.hints
         out.update({
             "server_dictionaries": [d.to_bytes().hex() for d in self.server_dicts],
             "client_cache": sorted(self.client_cache),
@@ -295,7 +303,7 @@ def scenarios() -> list[Recorder]:
 
     r = Recorder("unknown_parameter_keys", "Unknown optional parameter keys (64 and above) are ignored "
                  "(HELLO altered in transit here): the client adopts the registered ones and the session goes on.", [])
-    r.mutate = hello_with({64: 7, 1000: 1})
+    r.mutate = hello_with({120: 7, 1000: 1})
     r.act("server", "start")
     r.act("client", "send", CHAT[0])
     out.append(r)
@@ -303,6 +311,50 @@ def scenarios() -> list[Recorder]:
     r = Recorder("unknown_mandatory_parameter", "HELLO carries parameter key 8, which is below 64 and unknown to "
                  "this client: it closes with 1002.", [])
     r.mutate = hello_with({8: 0})
+    r.act("server", "start")
+    out.append(r)
+
+    r = Recorder("held_dictionary_first_message", "The client names the dictionary it holds in its offer "
+                 "(aura.have, §3.4): the server sends HELLO then USE at once, so its first data frame already "
+                 "uses the dictionary (D=1); the client switches when it reads HELLO and sends USE; the server "
+                 "switches its receive direction without a second USE (§6.1.1).", [d],
+                 hints=["aura.have." + d.id])
+    r.act("server", "start")
+    r.act("server", "send", CHAT[0])
+    r.act("server", "send", CHAT[1])
+    r.act("client", "send", CHAT[1])
+    out.append(r)
+
+    other = vector_dictionary("b")
+    r = Recorder("held_dictionary_not_listed", "The client names a dictionary the server does not list: the "
+                 "exchange is the ordinary one (HELLO, the client decides; here it declines).", [d],
+                 hints=["aura.have." + other.id])
+    r.act("server", "start")
+    r.act("client", "decline")
+    r.act("server", "send", CHAT[0])
+    out.append(r)
+
+    r = Recorder("decodes_mask", "The client decodes RAW only (aura.decodes.1, §3.5): the server codes nothing "
+                 "but RAW frames and announces template_brio_window 0; the client's own frames are not "
+                 "restricted.", [], hints=["aura.decodes.1"])
+    r.act("server", "start")
+    r.act("server", "send", DOCS[0])
+    r.act("client", "send", DOCS[0])
+    out.append(r)
+
+    for coding in ("br", "gzip"):
+        r = Recorder(f"coded_transfer_{coding}", f"The client offers aura.coding.{coding}: HELLO carries "
+                     "transfer_coding and coded_size (§4.1.2); GETs and CHUNKs address the coded form, which "
+                     "the client decodes (bounded by the listed size) and verifies by SHA-256 (§4.3.1).", [d],
+                     config=SessionConfig(max_chunk=128, fetch_window=2), hints=["aura.coding." + coding])
+        r.act("server", "start")
+        r.act("client", "fetch")
+        r.act("server", "send", CHAT[1])
+        out.append(r)
+
+    r = Recorder("coding_not_offered", "HELLO carries transfer_coding although the client offered no coding "
+                 "(altered in transit here): the client closes with 1002.", [d])
+    r.mutate = hello_with({PARAM_TRANSFER_CODING: 1, PARAM_CODED_SIZE_BASE: 100})
     r.act("server", "start")
     out.append(r)
 
