@@ -1,0 +1,349 @@
+/**
+ * BRIO decoder (spec/brio.md): LZ77 over content block K ++ history ++ output, coded with an
+ * adaptive binary range coder. `BrioDecoder` keeps one direction's context state (§6): history,
+ * models, the last three message lengths and the connection hash. No I/O.
+ */
+import { trimHistory, EMPTY } from "./bytes.js";
+import { ContextDesyncError, DictionaryFormatError, LimitError, PayloadError } from "./errors.js";
+
+export const NPROBS = 1474;
+const P_IS_MATCH = 0;
+const P_IS_REP = 12;
+const P_IS_REP0 = 24;
+const P_IS_REP0_LONG = 36;
+const P_IS_REP1 = 48;
+const P_IS_REP2 = 60;
+const P_LIT = 72;
+const P_MLEN = 840;
+const P_RLEN = 922;
+const P_SLOT = 1004;
+const P_SPEC = 1132;
+const P_ALIGN = 1246;
+const P_NLEN = 1262;
+const P_NSUB = 1326;
+const P_MLIT = 1458;
+const TOP = 1 << 24;
+const MAX_CONTENT = 1 << 20;
+export const STATELESS_SEED = 0x42524930;
+
+const LIT_CLASS = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  LIT_CLASS[b] = b >= 0x30 && b <= 0x39 ? 0 : (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ? 1 : 2;
+}
+
+export function defaultModels(): Uint16Array {
+  return new Uint16Array(NPROBS).fill(2048);
+}
+
+/** Parse a model section (§4.2): `[stateless, context]` vectors. */
+export function parseModelSection(model: Uint8Array, field = "brio-model"): [Uint16Array, Uint16Array] {
+  if (model.length < 3) throw new DictionaryFormatError("BRIO model section too short", 0, field);
+  if (model[0] !== 1) throw new DictionaryFormatError(`BRIO model version ${model[0]} not supported`, 0, `${field}.version`);
+  const count = model[1]! | (model[2]! << 8);
+  if (count !== NPROBS) throw new DictionaryFormatError(`BRIO model holds ${count} probabilities, expected ${NPROBS}`, 1, `${field}.count`);
+  if (model.length !== 3 + 4 * NPROBS) throw new DictionaryFormatError("BRIO model section has the wrong length", model.length, field);
+  const sets: Uint16Array[] = [];
+  let pos = 3;
+  for (let s = 0; s < 2; s++) {
+    const v = new Uint16Array(NPROBS);
+    for (let k = 0; k < NPROBS; k++) {
+      const p = model[pos]! | (model[pos + 1]! << 8);
+      if (p < 1 || p >= 4096) throw new DictionaryFormatError(`BRIO model probability ${p} out of range [1, 4095]`, pos, `${field}.prob`);
+      v[k] = p;
+      pos += 2;
+    }
+    sets.push(v);
+  }
+  return [sets[0]!, sets[1]!];
+}
+
+/** The dictionary's BRIO sections: content K and the two model vectors. */
+export class BrioShared {
+  constructor(
+    readonly content: Uint8Array,
+    readonly stateless: Uint16Array,
+    readonly context: Uint16Array,
+  ) {}
+
+  static fromSections(content: Uint8Array, model: Uint8Array): BrioShared {
+    if (content.length > MAX_CONTENT) throw new DictionaryFormatError(`BRIO content of ${content.length} bytes exceeds ${MAX_CONTENT}`, 0, "brio-content");
+    const [s, c] = parseModelSection(model);
+    return new BrioShared(content, s, c);
+  }
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** §7: seeded FNV-1a of the message, then fmix32. */
+export function msgHash(seed: number, data: Uint8Array): number {
+  let h = (0x811c9dc5 ^ seed ^ Math.imul(data.length, 0x9e3779b1)) >>> 0;
+  for (let i = 0; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  return fmix32(h >>> 0);
+}
+
+export function checkValue(seed: number, data: Uint8Array): number {
+  return msgHash(seed, data) >>> 24;
+}
+
+/** Range decoder (§3); probabilities adapt in place in `p`. */
+class RangeDecoder {
+  pos = 0;
+  range = 0xffffffff;
+  code = 0;
+
+  constructor(
+    readonly data: Uint8Array,
+    readonly p: Uint16Array,
+  ) {
+    for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.byte();
+    if (this.code >= this.range) throw new PayloadError("BRIO range coder: invalid initial code", 0, "brio.payload");
+  }
+
+  byte(): number {
+    const pos = this.pos++;
+    return pos < this.data.length ? this.data[pos]! : 0;
+  }
+
+  bit(idx: number): number {
+    const p = this.p[idx]!;
+    const bound = (this.range >>> 12) * p;
+    let b = 0;
+    if (this.code < bound) {
+      this.range = bound;
+      this.p[idx] = p + ((4096 - p) >> 5);
+    } else {
+      this.code -= bound;
+      this.range -= bound;
+      this.p[idx] = p - (p >> 5);
+      b = 1;
+    }
+    while (this.range < TOP) {
+      this.range *= 256;
+      this.code = this.code * 256 + this.byte();
+    }
+    return b;
+  }
+
+  direct(nbits: number): number {
+    let v = 0;
+    for (let k = 0; k < nbits; k++) {
+      this.range = this.range >>> 1;
+      let b = 0;
+      if (this.code >= this.range) {
+        this.code -= this.range;
+        b = 1;
+        if (this.code >= this.range) throw new PayloadError("BRIO range coder: corrupt direct bits", this.pos, "brio.payload");
+      }
+      v = v * 2 + b;
+      while (this.range < TOP) {
+        this.range *= 256;
+        this.code = this.code * 256 + this.byte();
+      }
+    }
+    return v;
+  }
+
+  tree(base: number, nbits: number): number {
+    let m = 1;
+    for (let k = 0; k < nbits; k++) m = (m << 1) | this.bit(base + m);
+    return m - (1 << nbits);
+  }
+
+  rtree(base: number, nbits: number): number {
+    let m = 1;
+    let v = 0;
+    for (let k = 0; k < nbits; k++) {
+      const b = this.bit(base + m);
+      m = (m << 1) | b;
+      v |= b << k;
+    }
+    return v;
+  }
+}
+
+function decodeLen(rd: RangeDecoder, base: number): number {
+  if (rd.bit(base) === 0) return 2 + rd.tree(base + 2, 3);
+  if (rd.bit(base + 1) === 0) return 10 + rd.tree(base + 10, 3);
+  return 18 + rd.tree(base + 18, 6);
+}
+
+/** Decode one payload (§5): the message and the check value read (the caller verifies it). */
+export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8Array, payload: Uint8Array,
+  maxSize: number, reps: number[]): { data: Uint8Array; check: number } {
+  const rd = new RangeDecoder(payload, probs);
+  const slot = rd.tree(P_NLEN, 6);
+  if (slot > 32) throw new PayloadError(`BRIO message length slot ${slot} out of range`, 0, "brio.length");
+  let n = 0;
+  if (slot === 1) n = 1;
+  else if (slot >= 2) {
+    const rest = slot - 1;
+    const top = rest < 2 ? rest : 2;
+    n = (1 << top) | rd.tree(P_NSUB + slot * 4, top);
+    if (rest > top) n = n * 2 ** (rest - top) + rd.direct(rest - top);
+  }
+  if (n > maxSize) throw new LimitError(`BRIO message of ${n} bytes exceeds max_size ${maxSize}`, undefined, "brio.length");
+  const cLen = content.length;
+  const H = hist.length;
+  const end = H + n;
+  const w = new Uint8Array(end);
+  w.set(hist);
+  let state = 0;
+  let prev = H > 0 ? hist[H - 1]! : 0;
+  let pos = H;
+  while (pos < end) {
+    if (rd.bit(P_IS_MATCH + state) === 0) {
+      const base = P_LIT + LIT_CLASS[prev]! * 256;
+      let b: number;
+      if (state < 7) b = rd.tree(base, 8);
+      else {
+        const msrc = cLen + pos - reps[0]!;
+        const mbyte = msrc < cLen ? content[msrc]! : w[msrc - cLen]!;
+        let m = 1;
+        let matching = true;
+        for (let k = 7; k >= 0; k--) {
+          let bit: number;
+          if (matching) {
+            const mb = (mbyte >> k) & 1;
+            bit = rd.bit(P_MLIT + (mb << 3) + k);
+            if (bit !== mb) matching = false;
+          } else bit = rd.bit(base + m);
+          m = (m << 1) | bit;
+        }
+        b = m - 256;
+      }
+      w[pos++] = b;
+      prev = b;
+      state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
+      continue;
+    }
+    let length = 0;
+    let dist = 0;
+    if (rd.bit(P_IS_REP + state) === 1) {
+      if (rd.bit(P_IS_REP0 + state) === 0) {
+        if (rd.bit(P_IS_REP0_LONG + state) === 0) {
+          length = 1;
+          state = state < 7 ? 9 : 11;
+        }
+        dist = reps[0]!;
+      } else {
+        let ri = 1;
+        if (rd.bit(P_IS_REP1 + state) === 1) ri = 2 + rd.bit(P_IS_REP2 + state);
+        dist = reps[ri]!;
+        for (; ri > 0; ri--) reps[ri] = reps[ri - 1]!;
+        reps[0] = dist;
+      }
+      if (length === 0) {
+        length = decodeLen(rd, P_RLEN);
+        state = state < 7 ? 8 : 11;
+      }
+    } else {
+      length = decodeLen(rd, P_MLEN);
+      const dslot = rd.tree(P_SLOT + (length < 5 ? 0 : 64), 6);
+      let d0: number;
+      if (dslot < 4) d0 = dslot;
+      else {
+        const footer = (dslot >> 1) - 1;
+        const base = (2 | (dslot & 1)) * 2 ** footer;
+        if (dslot < 14) d0 = base + rd.rtree(P_SPEC + base - dslot - 1, footer);
+        else d0 = base + rd.direct(footer - 4) * 16 + rd.rtree(P_ALIGN, 4);
+      }
+      dist = d0 + 1;
+      reps[3] = reps[2]!;
+      reps[2] = reps[1]!;
+      reps[1] = reps[0]!;
+      reps[0] = dist;
+      state = state < 7 ? 7 : 10;
+    }
+    if (length > end - pos) throw new PayloadError(`BRIO match of ${length} bytes runs past the message end`, rd.pos, "brio.match");
+    const cur = cLen + pos;
+    if (dist > cur || dist < 1) throw new PayloadError(`BRIO match distance ${dist} reaches before the window`, rd.pos, "brio.distance");
+    let src = cur - dist;
+    for (let k = 0; k < length; k++) {
+      w[pos++] = src < cLen ? content[src]! : w[src - cLen]!;
+      src++;
+    }
+    prev = w[pos - 1]!;
+  }
+  const check = rd.direct(8);
+  if (payload.length > rd.pos - 3) throw new PayloadError("BRIO payload has bytes the decoder did not need", rd.pos - 3, "brio.payload");
+  if (payload.length > 0 && payload[payload.length - 1] === 0) {
+    throw new PayloadError("BRIO payload ends with a zero byte (not canonical)", payload.length - 1, "brio.payload");
+  }
+  return { data: H > 0 ? w.subarray(H) : w, check };
+}
+
+export function verifyCheck(check: number, expected: number, context: boolean, offset: number): void {
+  if (check !== expected) {
+    if (context) throw new ContextDesyncError("BRIO check value mismatch: the context of this connection diverged or the payload is corrupt", offset, "brio.check");
+    throw new PayloadError("BRIO check value mismatch: corrupt payload or wrong dictionary", offset, "brio.check");
+  }
+}
+
+/** One direction's BRIO decoder; in context mode it keeps the state of §6. */
+export class BrioDecoder {
+  readonly content: Uint8Array;
+  models: Uint16Array;
+  hist: Uint8Array = EMPTY;
+  connHash = STATELESS_SEED;
+  private readonly lens = [0, 0, 0];
+  private readonly prior: Uint16Array;
+
+  constructor(
+    shared: BrioShared | null,
+    readonly context: boolean,
+    readonly window: number,
+    prior?: Uint16Array,
+  ) {
+    this.content = shared !== null ? shared.content : EMPTY;
+    this.prior = prior ?? (shared !== null ? (context ? shared.context : shared.stateless) : defaultModels());
+    this.models = this.prior.slice();
+  }
+
+  private reps(): number[] {
+    const r = [1, 2, 3, 4];
+    if (!this.context) return r;
+    let acc = 0;
+    for (let k = 0; k < 3; k++) {
+      const ln = this.lens[k]!;
+      if (ln <= 0) break;
+      acc += ln;
+      r[k] = acc;
+    }
+    return r;
+  }
+
+  decode(payload: Uint8Array, maxSize: number): Uint8Array {
+    const { data, check } = this.decodeUnchecked(payload, maxSize);
+    verifyCheck(check, checkValue(this.connHash, data), this.context, payload.length);
+    if (this.context) this.append(data);
+    return data;
+  }
+
+  /** Decode without verifying the check; in context mode the adapted models are adopted. */
+  decodeUnchecked(payload: Uint8Array, maxSize: number): { data: Uint8Array; check: number } {
+    const models = this.context ? this.models.slice() : this.prior.slice();
+    const out = decodeFrame(this.content, models, this.context ? this.hist : EMPTY, payload, maxSize, this.reps());
+    if (this.context) this.models = models;
+    return out;
+  }
+
+  /** A context frame coded by another method (or a checked TEMPLATE_BRIO payload). */
+  observe(data: Uint8Array): void {
+    if (this.context) this.append(data);
+  }
+
+  private append(data: Uint8Array): void {
+    this.connHash = msgHash(this.connHash, data);
+    this.lens[2] = this.lens[1]!;
+    this.lens[1] = this.lens[0]!;
+    this.lens[0] = data.length;
+    this.hist = trimHistory(this.hist, data, this.window);
+  }
+}

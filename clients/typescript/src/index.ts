@@ -1,0 +1,16 @@
+/**
+ * aura-wire for browsers and Node: decode AURA frames (spec/wire-format.md), run the client
+ * session (spec/session.md) and speak it through `AuraSocket`, shaped like `WebSocket`.
+ */
+export * from "./errors.js";
+export { Dictionary, sha256Hex, parseSections } from "./dictionary.js";
+export { Decoder, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PARAMS } from "./decoder.js";
+export type { ContextParams, DecoderOptions, Decoded } from "./decoder.js";
+export type { Codecs, ZstdModule, BrotliModule } from "./codecs.js";
+export { parseHeader, packHeader, METHOD_NAMES } from "./frame.js";
+export type { FrameHeader } from "./frame.js";
+export { BrioDecoder, BrioShared } from "./brio.js";
+export { TemplateSet } from "./templates/section.js";
+export { V1TemplateState } from "./templates/state.js";
+export { decodePayload as decodeTemplatePayload } from "./templates/payload.js";
+export { crc32, hex, fromHex } from "./bytes.js";

@@ -1,0 +1,17 @@
+// File access for the vector runner under Node: spec/vectors/ of this repository.
+import { readFile, readdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+export const VECTORS = fileURLToPath(new URL("../../../spec/vectors/", import.meta.url));
+
+export const nodeIo = {
+  async list(dir) {
+    return (await readdir(VECTORS + dir)).filter((n) => n.endsWith(".json")).sort();
+  },
+  async json(path) {
+    return JSON.parse(await readFile(VECTORS + path, "utf8"));
+  },
+  async bytes(path) {
+    return new Uint8Array(await readFile(VECTORS + path));
+  },
+};

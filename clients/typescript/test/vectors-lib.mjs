@@ -1,0 +1,106 @@
+// Runs the spec vectors (spec/vectors/**) against the bundled decoder. Shared by the Node tests
+// (test/vectors.test.mjs) and the Chromium run (test/browser.test.mjs): `io` reads the files,
+// `lib` is the bundle, `codecs` the optional ZSTD/BROTLI modules.
+
+const enc = new TextEncoder();
+
+function bytesOf(m, lib) {
+  return "text" in m ? enc.encode(m.text) : lib.fromHex(m.hex);
+}
+
+function same(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function expectError(fn, lib, name) {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof lib.AuraError)) throw new Error(`expected ${name}, got a non-AURA error: ${e && e.stack}`);
+    if (!(e instanceof lib[name])) throw new Error(`expected ${name}, got ${e.name}: ${e.message}`);
+    return;
+  }
+  throw new Error(`expected ${name}, nothing was raised`);
+}
+
+async function wireCase(io, lib, codecs, v) {
+  const dict = v.dictionary ? await lib.Dictionary.fromBytes(await io.bytes(v.dictionary)) : null;
+  const dec = new lib.Decoder(dict, { context: v.context, maxMessageSize: v.max_message_size ?? 1 << 24, codecs });
+  const frames = v.frames.map((f) => lib.fromHex(f));
+  if (v.error) {
+    for (const f of frames.slice(0, -1)) dec.decode(f);
+    expectError(() => dec.decode(frames[frames.length - 1]), lib, v.error);
+    return;
+  }
+  if (frames.length !== v.messages.length) throw new Error("frames and messages differ in count");
+  frames.forEach((f, i) => {
+    const m = v.messages[i];
+    const got = dec.decodeMessage(f);
+    if ("text" in m) {
+      if (got !== m.text) throw new Error(`frame ${i}: text differs`);
+    } else if (!(got instanceof Uint8Array) || !same(got, lib.fromHex(m.hex))) throw new Error(`frame ${i}: bytes differ`);
+  });
+}
+
+function brioCase(_io, lib, v) {
+  const ds = v.dictionary_sections;
+  const sh = ds ? lib.BrioShared.fromSections(lib.fromHex(ds.content), lib.fromHex(ds.model)) : null;
+  const dec = new lib.BrioDecoder(sh, v.context, v.window);
+  v.messages.forEach((mh, i) => {
+    const m = lib.fromHex(mh);
+    const got = dec.decode(lib.fromHex(v.payloads[i]), m.length);
+    if (!same(got, m)) throw new Error(`payload ${i}: message differs`);
+  });
+}
+
+function templateCase(_io, lib, v) {
+  const ts = v.section ? lib.TemplateSet.fromSection(lib.fromHex(v.section)) : null;
+  // template vectors run with the TemplateDecoder defaults of the reference: 64 runtime
+  // templates, 16384 runtime bytes (spec/templates.md §5.5)
+  const st = new lib.V1TemplateState(ts, !!v.context, 64, 16384);
+  if (ts !== null && v.content) st.cx.content = lib.fromHex(v.content);
+  if (v.error) {
+    for (const m of v.observe) st.observe(enc.encode(m.text));
+    expectError(() => lib.decodeTemplatePayload(st, lib.fromHex(v.payload), v.max_size ?? 1 << 20), lib, v.error);
+    return;
+  }
+  const window = v.window ?? 0;
+  let hist = new Uint8Array(0);
+  v.messages.forEach((m, i) => {
+    const data = enc.encode(m.text);
+    const p = v.payloads[i];
+    if (p === null) st.observe(data);
+    else {
+      st.cx.hist = v.context ? hist : new Uint8Array(0);
+      const { data: got, match } = lib.decodeTemplatePayload(st, lib.fromHex(p), 1 << 20);
+      if (!same(got, data)) throw new Error(`payload ${i}: message differs`);
+      if (v.context) st.commit(got, match ?? st.match(got));
+    }
+    if (window) {
+      const h = new Uint8Array(hist.length + data.length);
+      h.set(hist);
+      h.set(data, hist.length);
+      hist = h.slice(Math.max(0, h.length - window));
+    }
+  });
+}
+
+/** Every vector as {name, run}: `run()` resolves when it passes, rejects with the reason. */
+export async function vectorCases(io, lib, codecs) {
+  const cases = [];
+  for (const name of await io.list("wire")) {
+    const v = await io.json(`wire/${name}`);
+    cases.push({ name: `wire/${name}`, run: () => wireCase(io, lib, codecs, v) });
+  }
+  for (const name of await io.list("brio")) {
+    const v = await io.json(`brio/${name}`);
+    cases.push({ name: `brio/${name}`, run: async () => brioCase(io, lib, v) });
+  }
+  for (const name of await io.list("templates")) {
+    const v = await io.json(`templates/${name}`);
+    cases.push({ name: `templates/${name}`, run: async () => templateCase(io, lib, v) });
+  }
+  return cases;
+}
