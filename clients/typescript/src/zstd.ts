@@ -12,7 +12,8 @@ let ready: Promise<ZstdModule> | null = null;
 /** Initialise the WebAssembly module. `wasm`: the URL where zstd.wasm is served (default: beside
  * this file) or its bytes. */
 export function loadZstd(wasm?: string | Uint8Array): Promise<ZstdModule> {
-  ready ??= init(wasm as string | undefined).then(() => {
+  // the web build of init() takes the wasm URL or bytes; the node typings omit the argument
+  ready ??= (init as (p?: string) => Promise<void>)(wasm as string | undefined).then(() => {
     const dctx = createDCtx();
     const mod: ZstdModule = {
       decompress(frame: Uint8Array, dict: Uint8Array | null, size: number): Uint8Array {
