@@ -87,6 +87,87 @@ function templateCase(_io, lib, v) {
   });
 }
 
+function messageOf(m, lib) {
+  return "text" in m ? m.text : lib.fromHex(m.binary);
+}
+
+// Replays a session conversation as the client (spec/session.md §10): CONTROL frames byte for
+// byte, the same messages delivered, the same close code. The client's own data frames are
+// stateless RAW here, so only that they were sent is compared, not their header byte.
+async function sessionCase(_io, lib, codecs, v) {
+  const cfg = { ...v.session_config, ...(v.client_session_config ?? {}) };
+  const s = new lib.ClientSession({ context: cfg.context, maxMessageSize: cfg.max_message_size, fetchWindow: cfg.fetch_window,
+    maxContextMemory: cfg.max_context_memory, codecs });
+  const dicts = new Map();
+  for (const h of v.server_dictionaries) {
+    const d = await lib.Dictionary.fromBytes(lib.fromHex(h));
+    dicts.set(d.id, d);
+  }
+  const produced = [];
+  const failures = [];
+  let closed = false;
+  const drain = async () => {
+    for (;;) {
+      produced.push(...s.dataToSend());
+      const evs = s.events();
+      if (evs.length === 0) return [];
+      const out = [];
+      for (const e of evs) {
+        if (e.type === "closed") failures.push(e);
+        else if (e.type === "fetched") {
+          try {
+            s.useDictionary(await lib.Dictionary.fromBytes(e.bytes, e.id));
+          } catch (exc) {
+            s.failTransfer(exc);
+          }
+        } else out.push(e);
+      }
+      if (out.length > 0) return out;
+    }
+  };
+  for (const step of v.steps) {
+    if (step.action !== undefined) {
+      if (step.action !== "client") continue;
+      if (step.do === "send") s.send(messageOf(step.message, lib));
+      else if (step.do === "use") s.useDictionary(dicts.get(step.id));
+      else if (step.do === "fetch") s.fetchDictionary(step.id);
+      else if (step.do === "decline") s.decline();
+      await drain();
+      continue;
+    }
+    if (step.close !== undefined) {
+      if (step.close.by === "client") {
+        await drain();
+        if (failures.length !== 1 || failures[0].code !== step.close.code) {
+          throw new Error(`expected close ${step.close.code}, got ${JSON.stringify(failures)}`);
+        }
+        closed = true;
+      }
+      continue;
+    }
+    const frame = lib.fromHex(step.frame);
+    if (step.from === "client") {
+      if (step.injected) continue;
+      await drain();
+      const mine = produced.shift();
+      if (mine === undefined) throw new Error(`the client should have sent ${step.frame.slice(0, 20)}`);
+      const expected = lib.fromHex(step.sent ?? step.frame);
+      if ((lib.isControlFrame(expected) || lib.isControlFrame(mine)) && !same(mine, expected)) {
+        throw new Error(`control frame differs: ${lib.hex(mine)} != ${step.sent ?? step.frame}`);
+      }
+      continue;
+    }
+    s.receive(frame);
+    const got = (await drain()).filter((e) => e.type === "message").map((e) => e.data);
+    const want = step.message !== undefined ? [messageOf(step.message, lib)] : [];
+    if (got.length !== want.length || !got.every((g, i) => (typeof g === "string" ? g === want[i] : same(g, want[i])))) {
+      throw new Error(`delivered ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    }
+  }
+  if (closed !== v.steps.some((st) => st.close !== undefined && st.close.by === "client")) throw new Error("close mismatch");
+  if (!closed && failures.length > 0) throw new Error(`unexpected close ${JSON.stringify(failures)}`);
+}
+
 /** Every vector as {name, run}: `run()` resolves when it passes, rejects with the reason. */
 export async function vectorCases(io, lib, codecs) {
   const cases = [];
@@ -101,6 +182,10 @@ export async function vectorCases(io, lib, codecs) {
   for (const name of await io.list("templates")) {
     const v = await io.json(`templates/${name}`);
     cases.push({ name: `templates/${name}`, run: async () => templateCase(io, lib, v) });
+  }
+  for (const name of await io.list("session")) {
+    const v = await io.json(`session/${name}`);
+    cases.push({ name: `session/${name}`, run: () => sessionCase(io, lib, codecs, v) });
   }
   return cases;
 }

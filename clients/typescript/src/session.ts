@@ -1,0 +1,333 @@
+/**
+ * The client side of the AURA session (spec/session.md): HELLO and its codec parameters,
+ * dictionary sync (USE, GET, CHUNK), data frames both ways, close codes. A state machine in the
+ * h11 style: bytes and calls in, frames to send (`dataToSend`) and events out. No I/O: the
+ * socket adapter moves frames, fetches dictionaries over HTTP and verifies hashes (async).
+ */
+import { utf8 } from "./bytes.js";
+import { type Control, isControlFrame, packGet, packUse, parseControl } from "./control.js";
+import { type ContextParams, Decoder, DEFAULT_MAX_MESSAGE_SIZE } from "./decoder.js";
+import type { Codecs } from "./codecs.js";
+import type { Dictionary } from "./dictionary.js";
+import { AuraError, CLOSE_INTERNAL_ERROR, LimitError, ProtocolError } from "./errors.js";
+import { encodeStateless } from "./encoder.js";
+import { METHOD_NAMES } from "./frame.js";
+
+export type SessionState = "await-hello" | "offered" | "fetching" | "use-sent" | "synced" | "plain" | "closed";
+
+type SessionEvent = "recv hello" | "decline" | "use dictionary" | "fetch dictionary" | "recv chunk" | "recv last chunk" | "recv use";
+
+/** (state, event) -> next state: spec/session.md §5, client rows. DATA keeps the state. */
+const TRANSITIONS: Record<string, SessionState> = {
+  "await-hello|recv hello": "offered",
+  "await-hello|decline": "plain",
+  "offered|use dictionary": "use-sent",
+  "offered|fetch dictionary": "fetching",
+  "offered|decline": "plain",
+  "fetching|recv chunk": "fetching",
+  "fetching|recv last chunk": "fetching", // the SHA-256 check runs (async) in the adapter
+  "fetching|use dictionary": "use-sent", // verified: USE
+  "use-sent|recv use": "synced",
+};
+
+/** The revision of the context rules this client runs (spec/session.md §8). */
+export const CONTEXT_REVISION = 1;
+
+const PARAM_NAMES: (keyof ContextParams)[] = ["window", "zstdWindow", "zstdHistoryMinSize", "templateBrioWindow", "maxRuntimeTemplates", "maxRuntimeTemplateBytes"];
+const PARAM_WIRE_NAMES = ["window", "zstd_window", "zstd_history_min_size", "template_brio_window", "max_runtime_templates", "max_runtime_template_bytes"];
+const PARAM_RANGES: [number, number][] = [[0, 2 ** 20], [0, 2 ** 22], [1, 2 ** 30], [0, 2 ** 20], [0, 2 ** 16], [0, 2 ** 24]];
+
+export interface SessionOptions {
+  /** Accept context mode (default true). */
+  context?: boolean;
+  maxMessageSize?: number;
+  maxDictionarySize?: number;
+  maxContextMemory?: number;
+  fetchWindow?: number;
+  codecs?: Codecs;
+}
+
+export type ClientEvent =
+  | { type: "message"; data: string | Uint8Array }
+  | { type: "offered"; dictionaries: { id: string; size: number }[] }
+  | { type: "fetched"; id: string; bytes: Uint8Array }
+  | { type: "in-use"; direction: "send" | "receive"; id: string }
+  | { type: "closed"; code: number; reason: string };
+
+export class Stats {
+  sentMessages = 0;
+  sentRawBytes = 0;
+  sentWireBytes = 0;
+  receivedMessages = 0;
+  receivedRawBytes = 0;
+  receivedWireBytes = 0;
+  controlSentBytes = 0;
+  controlReceivedBytes = 0;
+  receivedMethods: Record<string, number> = {};
+  dictionary: string | null = null;
+  dictionaryState = "none";
+
+  /** raw / wire bytes received (the compression ratio of the server's stream). */
+  get ratio(): number {
+    return this.receivedWireBytes > 0 ? this.receivedRawBytes / this.receivedWireBytes : 1;
+  }
+
+  get sentRatio(): number {
+    return this.sentWireBytes > 0 ? this.sentRawBytes / this.sentWireBytes : 1;
+  }
+}
+
+/** A close reason a person can read, at most 123 UTF-8 bytes (RFC 6455 §5.5). */
+export function closeReason(text: string): string {
+  let s = `aura: ${text}`;
+  while (utf8(s).length > 123) s = s.slice(0, -1);
+  return s;
+}
+
+export class ClientSession {
+  state: SessionState = "await-hello";
+  readonly stats = new Stats();
+  params: ContextParams | null = null;
+  context = false;
+  private decoder: Decoder;
+  private readonly out: Uint8Array[] = [];
+  private readonly evs: ClientEvent[] = [];
+  private readonly offered = new Map<string, number>();
+  private maxChunk = 1;
+  private useSent: string | null = null;
+  private sendDict: Dictionary | null = null;
+  private fetch: { id: string; size: number; buf: Uint8Array; got: number; next: number; pending: [number, number][] } | null = null;
+  private readonly opts: Required<Omit<SessionOptions, "codecs">> & { codecs: Codecs };
+
+  constructor(options: SessionOptions = {}) {
+    this.opts = {
+      context: options.context ?? true,
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      maxDictionarySize: options.maxDictionarySize ?? 4 * 1024 * 1024,
+      maxContextMemory: options.maxContextMemory ?? 8 * 1024 * 1024,
+      fetchWindow: options.fetchWindow ?? 4,
+      codecs: options.codecs ?? {},
+    };
+    this.decoder = this.newDecoder(null);
+  }
+
+  /** Frames to write to the socket, in order (drains the queue). */
+  dataToSend(): Uint8Array[] {
+    return this.out.splice(0);
+  }
+
+  events(): ClientEvent[] {
+    return this.evs.splice(0);
+  }
+
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
+  get sendDictionary(): Dictionary | null {
+    return this.sendDict;
+  }
+
+  private go(event: SessionEvent): void {
+    const next = TRANSITIONS[`${this.state}|${event}`];
+    if (next === undefined) throw new ProtocolError(`${event} is not allowed for the client in state ${this.state}`, undefined, "session.state");
+    this.state = next;
+  }
+
+  private newDecoder(d: Dictionary | null): Decoder {
+    return new Decoder(d, { ...(this.params ?? {}), context: this.context, maxMessageSize: this.opts.maxMessageSize, codecs: this.opts.codecs });
+  }
+
+  /** Queue an application message (stateless frames: valid at any time, spec/session.md §6.4). */
+  send(message: string | Uint8Array): Uint8Array {
+    if (this.state === "closed") throw new ProtocolError("send on a closed session", undefined, "session");
+    const text = typeof message === "string";
+    const data = text ? utf8(message) : message;
+    const frame = encodeStateless(data, text);
+    this.stats.sentMessages++;
+    this.stats.sentRawBytes += data.length;
+    this.stats.sentWireBytes += frame.length;
+    this.out.push(frame);
+    return frame;
+  }
+
+  /** A dictionary the server offered is held (verified): switch the send direction (USE). */
+  useDictionary(d: Dictionary): void {
+    if (!this.offered.has(d.id)) throw new ProtocolError(`dictionary ${d.id.slice(0, 12)} was not offered`, undefined, "session");
+    this.go("use dictionary");
+    this.fetch = null;
+    this.out.push(packUse(d.id));
+    this.stats.controlSentBytes += 34;
+    this.useSent = d.id;
+    this.sendDict = d;
+    this.stats.dictionary = d.id;
+    this.stats.dictionaryState = "use-sent";
+    this.evs.push({ type: "in-use", direction: "send", id: d.id });
+  }
+
+  /** Start an in-band transfer of an offered dictionary (GET/CHUNK). */
+  fetchDictionary(id: string): void {
+    const size = this.offered.get(id);
+    if (size === undefined) throw new ProtocolError(`dictionary ${id.slice(0, 12)} was not offered`, undefined, "session");
+    this.go("fetch dictionary");
+    if (size === 0) throw new ProtocolError("HELLO announced an empty dictionary", undefined, "hello.size");
+    this.fetch = { id, size, buf: new Uint8Array(size), got: 0, next: 0, pending: [] };
+    this.stats.dictionaryState = "fetching in-band";
+    this.requestChunks();
+  }
+
+  decline(): void {
+    this.go("decline");
+    this.stats.dictionaryState = "declined";
+  }
+
+  /** The in-band transfer failed its SHA-256 check or did not parse (close 1007). */
+  failTransfer(error: AuraError): void {
+    this.fail(error);
+  }
+
+  /** Consume one WebSocket message from the server; frames after close are ignored. */
+  receive(frame: Uint8Array): void {
+    if (this.state === "closed") return;
+    try {
+      if (isControlFrame(frame)) this.receiveControl(frame);
+      else this.receiveData(frame);
+    } catch (exc) {
+      if (exc instanceof AuraError) this.fail(exc);
+      else {
+        this.failWith(CLOSE_INTERNAL_ERROR, "internal error");
+        throw exc;
+      }
+    }
+  }
+
+  /** A text WebSocket message on an AURA connection is a protocol error (§3.3). */
+  receiveText(): void {
+    this.fail(new ProtocolError("text WebSocket message on an AURA connection", undefined, "message"));
+  }
+
+  fail(error: AuraError): void {
+    this.failWith(error.closeCode, error.message);
+  }
+
+  private failWith(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.evs.push({ type: "closed", code, reason: closeReason(reason) });
+  }
+
+  private receiveData(frame: Uint8Array): void {
+    if (this.state === "await-hello") throw new ProtocolError("data frame before HELLO (HELLO is the server's first message)", undefined, "session.state");
+    if (frame.length > this.opts.maxMessageSize + 1) throw new LimitError(`frame of ${frame.length} bytes exceeds max_message_size ${this.opts.maxMessageSize}`, undefined, "frame");
+    const d = this.decoder.decode(frame);
+    const st = this.stats;
+    st.receivedMessages++;
+    st.receivedWireBytes += frame.length;
+    st.receivedRawBytes += d.data.length;
+    const name = METHOD_NAMES[d.method]!;
+    st.receivedMethods[name] = (st.receivedMethods[name] ?? 0) + 1;
+    this.evs.push({ type: "message", data: d.text ? new TextDecoder().decode(d.data) : d.data });
+  }
+
+  private receiveControl(frame: Uint8Array): void {
+    const msg: Control = parseControl(frame);
+    this.stats.controlReceivedBytes += frame.length;
+    switch (msg.type) {
+      case "hello":
+        this.onHello(msg);
+        break;
+      case "use":
+        this.go("recv use");
+        if (msg.id !== this.useSent) throw new ProtocolError(`server USE names dictionary ${msg.id.slice(0, 12)}, not the one the client switched to`, undefined, "use.id");
+        this.decoder = this.newDecoder(this.sendDict);
+        this.stats.dictionaryState = "in use";
+        this.evs.push({ type: "in-use", direction: "receive", id: msg.id });
+        break;
+      case "chunk":
+        this.onChunk(msg.id, msg.offset, msg.data);
+        break;
+      case "get":
+        throw new ProtocolError("GET sent to a client", undefined, "control.type");
+      default:
+        break; // optional control types are ignored (§4.4)
+    }
+  }
+
+  private onHello(msg: Extract<Control, { type: "hello" }>): void {
+    this.go("recv hello");
+    this.maxChunk = msg.maxChunk;
+    const got = new Map<number, number>();
+    for (const [k, v] of msg.params) {
+      if (k < 8) got.set(k, v);
+      else if (k < 64) throw new ProtocolError(`HELLO has unknown mandatory parameter key ${k}`, undefined, "hello.params");
+    }
+    for (let k = 0; k < 8; k++) if (!got.has(k)) throw new ProtocolError(`HELLO lacks parameter key ${k}`, undefined, "hello.params");
+    const context = got.get(0)!;
+    if (context > 1) throw new ProtocolError(`HELLO context flag must be 0 or 1, got ${context}`, undefined, "hello.context");
+    const revision = got.get(1)!;
+    if (revision !== CONTEXT_REVISION) throw new ProtocolError(`server runs context revision ${revision}, this client runs ${CONTEXT_REVISION}`, undefined, "hello.revision");
+    const params = {} as ContextParams;
+    PARAM_NAMES.forEach((name, i) => {
+      const v = got.get(i + 2)!;
+      const [lo, hi] = PARAM_RANGES[i]!;
+      if (v < lo || v > hi) throw new ProtocolError(`server parameter out of range: ${PARAM_WIRE_NAMES[i]} = ${v}`, undefined, "hello.params");
+      params[name] = v;
+    });
+    if (context === 1 && !this.opts.context) throw new ProtocolError("server uses context mode, which this client was configured to refuse", undefined, "hello.context");
+    const need = params.window + params.zstdWindow + params.templateBrioWindow + params.maxRuntimeTemplateBytes;
+    if (context === 1 && need > this.opts.maxContextMemory) {
+      throw new ProtocolError(`server context needs ${need} bytes per direction, above this client's max_context_memory ${this.opts.maxContextMemory}`, undefined, "hello.params");
+    }
+    this.params = params;
+    this.context = context === 1;
+    this.decoder = this.newDecoder(null);
+    const usable: { id: string; size: number }[] = [];
+    for (const d of msg.dictionaries) {
+      if (this.offered.has(d.id)) throw new ProtocolError(`HELLO lists dictionary ${d.id.slice(0, 12)} twice`, undefined, "hello.id");
+      this.offered.set(d.id, d.size);
+      if (d.size <= this.opts.maxDictionarySize) usable.push(d);
+    }
+    if (usable.length === 0) {
+      this.go("decline");
+      this.stats.dictionaryState = "none offered";
+      return;
+    }
+    this.stats.dictionaryState = "offered";
+    this.evs.push({ type: "offered", dictionaries: usable });
+  }
+
+  private onChunk(id: string, offset: number, data: Uint8Array): void {
+    const f = this.fetch;
+    if (f === null || this.state !== "fetching") {
+      this.go("recv chunk");
+      throw new ProtocolError("CHUNK while no transfer is in progress", undefined, "chunk");
+    }
+    if (id !== f.id) throw new ProtocolError(`CHUNK for dictionary ${id.slice(0, 12)}, not the one requested`, undefined, "chunk.id");
+    const head = f.pending[0];
+    if (head === undefined) throw new ProtocolError("CHUNK that was not requested", undefined, "chunk");
+    if (offset !== head[0] || data.length !== head[1]) throw new ProtocolError(`CHUNK ${offset}+${data.length} does not answer GET ${head[0]}+${head[1]}`, undefined, "chunk.offset");
+    f.pending.shift();
+    f.buf.set(data, offset);
+    f.got += data.length;
+    if (f.got < f.size) {
+      this.go("recv chunk");
+      this.requestChunks();
+      return;
+    }
+    this.go("recv last chunk");
+    this.stats.dictionaryState = "verifying";
+    this.evs.push({ type: "fetched", id: f.id, bytes: f.buf });
+  }
+
+  private requestChunks(): void {
+    const f = this.fetch!;
+    while (f.pending.length < this.opts.fetchWindow && f.next < f.size) {
+      const length = Math.min(this.maxChunk, f.size - f.next);
+      f.pending.push([f.next, length]);
+      const g = packGet(f.id, f.next, length);
+      this.stats.controlSentBytes += g.length;
+      this.out.push(g);
+      f.next += length;
+    }
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * `AuraSocket`: a WebSocket-shaped socket that speaks AURA (spec/session.md) when the server
+ * selects it and is a plain WebSocket otherwise. The adapter: it moves frames between a
+ * `WebSocket` and the sans-I/O `ClientSession`, fetches the dictionary over HTTP
+ * (`/_aura/dict/<id>`, same origin) or in-band, keeps it in a store, and verifies it by hash on
+ * every load. Reconnection stays the application's business, as with `WebSocket`.
+ */
+import type { Codecs } from "./codecs.js";
+import { Dictionary } from "./dictionary.js";
+import { type DictionaryStore, defaultStore } from "./dictstore.js";
+import { AuraError, DictionaryFormatError } from "./errors.js";
+import { ClientSession, type SessionOptions, type Stats } from "./session.js";
+
+export const SUBPROTOCOL = "aura.v1";
+
+export interface AuraSocketOptions extends SessionOptions {
+  /** Where dictionaries come from: "http" (the endpoint, then in-band), "inband", "none". */
+  dictionary?: "http" | "inband" | "none";
+  /** Dictionary store (default: Cache API when available, else memory). */
+  store?: DictionaryStore;
+  /** Optional decoders for ZSTD and BROTLI (`aura-wire/zstd`, `aura-wire/brotli`). */
+  codecs?: Codecs;
+  /** WebSocket constructor (default: the global one). */
+  WebSocket?: typeof WebSocket;
+  /** fetch (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** The subprotocols to offer (spec/session.md §3.1). */
+export function offerFor(protocols: string[]): string[] {
+  if (protocols.length === 0) return [SUBPROTOCOL];
+  return [...protocols.map((p) => `${SUBPROTOCOL}.${p}`), ...protocols];
+}
+
+/** Client close codes: the WebSocket API lets a page send only 1000 and 3000-4999, so the
+ * session's 1002/1007/1009/1011 go out as 4002/4007/4009/4011 (spec/session.md §7). */
+export function wireCloseCode(code: number): number {
+  return code === 1000 || (code >= 3000 && code <= 4999) ? code : 4000 + (code - 1000);
+}
+
+type Handler = ((this: AuraSocket, ev: Event) => unknown) | null;
+
+export class AuraSocket extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  readonly url: string;
+  onopen: Handler = null;
+  onmessage: ((this: AuraSocket, ev: MessageEvent) => unknown) | null = null;
+  onclose: ((this: AuraSocket, ev: CloseEvent) => unknown) | null = null;
+  onerror: Handler = null;
+  /** True once the server selected AURA; false for a plain WebSocket connection. */
+  aura = false;
+  /** The session (null on a plain connection). */
+  session: ClientSession | null = null;
+
+  private readonly ws: WebSocket;
+  private readonly opts: AuraSocketOptions;
+  private readonly store: DictionaryStore;
+  private binType: BinaryType = "blob";
+  private appProtocol = "";
+  private failed: { code: number; reason: string } | null = null;
+  private sendChain: Promise<void> | null = null;
+  private plainIn = 0;
+  private plainRawIn = 0;
+
+  constructor(url: string | URL, protocols: string | string[] = [], options: AuraSocketOptions = {}) {
+    super();
+    this.opts = options;
+    this.url = String(url);
+    const ctor = options.WebSocket ?? globalThis.WebSocket;
+    const list = typeof protocols === "string" ? [protocols] : protocols;
+    this.ws = new ctor(this.url, offerFor(list));
+    this.ws.binaryType = "arraybuffer";
+    this.store = options.store ?? defaultStore((id) => this.dictionaryUrl(id));
+    this.ws.onopen = () => this.onOpen();
+    this.ws.onmessage = (ev) => this.onWsMessage(ev);
+    this.ws.onerror = () => this.emit(new Event("error"));
+    this.ws.onclose = (ev) => this.onWsClose(ev);
+  }
+
+  get readyState(): number {
+    if (this.failed !== null) return this.ws.readyState === 3 ? 3 : 2;
+    return this.ws.readyState;
+  }
+
+  get protocol(): string {
+    return this.aura ? this.appProtocol : this.ws.protocol;
+  }
+
+  get extensions(): string {
+    return this.ws.extensions;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get binaryType(): BinaryType {
+    return this.binType;
+  }
+
+  set binaryType(t: BinaryType) {
+    this.binType = t;
+    if (!this.aura && this.ws.readyState !== 0) this.ws.binaryType = t;
+  }
+
+  /** Bytes in and out, ratio and dictionary state. */
+  get stats(): Stats | { receivedMessages: number; receivedWireBytes: number; receivedRawBytes: number; ratio: number; dictionaryState: string } {
+    if (this.session !== null) return this.session.stats;
+    return { receivedMessages: this.plainIn, receivedWireBytes: this.plainRawIn, receivedRawBytes: this.plainRawIn, ratio: 1, dictionaryState: "plain WebSocket" };
+  }
+
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (this.readyState === 0) throw new DOMException("AuraSocket is still CONNECTING", "InvalidStateError");
+    if (this.readyState !== 1) return;
+    if (!this.aura) {
+      this.ws.send(data as string);
+      return;
+    }
+    if (typeof Blob !== "undefined" && data instanceof Blob) {
+      // a Blob is read asynchronously: later sends wait for it so the order is kept
+      const prev = this.sendChain ?? Promise.resolve();
+      this.sendChain = prev.then(async () => this.sendNow(new Uint8Array(await data.arrayBuffer())));
+      return;
+    }
+    const bytes = typeof data === "string" ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as ArrayBuffer);
+    if (this.sendChain !== null) {
+      const copy = typeof bytes === "string" ? bytes : bytes.slice();
+      this.sendChain = this.sendChain.then(() => this.sendNow(copy));
+    } else this.sendNow(bytes);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+
+  private sendNow(data: string | Uint8Array): void {
+    const s = this.session;
+    if (s === null || s.closed) return;
+    s.send(data);
+    this.flush();
+  }
+
+  private flush(): void {
+    const s = this.session;
+    if (s === null) return;
+    for (const f of s.dataToSend()) if (this.ws.readyState === 1) this.ws.send(f);
+    for (const ev of s.events()) this.onSessionEvent(ev);
+  }
+
+  private onOpen(): void {
+    const sel = this.ws.protocol;
+    this.aura = sel === SUBPROTOCOL || sel.startsWith(`${SUBPROTOCOL}.`);
+    if (this.aura) {
+      this.appProtocol = sel === SUBPROTOCOL ? "" : sel.slice(SUBPROTOCOL.length + 1);
+      this.session = new ClientSession(this.opts);
+    } else this.ws.binaryType = this.binType;
+    this.emit(new Event("open"));
+  }
+
+  private onWsMessage(ev: MessageEvent): void {
+    if (!this.aura) {
+      this.plainIn++;
+      this.plainRawIn += typeof ev.data === "string" ? ev.data.length : (ev.data as ArrayBuffer).byteLength ?? 0;
+      this.emit(new MessageEvent("message", { data: ev.data }));
+      return;
+    }
+    const s = this.session!;
+    if (typeof ev.data === "string") s.receiveText();
+    else s.receive(new Uint8Array(ev.data as ArrayBuffer));
+    this.flush();
+  }
+
+  private onSessionEvent(ev: ReturnType<ClientSession["events"]>[number]): void {
+    switch (ev.type) {
+      case "message": {
+        let data: unknown = ev.data;
+        if (typeof ev.data !== "string") {
+          const b = ev.data;
+          data = this.binType === "blob" && typeof Blob !== "undefined" ? new Blob([b as Uint8Array<ArrayBuffer>]) : b.buffer.byteLength === b.byteLength ? b.buffer : b.slice().buffer;
+        }
+        this.emit(new MessageEvent("message", { data }));
+        break;
+      }
+      case "offered":
+        void this.obtain(ev.dictionaries[0]!.id);
+        break;
+      case "fetched":
+        void this.verifyFetched(ev.id, ev.bytes);
+        break;
+      case "closed":
+        this.failed = { code: ev.code, reason: ev.reason };
+        this.emit(new Event("error"));
+        if (this.ws.readyState <= 1) this.ws.close(wireCloseCode(ev.code), ev.reason);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private dictionaryUrl(id: string): string {
+    const u = new URL(this.url);
+    u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+    u.pathname = `/_aura/dict/${id}`;
+    u.search = "";
+    u.hash = "";
+    return u.toString();
+  }
+
+  /** Get a dictionary the server offered: store, then HTTP, then in-band (spec/session.md §6). */
+  private async obtain(id: string): Promise<void> {
+    const mode = this.opts.dictionary ?? "http";
+    const s = this.session!;
+    if (mode === "none") {
+      s.decline();
+      return;
+    }
+    if (mode === "http") {
+      const d = (await this.fromStore(id)) ?? (await this.fromHttp(id));
+      if (s.closed || s.state !== "offered") return;
+      if (d !== null) {
+        s.useDictionary(d);
+        this.flush();
+        return;
+      }
+    }
+    s.fetchDictionary(id);
+    this.flush();
+  }
+
+  private async fromStore(id: string): Promise<Dictionary | null> {
+    try {
+      const bytes = await this.store.get(id);
+      if (bytes === null) return null;
+      try {
+        return await Dictionary.fromBytes(bytes, id);
+      } catch {
+        await this.store.delete(id); // corrupt entry: discard and fetch again (§6.2)
+        return null;
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  private async fromHttp(id: string): Promise<Dictionary | null> {
+    try {
+      const f = this.opts.fetch ?? globalThis.fetch;
+      const res = await f(this.dictionaryUrl(id));
+      if (!res.ok) return null;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.length > (this.opts.maxDictionarySize ?? 4 * 1024 * 1024)) return null;
+      const d = await Dictionary.fromBytes(bytes, id);
+      await this.store.put(id, bytes).catch(() => undefined);
+      return d;
+    } catch {
+      return null;
+    }
+  }
+
+  private async verifyFetched(id: string, bytes: Uint8Array): Promise<void> {
+    const s = this.session!;
+    let d: Dictionary;
+    try {
+      d = await Dictionary.fromBytes(bytes, id);
+    } catch (exc) {
+      s.failTransfer(exc instanceof AuraError ? exc : new DictionaryFormatError(String(exc)));
+      this.flush();
+      return;
+    }
+    if (s.closed) return;
+    await this.store.put(id, bytes).catch(() => undefined);
+    s.useDictionary(d);
+    this.flush();
+  }
+
+  private onWsClose(ev: CloseEvent): void {
+    const f = this.failed;
+    const init = f !== null ? { code: f.code, reason: f.reason, wasClean: false } : { code: ev.code, reason: ev.reason, wasClean: ev.wasClean };
+    this.emit(new CloseEvent("close", init));
+  }
+
+  private emit(ev: Event): void {
+    const h = (this as unknown as Record<string, unknown>)[`on${ev.type}`];
+    if (typeof h === "function") (h as (e: Event) => unknown).call(this, ev);
+    this.dispatchEvent(ev);
+  }
+}
