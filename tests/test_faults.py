@@ -241,7 +241,10 @@ class Echo:
             data = m.get("text") if m.get("text") is not None else m.get("bytes")
             self.received.append(data)
             key = "text" if isinstance(data, str) else "bytes"
-            await send({"type": "websocket.send", key: data})
+            try:
+                await send({"type": "websocket.send", key: data})
+            except OSError:
+                pass  # the connection is gone (ASGI: send raises an IOError); keep draining receive()
 
 
 def _binary(data: str | bytes) -> bytes:

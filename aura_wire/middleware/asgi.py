@@ -38,7 +38,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["AuraMiddleware", "AuraConnection", "connection_of"]
+__all__ = ["AuraMiddleware", "AuraConnection", "ConnectionGone", "connection_of"]
 
 #: Messages buffered between the connection's reader task and the application.
 _INBOX_SIZE = 16
@@ -49,6 +49,16 @@ def _metrics_dict(m: CompressionMetrics) -> dict[str, Any]:
     out: dict[str, Any] = m.snapshot()
     return out
 
+
+
+class ConnectionGone(OSError):
+    """Raised by ``send`` once an AURA connection has ended (the peer left, or the session failed).
+
+    The ASGI spec asks a server to raise "a server-specific subclass of IOError" when
+    ``send`` is called on a closed connection (uvicorn raises ``ClientDisconnected``); the
+    middleware does the same, so frameworks react as they do without it (Starlette turns any
+    OSError into ``WebSocketDisconnect(1006)``) and a send-only loop ends when its client leaves.
+    """
 
 
 #: Key of an ASGI ``websocket.send`` message that marks the message sensitive (no compression context).
@@ -401,6 +411,7 @@ class _ServerAdapter:
         self.inbox: asyncio.Queue[Message] = asyncio.Queue(_INBOX_SIZE)
         self.reader: asyncio.Task[None] | None = None
         self.final: Message | None = None
+        self.app_closed = False  # the application sent websocket.close
 
     async def run(self, app_scope: Scope) -> None:
         try:
@@ -459,15 +470,22 @@ class _ServerAdapter:
             await self.raw_send(message)
             return
         if kind == "websocket.send":
+            if self.app_closed:
+                # after its own close the application gets what the server gives it (uvicorn: RuntimeError)
+                await self.raw_send({k: v for k, v in message.items() if k != SENSITIVE_KEY})
+                return
             if self.conn.closed or session.closed:
-                return  # the connection is gone; the application learns it from receive()
+                raise ConnectionGone("the AURA connection is closed")
             text = message.get("text")
             # {"type": "websocket.send", ..., "aura.sensitive": True}: code it with no shared state
             # (spec/wire-format.md §5.3), e.g. a message that carries a secret next to attacker data
             session.send_message(text if text is not None else bytes(message.get("bytes") or b""),
                                  sensitive=bool(message.get(SENSITIVE_KEY, False)))
             await self.conn.flush()
+            if self.conn.closed:  # the server reported the peer gone while we wrote
+                raise ConnectionGone("the AURA connection is closed")
         elif kind == "websocket.close":
+            self.app_closed = True
             await self.conn.send_close(message)
             session.close()
         else:
@@ -500,6 +518,7 @@ class _ServerAdapter:
             msg = await self.raw_receive()
             kind = msg["type"]
             if kind == "websocket.disconnect":
+                self.conn.closed = True  # from now on the application's sends raise ConnectionGone
                 self.final = msg
                 await self.inbox.put(msg)
                 return
