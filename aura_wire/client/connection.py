@@ -159,7 +159,15 @@ class Connection:
         self._dictionary_path = dictionary_path
         self._plain_stats = _PlainStats()
         self.stats = ClientStats(self)
-        self._inbox: asyncio.Queue[object] = asyncio.Queue(max_queue)
+        # The inbox itself is unbounded so the end marker always fits (a full inbox used to drop it and
+        # recv() waited forever); back-pressure is _deliver's: the reader waits while ``max_queue``
+        # messages are unread, except before the dictionary sync settles, when it keeps reading up to
+        # ``max_message_size`` bytes of messages (the sync frames queue behind them).
+        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._max_queue = max_queue
+        self._queued_bytes = 0
+        self._space = asyncio.Event()
+        self._space.set()
         self._lock = asyncio.Lock()
         self._synced = asyncio.Event()
         self._settled = asyncio.Event()  # synced, or known to stay dictionary-free
@@ -229,7 +237,22 @@ class Connection:
             self._inbox.put_nowait(_END)  # later calls end the same way
             await self._raise_closed()
         assert isinstance(item, (str, bytes))
+        self._queued_bytes -= len(item)
+        if self._inbox.qsize() < self._max_queue:
+            self._space.set()
         return item
+
+    async def _deliver(self, data: str | bytes) -> None:
+        """Queue a received message for recv(), waiting while the application is behind."""
+        self._inbox.put_nowait(data)
+        self._queued_bytes += len(data)
+        if self._inbox.qsize() < self._max_queue:
+            return
+        s = self.session
+        if not self._settled.is_set() and s is not None and self._queued_bytes <= s.config.max_message_size:
+            return  # the sync is still running: keep reading so wait_synced() can finish
+        self._space.clear()
+        await self._space.wait()
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
         return self._iterate()
@@ -309,15 +332,14 @@ class Connection:
         finally:
             self._settled.set()
             self._hello.set()
-            with contextlib.suppress(asyncio.QueueFull):
-                self._inbox.put_nowait(_END)
+            self._inbox.put_nowait(_END)  # the inbox is unbounded: the end is never lost
 
     async def _handle_events(self) -> bool:
         s = self.session
         assert s is not None
         for ev in s.events():
             if isinstance(ev, MessageReceived):
-                await self._inbox.put(ev.data)
+                await self._deliver(ev.data)
             elif isinstance(ev, DictionaryOffered):
                 await self._on_offer(ev)
             elif isinstance(ev, DictionaryFetched):
