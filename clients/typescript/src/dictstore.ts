@@ -5,6 +5,8 @@
  */
 
 export interface DictionaryStore {
+  /** Ids the store believes it holds (read synchronously: the offer is built at construction). */
+  heldIds(): string[];
   get(id: string): Promise<Uint8Array | null>;
   put(id: string, bytes: Uint8Array): Promise<void>;
   delete(id: string): Promise<void>;
@@ -13,6 +15,9 @@ export interface DictionaryStore {
 /** Process-lifetime store (Node, or a page without the Cache API). */
 export class MemoryStore implements DictionaryStore {
   private readonly m = new Map<string, Uint8Array>();
+  heldIds(): string[] {
+    return [...this.m.keys()];
+  }
   async get(id: string): Promise<Uint8Array | null> {
     return this.m.get(id) ?? null;
   }
@@ -31,6 +36,25 @@ export class CacheStore implements DictionaryStore {
     private readonly name = "aura-wire-dictionaries",
   ) {}
 
+  /** The index of held ids lives in localStorage (when there is one), most recent first. */
+  heldIds(): string[] {
+    try {
+      const v = globalThis.localStorage?.getItem(`${this.name}:ids`);
+      const ids = v ? (JSON.parse(v) as unknown) : [];
+      return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && /^[0-9a-f]{64}$/.test(x)) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private setIds(ids: string[]): void {
+    try {
+      globalThis.localStorage?.setItem(`${this.name}:ids`, JSON.stringify(ids.slice(0, 16)));
+    } catch {
+      // no localStorage (a worker): held dictionaries are then only found after HELLO
+    }
+  }
+
   async get(id: string): Promise<Uint8Array | null> {
     const cache = await caches.open(this.name);
     const res = await cache.match(this.urlOf(id));
@@ -40,11 +64,13 @@ export class CacheStore implements DictionaryStore {
   async put(id: string, bytes: Uint8Array): Promise<void> {
     const cache = await caches.open(this.name);
     await cache.put(this.urlOf(id), new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/vnd.aura-wire.dictionary" } }));
+    this.setIds([id, ...this.heldIds().filter((x) => x !== id)]);
   }
 
   async delete(id: string): Promise<void> {
     const cache = await caches.open(this.name);
     await cache.delete(this.urlOf(id));
+    this.setIds(this.heldIds().filter((x) => x !== id));
   }
 }
 

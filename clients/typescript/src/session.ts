@@ -45,12 +45,40 @@ export interface SessionOptions {
   maxContextMemory?: number;
   fetchWindow?: number;
   codecs?: Codecs;
+  /** Dictionaries this client holds, verified, named in the offer with `aura.have` (§3.4, §6.1.1). */
+  held?: Dictionary[];
+  /** The data-frame methods this client decodes, as the `aura.decodes` mask (§3.5); default all. */
+  decodes?: number;
+  /** Transfer codings offered with `aura.coding` (§4.3.1), most preferred first. */
+  codings?: ("br" | "gzip")[];
+}
+
+/** What HELLO says about one listed dictionary (§4.1, §4.1.2). */
+export interface Offered {
+  id: string;
+  size: number;
+  /** Bytes an in-band transfer moves (the coded form when `coding` is set). */
+  transferSize: number;
+  coding: "br" | "gzip" | null;
+  /** The server's estimate of bytes saved per application message (key 96 + i / 1000), or null. */
+  saving: number | null;
+}
+
+export const CODINGS = ["", "br", "gzip"] as const;
+
+/** Hint tokens for the subprotocol offer (spec/session.md §3.4). */
+export function hintTokens(options: SessionOptions): string[] {
+  const out: string[] = [];
+  for (const d of (options.held ?? []).slice(0, 4)) out.push(`aura.have.${d.id}`);
+  if (options.decodes !== undefined) out.push(`aura.decodes.${options.decodes.toString(16)}`);
+  for (const c of options.codings ?? []) out.push(`aura.coding.${c}`);
+  return out;
 }
 
 export type ClientEvent =
   | { type: "message"; data: string | Uint8Array }
-  | { type: "offered"; dictionaries: { id: string; size: number }[] }
-  | { type: "fetched"; id: string; bytes: Uint8Array }
+  | { type: "offered"; dictionaries: Offered[] }
+  | { type: "fetched"; id: string; bytes: Uint8Array; coding: "br" | "gzip" | null; size: number }
   | { type: "in-use"; direction: "send" | "receive"; id: string }
   | { type: "closed"; code: number; reason: string };
 
@@ -92,12 +120,12 @@ export class ClientSession {
   private decoder: Decoder;
   private readonly out: Uint8Array[] = [];
   private readonly evs: ClientEvent[] = [];
-  private readonly offered = new Map<string, number>();
+  private readonly offered = new Map<string, Offered>();
   private maxChunk = 1;
   private useSent: string | null = null;
   private sendDict: Dictionary | null = null;
-  private fetch: { id: string; size: number; buf: Uint8Array; got: number; next: number; pending: [number, number][] } | null = null;
-  private readonly opts: Required<Omit<SessionOptions, "codecs">> & { codecs: Codecs };
+  private fetch: { id: string; size: number; coding: "br" | "gzip" | null; listed: number; buf: Uint8Array; got: number; next: number; pending: [number, number][] } | null = null;
+  private readonly opts: Required<Omit<SessionOptions, "codecs" | "decodes">> & { codecs: Codecs; decodes: number | undefined };
 
   constructor(options: SessionOptions = {}) {
     this.opts = {
@@ -107,6 +135,9 @@ export class ClientSession {
       maxContextMemory: options.maxContextMemory ?? 8 * 1024 * 1024,
       fetchWindow: options.fetchWindow ?? 4,
       codecs: options.codecs ?? {},
+      held: options.held ?? [],
+      decodes: options.decodes,
+      codings: options.codings ?? [],
     };
     this.decoder = this.newDecoder(null);
   }
@@ -167,11 +198,12 @@ export class ClientSession {
 
   /** Start an in-band transfer of an offered dictionary (GET/CHUNK). */
   fetchDictionary(id: string): void {
-    const size = this.offered.get(id);
-    if (size === undefined) throw new ProtocolError(`dictionary ${id.slice(0, 12)} was not offered`, undefined, "session");
+    const o = this.offered.get(id);
+    if (o === undefined) throw new ProtocolError(`dictionary ${id.slice(0, 12)} was not offered`, undefined, "session");
     this.go("fetch dictionary");
+    const size = o.transferSize;
     if (size === 0) throw new ProtocolError("HELLO announced an empty dictionary", undefined, "hello.size");
-    this.fetch = { id, size, buf: new Uint8Array(size), got: 0, next: 0, pending: [] };
+    this.fetch = { id, size, coding: o.coding, listed: o.size, buf: new Uint8Array(size), got: 0, next: 0, pending: [] };
     this.stats.dictionaryState = "fetching in-band";
     this.requestChunks();
   }
@@ -219,6 +251,10 @@ export class ClientSession {
   private receiveData(frame: Uint8Array): void {
     if (this.state === "await-hello") throw new ProtocolError("data frame before HELLO (HELLO is the server's first message)", undefined, "session.state");
     if (frame.length > this.opts.maxMessageSize + 1) throw new LimitError(`frame of ${frame.length} bytes exceeds max_message_size ${this.opts.maxMessageSize}`, undefined, "frame");
+    const mask = this.opts.decodes;
+    if (mask !== undefined && frame.length > 0 && ((mask >> (frame[0]! & 7)) & 1) === 0) {
+      throw new ProtocolError(`server sent method ${METHOD_NAMES[frame[0]! & 7]}, which this client did not list in aura.decodes`, 0, "header.method");
+    }
     const d = this.decoder.decode(frame);
     const st = this.stats;
     st.receivedMessages++;
@@ -257,9 +293,11 @@ export class ClientSession {
     this.go("recv hello");
     this.maxChunk = msg.maxChunk;
     const got = new Map<number, number>();
+    const optional = new Map<number, number>();
     for (const [k, v] of msg.params) {
       if (k < 8) got.set(k, v);
       else if (k < 64) throw new ProtocolError(`HELLO has unknown mandatory parameter key ${k}`, undefined, "hello.params");
+      else optional.set(k, v);
     }
     for (let k = 0; k < 8; k++) if (!got.has(k)) throw new ProtocolError(`HELLO lacks parameter key ${k}`, undefined, "hello.params");
     const context = got.get(0)!;
@@ -278,14 +316,46 @@ export class ClientSession {
     if (context === 1 && need > this.opts.maxContextMemory) {
       throw new ProtocolError(`server context needs ${need} bytes per direction, above this client's max_context_memory ${this.opts.maxContextMemory}`, undefined, "hello.params");
     }
+    // transfer keys (§4.1.2)
+    const tc = optional.get(64);
+    let coding: "br" | "gzip" | null = null;
+    if (tc !== undefined) {
+      const name = CODINGS[tc];
+      if (name === undefined || name === "" || !this.opts.codings.includes(name)) {
+        throw new ProtocolError(`HELLO transfer_coding ${tc} names a coding this client did not offer`, undefined, "hello.transfer_coding");
+      }
+      coding = name;
+    }
+    const n = msg.dictionaries.length;
+    if (this.opts.codings.length > 0) {
+      for (const k of optional.keys()) {
+        if (k >= 80 && k < 96 && (tc === undefined || k - 80 >= n)) throw new ProtocolError(`HELLO coded_size key ${k} without a matching transfer`, undefined, "hello.coded_size");
+      }
+      if (tc !== undefined) {
+        for (let i = 0; i < n; i++) {
+          const cs = optional.get(80 + i);
+          if (cs === undefined || cs < 1) throw new ProtocolError(`HELLO lacks a valid coded_size for dictionary ${i} (key ${80 + i})`, undefined, "hello.coded_size");
+        }
+      }
+    }
     this.params = params;
     this.context = context === 1;
     this.decoder = this.newDecoder(null);
-    const usable: { id: string; size: number }[] = [];
-    for (const d of msg.dictionaries) {
+    const usable: Offered[] = [];
+    msg.dictionaries.forEach((d, i) => {
       if (this.offered.has(d.id)) throw new ProtocolError(`HELLO lists dictionary ${d.id.slice(0, 12)} twice`, undefined, "hello.id");
-      this.offered.set(d.id, d.size);
-      if (d.size <= this.opts.maxDictionarySize) usable.push(d);
+      const saving = optional.get(96 + i);
+      const o: Offered = { id: d.id, size: d.size, transferSize: coding !== null ? optional.get(80 + i)! : d.size, coding, saving: saving === undefined ? null : saving / 1000 };
+      this.offered.set(d.id, o);
+      if (d.size <= this.opts.maxDictionarySize) usable.push(o);
+    });
+    // a held dictionary named with aura.have: switch at once (§6.1.1)
+    for (const d of msg.dictionaries) {
+      const held = this.opts.held.find((h) => h.id === d.id);
+      if (held !== undefined) {
+        this.useDictionary(held);
+        return;
+      }
     }
     if (usable.length === 0) {
       this.go("decline");
@@ -316,7 +386,7 @@ export class ClientSession {
     }
     this.go("recv last chunk");
     this.stats.dictionaryState = "verifying";
-    this.evs.push({ type: "fetched", id: f.id, bytes: f.buf });
+    this.evs.push({ type: "fetched", id: f.id, bytes: f.buf, coding: f.coding, size: f.listed });
   }
 
   private requestChunks(): void {

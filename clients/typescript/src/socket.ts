@@ -9,7 +9,8 @@ import type { Codecs } from "./codecs.js";
 import { Dictionary } from "./dictionary.js";
 import { type DictionaryStore, defaultStore } from "./dictstore.js";
 import { AuraError, DictionaryFormatError } from "./errors.js";
-import { ClientSession, type SessionOptions, type Stats } from "./session.js";
+import { ClientSession, type Offered, type SessionOptions, type Stats, hintTokens } from "./session.js";
+import { decodeTransfer } from "./transfer.js";
 
 export const SUBPROTOCOL = "aura.v1";
 
@@ -61,7 +62,7 @@ export class AuraSocket extends EventTarget {
   session: ClientSession | null = null;
 
   private readonly ws: WebSocket;
-  private readonly opts: AuraSocketOptions;
+  private opts: AuraSocketOptions;
   private readonly store: DictionaryStore;
   private binType: BinaryType = "blob";
   private appProtocol = "";
@@ -69,16 +70,29 @@ export class AuraSocket extends EventTarget {
   private sendChain: Promise<void> | null = null;
   private plainIn = 0;
   private plainRawIn = 0;
+  /** Held dictionaries named in the offer, loaded and verified while the handshake runs. */
+  private readonly ready: Promise<Dictionary[]>;
+  private queue: MessageEvent[] | null = [];
+  /** An offered dictionary waiting until it pays (spec/session.md §6.8). */
+  private deferred: { offer: Offered; cost: number } | null = null;
 
   constructor(url: string | URL, protocols: string | string[] = [], options: AuraSocketOptions = {}) {
     super();
-    this.opts = options;
     this.url = String(url);
     const ctor = options.WebSocket ?? globalThis.WebSocket;
     const list = typeof protocols === "string" ? [protocols] : protocols;
-    this.ws = new ctor(this.url, offerFor(list));
-    this.ws.binaryType = "arraybuffer";
     this.store = options.store ?? defaultStore((id) => this.dictionaryUrl(id));
+    const named = options.dictionary === "none" ? [] : this.store.heldIds().slice(0, 4);
+    this.ready = Promise.all(named.map((id) => this.fromStore(id))).then((ds) => ds.filter((d): d is Dictionary => d !== null));
+    // every method but ZSTD/BROTLI is in the core; those two need their modules (§3.5)
+    const decodes = 0x39 | (options.codecs?.zstd ? 0x02 : 0) | (options.codecs?.brotli ? 0x04 : 0);
+    const codings: ("br" | "gzip")[] = [];
+    if (options.codecs?.brotli) codings.push("br");
+    if (typeof DecompressionStream !== "undefined") codings.push("gzip");
+    this.opts = { ...options, decodes: options.decodes ?? decodes, codings: options.codings ?? codings };
+    const hints = hintTokens({ ...this.opts, held: named.map((id) => ({ id }) as Dictionary) });
+    this.ws = new ctor(this.url, [...offerFor(list), ...hints]);
+    this.ws.binaryType = "arraybuffer";
     this.ws.onopen = () => this.onOpen();
     this.ws.onmessage = (ev) => this.onWsMessage(ev);
     this.ws.onerror = () => this.emit(new Event("error"));
@@ -143,7 +157,12 @@ export class AuraSocket extends EventTarget {
 
   private sendNow(data: string | Uint8Array): void {
     const s = this.session;
-    if (s === null || s.closed) return;
+    if (s === null) {
+      // the session starts once the held dictionaries are loaded; keep the order
+      this.sendChain = (this.sendChain ?? this.ready.then(() => undefined)).then(() => this.sendNow(data));
+      return;
+    }
+    if (s.closed) return;
     s.send(data);
     this.flush();
   }
@@ -153,6 +172,14 @@ export class AuraSocket extends EventTarget {
     if (s === null) return;
     for (const f of s.dataToSend()) if (this.ws.readyState === 1) this.ws.send(f);
     for (const ev of s.events()) this.onSessionEvent(ev);
+    const d = this.deferred;
+    if (d !== null && s.state === "offered" && d.offer.saving !== null) {
+      const n = s.stats.receivedMessages + s.stats.sentMessages;
+      if (n * d.offer.saving >= d.cost) {
+        this.deferred = null;
+        void this.obtain(d.offer, true);
+      }
+    }
   }
 
   private onOpen(): void {
@@ -160,9 +187,19 @@ export class AuraSocket extends EventTarget {
     this.aura = sel === SUBPROTOCOL || sel.startsWith(`${SUBPROTOCOL}.`);
     if (this.aura) {
       this.appProtocol = sel === SUBPROTOCOL ? "" : sel.slice(SUBPROTOCOL.length + 1);
-      this.session = new ClientSession(this.opts);
     } else this.ws.binaryType = this.binType;
     this.emit(new Event("open"));
+    if (!this.aura) {
+      this.queue = null;
+      return;
+    }
+    // frames wait until the held dictionaries are loaded: HELLO may switch to one at once
+    void this.ready.then((held) => {
+      this.session = new ClientSession({ ...this.opts, held });
+      const q = this.queue ?? [];
+      this.queue = null;
+      for (const ev of q) this.onWsMessage(ev);
+    });
   }
 
   private onWsMessage(ev: MessageEvent): void {
@@ -170,6 +207,10 @@ export class AuraSocket extends EventTarget {
       this.plainIn++;
       this.plainRawIn += typeof ev.data === "string" ? ev.data.length : (ev.data as ArrayBuffer).byteLength ?? 0;
       this.emit(new MessageEvent("message", { data: ev.data }));
+      return;
+    }
+    if (this.queue !== null) {
+      this.queue.push(ev);
       return;
     }
     const s = this.session!;
@@ -190,10 +231,10 @@ export class AuraSocket extends EventTarget {
         break;
       }
       case "offered":
-        void this.obtain(ev.dictionaries[0]!.id);
+        void this.obtain(ev.dictionaries[0]!, false);
         break;
       case "fetched":
-        void this.verifyFetched(ev.id, ev.bytes);
+        void this.verifyFetched(ev.id, ev.bytes, ev.coding, ev.size);
         break;
       case "closed":
         this.failed = { code: ev.code, reason: ev.reason };
@@ -214,16 +255,31 @@ export class AuraSocket extends EventTarget {
     return u.toString();
   }
 
-  /** Get a dictionary the server offered: store, then HTTP, then in-band (spec/session.md §6). */
-  private async obtain(id: string): Promise<void> {
+  /** Get a dictionary the server offered: store, then (when it pays, §6.8) HTTP, then in-band. */
+  private async obtain(offer: Offered, pays: boolean): Promise<void> {
     const mode = this.opts.dictionary ?? "http";
     const s = this.session!;
+    const id = offer.id;
     if (mode === "none") {
       s.decline();
       return;
     }
+    const stored = mode === "http" ? await this.fromStore(id) : null;
+    if (s.closed || s.state !== "offered") return;
+    if (stored !== null) {
+      s.useDictionary(stored);
+      this.flush();
+      return;
+    }
+    if (!pays && offer.saving !== null && offer.saving > 0) {
+      // rent or buy: fetch once n x saving >= transfer cost (spec/session.md §6.8)
+      const chunks = Math.ceil(offer.transferSize / 16384);
+      this.deferred = { offer, cost: mode === "http" ? offer.size : offer.transferSize + 40 * chunks };
+      this.flush();
+      return;
+    }
     if (mode === "http") {
-      const d = (await this.fromStore(id)) ?? (await this.fromHttp(id));
+      const d = await this.fromHttp(id);
       if (s.closed || s.state !== "offered") return;
       if (d !== null) {
         s.useDictionary(d);
@@ -265,10 +321,12 @@ export class AuraSocket extends EventTarget {
     }
   }
 
-  private async verifyFetched(id: string, bytes: Uint8Array): Promise<void> {
+  private async verifyFetched(id: string, coded: Uint8Array, coding: "br" | "gzip" | null, size: number): Promise<void> {
     const s = this.session!;
     let d: Dictionary;
+    let bytes: Uint8Array;
     try {
+      bytes = await decodeTransfer(coded, coding, size, this.opts.codecs);
       d = await Dictionary.fromBytes(bytes, id);
     } catch (exc) {
       s.failTransfer(exc instanceof AuraError ? exc : new DictionaryFormatError(String(exc)));

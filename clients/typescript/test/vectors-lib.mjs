@@ -96,13 +96,17 @@ function messageOf(m, lib) {
 // stateless RAW here, so only that they were sent is compared, not their header byte.
 async function sessionCase(_io, lib, codecs, v) {
   const cfg = { ...v.session_config, ...(v.client_session_config ?? {}) };
-  const s = new lib.ClientSession({ context: cfg.context, maxMessageSize: cfg.max_message_size, fetchWindow: cfg.fetch_window,
-    maxContextMemory: cfg.max_context_memory, codecs });
   const dicts = new Map();
   for (const h of v.server_dictionaries) {
     const d = await lib.Dictionary.fromBytes(lib.fromHex(h));
     dicts.set(d.id, d);
   }
+  const hints = v.client_hints ?? [];
+  const held = hints.filter((t) => t.startsWith("aura.have.")).map((t) => dicts.get(t.slice(10))).filter((d) => d !== undefined);
+  const dec = hints.find((t) => t.startsWith("aura.decodes."));
+  const codings = hints.filter((t) => t.startsWith("aura.coding.")).map((t) => t.slice(12));
+  const s = new lib.ClientSession({ context: cfg.context, maxMessageSize: cfg.max_message_size, fetchWindow: cfg.fetch_window,
+    maxContextMemory: cfg.max_context_memory, codecs, held, codings, decodes: dec === undefined ? undefined : parseInt(dec.slice(13), 16) });
   const produced = [];
   const failures = [];
   let closed = false;
@@ -116,7 +120,8 @@ async function sessionCase(_io, lib, codecs, v) {
         if (e.type === "closed") failures.push(e);
         else if (e.type === "fetched") {
           try {
-            s.useDictionary(await lib.Dictionary.fromBytes(e.bytes, e.id));
+            const bytes = await lib.decodeTransfer(e.bytes, e.coding, e.size, codecs);
+            s.useDictionary(await lib.Dictionary.fromBytes(bytes, e.id));
           } catch (exc) {
             s.failTransfer(exc);
           }
