@@ -9,7 +9,7 @@ mode produces (fresh encoder per simulated connection of
 ``messages_per_connection`` messages, since new connections are where a
 dictionary matters most).  The candidate is adopted only when it is smaller
 by ``min_improvement``; then it is written to the :class:`DictionaryStore`
-(atomic writes, last ``keep_versions`` kept) and handed to
+(:class:`~aura_wire.ops.storage.FolderStore`: atomic writes, last ``keep_versions`` kept) and handed to
 ``on_new_dictionary``.  :meth:`run` is the thin asyncio wrapper that calls
 :meth:`run_once` every ``discovery_interval`` seconds in a thread.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import json
 import logging
 import os
 import random
@@ -32,107 +31,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from aura_wire.codec.dictionary import Dictionary, atomic_write, fsync_dir
+from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import AuraError, ConfigError
+from aura_wire.ops.storage import FolderStore
 
 __all__ = ["DictionaryStore", "SampleBuffer", "DiscoveryResult", "TemplateDiscoveryWorker", "evaluate_round",
            "frame_bytes"]
 
 log = logging.getLogger("aura_wire.ops.worker")
 
-_MANIFEST = "versions.json"
-_SUFFIX = ".aura"
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    atomic_write(path, data, prefix=".aura-tmp-")
-
-
-_fsync_dir = fsync_dir
-
-
-class DictionaryStore:
-    """A directory of ``<id>.aura`` dictionary files plus ``versions.json`` (adoption order).
-
-    Writes are atomic (temporary file, fsync, rename), so a crash mid-write
-    leaves the previous files intact; leftover temporary files are removed
-    when the store is opened.  Only the last ``keep`` versions are kept.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str], *, keep: int = 5) -> None:
-        if keep < 1:
-            raise ConfigError("keep must be >= 1", field="keep_versions")
-        self.directory = os.fspath(directory)
-        self.keep = keep
-        os.makedirs(self.directory, exist_ok=True)
-        for name in os.listdir(self.directory):
-            if name.startswith((".aura-tmp-", ".aura-dict-")):
-                try:
-                    os.unlink(os.path.join(self.directory, name))
-                except OSError:
-                    pass
-
-    def path_for(self, dict_id: str) -> str:
-        return os.path.join(self.directory, dict_id + _SUFFIX)
-
-    def versions(self) -> list[str]:
-        """Ids in adoption order, oldest first (from the manifest; falls back to file mtimes)."""
-        try:
-            with open(os.path.join(self.directory, _MANIFEST), "rb") as f:
-                ids = json.loads(f.read())
-            if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-                return list(ids)
-            log.error("dictionary store manifest %s is malformed; using file times", self.directory)
-        except FileNotFoundError:
-            pass
-        except ValueError:
-            log.error("dictionary store manifest %s is not JSON; using file times", self.directory)
-        files = [n for n in os.listdir(self.directory) if n.endswith(_SUFFIX)]
-        files.sort(key=lambda n: os.path.getmtime(os.path.join(self.directory, n)))
-        return [n[: -len(_SUFFIX)] for n in files]
-
-    def save(self, dictionary: Dictionary) -> str:
-        """Write ``dictionary`` (atomically), record it as newest, prune old versions; return its path."""
-        path = self.path_for(dictionary.id)
-        dictionary.save(path)
-        _fsync_dir(self.directory)
-        ids = [i for i in self.versions() if i != dictionary.id] + [dictionary.id]
-        keep, drop = ids[-self.keep:], ids[: -self.keep]
-        _atomic_write(os.path.join(self.directory, _MANIFEST), json.dumps(keep).encode("ascii"))
-        for old in drop:
-            try:
-                os.unlink(self.path_for(old))
-            except FileNotFoundError:
-                pass
-        return path
-
-    def load(self, dict_id: str) -> Dictionary | None:
-        """The dictionary ``dict_id``, or None (with a logged error) when missing or corrupted."""
-        try:
-            return Dictionary.load(self.path_for(dict_id), expected_id=dict_id)
-        except FileNotFoundError:
-            log.error("dictionary %s is listed but its file is missing", dict_id)
-        except (AuraError, OSError) as exc:
-            log.error("dictionary file %s is corrupted and ignored: %s", self.path_for(dict_id), exc)
-        return None
-
-    def load_all(self) -> list[Dictionary]:
-        """Every valid kept version, oldest first; corrupted files are logged and skipped."""
-        out = []
-        for i in self.versions():
-            d = self.load(i)
-            if d is not None:
-                out.append(d)
-        return out
-
-    def latest(self) -> Dictionary | None:
-        """The newest valid version (an older one when the newest is corrupted)."""
-        for i in reversed(self.versions()):
-            d = self.load(i)
-            if d is not None:
-                return d
-        return None
+#: The folder store's name before the store protocol (kept: it is public API).
+DictionaryStore = FolderStore
 
 
 class SampleBuffer:
