@@ -39,6 +39,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 MetricsSource = Callable[[], CompressionMetrics]
 ArmsSource = Callable[[], Mapping[str, CompressionMetrics]]
+#: The cluster view (``ClusterNode.view``): a JSON-ready aggregate with one row per replica.
+ClusterSource = Callable[[], Mapping[str, Any]]
 
 
 def _check_path(name: str, path: str) -> str:
@@ -62,8 +64,10 @@ class OpsApp:
         history: MetricsHistory | None = None,
         arms: ArmsSource | None = None,
         refresh: float = 5.0,
+        cluster: ClusterSource | None = None,
     ) -> None:
         self.source = source
+        self.cluster = cluster
         self.targets = targets if targets is not None else HealthTargets()
         self.history = history if history is not None else MetricsHistory()
         self.arms = arms
@@ -107,6 +111,9 @@ class OpsApp:
         rep = health_report(m, self.targets)
         if self.arms is not None:
             rep["arms"] = {k: health_report(v, self.targets) for k, v in sorted(self.arms().items())}
+        if self.cluster is not None:
+            # Informational: the status (and HTTP code) stays this replica's, for its load balancer.
+            rep["cluster"] = dict(self.cluster())
         return rep
 
     def _health(self) -> tuple[int, str, bytes]:
@@ -169,10 +176,12 @@ def make_ops_app(
     history: MetricsHistory | None = None,
     arms: ArmsSource | None = None,
     refresh: float = 5.0,
+    cluster: ClusterSource | None = None,
 ) -> OpsApp:
-    """The ops ASGI app (see :class:`OpsApp`); ``arms`` adds per-arm canary metrics."""
+    """The ops ASGI app (see :class:`OpsApp`); ``arms`` adds per-arm canary metrics, ``cluster`` the cluster view."""
     return OpsApp(source, metrics_path=metrics_path, health_path=health_path, dashboard_path=dashboard_path,
-                  series_path=series_path, targets=targets, history=history, arms=arms, refresh=refresh)
+                  series_path=series_path, targets=targets, history=history, arms=arms, refresh=refresh,
+                  cluster=cluster)
 
 
 def _dumps(value: Any) -> bytes:

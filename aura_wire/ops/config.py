@@ -32,6 +32,22 @@ TOML layout (every table and key optional; defaults shown)::
     messages_per_connection = 50
     store = ""                    # directory of dictionary versions ("" = memory only)
 
+    [cluster]                     # replicas sharing one store, trainer and broadcast bus (aura_wire[redis])
+    url = ""                      # redis://host:6379/0 ("" = one process, no cluster)
+    prefix = "aura"               # key prefix, so several deployments can share a Redis
+    replica_id = ""               # "" = <hostname>-<pid>
+    lock_ttl = 30.0               # trainer lock expiry, seconds (refreshed while a round runs)
+    poll_interval = 2.0           # safety poll of the current dictionary id, seconds
+    snapshot_interval = 5.0       # per-replica metrics snapshot period, seconds
+    snapshot_ttl = 15.0           # a replica leaves the view this long after its last snapshot
+    sample_rate = 1.0             # share of sent messages offered to the shared training buffer
+    broadcast_maxlen = 10000      # bound on the broadcast stream
+
+With ``[cluster] url`` set, the ``[discovery]`` table drives the cluster's one
+trainer (``enabled``, ``interval``, ``min_message_count``, ...;
+``sample_capacity`` bounds the shared sample buffer, ``keep_versions`` the
+store); ``store`` is then unused.
+
 Errors are :class:`ConfigError` naming the field as ``table.key``.  Only
 :func:`load_ops_config` reads a file.
 """
@@ -51,8 +67,10 @@ if TYPE_CHECKING:
     from aura_wire.ops.app import OpsApp
     from aura_wire.ops.audit import AuditLog
     from aura_wire.ops.worker import TemplateDiscoveryWorker
+    from aura_wire.cluster.node import ClusterNode
+    from aura_wire.middleware.asgi import AuraMiddleware
 
-__all__ = ["AuditConfig", "DiscoveryConfig", "OpsConfig", "load_ops_config"]
+__all__ = ["AuditConfig", "ClusterConfig", "DiscoveryConfig", "OpsConfig", "load_ops_config"]
 
 
 def _bare(exc: ConfigError) -> str:
@@ -131,6 +149,34 @@ class DiscoveryConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """The ``[cluster]`` table (see :mod:`aura_wire.cluster`); off while ``url`` is empty."""
+
+    url: str = ""
+    prefix: str = "aura"
+    replica_id: str = ""
+    lock_ttl: float = 30.0
+    poll_interval: float = 2.0
+    snapshot_interval: float = 5.0
+    snapshot_ttl: float = 15.0
+    sample_rate: float = 1.0
+    broadcast_maxlen: int = 10000
+
+    def __post_init__(self) -> None:
+        _check("cluster", self, {"url": (str, None, None), "prefix": (str, None, None),
+                                 "replica_id": (str, None, None), "lock_ttl": (float, 0.1, None),
+                                 "poll_interval": (float, 0.01, None), "snapshot_interval": (float, 0.01, None),
+                                 "snapshot_ttl": (float, 0.1, None), "sample_rate": (float, 0.0, 1.0),
+                                 "broadcast_maxlen": (int, 100, None)})
+        if self.url and not self.url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"cluster.url must be a redis://, rediss:// or unix:// URL, got {self.url!r}",
+                              field="cluster.url")
+        if not self.prefix or any(c in self.prefix for c in " *?[]"):
+            raise ConfigError(f"cluster.prefix must be non-empty without spaces or glob characters, got "
+                              f"{self.prefix!r}", field="cluster.prefix")
+
+
+@dataclass(frozen=True)
 class OpsConfig:
     """Everything the operations layer needs, with documented defaults (module docstring)."""
 
@@ -143,6 +189,7 @@ class OpsConfig:
     health: HealthTargets = field(default_factory=HealthTargets)
     audit: AuditConfig = field(default_factory=AuditConfig)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def __post_init__(self) -> None:
         _check("ops", self, {"metrics_path": (str, None, None), "health_path": (str, None, None),
@@ -154,8 +201,8 @@ class OpsConfig:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> OpsConfig:
-        """Build from a parsed TOML document (tables ``ops``, ``health``, ``audit``, ``discovery``)."""
-        tables = {"ops", "health", "audit", "discovery"}
+        """Build from a parsed TOML document (tables ``ops``, ``health``, ``audit``, ``discovery``, ``cluster``)."""
+        tables = {"ops", "health", "audit", "discovery", "cluster"}
         unknown = sorted(set(values) - tables)
         if unknown:
             raise ConfigError(f"unknown table(s): {', '.join(unknown)}; known: {', '.join(sorted(tables))}",
@@ -163,7 +210,7 @@ class OpsConfig:
         ops = values.get("ops", {})
         if not isinstance(ops, Mapping):
             raise ConfigError("[ops] must be a table", field="ops")
-        top = {f.name for f in fields(cls)} - {"health", "audit", "discovery"}
+        top = {f.name for f in fields(cls)} - {"health", "audit", "discovery", "cluster"}
         bad = sorted(set(ops) - top)
         if bad:
             raise ConfigError(f"unknown option(s) in [ops]: {', '.join(bad)}; known: {', '.join(sorted(top))}",
@@ -174,7 +221,8 @@ class OpsConfig:
             raise ConfigError(f"[health] {_bare(exc)}", field=f"health.{exc.field}") from exc
         return cls(**dict(ops), health=health,
                    audit=_from_table(AuditConfig, "audit", values.get("audit", {})),
-                   discovery=_from_table(DiscoveryConfig, "discovery", values.get("discovery", {})))
+                   discovery=_from_table(DiscoveryConfig, "discovery", values.get("discovery", {})),
+                   cluster=_from_table(ClusterConfig, "cluster", values.get("cluster", {})))
 
     # -- builders -------------------------------------------------------------
     def make_app(self, source: Callable[[], CompressionMetrics], **kwargs: Any) -> OpsApp:
@@ -215,6 +263,31 @@ class OpsConfig:
                                        min_improvement=d.min_improvement, holdout_fraction=d.holdout_fraction,
                                        keep_versions=d.keep_versions, messages_per_connection=d.messages_per_connection,
                                        max_samples=d.sample_capacity, **source, **kwargs)
+
+
+    def make_cluster(self, middleware: AuraMiddleware, **kwargs: Any) -> ClusterNode | None:
+        """Join ``middleware`` to the cluster at ``[cluster] url`` (None when it is empty, the default).
+
+        The trainer runs when ``[discovery] enabled``; ``kwargs`` go to the
+        node (``executor``, ``targets``, ...).
+        """
+        c = self.cluster
+        if not c.url:
+            return None
+        d = self.discovery
+        opts: dict[str, Any] = {
+            "prefix": c.prefix, "keep": d.keep_versions, "broadcast_maxlen": c.broadcast_maxlen,
+            "replica_id": c.replica_id or None, "lock_ttl": c.lock_ttl, "poll_interval": c.poll_interval,
+            "snapshot_interval": c.snapshot_interval, "snapshot_ttl": c.snapshot_ttl, "sample_rate": c.sample_rate,
+            "sample_capacity": d.sample_capacity, "targets": self.health,
+            "train_interval": d.interval if d.enabled else None,
+            "discovery": {"min_message_count": d.min_message_count, "min_improvement": d.min_improvement,
+                          "holdout_fraction": d.holdout_fraction,
+                          "messages_per_connection": d.messages_per_connection},
+        }
+        opts.update(kwargs)
+        node: ClusterNode = middleware.enable_cluster(c.url, **opts)
+        return node
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:

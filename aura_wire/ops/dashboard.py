@@ -50,6 +50,7 @@ main{padding:16px 22px;display:grid;gap:14px}
 <div class="card" id="alerts-card"><h2>Alerts</h2><ul class="alerts" id="alerts"></ul></div>
 <div class="card" id="arms-card" style="display:none"><h2>Canary arms</h2><table class="arms" id="arms"></table></div>
 </section>
+<section class="card" id="cluster-card" style="display:none"><h2>Cluster replicas <span class="legend" id="cluster-sum"></span></h2><table class="arms" id="cluster"></table></section>
 </main>
 <script id="aura-initial" type="application/json">__INITIAL__</script>
 <script>
@@ -101,7 +102,16 @@ function stacked(id,points){
   svg.innerHTML=paths+svg.innerHTML;
   legend("lg-methods",methods.map((m,i)=>[m,col(m,i)]));
 }
+// -- cluster section: one row per replica (health.cluster, from aura_wire.cluster.view.aggregate) --
+function renderCluster(c){
+  const card=document.getElementById("cluster-card");if(!c){card.style.display="none";return;}
+  card.style.display="";const ids=Object.keys(c.dictionaries||{});
+  document.getElementById("cluster-sum").textContent=`${c.count} replica(s) \u00b7 ${c.connections.open} open connections \u00b7 ${c.total.messages.toLocaleString()} messages \u00b7 ratio ${c.total.ratio.toFixed(2)}\u00d7 \u00b7 ${ids.length>1?"rollout in progress ("+ids.length+" dictionaries)":"one dictionary"}${c.stale?" \u00b7 store unreachable: this replica only":""}`;
+  document.getElementById("cluster").innerHTML="<tr><th>replica</th><th>status</th><th>dictionary</th><th>connections</th><th>messages</th><th>ratio</th><th>savings</th><th>broadcast encodes</th><th>enc p95</th><th>seen</th></tr>"+
+    c.replicas.map(r=>`<tr><td>${esc(r.replica)}</td><td><span class="sev sev-${esc(r.status)}">${esc(r.status)}</span></td><td>${esc((r.dictionary||"none").slice(0,12))}</td><td>${r.connections.toLocaleString()}</td><td>${r.messages.toLocaleString()}</td><td>${r.ratio.toFixed(2)}\u00d7</td><td>${(r.savings*100).toFixed(1)}%</td><td>${r.broadcast_encodes.toLocaleString()}</td><td>${fmtUs(r.encode_p95)}</td><td>${r.age_seconds.toFixed(0)} s ago</td></tr>`).join("");
+}
 function render(health,series){
+  renderCluster(health.cluster||null);
   const m=health.metrics,st=health.status,lat=m.latency.encode;
   const b=document.getElementById("status");b.textContent=st;b.className="badge b-"+st;
   document.getElementById("updated").textContent="updated "+new Date().toTimeString().slice(0,8)+" \u00b7 "+m.messages.toLocaleString()+" messages";
