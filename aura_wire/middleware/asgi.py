@@ -29,10 +29,10 @@ from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import CLOSE_INTERNAL_ERROR, ConfigError, ProtocolError
 from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics
 from aura_wire.cluster.bus import Prepared
-from aura_wire.codec.frame import FLAG_DICT as _FLAG_DICT
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig
 from aura_wire.session.negotiation import server_select, split_offer
+from aura_wire.session.params import restrict_methods
 
 if TYPE_CHECKING:
     from aura_wire.cluster.node import ClusterNode
@@ -229,7 +229,7 @@ class AuraMiddleware:
         self.total_aura_connections = 0
         self.failures: dict[int, int] = {}
         self._versions: list[Dictionary] = []
-        self._broadcast_encoders: dict[str | None, Encoder] = {}
+        self._broadcast_encoders: dict[tuple[str | None, int | None], Encoder] = {}
         self._channels: dict[str, dict[int, AuraConnection]] = {}
         self.cluster: ClusterNode | None = None
         self.dictionary: Dictionary | None = None
@@ -361,19 +361,20 @@ class AuraMiddleware:
                         del self._channels[ch]
 
     # -- broadcast -------------------------------------------------------------------
-    def _broadcast_encoder(self, dictionary: Dictionary | None) -> Encoder:
-        key = dictionary.id if dictionary is not None else None
+    def _broadcast_encoder(self, dictionary: Dictionary | None, decodes: int | None = None) -> Encoder:
+        """The stateless encoder for ``dictionary`` and clients that decode the methods in ``decodes``."""
+        key = (dictionary.id if dictionary is not None else None, decodes)
         enc = self._broadcast_encoders.get(key)
         if enc is None:
             # Stateless frames, so one frame serves every connection on this dictionary.  Templates are
             # off: a stateless TEMPLATE frame is not accepted by a context-mode decoder.
-            cfg = dict(self.codec_config)
+            cfg = restrict_methods(self.codec_config, decodes)
             cfg["templates"] = False
             enc = Encoder(dictionary, context=False, **cfg)
             enc.metrics = self.broadcast_metrics
             self._broadcast_encoders[key] = enc
             live = {d.id for d in self.available_dictionaries().values()}
-            for k in [k for k in self._broadcast_encoders if k is not None and k not in live]:
+            for k in [k for k in self._broadcast_encoders if k[0] is not None and k[0] not in live]:
                 del self._broadcast_encoders[k]
         return enc
 
@@ -439,19 +440,16 @@ class AuraMiddleware:
         """Queue and flush one stateless frame per connection, in turn (no task per delivery).
 
         ``frame`` (when given) was encoded on dictionary ``frame_dict``: it
-        goes unchanged to connections that send with exactly that dictionary,
-        and to every AURA connection when it uses no dictionary (D=0);
-        connections on another dictionary get a frame encoded here for
-        theirs, once per dictionary.  A frame never reaches a connection that
-        does not hold its dictionary.
+        goes unchanged to connections that send with exactly that dictionary
+        (also when the frame happens not to use it: the match is by id, never
+        by the D bit, which names no dictionary); connections on another
+        dictionary get a frame encoded here for
+        theirs, once per dictionary; so do clients whose ``aura.decodes`` hint
+        (spec §3.5) excludes the frame's method.  A frame never reaches a
+        connection that does not hold its dictionary or cannot decode it.
         """
-        frames: dict[str | None, bytes] = {}
-        any_dict: bytes | None = None
-        if frame is not None:
-            if frame[0] & _FLAG_DICT:
-                frames[frame_dict] = frame
-            else:
-                any_dict = frame
+        frames: dict[tuple[str | None, int | None], bytes] = {}
+        method = frame[0] & 7 if frame is not None else 0
         raw = len(message.encode("utf-8")) if isinstance(message, str) else len(message)
         sent = 0
         for conn in targets:
@@ -464,13 +462,17 @@ class AuraMiddleware:
                 continue
             if s.closed:
                 continue
-            f = any_dict
-            if f is None:
-                d = s.send_dictionary
-                key = d.id if d is not None else None
-                f = frames.get(key)
-                if f is None:
-                    f = frames[key] = self._broadcast_encoder(d).encode(message)
+            d = s.send_dictionary
+            did = d.id if d is not None else None
+            decodes = s.hints.decodes
+            if frame is not None and did == frame_dict and (decodes is None or decodes >> method & 1):
+                f = frame
+            else:
+                key = (did, decodes)
+                cached = frames.get(key)
+                if cached is None:
+                    cached = frames[key] = self._broadcast_encoder(d, decodes).encode(message)
+                f = cached
             s.send_prepared(f, raw)  # queued now, in order with this connection's other frames
             # Awaited in turn: a flush that does not block returns without a task switch, about 3x
             # cheaper per delivery than a task per connection.  A client whose transport buffer is full
