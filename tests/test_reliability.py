@@ -297,3 +297,32 @@ async def test_bomb_frames_are_refused_at_flat_memory(frame: str) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- method switches shape the encoder only (issue 19, new user friction) ---------------------------------------
+
+ORDERS = ['{"type":"order","id":%d,"side":"buy","qty":%d,"px":"%d.25","user":"u%d"}' % (i, i % 7, 100 + i % 13, i % 5)
+          for i in range(300)]
+
+
+async def _echo_text(ws: WebSocket) -> None:
+    await ws.accept()
+    async for m in ws.iter_text():
+        await ws.send_text(m)
+
+
+@pytest.mark.parametrize("server_templates,client_templates", [(True, False), (False, True)])
+async def test_templates_switch_never_narrows_what_a_side_decodes(server_templates: bool,
+                                                                   client_templates: bool) -> None:
+    app = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", _echo_text)]), templates=server_templates)
+    async with serve_app(app) as base:
+        async with connect(ws_url(base, "/echo"), dictionary_cache=False, templates=client_templates) as c:
+            assert c.aura
+            for m in ORDERS:
+                await c.send(m)
+                assert await asyncio.wait_for(c.recv(), 10) == m
+            sent = c.stats.sent_methods
+            received = c.stats.received_methods
+    templated = {k: v for k, v in (received if server_templates else sent).items() if k.startswith("template")}
+    assert templated, (sent, received)  # the side with templates on did send TEMPLATE frames
+    assert not any(k.startswith("template") for k in (sent if server_templates else received))

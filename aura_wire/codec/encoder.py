@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Encoder", "Decoder", "encode_control", "CONTROL_HEADER"]
 
+#: CodecConfig fields that turn a method on or off in the encoder (never in the decoder).
+METHOD_SWITCHES: Final = ("zstd", "brotli", "brio", "templates")
+
 #: Header byte of a CONTROL frame (method 7, no flags); the payload belongs to the session layer.
 CONTROL_HEADER: Final = METHOD_CONTROL
 
@@ -316,7 +319,8 @@ class Decoder:
     """Decode AURA frames back into the exact messages.
 
     ``Decoder(dictionary=None, *, context=True, max_message_size=16 MiB, **config)``.
-    Every malformed, truncated, oversized or hostile frame raises an
+    The method switches of ``config`` (``zstd``, ``brotli``, ``brio``, ``templates``)
+    are ignored: they shape an encoder, and a decoder accepts every method.  Every malformed, truncated, oversized or hostile frame raises an
     :class:`~aura_wire.errors.AuraError` subclass.
     """
 
@@ -330,6 +334,9 @@ class Decoder:
     ) -> None:
         config = dict(config)
         config["max_message_size"] = max_message_size
+        # The per-method switches shape what an encoder sends; a decoder accepts every method
+        # (docs/tuning.md): a side that does not send templates must still decode the peer's.
+        config.update(dict.fromkeys(METHOD_SWITCHES, True))
         self.config = CodecConfig.from_mapping(config)
         self.dictionary = dictionary
         self.context = context
