@@ -326,3 +326,30 @@ async def test_templates_switch_never_narrows_what_a_side_decodes(server_templat
     templated = {k: v for k, v in (received if server_templates else sent).items() if k.startswith("template")}
     assert templated, (sent, received)  # the side with templates on did send TEMPLATE frames
     assert not any(k.startswith("template") for k in (sent if server_templates else received))
+
+
+# -- operations endpoints with app.add_middleware (issue 19, new user friction) ----------------------------------
+
+
+@pytest.mark.parametrize("route", ["add_middleware", "wrap"])
+async def test_ops_endpoints_via_add_middleware_and_via_the_handle(route: str) -> None:
+    import httpx
+
+    inner = Starlette(routes=[WebSocketRoute("/echo", _echo_text)])
+    if route == "add_middleware":  # no handle: the options go through add_middleware
+        inner.add_middleware(AuraMiddleware, ops={"health_path": "/ops/health"}, **CC)
+        app: Any = inner
+    else:  # the wrapped app is the handle
+        app = AuraMiddleware(inner, **CC)
+        app.enable_ops(health_path="/ops/health")
+    async with serve_app(app) as base:
+        async with connect(ws_url(base, "/echo"), dictionary_cache=False, **CC) as c:
+            assert c.aura
+            for m in ORDERS[:20]:
+                await c.send(m)
+                assert await c.recv() == m
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            health = await http.get("/ops/health")
+            dashboard = await http.get("/aura/dashboard")
+    assert health.status_code == 200 and health.json()["metrics"]["messages"] >= 40, health.text
+    assert dashboard.status_code == 200 and "<svg" in dashboard.text

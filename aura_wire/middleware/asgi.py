@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
@@ -179,7 +179,9 @@ class AuraMiddleware:
     requests it ``handles(path)`` (or, without that method, whose path is one of
     ``ops_paths``); it finds this middleware in
     ``scope["extensions"]["aura"]["middleware"]``.  :meth:`enable_ops` builds
-    the standard one from :mod:`aura_wire.ops`.  ``canary`` (an
+    the standard one from :mod:`aura_wire.ops`; ``ops=True`` (or a mapping of
+    its options) does the same at construction, for
+    ``app.add_middleware(AuraMiddleware, ops=True)`` where there is no handle.  ``canary`` (an
     :class:`aura_wire.ops.CanarySplitter`) splits new AURA connections between
     two codec configurations, each arm with its own metrics.
     """
@@ -198,6 +200,7 @@ class AuraMiddleware:
         ops_app: ASGIApp | None = None,
         ops_paths: Sequence[str] = ("/aura/metrics", "/aura/health", "/aura/dashboard"),
         canary: Any = None,
+        ops: bool | Mapping[str, Any] = False,
         **codec_config: Any,
     ) -> None:
         self.app = app
@@ -235,6 +238,12 @@ class AuraMiddleware:
         self.dictionary: Dictionary | None = None
         if dictionary is not None:
             self.set_dictionary(dictionary)
+        if ops:
+            # the route for app.add_middleware(AuraMiddleware, ops=...), which gives no handle to call
+            # enable_ops() on: True for the standard endpoints, or a mapping of make_ops_app options
+            if ops_app is not None:
+                raise ConfigError("pass either ops_app or ops, not both", field="ops")
+            self.enable_ops(**(dict(ops) if isinstance(ops, Mapping) else {}))
 
     # -- dictionaries -------------------------------------------------------------
     def set_dictionary(self, dictionary: Dictionary) -> None:
