@@ -75,7 +75,11 @@ def synthetic_history(points: int, interval: float) -> tuple[CompressionMetrics,
     rng = random.Random(1)
     # A canary: 25 % of connections try zstd level 1 without BRIO.
     splitter = CanarySplitter(25, {}, {"brio": False, "zstd_level": 1}, seed=3)
-    for step in range(points):
+    # A live server samples once before any traffic (the dashboard opened at start-up): a point with
+    # no messages, which the charts must not draw as a ratio of 0.
+    history.sample(total)
+    now[0] += interval
+    for step in range(points - 1):
         # The traffic mix drifts over time; in the middle third a "bad deploy" sends
         # connections without the dictionary, so ratio and savings dip.
         name = names[(step * len(names)) // points]
@@ -106,7 +110,10 @@ def main() -> int:
         return 2
     metrics, history, splitter = synthetic_history(args.points, 10.0)
     print(f"{metrics.messages} messages, ratio {metrics.ratio:.2f}", flush=True)
+    # illustrative connection counts (AuraMiddleware.connection_counts gives the real ones)
+    conns = {"open": 15, "open_aura": 12, "total": 60, "total_aura": 48}
     app = make_ops_app(lambda: metrics, history=history, refresh=0, arms=splitter.arm_metrics,
+                       connections=lambda: conns,
                        targets=HealthTargets(min_template_hit_rate=None, min_messages=50))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

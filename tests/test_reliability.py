@@ -343,13 +343,18 @@ async def test_ops_endpoints_via_add_middleware_and_via_the_handle(route: str) -
         app = AuraMiddleware(inner, **CC)
         app.enable_ops(health_path="/ops/health")
     async with serve_app(app) as base:
-        async with connect(ws_url(base, "/echo"), dictionary_cache=False, **CC) as c:
+        async with connect(ws_url(base, "/echo"), dictionary_cache=False, **CC) as c, \
+                ws_connect(ws_url(base, "/echo"), compression=None) as plain:
             assert c.aura
             for m in ORDERS[:20]:
                 await c.send(m)
                 assert await c.recv() == m
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            health = await http.get("/ops/health")
-            dashboard = await http.get("/aura/dashboard")
+            await plain.send("plain")
+            assert await plain.recv() == "plain"
+            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                health = await http.get("/ops/health")
+                dashboard = await http.get("/aura/dashboard")
     assert health.status_code == 200 and health.json()["metrics"]["messages"] >= 40, health.text
+    conns = health.json()["connections"]  # the dashboard's "Connections AURA / plain" tile
+    assert conns["open"] == 2 and conns["open_aura"] == 1, conns
     assert dashboard.status_code == 200 and "<svg" in dashboard.text

@@ -287,6 +287,7 @@ class AuraMiddleware:
             options.setdefault("arms", self.canary.arm_metrics)
         if self.cluster is not None:
             options.setdefault("cluster", self.cluster.view)
+        options.setdefault("connections", self.connection_counts)
         self.ops_app = make_ops_app(self.metrics, **options)
         return self.ops_app
 
@@ -516,15 +517,19 @@ class AuraMiddleware:
         return node
 
     # -- metrics ---------------------------------------------------------------------
+    def connection_counts(self) -> dict[str, int]:
+        """Open and total websocket connections, all and AURA (the others are passed through plain)."""
+        return {
+            "open": len(self.connections),
+            "open_aura": sum(1 for c in self.connections.values() if c.aura),
+            "total": self.total_connections,
+            "total_aura": self.total_aura_connections,
+        }
+
     def metrics_snapshot(self, *, per_connection: bool = True) -> dict[str, Any]:
         """Aggregated and per-connection metrics, JSON-friendly, for the operations endpoints."""
         out: dict[str, Any] = {
-            "connections": {
-                "open": len(self.connections),
-                "open_aura": sum(1 for c in self.connections.values() if c.aura),
-                "total": self.total_connections,
-                "total_aura": self.total_aura_connections,
-            },
+            "connections": self.connection_counts(),
             "dictionary": self.dictionary.id if self.dictionary is not None else None,
             "dictionaries_available": list(self.available_dictionaries()),
             "total": _metrics_dict(self.metrics()),

@@ -39,6 +39,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 MetricsSource = Callable[[], CompressionMetrics]
 ArmsSource = Callable[[], Mapping[str, CompressionMetrics]]
+#: Open connections: ``{"open": n, "open_aura": n, ...}`` (``AuraMiddleware.connection_counts``).
+ConnectionsSource = Callable[[], Mapping[str, int]]
 #: The cluster view (``ClusterNode.view``): a JSON-ready aggregate with one row per replica.
 ClusterSource = Callable[[], Mapping[str, Any]]
 
@@ -65,9 +67,11 @@ class OpsApp:
         arms: ArmsSource | None = None,
         refresh: float = 5.0,
         cluster: ClusterSource | None = None,
+        connections: ConnectionsSource | None = None,
     ) -> None:
         self.source = source
         self.cluster = cluster
+        self.connections = connections
         self.targets = targets if targets is not None else HealthTargets()
         self.history = history if history is not None else MetricsHistory()
         self.arms = arms
@@ -111,6 +115,8 @@ class OpsApp:
         rep = health_report(m, self.targets)
         if self.arms is not None:
             rep["arms"] = {k: health_report(v, self.targets) for k, v in sorted(self.arms().items())}
+        if self.connections is not None:
+            rep["connections"] = dict(self.connections())
         if self.cluster is not None:
             # Informational: the status (and HTTP code) stays this replica's, for its load balancer.
             rep["cluster"] = dict(self.cluster())
@@ -177,11 +183,13 @@ def make_ops_app(
     arms: ArmsSource | None = None,
     refresh: float = 5.0,
     cluster: ClusterSource | None = None,
+    connections: ConnectionsSource | None = None,
 ) -> OpsApp:
-    """The ops ASGI app (see :class:`OpsApp`); ``arms`` adds per-arm canary metrics, ``cluster`` the cluster view."""
+    """The ops ASGI app (see :class:`OpsApp`); ``arms`` adds per-arm canary metrics, ``cluster`` the cluster view,
+    ``connections`` the open AURA / plain connection counts (health JSON and dashboard)."""
     return OpsApp(source, metrics_path=metrics_path, health_path=health_path, dashboard_path=dashboard_path,
                   series_path=series_path, targets=targets, history=history, arms=arms, refresh=refresh,
-                  cluster=cluster)
+                  cluster=cluster, connections=connections)
 
 
 def _dumps(value: Any) -> bytes:
