@@ -94,6 +94,8 @@ export class Stats {
   receivedMethods: Record<string, number> = {};
   dictionary: string | null = null;
   dictionaryState = "none";
+  /** Milliseconds spent decoding received frames (the adapter measures it). */
+  decodeMs = 0;
 
   /** raw / wire bytes received (the compression ratio of the server's stream). */
   get ratio(): number {

@@ -25,6 +25,8 @@ export interface AuraSocketOptions extends SessionOptions {
   WebSocket?: typeof WebSocket;
   /** fetch (default: the global one). */
   fetch?: typeof fetch;
+  /** URL of a dictionary (default: `/_aura/dict/<id>` on the socket's origin, spec/session.md §6.5). */
+  dictionaryUrl?: (id: string) => string;
 }
 
 /** The subprotocols to offer (spec/session.md §3.1). */
@@ -214,8 +216,10 @@ export class AuraSocket extends EventTarget {
       return;
     }
     const s = this.session!;
+    const t0 = performance.now();
     if (typeof ev.data === "string") s.receiveText();
     else s.receive(new Uint8Array(ev.data as ArrayBuffer));
+    s.stats.decodeMs += performance.now() - t0;
     this.flush();
   }
 
@@ -247,6 +251,7 @@ export class AuraSocket extends EventTarget {
   }
 
   private dictionaryUrl(id: string): string {
+    if (this.opts?.dictionaryUrl !== undefined) return this.opts.dictionaryUrl(id);
     const u = new URL(this.url);
     u.protocol = u.protocol === "wss:" ? "https:" : "http:";
     u.pathname = `/_aura/dict/${id}`;
