@@ -31,7 +31,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 TS = REPO / "clients" / "typescript"
 CORPORA = REPO.parent / "shared" / "corpora"
-sys.path.insert(0, str(REPO))
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))  # run as a script from anywhere; imported by tests, the path is set
 
 from aura_wire import AuraMiddleware, Dictionary  # noqa: E402
 from tests.conftest import count_bytes, serve_app  # noqa: E402
