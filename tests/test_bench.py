@@ -107,17 +107,18 @@ def test_bench_corpus_on_the_bundled_sample() -> None:
         assert p.fanout_encodes == (bench.FANOUT_RECEIVERS if p.stateful else 1)
     assert not res.peers["aura-stateless"].stateful and res.peers["aura-context"].stateful
     assert sum(res.peers["aura-context"].method_counts.values()) == 40
-    assert res.peers["deflate-uvicorn"].traced_memory_bytes is not None
-    assert res.peers["deflate-uvicorn"].traced_memory_bytes > 100_000  # w15/memLevel 8 really allocates
+    assert res.peers["deflate-w15"].traced_memory_bytes is not None
+    assert res.peers["deflate-w15"].traced_memory_bytes > 100_000  # w15/memLevel 8 really allocates
     assert res.peers["zstd"].traced_memory_bytes is None  # stateless: not traced
 
 
 def test_run_bench_with_installed_features_and_report(tmp_path: Path) -> None:
     feats = available_features()
+    # "deflate-uvicorn", the earlier id of the window-15 peer, is still accepted
     rep = run_bench([SAMPLE], limit=40, peers=("aura-context", "aura-stateless", "deflate-uvicorn", "zstd-dict"),
                     trace_memory=False)
     assert rep.features == feats and rep.compiled == aura_wire.compiled
-    assert set(rep.geomean) == {"aura-context", "aura-stateless", "deflate-uvicorn", "zstd-dict"}
+    assert set(rep.geomean) == {"aura-context", "aura-stateless", "deflate-w15", "zstd-dict"}
     names = [t.name for t in rep.targets]
     assert len(names) == 5 and any("1.5x" in n for n in names) and any("32 KiB" in n for n in names)
     text = format_report(rep)
@@ -151,13 +152,13 @@ def _report(rows: list[tuple[float, float, float, float]], mem: int, enc: tuple[
     corpora = []
     for i, (ctx, sl, pmd, zd) in enumerate(rows):
         peers = {"aura-context": _peer("aura-context", ctx, enc[0], mem), "aura-stateless": _peer("aura-stateless", sl),
-                 "deflate-uvicorn": _peer("deflate-uvicorn", pmd, enc[1]), "zstd-dict": _peer("zstd-dict", zd)}
+                 "deflate-w15": _peer("deflate-w15", pmd, enc[1]), "zstd-dict": _peer("zstd-dict", zd)}
         corpora.append(CorpusResult(f"c{i}", "", 2, 1, 1, 1000, 0.0, 0, "trained", peers))
-    names = ["aura-context", "aura-stateless", "deflate-uvicorn", "zstd-dict"]
+    names = ["aura-context", "aura-stateless", "deflate-w15", "zstd-dict"]
     gm = {p: bench.geomean([c.peers[p].ratio for c in corpora]) for p in names}
     return BenchReport("0", True, "3", "x", 2, OFF, None, {}, corpora, gm,
-                       {"aura-context": enc[0], "aura-stateless": 1.0, "deflate-uvicorn": enc[1], "zstd-dict": 1.0},
-                       {p: 1.0 for p in names}, {"aura-context": mem, "aura-stateless": 0, "deflate-uvicorn": 0,
+                       {"aura-context": enc[0], "aura-stateless": 1.0, "deflate-w15": enc[1], "zstd-dict": 1.0},
+                       {p: 1.0 for p in names}, {"aura-context": mem, "aura-stateless": 0, "deflate-w15": 0,
                                                  "zstd-dict": 0}, {p: 0.0 for p in names}, [], 0.0)
 
 
@@ -192,5 +193,5 @@ def test_real_corpora_slices() -> None:
     rep = run_bench(paths, limit=60, features=OFF, trace_memory=False)
     assert [c.corpus for c in rep.corpora] == ["logs_hdfs", "market_binance"]
     for c in rep.corpora:
-        assert c.peers["deflate-uvicorn"].ratio > 1.5  # repetitive traffic compresses with context takeover
+        assert c.peers["deflate-w15"].ratio > 1.5  # repetitive traffic compresses with context takeover
         assert c.peers["aura-context"].ratio > 1.0

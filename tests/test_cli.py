@@ -155,7 +155,7 @@ def test_bench_table_json_and_targets(tmp_path: Path) -> None:
     assert md.startswith("| corpus | messages | aura-context |") and "| **geomean** |" in md
     assert md.count("**PASS**") + md.count("**FAIL**") == 5
     out = proc.stdout
-    for peer in ("aura-ctx", "pmd-uvi", "pmd-ws", "zstd-dct", "zstd-str", "brotli"):
+    for peer in ("aura-ctx", "pmd-w15", "pmd-w12", "zstd-dct", "zstd-str", "brotli"):
         assert peer in out
     assert sum(line.strip().startswith(("PASS", "FAIL")) for line in out.splitlines()) == 5
     data = json.loads((tmp_path / "r.json").read_text())
@@ -174,7 +174,7 @@ def test_bench_plot(tmp_path: Path) -> None:
 
 
 def test_bench_compiled_vs_pure(tmp_path: Path) -> None:
-    proc = run("bench", str(SAMPLE), "--limit", "20", "--no-trace", "--peers", "aura-context,deflate-uvicorn",
+    proc = run("bench", str(SAMPLE), "--limit", "20", "--no-trace", "--peers", "aura-context,deflate-w15",
                "--compare-pure", "16", "--json", "r.json", cwd=tmp_path, ok=False, timeout=300)
     if not aura_wire.compiled:
         assert proc.returncode == 2 and "compiled build is not in use" in proc.stderr
@@ -274,15 +274,15 @@ async def test_stats_from_a_real_middleware_server(tmp_path: Path) -> None:
 def test_demo_through_a_real_server(tmp_path: Path) -> None:
     proc = run("demo", "--limit", "60", *OFF, cwd=tmp_path, timeout=180)
     table = proc.stdout
-    for row in ("messages", "raw bytes", "AURA wire bytes", "permessage-deflate uvicorn (w15)",
-                "permessage-deflate websockets (w12)", "template hit rate", "method mix", "latency p50 / p99"):
+    for row in ("messages", "raw bytes", "AURA wire bytes", "permessage-deflate w15",
+                "permessage-deflate w12 (uvicorn default)", "template hit rate", "method mix", "latency p50 / p99"):
         assert row in table
     assert "replaying" in proc.stderr and "listening on 127.0.0.1:" in proc.stderr
     r = json.loads(run("demo", "--limit", "40", "--json", *OFF, cwd=tmp_path, timeout=180).stdout)
     assert r["messages"] == 20 and r["synced"] is True
     assert r["raw_bytes"] == sum(len(m.encode()) for m in sample(40)[20:])
     assert 0 < r["wire_bytes_server_to_client"] < r["raw_bytes"]
-    assert set(r["deflate_bytes"]) == {"uvicorn (w15)", "websockets (w12)"}
+    assert set(r["deflate_bytes"]) == {"w15", "w12 (uvicorn default)"}
     assert r["latency_p99_ms"] >= r["latency_p50_ms"] > 0
 
 
@@ -290,7 +290,7 @@ def test_demo_table_counts_both_template_methods() -> None:
     from aura_wire.cli import _demo_table
 
     r = {"raw_bytes": 1000, "messages": 10, "wire_bytes_client_to_server": 200, "wire_bytes_server_to_client": 200,
-         "deflate_bytes": {"uvicorn (w15)": 300}, "methods_server_to_client": {"template": 3, "template+brio": 5,
+         "deflate_bytes": {"w15": 300}, "methods_server_to_client": {"template": 3, "template+brio": 5,
                                                                                 "brio": 2},
          "latency_p50_ms": 1.0, "latency_p99_ms": 2.0, "dictionary_id": "ab" * 32, "dictionary_bytes": 10,
          "train_seconds": 0.1, "train_messages": 10, "control_bytes": 12, "features": {"brio": True, "templates": True},
