@@ -77,6 +77,7 @@ export class AuraSocket extends EventTarget {
   private queue: MessageEvent[] | null = [];
   /** An offered dictionary waiting until it pays (spec/session.md §6.8). */
   private deferred: { offer: Offered; cost: number } | null = null;
+  private obtaining: Promise<void> = Promise.resolve();
 
   constructor(url: string | URL, protocols: string | string[] = [], options: AuraSocketOptions = {}) {
     super();
@@ -116,6 +117,12 @@ export class AuraSocket extends EventTarget {
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
+  }
+
+  /** Resolves once the dictionary the server offered was looked up (store, HTTP) and, when it
+   * was found, stored: a page can wait for it before it leaves, so the next visit has it cached. */
+  get dictionarySettled(): Promise<void> {
+    return this.ready.then(() => this.obtaining);
   }
 
   get binaryType(): BinaryType {
@@ -235,7 +242,7 @@ export class AuraSocket extends EventTarget {
         break;
       }
       case "offered":
-        void this.obtain(ev.dictionaries[0]!, false);
+        this.obtaining = this.obtain(ev.dictionaries[0]!, false);
         break;
       case "fetched":
         void this.verifyFetched(ev.id, ev.bytes, ev.coding, ev.size);
