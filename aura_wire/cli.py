@@ -149,11 +149,11 @@ def _features(args: argparse.Namespace) -> dict[str, bool]:
     return f
 
 
-def _load(path: str, limit: int | None = None) -> list[str]:
+def _load(path: str, limit: int | None = None, field: str | None = None) -> list[str]:
     from aura_wire.bench import BenchError, load_messages
 
     try:
-        return load_messages(path, limit=limit)
+        return load_messages(path, limit=limit, field=field)
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -286,11 +286,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     from aura_wire.codec.dictionary import SECTION_NAMES, SECTION_TEMPLATES, Dictionary
 
     err = sys.stderr
+    # Check where the dictionary goes before training, not after (training takes a while).
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(out_dir):
+        raise CliError(f"the output directory {os.path.dirname(args.output) or out_dir} does not exist "
+                       "(create it first)")
+    if os.path.isdir(args.output):
+        raise CliError(f"{args.output} is a directory; give a file name, e.g. {os.path.join(args.output, 'app.aura')}")
+    if not os.access(out_dir, os.W_OK):
+        raise CliError(f"cannot write to the output directory {out_dir}")
     msgs: list[str] = []
     for path in args.corpus:
         size = os.path.getsize(path) if os.path.exists(path) else 0
         bar = Progress(1, f"reading {os.path.basename(path)}", err)
-        got = _load(path, args.limit)
+        got = _load(path, args.limit, args.field)
         bar.update(1, f"{len(got)} messages, {size:,} bytes")
         bar.close()
         msgs += got
@@ -305,7 +314,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         kwargs["zstd_dict_size"] = args.zstd_dict_size
     with _ticker(f"training on {len(msgs):,} messages", err):
         d = Dictionary.train(msgs, **kwargs)
-    d.save(args.output)
+    try:
+        d.save(args.output)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
     raw = sum(len(m.encode("utf-8")) for m in msgs)
     secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v):,} B" for k, v in d.sections.items())
     summary: dict[str, Any] = {"output": args.output, "id": d.id, "bytes": len(d), "sections": secs,
@@ -705,6 +717,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("corpus", nargs="+", help="input files")
     t.add_argument("-o", "--output", required=True, help="dictionary file to write (e.g. dict.aura)")
     t.add_argument("--limit", type=_positive, help="use only the first N messages of each file")
+    t.add_argument("--field", metavar="NAME", help="JSONL: the field that holds the message (default: m, or "
+                   "plaintext); '' reads each whole line as one message")
     t.add_argument("--name", help="name stored in the dictionary's metadata")
     t.add_argument("--min-distinct", type=_positive,
                    help="privacy threshold: a literal must occur in at least this many distinct messages")

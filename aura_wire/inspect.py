@@ -100,6 +100,10 @@ class Dissection:
 # ---------------------------------------------------------------------------
 
 
+#: Header ``ver`` values some spec defines (spec/wire-format.md §2: 0 = v1, 1 = v2).
+_DEFINED_VERSIONS = 2
+
+
 def read_frame_arg(arg: str) -> bytes:
     """Frame bytes from ``@path`` (raw file), hex (spaces/colons allowed, optional 0x) or base64."""
     if arg.startswith("@"):
@@ -117,10 +121,18 @@ def read_frame_arg(arg: str) -> bytes:
     try:
         padded = text + "=" * (-len(text) % 4)
         if "-" in text or "_" in text:
-            return base64.urlsafe_b64decode(padded)
-        return base64.b64decode(padded, validate=True)
+            data = base64.urlsafe_b64decode(padded)
+        else:
+            data = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError("frame is neither hex, base64 nor @file") from exc
+    # Many typos are valid base64 ("zzzz" is 3 bytes): accept base64 only when it gives a header
+    # byte of a version some spec defines, else say what the argument was taken for.
+    if not data or data[0] >> 6 >= _DEFINED_VERSIONS:
+        first = f"header byte 0x{data[0]:02x} (version {(data[0] >> 6) + 1}, which no spec defines)" if data else "nothing"
+        raise InputError(f"not hex, and as base64 it gives {len(data)} byte(s) starting with {first}: "
+                         "not an AURA frame; give the frame as hex, base64 or @file")
+    return data
 
 
 # ---------------------------------------------------------------------------

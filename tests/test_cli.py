@@ -297,3 +297,35 @@ def test_demo_table_counts_both_template_methods() -> None:
          "compiled": False}
     row = next(line for line in _demo_table(r).splitlines() if line.startswith("template hit rate"))
     assert row.split()[-1] == "80.0%"
+
+
+# -- errors a new user hits (issue 19) -------------------------------------------------------------------------
+
+
+def test_train_into_a_missing_directory_fails_before_training(tmp_path: Path) -> None:
+    proc = run("train", str(SAMPLE), "-o", "missing_dir/x.aura", *OFF, cwd=tmp_path, ok=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "output directory missing_dir does not exist" in proc.stderr
+    assert "training on" not in proc.stderr  # refused before the (long) training
+
+
+def test_train_on_jsonl_with_another_field(tmp_path: Path) -> None:
+    msgs = sample(60)
+    corpus = tmp_path / "wrapped.jsonl"
+    corpus.write_text("".join(json.dumps({"wrapper_ts_zq": i, "text": m, "user": "u"}) + "\n" for i, m in enumerate(msgs)))
+    proc = run("train", str(corpus), "-o", "x.aura", *OFF, cwd=tmp_path, ok=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "without an \"m\"" in proc.stderr and "--field text" in proc.stderr, proc.stderr
+    assert not (tmp_path / "x.aura").exists()
+    run("train", str(corpus), "-o", "x.aura", "--field", "text", *OFF, cwd=tmp_path)
+    d = Dictionary.load(str(tmp_path / "x.aura"))
+    # trained on the messages, not on the wrapper: nothing of the wrapper's keys in it
+    assert b"wrapper_ts_zq" not in d.to_bytes() and len(d) > 0
+    run("train", str(corpus), "-o", "whole.aura", "--field", "", *OFF, cwd=tmp_path)  # whole lines on purpose
+
+
+@pytest.mark.parametrize("arg", ["zzzz", "////", "zzzzzzzz"])
+def test_inspect_refuses_a_typo_that_happens_to_be_base64(tmp_path: Path, arg: str) -> None:
+    proc = run("inspect", arg, cwd=tmp_path, ok=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "not an AURA frame" in proc.stderr and "version 4" not in proc.stderr.split("(")[0], proc.stderr
