@@ -221,14 +221,22 @@ class CompressionMetrics:
     feeds; an aggregate keeps both.  Byte counters add up both directions.
 
     Attributes: ``messages``, ``original_bytes`` (message payload bytes),
-    ``wire_bytes`` (frame bytes, header included), ``template_hits``,
+    ``wire_bytes`` (data frame bytes, header included), ``control_bytes``
+    (CONTROL frames: HELLO, USE, GET and CHUNK, in-band dictionary transfers
+    included), ``dictionary_inband_bytes`` (dictionary bytes inside those CHUNKs),
+    ``dictionary_http_bytes`` (dictionary bodies served over HTTP), ``template_hits``,
     ``expansions`` (frames larger than their message), ``errors`` (failed
     decodes), ``encode_latency`` / ``decode_latency`` (:class:`LatencySketch`)
     and per-method ``[count, original, wire]`` in ``by_method``.
+
+    The ratio and savings are the honest ones: every byte AURA puts on the
+    network counts (data frames, CONTROL frames and HTTP dictionary bodies);
+    ``data_ratio`` is the data frames alone.
     """
 
     __slots__ = ("role", "messages", "original_bytes", "wire_bytes", "template_hits", "expansions", "errors",
-                 "by_method", "encode_latency", "decode_latency", "_latency")
+                 "by_method", "encode_latency", "decode_latency", "_latency", "control_bytes",
+                 "dictionary_inband_bytes", "dictionary_http_bytes")
 
     def __init__(self, role: str = ROLE_ENCODE, *, relative_accuracy: float = DEFAULT_RELATIVE_ACCURACY) -> None:
         if role not in (ROLE_ENCODE, ROLE_DECODE):
@@ -237,6 +245,9 @@ class CompressionMetrics:
         self.messages = 0
         self.original_bytes = 0
         self.wire_bytes = 0
+        self.control_bytes = 0
+        self.dictionary_inband_bytes = 0
+        self.dictionary_http_bytes = 0
         self.template_hits = 0
         self.expansions = 0
         self.errors = 0
@@ -267,21 +278,42 @@ class CompressionMetrics:
         """Count one failed decode."""
         self.errors += 1
 
+    def record_control(self, frame_bytes: int, dictionary_bytes: int = 0) -> None:
+        """Count one CONTROL frame; ``dictionary_bytes``: the dictionary bytes a CHUNK carries."""
+        self.control_bytes += frame_bytes
+        self.dictionary_inband_bytes += dictionary_bytes
+
     # -- derived values -----------------------------------------------------
     @property
+    def overhead_bytes(self) -> int:
+        """Bytes besides data frames: CONTROL frames and HTTP dictionary bodies."""
+        return self.control_bytes + self.dictionary_http_bytes
+
+    @property
+    def total_bytes(self) -> int:
+        """Every byte AURA put on the network for this traffic: data frames plus overhead."""
+        return self.wire_bytes + self.overhead_bytes
+
+    @property
     def ratio(self) -> float:
-        """original / wire bytes (> 1 means compression); 0.0 before any byte."""
+        """original / total bytes, overhead included (> 1 means compression); 0.0 before any byte."""
+        total = self.total_bytes
+        return self.original_bytes / total if total else 0.0
+
+    @property
+    def data_ratio(self) -> float:
+        """original / data frame bytes (the codec alone, without dictionary transfers and CONTROL frames)."""
         return self.original_bytes / self.wire_bytes if self.wire_bytes else 0.0
 
     @property
     def bytes_saved(self) -> int:
-        """original - wire bytes (negative when the codec expands traffic)."""
-        return self.original_bytes - self.wire_bytes
+        """original - total bytes (negative when AURA costs more than it saves)."""
+        return self.original_bytes - self.total_bytes
 
     @property
     def savings(self) -> float:
-        """Fraction of bandwidth saved, 1 - wire / original; 0.0 before any byte."""
-        return 1.0 - self.wire_bytes / self.original_bytes if self.original_bytes else 0.0
+        """Fraction of bandwidth saved, 1 - total / original; 0.0 before any byte."""
+        return 1.0 - self.total_bytes / self.original_bytes if self.original_bytes else 0.0
 
     @property
     def template_hit_rate(self) -> float:
@@ -312,6 +344,9 @@ class CompressionMetrics:
         self.messages += other.messages
         self.original_bytes += other.original_bytes
         self.wire_bytes += other.wire_bytes
+        self.control_bytes += other.control_bytes
+        self.dictionary_inband_bytes += other.dictionary_inband_bytes
+        self.dictionary_http_bytes += other.dictionary_http_bytes
         self.template_hits += other.template_hits
         self.expansions += other.expansions
         self.errors += other.errors
@@ -354,7 +389,11 @@ class CompressionMetrics:
             "messages": self.messages,
             "original_bytes": self.original_bytes,
             "wire_bytes": self.wire_bytes,
+            "control_bytes": self.control_bytes,
+            "dictionary_bytes": {"inband": self.dictionary_inband_bytes, "http": self.dictionary_http_bytes},
+            "total_bytes": self.total_bytes,
             "ratio": self.ratio,
+            "data_ratio": self.data_ratio,
             "bytes_saved": self.bytes_saved,
             "savings": self.savings,
             "template_hits": self.template_hits,

@@ -142,17 +142,25 @@ async def test_dictionary_endpoint_and_http_pass_through() -> None:
     d = small_dictionary()
     async with serve_app(make_app(dictionary=d)) as base:
         async with httpx.AsyncClient(base_url=base) as http:
-            r = await http.get(f"/_aura/dict/{d.id}")
+            r = await http.get(f"/_aura/dict/{d.id}", headers={"accept-encoding": "identity"})
             assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == d.id
-            assert r.headers["etag"] == f'"{d.id}"'
+            assert r.headers["etag"] == f'"{d.id}"' and "content-encoding" not in r.headers
             assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers["cache-control"]
-            r2 = await http.get(f"/_aura/dict/{d.id}", headers={"if-none-match": f'"{d.id}"'})
-            assert r2.status_code == 304 and r2.content == b""
-            assert (await http.head(f"/_aura/dict/{d.id}")).headers["content-length"] == str(len(d))
+            for coding in ("gzip", "br"):  # a standard Content-Encoding, decoded by the HTTP client (spec §6.5)
+                rc = await http.get(f"/_aura/dict/{d.id}", headers={"accept-encoding": coding})
+                assert rc.headers["content-encoding"] == coding and rc.headers["etag"] == f'"{d.id}.{coding}"'
+                assert hashlib.sha256(rc.content).hexdigest() == d.id
+                assert int(rc.headers["content-length"]) < len(d) and "accept-encoding" in rc.headers["vary"]
+            for tag in (f'"{d.id}"', f'"{d.id}.br"'):
+                r2 = await http.get(f"/_aura/dict/{d.id}", headers={"if-none-match": tag})
+                assert r2.status_code == 304 and r2.content == b""
+            head = await http.head(f"/_aura/dict/{d.id}", headers={"accept-encoding": "identity"})
+            assert head.headers["content-length"] == str(len(d))
             assert (await http.get("/_aura/dict/" + "0" * 64)).status_code == 404
             assert (await http.post(f"/_aura/dict/{d.id}")).status_code == 405
             index = (await http.get("/_aura/dict/")).json()
-            assert index["current"] == d.id and index["dictionaries"][0] == {"id": d.id, "size": len(d)}
+            assert index["current"] == d.id and index["dictionaries"][0]["id"] == d.id
+            assert index["dictionaries"][0]["size"] == len(d) and 0 < index["dictionaries"][0]["coded"]["br"] < len(d)
             r3 = await http.get("/hello")
             assert r3.status_code == 200 and r3.text == "hello from the app"
 

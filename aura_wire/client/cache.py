@@ -10,12 +10,13 @@ the least recently used entries are evicted.  Writes are atomic.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
 from pathlib import Path
 
-from aura_wire.codec.dictionary import DEFAULT_MAX_DICTIONARY_SIZE, Dictionary
+from aura_wire.codec.dictionary import DEFAULT_MAX_DICTIONARY_SIZE, Dictionary, atomic_write
 from aura_wire.errors import AuraError
 
 __all__ = ["DictionaryCache", "default_cache_dir"]
@@ -123,6 +124,33 @@ class DictionaryCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         dictionary.save(self.path_for(dictionary.id))
         self._evict(keep=dictionary.id)
+
+    # -- which dictionaries an origin uses (the aura.have hints, spec/session.md §3.4) ------------------
+    def _origin_path(self, origin: str) -> Path:
+        # Per origin, so a client names to a server only dictionaries it used with that server:
+        # the hints never tell one site what another site's dictionaries are.
+        return self.directory / "origins" / (hashlib.sha256(origin.encode()).hexdigest()[:32] + ".ids")
+
+    def held_for(self, origin: str, limit: int = 4) -> list[str]:
+        """Ids this client used with ``origin`` that are still cached, most recent first."""
+        try:
+            text = self._origin_path(origin).read_text("ascii")
+        except (OSError, UnicodeDecodeError):
+            return []
+        return [i for i in text.split() if _valid_id(i) and i in self][:limit]
+
+    def remember(self, origin: str, dictionary_id: str) -> None:
+        """Record that ``origin`` uses ``dictionary_id`` (most recent first, at most 8 kept)."""
+        if not _valid_id(dictionary_id):
+            raise ValueError(f"not a dictionary id: {dictionary_id!r}")
+        try:
+            old = self._origin_path(origin).read_text("ascii").split()
+        except (OSError, UnicodeDecodeError):
+            old = []
+        ids = [dictionary_id] + [i for i in old if i != dictionary_id and _valid_id(i)]
+        path = self._origin_path(origin)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, ("\n".join(ids[:8]) + "\n").encode("ascii"))
 
     def entries(self) -> list[tuple[str, int, float]]:
         """``(id, size, last used)`` of every entry, most recently used first."""

@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
+import urllib.parse
 from types import TracebackType
-from typing import Any, AsyncIterator, Generator, Sequence
+from typing import Any, AsyncIterator, Generator, Iterable, Sequence
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -31,8 +33,10 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.typing import Subprotocol
 
 from aura_wire.client.cache import DictionaryCache
-from aura_wire.client.http import fetch_dictionary
+from aura_wire.client.http import fetch_dictionary_sized
 from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE
+from aura_wire.codec.dictionary import Dictionary
+from aura_wire.codec.frame import METHOD_NAMES
 
 from aura_wire.errors import CLOSE_INTERNAL_ERROR, AuraError, ConfigError, ProtocolError
 from aura_wire.session import (
@@ -46,14 +50,52 @@ from aura_wire.session import (
     SessionConfig,
     State,
 )
-from aura_wire.session.negotiation import DICTIONARY_PATH, client_offer, parse_selected
+from aura_wire.session.negotiation import (
+    CODINGS,
+    DICTIONARY_PATH,
+    MAX_HAVE,
+    Hints,
+    client_offer,
+    hint_tokens,
+    parse_selected,
+)
 
 __all__ = ["connect", "Connection", "ClientStats"]
 
 log = logging.getLogger("aura_wire.client")
 
 _FETCH_MODES = ("inband", "http", "auto", "none")
+_FETCH_WHEN = ("pays", "now")
 _END = object()
+#: Bytes of CONTROL framing per CHUNK and GET pair (id, offset, WebSocket headers), for the cost of a transfer.
+_CHUNK_OVERHEAD = 80
+#: Bytes of an HTTP request and response around a dictionary body (headers), for the cost of a fetch.
+_HTTP_OVERHEAD = 400
+
+
+def transfer_cost(size: int, *, http: bool, max_chunk: int = 16384) -> int:
+    """Bytes a dictionary transfer of ``size`` body bytes puts on the network (spec §6.8)."""
+    if http:
+        return size + _HTTP_OVERHEAD
+    return size + _CHUNK_OVERHEAD * max(1, math.ceil(size / max_chunk))
+
+
+def _origin(uri: str) -> str:
+    parts = urllib.parse.urlsplit(uri)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
+
+
+def decodes_mask(methods: Iterable[str]) -> int:
+    """The ``aura.decodes`` mask (spec §3.4) for method names such as ``"zstd"``; RAW is always in."""
+    by_name = {name.lower(): m for m, name in METHOD_NAMES.items() if m < 7}
+    mask = 1
+    for name in methods:
+        m = by_name.get(name.lower())
+        if m is None:
+            raise ConfigError(f"unknown method {name!r}; known: {', '.join(sorted(by_name))}", field="decodes")
+        mask |= 1 << m
+    return mask
 
 
 class ClientStats:
@@ -108,16 +150,36 @@ class ClientStats:
         return int(s.control_sent_bytes + s.control_received_bytes)
 
     @property
+    def dictionary_bytes(self) -> int:
+        """Dictionary bytes this connection moved: in-band (inside the control bytes) and over HTTP."""
+        s = self._s()
+        return int(s.dictionary_bytes + s.http_dictionary_bytes)
+
+    @property
+    def total_bytes(self) -> int:
+        """Every byte AURA put on the network for this connection: frames both ways and HTTP dictionaries."""
+        s = self._s()
+        return (self.sent_wire_bytes + self.received_wire_bytes + self.control_bytes
+                + int(s.http_dictionary_bytes))
+
+    @property
     def saved_bytes(self) -> int:
-        """Application bytes minus frame bytes, both directions, control frames included."""
-        return (self.sent_raw_bytes + self.received_raw_bytes
-                - self.sent_wire_bytes - self.received_wire_bytes - self.control_bytes)
+        """Application bytes minus :attr:`total_bytes` (control frames and dictionary transfers included)."""
+        return self.sent_raw_bytes + self.received_raw_bytes - self.total_bytes
+
+    @property
+    def ratio(self) -> float:
+        """Application bytes / :attr:`total_bytes`, both directions (the honest ratio; 0.0 before traffic)."""
+        total = self.total_bytes
+        return (self.sent_raw_bytes + self.received_raw_bytes) / total if total else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = self._s().as_dict()
         d["aura"] = self._conn.aura
         d["dictionary"] = self._conn.dictionary_id
         d["saved_bytes"] = self.saved_bytes
+        d["total_bytes"] = self.total_bytes
+        d["ratio"] = round(self.ratio, 4)
         return d
 
     def __repr__(self) -> str:
@@ -130,6 +192,7 @@ class _PlainStats:
         self.sent_messages = self.sent_raw_bytes = self.sent_wire_bytes = 0
         self.received_messages = self.received_raw_bytes = self.received_wire_bytes = 0
         self.control_sent_bytes = self.control_received_bytes = 0
+        self.dictionary_bytes = self.http_dictionary_bytes = 0
         self.sent_methods: dict[str, int] = {}
         self.received_methods: dict[str, int] = {}
 
@@ -149,13 +212,16 @@ class Connection:
 
     def __init__(self, ws: ClientConnection, session: Session | None, subprotocol: str | None, *,
                  uri: str, cache: DictionaryCache | None, fetch: str, dictionary_path: str,
-                 max_queue: int = 16) -> None:
+                 max_queue: int = 16, fetch_when: str = "now") -> None:
         self.ws = ws
         self.session = session
         self.subprotocol = subprotocol
         self.uri = uri
         self._cache = cache
         self._fetch = fetch
+        self._fetch_when = fetch_when
+        #: A fetch waiting for its break-even point (spec §6.8): (id, size, messages at which it pays).
+        self._deferred: tuple[str, int, float] | None = None
         self._dictionary_path = dictionary_path
         self._plain_stats = _PlainStats()
         self.stats = ClientStats(self)
@@ -221,6 +287,8 @@ class Connection:
         if s.closed:
             await self._raise_closed()
         s.send_message(message, sensitive=sensitive)
+        if self._deferred is not None:
+            await self._maybe_fetch()
         await self._flush()
 
     async def recv(self) -> str | bytes:
@@ -340,12 +408,17 @@ class Connection:
         for ev in s.events():
             if isinstance(ev, MessageReceived):
                 await self._deliver(ev.data)
+                if self._deferred is not None:
+                    await self._maybe_fetch()
             elif isinstance(ev, DictionaryOffered):
                 await self._on_offer(ev)
             elif isinstance(ev, DictionaryFetched):
                 if self._cache is not None:
                     await asyncio.to_thread(self._cache.put, ev.dictionary)
             elif isinstance(ev, DictionaryInUse):
+                if ev.direction == "send" and self._cache is not None:
+                    # Next time, name it in the offer (aura.have) so the server switches at once (spec §6.1.1).
+                    await asyncio.to_thread(self._cache.remember, _origin(self.uri), ev.dictionary_id)
                 if ev.direction == "receive":
                     self._synced.set()
                     self._settled.set()
@@ -372,11 +445,36 @@ class Connection:
         if self._fetch == "none":
             s.decline()
             self._settled.set()
-        elif self._fetch == "inband":
-            s.fetch_dictionary(ev.ids[0])
+            return
+        saving = ev.savings[0] if ev.savings else None
+        if self._fetch_when == "pays" and saving is not None:
+            # Rent or buy (spec §6.8): fetch once the traffic so far would have paid for the transfer.
+            size = ev.transfer_sizes[0] if self._fetch == "inband" and ev.transfer_sizes else ev.sizes[0]
+            cost = transfer_cost(size, http=self._fetch != "inband")
+            self._deferred = (ev.ids[0], ev.sizes[0], cost * 1000 / saving if saving > 0 else math.inf)
+            self._settled.set()  # nothing happens until the traffic pays for it
+            await self._maybe_fetch()
+            return
+        await self._start_fetch(ev.ids[0], ev.sizes[0])
+
+    async def _maybe_fetch(self) -> None:
+        s = self.session
+        deferred = self._deferred
+        if s is None or deferred is None or s.state is not State.OFFERED:
+            return
+        if s.stats.sent_messages + s.stats.received_messages >= deferred[2]:
+            self._deferred = None
+            self._settled.clear()
+            await self._start_fetch(deferred[0], deferred[1])
+
+    async def _start_fetch(self, dictionary_id: str, size: int) -> None:
+        s = self.session
+        assert s is not None
+        if self._fetch == "inband":
+            s.fetch_dictionary(dictionary_id)
             await self._flush(from_reader=True)
         else:
-            task = asyncio.get_running_loop().create_task(self._http_fetch(ev.ids[0], ev.sizes[0]))
+            task = asyncio.get_running_loop().create_task(self._http_fetch(dictionary_id, size))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -384,8 +482,9 @@ class Connection:
         s = self.session
         assert s is not None
         try:
-            d = await fetch_dictionary(self.uri, dictionary_id, path=self._dictionary_path,
-                                       max_size=s.config.max_dictionary_size)
+            d, body = await fetch_dictionary_sized(self.uri, dictionary_id, path=self._dictionary_path,
+                                                   max_size=s.config.max_dictionary_size)
+            s.stats.http_dictionary_bytes += body
         except AuraError as exc:
             log.warning("HTTP fetch of dictionary %s failed: %s", dictionary_id[:12], exc)
             if s.state is not State.OFFERED:
@@ -415,6 +514,14 @@ class connect:
     * ``fetch``: how a dictionary the cache lacks is obtained: ``"inband"``
       (default; GET/CHUNK control frames), ``"http"`` (the middleware's
       dictionary endpoint), ``"auto"`` (HTTP, then in-band) or ``"none"``.
+    * ``fetch_when``: ``"pays"`` (default): when the server announces the saving a
+      dictionary brings, fetch it only once this connection's messages so far
+      would have paid for the transfer (spec §6.8), so a short session never
+      does; ``"now"``: fetch at once.
+    * Hints (spec §3.4): the client names in its offer the cached dictionaries it used
+      with this origin before (the server then uses one from its first message),
+      ``decodes`` (method names, e.g. ``{"zstd", "brio"}``; None: every method) and
+      ``transfer_codings`` (in-band transfers coded with ``br``/``gzip``).
     * ``context``, ``max_message_size``, ``max_dictionary_size``, ``max_context_memory``: session
       options (:class:`~aura_wire.session.SessionConfig`).  The server decides the codec
       parameters that shape context state (context mode, revision, ``window``, ``zstd_window``,
@@ -436,6 +543,9 @@ class connect:
         subprotocols: Sequence[str] | None = None,
         context: bool = True,
         fetch: str = "inband",
+        fetch_when: str = "pays",
+        decodes: Iterable[str] | None = None,
+        transfer_codings: Sequence[str] = ("br", "gzip"),
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_dictionary_size: int | None = None,
         max_context_memory: int | None = None,
@@ -447,6 +557,16 @@ class connect:
     ) -> None:
         if fetch not in _FETCH_MODES:
             raise ConfigError(f"fetch must be one of {', '.join(_FETCH_MODES)}, got {fetch!r}", field="fetch")
+        if fetch_when not in _FETCH_WHEN:
+            raise ConfigError(f"fetch_when must be one of {', '.join(_FETCH_WHEN)}, got {fetch_when!r}",
+                              field="fetch_when")
+        for c in transfer_codings:
+            if c not in CODINGS:
+                raise ConfigError(f"unknown transfer coding {c!r}; known: {', '.join(CODINGS)}",
+                                  field="transfer_codings")
+        self.fetch_when = fetch_when
+        self.decodes = decodes_mask(decodes) if decodes is not None else None
+        self.transfer_codings = tuple(dict.fromkeys(transfer_codings))
         self.uri = uri
         if dictionary_cache is False:
             self.cache: DictionaryCache | None = None
@@ -472,17 +592,33 @@ class connect:
         self.websocket_options = dict(websocket_options or {})
         self.connection: Connection | None = None
 
+    async def _held(self) -> list[Dictionary]:
+        """Cached dictionaries this client used with the server's origin (the aura.have hints)."""
+        if self.cache is None:
+            return []
+        cache = self.cache
+        ids = await asyncio.to_thread(cache.held_for, _origin(self.uri), MAX_HAVE)
+        out = []
+        for did in ids:
+            d = await asyncio.to_thread(cache.get, did)
+            if d is not None and len(d) <= self.session_config.max_dictionary_size:
+                out.append(d)
+        return out
+
     async def _open(self) -> Connection:
-        offer = client_offer(self.subprotocols)
+        held = await self._held()
+        hints = Hints(tuple(d.id for d in held), self.decodes, self.transfer_codings)
+        offer = client_offer(self.subprotocols) + hint_tokens(hints)
         opts = dict(self.websocket_options)
         opts.setdefault("max_size", self.session_config.max_message_size + 1)
         opts.setdefault("proxy", None)
         ws = await ws_connect(self.uri, subprotocols=[Subprotocol(p) for p in offer],
                               compression=self.compression, open_timeout=self.open_timeout, **opts)
         aura, app_protocol = parse_selected(ws.subprotocol)
-        session = Session(Role.CLIENT, config=self.session_config, codec_config=self.codec_config) if aura else None
+        session = Session(Role.CLIENT, config=self.session_config, codec_config=self.codec_config, hints=hints,
+                          held=held) if aura else None
         conn = Connection(ws, session, app_protocol, uri=self.uri, cache=self.cache, fetch=self.fetch,
-                          dictionary_path=self.dictionary_path)
+                          dictionary_path=self.dictionary_path, fetch_when=self.fetch_when)
         if session is not None:
             # HELLO follows the handshake at once; waiting for it lets a refused parameter set fail
             # here, with its reason, rather than at the first recv().

@@ -30,8 +30,8 @@ from aura_wire.errors import CLOSE_INTERNAL_ERROR, ConfigError, ProtocolError
 from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics
 from aura_wire.cluster.bus import Prepared
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
-from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig
-from aura_wire.session.negotiation import server_select, split_offer
+from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig, State
+from aura_wire.session.negotiation import Hints, parse_hints, server_select, split_offer
 from aura_wire.session.params import restrict_methods
 
 if TYPE_CHECKING:
@@ -88,6 +88,30 @@ class AuraConnection:
         self.channels: set[str] = set()  # broadcast channels this connection subscribes to
         self._raw_send = send
         self._lock = asyncio.Lock()
+        self._sync_changed = asyncio.Event()  # set when the send dictionary is in force or the connection ends
+
+    async def synced(self, timeout: float | None = None) -> bool:
+        """Wait until this connection's frames to the client use a dictionary (spec/session.md §6.1).
+
+        True once they do: at once for a client that named the dictionary in its offer
+        (spec §6.1.1), after its USE otherwise.  False when none will on this connection
+        (passed through, no dictionary announced, closed) or when ``timeout`` seconds pass
+        first (a client that fetches only when it pays may switch late or never, spec §6.8).
+        """
+        while True:
+            s = self.session
+            if s is not None and s.send_dictionary is not None:
+                return True
+            if s is None or self.closed or s.closed or s.state is State.PLAIN:
+                return False
+            self._sync_changed.clear()
+            try:
+                await asyncio.wait_for(self._sync_changed.wait(), timeout)
+            except asyncio.TimeoutError:
+                return False
+
+    def _notify(self) -> None:
+        self._sync_changed.set()
 
     @property
     def aura(self) -> bool:
@@ -109,7 +133,10 @@ class AuraConnection:
                     # The peer is gone (uvicorn raises ClientDisconnected); the reader will see the
                     # disconnect and tell the application through receive().
                     self.closed = True
+                    self._notify()
                     return
+        if session.send_dictionary is not None or session.closed:
+            self._notify()
 
     async def send_plain(self, message: str | bytes) -> None:
         """Send an application message to a passed-through (non-AURA) connection."""
@@ -126,6 +153,7 @@ class AuraConnection:
         async with self._lock:
             if not self.closed:
                 self.closed = True
+                self._notify()
                 with contextlib.suppress(OSError):
                     await self._raw_send(message)
 
@@ -232,6 +260,10 @@ class AuraMiddleware:
         self.total_aura_connections = 0
         self.failures: dict[int, int] = {}
         self._versions: list[Dictionary] = []
+        #: Estimated saving per dictionary id, bytes per 1000 messages, announced in HELLO (spec §4.1.2).
+        self.savings: dict[str, int] = {}
+        #: Dictionary body bytes served over HTTP (spec §6.5), counted in the transfer metrics.
+        self.http_dictionary_bytes = 0
         self._broadcast_encoders: dict[tuple[str | None, int | None], Encoder] = {}
         self._channels: dict[str, dict[int, AuraConnection]] = {}
         self.cluster: ClusterNode | None = None
@@ -246,14 +278,26 @@ class AuraMiddleware:
             self.enable_ops(**(dict(ops) if isinstance(ops, Mapping) else {}))
 
     # -- dictionaries -------------------------------------------------------------
-    def set_dictionary(self, dictionary: Dictionary) -> None:
+    def set_dictionary(self, dictionary: Dictionary, *, saving_per_message: float | None = None) -> None:
         """Roll out ``dictionary`` for new connections; open ones keep the one they use.
 
         The last ``keep_versions`` versions stay available at the dictionary
         endpoint, and so does any version an open connection still uses.
+        ``saving_per_message``: the bytes the dictionary saves per application message
+        (estimated on held-back traffic; default: the ``saving_per_message`` its
+        training stored in its meta section, if any).  HELLO announces it so that a
+        client fetches the dictionary only when it pays (spec §6.8).
         """
         if len(dictionary) > self.session_config.max_dictionary_size:
             raise ConfigError(f"dictionary of {len(dictionary)} bytes exceeds max_dictionary_size", field="dictionary")
+        if saving_per_message is None:
+            meta_saving = dictionary.meta.get("saving_per_message")
+            if isinstance(meta_saving, (int, float)) and not isinstance(meta_saving, bool):
+                saving_per_message = float(meta_saving)
+        if saving_per_message is not None:
+            if not saving_per_message >= 0:
+                raise ConfigError("saving_per_message must be >= 0", field="saving_per_message")
+            self.savings[dictionary.id] = int(round(saving_per_message * 1000))
         self._versions = [d for d in self._versions if d.id != dictionary.id] + [dictionary]
         self._versions = self._versions[-self.keep_versions:]
         self.dictionary = dictionary
@@ -270,7 +314,9 @@ class AuraMiddleware:
     # -- operations ---------------------------------------------------------------
     def metrics(self) -> CompressionMetrics:
         """Every message coded by this middleware, both directions, broadcasts and canary arms (a new object)."""
-        parts = [self.sent_metrics, self.received_metrics, self.broadcast_metrics]
+        http = CompressionMetrics(ROLE_ENCODE)
+        http.dictionary_http_bytes = self.http_dictionary_bytes  # dictionary bodies served over HTTP
+        parts = [self.sent_metrics, self.received_metrics, self.broadcast_metrics, http]
         if self.canary is not None:
             parts += [self.canary.a.sent_metrics, self.canary.a.received_metrics,
                       self.canary.b.sent_metrics, self.canary.b.received_metrics]
@@ -313,7 +359,8 @@ class AuraMiddleware:
                     d = await self.cluster.fetch_dictionary(name)
                     if d is not None:
                         available[d.id] = d
-                await serve_dictionary(scope, send, self.dictionary_path, available, current)
+                self.http_dictionary_bytes += await serve_dictionary(
+                    scope, send, self.dictionary_path, available, current, self.savings)
                 return
             if self.ops_app is not None and self._is_ops_path(path):
                 await self.ops_app(self._scope_with_handle(scope, None), receive, send)
@@ -351,15 +398,20 @@ class AuraMiddleware:
         conn = AuraConnection(self, scope, send)
         self.total_connections += 1
         self.connections[conn.id] = conn
+        hints = parse_hints(offered) if aura else None
         try:
-            if not aura:
-                # Not an AURA client: the application gets the original receive/send, untouched.
-                await self.app(self._scope_with_handle(scope, conn), receive, send)
+            if hints is None:
+                # Not an AURA client (or an unusable aura.decodes hint, spec §3.4): the application gets
+                # the original receive/send, untouched.
+                plain_scope = self._scope_with_handle(scope, conn)
+                if aura:
+                    plain_scope["subprotocols"] = app_protocols
+                await self.app(plain_scope, receive, send)
                 return
             app_scope = self._scope_with_handle(scope, conn)
             app_scope["subprotocols"] = app_protocols
             conn.scope = app_scope
-            await _ServerAdapter(self, conn, offered, receive, send).run(app_scope)
+            await _ServerAdapter(self, conn, offered, receive, send, hints).run(app_scope)
         finally:
             conn.closed = True
             self.connections.pop(conn.id, None)
@@ -549,8 +601,9 @@ class _ServerAdapter:
     """Runs one AURA-offering websocket connection: wraps receive/send around a Session."""
 
     def __init__(self, mw: AuraMiddleware, conn: AuraConnection, offered: list[str], receive: Receive,
-                 send: Send) -> None:
+                 send: Send, hints: Hints) -> None:
         self.mw = mw
+        self.hints = hints
         self.conn = conn
         self.offered = offered
         self.raw_receive = receive
@@ -571,6 +624,7 @@ class _ServerAdapter:
                     await self.reader
             if self.conn.session is not None:
                 self.conn.session.close()
+            self.conn._notify()
 
     async def receive(self) -> Message:
         if self.conn.session is None:
@@ -603,6 +657,8 @@ class _ServerAdapter:
                 codec_config=codec,
                 send_metrics=sent,
                 receive_metrics=received,
+                hints=self.hints,
+                savings=self.mw.savings,
             )
             self.conn.session = new
             self.mw.total_aura_connections += 1
@@ -656,6 +712,7 @@ class _ServerAdapter:
             pass  # the server reports the peer gone while we answered a control frame (uvicorn: ClientDisconnected)
         finally:
             self.conn.closed = True
+            self.conn._notify()
             if self.conn.session is not None:
                 self.conn.session.close()
             if self.final is None:

@@ -41,7 +41,7 @@ main{padding:16px 22px;display:grid;gap:14px}
 <main>
 <section class="tiles" id="tiles"></section>
 <section class="grid">
-<div class="card"><h2>Compression ratio (original / wire)</h2><div class="legend" id="lg-ratio"></div><svg id="c-ratio"></svg></div>
+<div class="card"><h2>Compression ratio (original / all bytes sent, control and dictionary transfers included)</h2><div class="legend" id="lg-ratio"></div><svg id="c-ratio"></svg></div>
 <div class="card"><h2>Bandwidth saved</h2><div class="legend" id="lg-savings"></div><svg id="c-savings"></svg></div>
 <div class="card"><h2>Method mix (share of messages per interval)</h2><div class="legend" id="lg-methods"></div><svg id="c-methods"></svg></div>
 <div class="card"><h2>Encode latency</h2><div class="legend" id="lg-latency"></div><svg id="c-latency"></svg></div>
@@ -132,7 +132,9 @@ function render(health,series){
   const m=health.metrics,st=health.status,lat=m.latency.encode;
   const b=document.getElementById("status");b.textContent=st;b.className="badge b-"+st;
   document.getElementById("updated").textContent="updated "+new Date().toTimeString().slice(0,8)+" \u00b7 "+m.messages.toLocaleString()+" messages";
-  const tiles=[["Ratio",m.ratio.toFixed(2)+"\u00d7"],["Savings",(m.savings*100).toFixed(1)+"%"],["Bytes saved",fmtBytes(m.bytes_saved)],
+  const db=m.dictionary_bytes||{inband:0,http:0};
+  const tiles=[["Ratio (all bytes)",m.ratio.toFixed(2)+"\u00d7"],["Data frames only",(m.data_ratio||0).toFixed(2)+"\u00d7"],["Savings",(m.savings*100).toFixed(1)+"%"],["Bytes saved",fmtBytes(m.bytes_saved)],
+    ["Control frames",fmtBytes(m.control_bytes||0)],["Dictionary transfers",fmtBytes(db.inband)+" in-band \u00b7 "+fmtBytes(db.http)+" HTTP"],
     ["Template hits",(m.template_hit_rate*100).toFixed(1)+"%"],["Expansions",(m.expansion_rate*100).toFixed(2)+"%"],["Encode p95",fmtUs(lat.p95)]];
   const cn=health.connections;if(cn)tiles.unshift(["Connections AURA / plain",`${cn.open_aura.toLocaleString()} / ${(cn.open-cn.open_aura).toLocaleString()}`]);
   document.getElementById("tiles").innerHTML=tiles.map(([k,v])=>`<div class="tile"><div class="k">${k}</div><div class="v">${esc(v)}</div></div>`).join("");

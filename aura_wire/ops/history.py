@@ -59,12 +59,13 @@ class MetricsHistory:
         cur_methods = metrics.method_counts
         if prev is None or metrics.messages < prev["messages"]:
             # First point, or the source was reset: the interval is "since start".
-            prev = {"messages": 0, "original_bytes": 0, "wire_bytes": 0, "template_hits": 0, "expansions": 0,
-                    "errors": 0, "methods": {}}
+            prev = {"messages": 0, "original_bytes": 0, "wire_bytes": 0, "total_bytes": 0, "template_hits": 0,
+                    "expansions": 0, "errors": 0, "methods": {}}
             self._prev_enc = None
             self._prev_dec = None
         d_orig = metrics.original_bytes - prev["original_bytes"]
         d_wire = metrics.wire_bytes - prev["wire_bytes"]
+        d_total = metrics.total_bytes - prev["total_bytes"]  # CONTROL frames and dictionary transfers included
         d_msgs = metrics.messages - prev["messages"]
         enc_q = enc.quantiles_since(self._prev_enc or [0] * enc.nbuckets, _QS)
         dec_q = dec.quantiles_since(self._prev_dec or [0] * dec.nbuckets, _QS)
@@ -73,6 +74,7 @@ class MetricsHistory:
             "messages": metrics.messages,
             "original_bytes": metrics.original_bytes,
             "wire_bytes": metrics.wire_bytes,
+            "total_bytes": metrics.total_bytes,
             "ratio": metrics.ratio,
             "savings": metrics.savings,
             "errors": metrics.errors,
@@ -80,8 +82,9 @@ class MetricsHistory:
                 "messages": d_msgs,
                 "original_bytes": d_orig,
                 "wire_bytes": d_wire,
-                "ratio": d_orig / d_wire if d_wire else None,
-                "savings": 1.0 - d_wire / d_orig if d_orig else None,
+                "total_bytes": d_total,
+                "ratio": d_orig / d_total if d_total else None,
+                "savings": 1.0 - d_total / d_orig if d_orig else None,
                 "template_hits": metrics.template_hits - prev["template_hits"],
                 "expansions": metrics.expansions - prev["expansions"],
                 "errors": metrics.errors - prev["errors"],
@@ -93,7 +96,8 @@ class MetricsHistory:
         self._points.append(point)
         self._last_t = t
         self._prev = {"messages": metrics.messages, "original_bytes": metrics.original_bytes,
-                      "wire_bytes": metrics.wire_bytes, "template_hits": metrics.template_hits,
+                      "wire_bytes": metrics.wire_bytes, "total_bytes": metrics.total_bytes,
+                      "template_hits": metrics.template_hits,
                       "expansions": metrics.expansions, "errors": metrics.errors, "methods": cur_methods}
         self._prev_enc = enc.bucket_counts()
         self._prev_dec = dec.bucket_counts()

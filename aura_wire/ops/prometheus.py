@@ -61,12 +61,18 @@ def _write_metrics(w: _Writer, prefix: str, parts: list[tuple[dict[str, str], Co
     scalars: tuple[tuple[str, str, str, Callable[[CompressionMetrics], float]], ...] = (
         ("messages_total", "counter", "Messages coded (encoded and decoded).", lambda m: m.messages),
         ("original_bytes_total", "counter", "Message payload bytes before coding.", lambda m: m.original_bytes),
-        ("wire_bytes_total", "counter", "Frame bytes on the wire (header included).", lambda m: m.wire_bytes),
-        ("compression_ratio", "gauge", "original_bytes / wire_bytes (higher is better; 0 before traffic).",
-         lambda m: m.ratio),
-        ("bandwidth_saved_bytes", "gauge", "original_bytes - wire_bytes (negative if expanding).",
+        ("wire_bytes_total", "counter", "Data frame bytes on the wire (header included).", lambda m: m.wire_bytes),
+        ("control_bytes_total", "counter", "CONTROL frame bytes (HELLO, USE, GET, CHUNK; in-band dictionary "
+         "transfers included).", lambda m: m.control_bytes),
+        ("total_bytes_total", "counter", "Every byte AURA sent or received: data frames, CONTROL frames and "
+         "dictionaries served over HTTP.", lambda m: m.total_bytes),
+        ("compression_ratio", "gauge", "original_bytes / total bytes, CONTROL frames and dictionary transfers "
+         "included (higher is better; 0 before traffic).", lambda m: m.ratio),
+        ("data_compression_ratio", "gauge", "original_bytes / data frame bytes (the codec alone).",
+         lambda m: m.data_ratio),
+        ("bandwidth_saved_bytes", "gauge", "original_bytes - total bytes (negative if expanding).",
          lambda m: m.bytes_saved),
-        ("bandwidth_savings_ratio", "gauge", "1 - wire_bytes / original_bytes.", lambda m: m.savings),
+        ("bandwidth_savings_ratio", "gauge", "1 - total bytes / original_bytes.", lambda m: m.savings),
         ("template_hits_total", "counter", "Messages coded by a template.", lambda m: m.template_hits),
         ("template_hit_ratio", "gauge", "template_hits / messages.", lambda m: m.template_hit_rate),
         ("expansions_total", "counter", "Frames larger than their message.", lambda m: m.expansions),
@@ -77,6 +83,12 @@ def _write_metrics(w: _Writer, prefix: str, parts: list[tuple[dict[str, str], Co
         w.family(prefix + name, kind, help_text)
         for base, m in parts:
             w.sample(prefix + name, base, get(m))
+    name = prefix + "dictionary_transfer_bytes_total"
+    w.family(name, "counter", "Dictionary bytes transferred, by route (inband: inside CHUNK frames; http: "
+             "bodies served by the dictionary endpoint).")
+    for base, m in parts:
+        w.sample(name, {**base, "route": "inband"}, m.dictionary_inband_bytes)
+        w.sample(name, {**base, "route": "http"}, m.dictionary_http_bytes)
     per_method = (
         ("method_messages_total", "counter", "Messages per coding method.", 0),
         ("method_original_bytes_total", "counter", "Original bytes per coding method.", 1),

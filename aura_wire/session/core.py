@@ -94,7 +94,8 @@ class SessionStats:
     """Per-connection counters: application (raw) bytes vs frame (wire) bytes, per direction.
 
     Wire bytes count AURA frames (WebSocket message payloads); CONTROL frames
-    are counted apart, in ``control_*``.
+    are counted apart, in ``control_*``; dictionary transfers in ``dictionary_bytes``
+    (in-band, part of the control bytes) and ``http_dictionary_bytes`` (client: HTTP bodies).
     """
 
     def __init__(self) -> None:
@@ -106,6 +107,10 @@ class SessionStats:
         self.received_wire_bytes = 0
         self.control_sent_bytes = 0
         self.control_received_bytes = 0
+        #: Dictionary bytes moved on this connection: in-band CHUNK payloads (inside the control
+        #: bytes) plus, on a client, HTTP bodies it downloaded for this connection (outside them).
+        self.dictionary_bytes = 0
+        self.http_dictionary_bytes = 0
         self.sent_methods: dict[str, int] = {}
         self.received_methods: dict[str, int] = {}
 
@@ -126,6 +131,8 @@ class SessionStats:
                          "wire_bytes": self.received_wire_bytes, "ratio": round(self.received_ratio, 4),
                          "methods": dict(self.received_methods)},
             "control": {"sent_bytes": self.control_sent_bytes, "received_bytes": self.control_received_bytes},
+            "dictionary_bytes": self.dictionary_bytes,
+            "http_dictionary_bytes": self.http_dictionary_bytes,
         }
 
 
@@ -449,6 +456,10 @@ class Session:
                                 field="header.method")
         msg = parse_control(frame)
         self.stats.control_received_bytes += len(frame)
+        carried = len(msg.data) if isinstance(msg, Chunk) else 0
+        self.stats.dictionary_bytes += carried
+        if self._receive_metrics is not None:
+            self._receive_metrics.record_control(len(frame), carried)
         if isinstance(msg, Hello):
             self._on_hello(msg)
         elif isinstance(msg, Use):
@@ -631,6 +642,10 @@ class Session:
     def _queue_control(self, msg: ControlMessage) -> None:
         frame = pack_control(msg)
         self.stats.control_sent_bytes += len(frame)
+        carried = len(msg.data) if isinstance(msg, Chunk) else 0
+        self.stats.dictionary_bytes += carried
+        if self._send_metrics is not None:
+            self._send_metrics.record_control(len(frame), carried)
         self._outgoing.append(frame)
 
     def _count_sent(self, frame: bytes, raw: int) -> None:

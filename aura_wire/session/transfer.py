@@ -20,7 +20,7 @@ from aura_wire.codec.dictionary import Dictionary
 from aura_wire.errors import DictionaryFormatError
 from aura_wire.session.negotiation import CODINGS
 
-__all__ = ["coded_form", "decode_transfer", "CODING_NAMES"]
+__all__ = ["coded_form", "decode_transfer", "decode_bounded", "CODING_NAMES", "accepted_coding"]
 
 #: HELLO ``transfer_coding`` value -> coding name (spec §4.1.2).
 CODING_NAMES: Final = {v: k for k, v in CODINGS.items()}
@@ -45,26 +45,55 @@ def coded_form(dictionary: Dictionary, name: str) -> bytes:
     return out
 
 
-def decode_transfer(name: str, data: bytes, size: int) -> bytes:
-    """Decode a coded transfer that must yield exactly ``size`` bytes (spec §4.3.1), or raise.
+def decode_bounded(name: str, data: bytes, max_size: int, *, field: str = "chunk") -> bytes:
+    """Decode one complete coded stream of at most ``max_size`` bytes, or raise DictionaryFormatError.
 
-    The output is bounded by ``size + 1`` bytes whatever the input claims.
+    The output never grows past ``max_size + 1`` bytes whatever the input claims; a
+    truncated stream or bytes after its end are errors.
     """
     try:
         if name == "br":
             d = brotli.Decompressor()
-            out = bytes(d.process(data, output_buffer_limit=size + 1))
-            ok = len(out) == size and d.is_finished()
+            out = bytes(d.process(data, output_buffer_limit=max_size + 1))
+            ok = len(out) <= max_size and d.is_finished()
         elif name == "gzip":
             z = zlib.decompressobj(wbits=31)
-            out = z.decompress(data, size + 1)
-            ok = len(out) == size and z.eof and not z.unused_data and not z.unconsumed_tail
+            out = z.decompress(data, max_size + 1)
+            ok = len(out) <= max_size and z.eof and not z.unused_data and not z.unconsumed_tail
         else:
-            raise ValueError(name)
+            raise DictionaryFormatError(f"unknown coding {name!r}", field=field)
     except (brotli.error, zlib.error) as exc:
-        raise DictionaryFormatError(f"dictionary transfer failed to decode ({name}: {exc})",
-                                    field="chunk") from exc
+        raise DictionaryFormatError(f"dictionary transfer failed to decode ({name}: {exc})", field=field) from exc
     if not ok:
-        raise DictionaryFormatError(f"dictionary transfer failed to decode ({name}: not exactly {size} bytes)",
-                                    field="chunk")
+        raise DictionaryFormatError(f"dictionary transfer failed to decode ({name}: truncated, trailing data "
+                                    f"or more than {max_size} bytes)", field=field)
     return out
+
+
+def decode_transfer(name: str, data: bytes, size: int) -> bytes:
+    """Decode a coded in-band transfer that must yield exactly ``size`` bytes (spec §4.3.1), or raise."""
+    out = decode_bounded(name, data, size)
+    if len(out) != size:
+        raise DictionaryFormatError(f"dictionary transfer failed to decode ({name}: {len(out)} bytes, "
+                                    f"not {size})", field="chunk")
+    return out
+
+
+def accepted_coding(accept_encoding: str) -> str | None:
+    """The coding to serve for an ``Accept-Encoding`` value (RFC 9110 §12.5.3): ``br``, then ``gzip``."""
+    allowed: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        name, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        allowed[name.strip().lower()] = q
+    for name in ("br", "gzip"):
+        if allowed.get(name, allowed.get("*", 0.0)) > 0:
+            return name
+    return None

@@ -1,0 +1,68 @@
+"""Every byte counts (issue: "count everything"): CONTROL frames and dictionary transfers, in-band and over
+HTTP, appear in the server's metrics, Prometheus text and the client's stats, and the ratio includes them.
+
+Real uvicorn + AuraMiddleware + aura_wire.client on 127.0.0.1; bytes also counted by a TCP relay.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from aura_wire.client import connect
+from aura_wire.middleware import AuraMiddleware
+from aura_wire.ops.prometheus import render_prometheus
+from aura_wire.session.transfer import coded_form
+from conftest import count_bytes, serve_app, trained_dictionary
+
+MSGS = [f'{{"type":"ticker","product_id":"BTC-USD","price":"{40000 + i}.12","seq":{i}}}' for i in range(40)]
+
+
+async def echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for m in ws.iter_text():
+        await ws.send_text(m)
+
+
+@pytest.mark.parametrize("fetch", ["inband", "http"])
+async def test_control_frames_and_dictionary_transfers_are_counted(tmp_path: Path, fetch: str) -> None:
+    d = trained_dictionary("market_coinbase", 300)
+    mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), dictionary=d)
+    async with serve_app(mw) as base:
+        port = int(base.rsplit(":", 1)[1])
+        async with count_bytes(port) as relay:
+            async with connect(f"ws://127.0.0.1:{relay.port}/echo", dictionary_cache=tmp_path, fetch=fetch,
+                               fetch_when="now") as c:
+                assert await c.wait_synced(30)
+                for m in MSGS:
+                    await c.send(m)
+                    assert await c.recv() == m
+                stats = c.stats
+        m = mw.metrics()
+    coded = len(coded_form(d, "br"))
+    # Client: the transfer is in its stats and its ratio.
+    assert stats.dictionary_bytes == coded
+    assert stats.total_bytes == (stats.sent_wire_bytes + stats.received_wire_bytes + stats.control_bytes
+                                 + (coded if fetch == "http" else 0))
+    assert stats.ratio == pytest.approx((stats.sent_raw_bytes + stats.received_raw_bytes) / stats.total_bytes)
+    # Server: both directions' CONTROL frames, the in-band CHUNK payloads or the HTTP body.
+    assert m.control_bytes == stats.control_bytes
+    if fetch == "inband":
+        assert m.dictionary_inband_bytes == coded and m.dictionary_http_bytes == 0
+        assert m.control_bytes > coded
+    else:
+        assert m.dictionary_http_bytes == coded and m.dictionary_inband_bytes == 0
+    assert m.total_bytes == m.wire_bytes + m.control_bytes + m.dictionary_http_bytes
+    assert m.ratio == pytest.approx(m.original_bytes / m.total_bytes) and m.ratio < m.data_ratio
+    text = render_prometheus(m)
+    route = "inband" if fetch == "inband" else "http"
+    assert f'aura_wire_dictionary_transfer_bytes_total{{route="{route}"}} {coded}' in text
+    assert f"aura_wire_control_bytes_total {m.control_bytes}" in text
+    snap = mw.metrics_snapshot()["total"]
+    assert snap["control_bytes"] == m.control_bytes and snap["dictionary_bytes"][route] == coded
+    # The socket saw at least everything the metrics count (plus WebSocket and HTTP framing).
+    assert relay.total >= m.total_bytes
