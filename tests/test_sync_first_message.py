@@ -128,5 +128,5 @@ async def test_short_session_does_not_fetch_a_dictionary_that_does_not_pay(tmp_p
         assert stats["control"]["received_bytes"] < 300  # HELLO only: nothing fetched
         # A generous saving: the client fetches once the traffic pays for the transfer.
         mw.set_dictionary(d, saving_per_message=500.0)
-        got, stats = await receive_all(uri, len(msgs), dictionary_cache=tmp_path)
+        got, stats = await receive_all(uri, len(msgs), dictionary_cache=tmp_path, wait=True)
         assert got == msgs and stats["dictionary_id"] == d.id
