@@ -106,10 +106,15 @@ TRANSITIONS[(_C, State.CLOSED, Event.CLOSE)] = State.CLOSED
 TRANSITIONS[(_S, State.CLOSED, Event.CLOSE)] = State.CLOSED
 
 
-def transition(role: Role, state: State, event: Event) -> State:
-    """Return the state after ``event``; raise :class:`ProtocolError` when it is not allowed."""
+def transition(role: Role, state: State, event: Event, *, remote: bool = True) -> State:
+    """Return the state after ``event``; raise :class:`ProtocolError` when it is not allowed.
+
+    ``remote=False`` for an event the application caused (a call in the wrong state is its
+    own misuse, not the peer's fault: the error says so)."""
     nxt = TRANSITIONS.get((role, state, event))
     if nxt is None:
-        raise ProtocolError(f"{event.value} is not allowed for the {role.value} in state {state.value}",
+        err = ProtocolError(f"{event.value} is not allowed for the {role.value} in state {state.value}",
                             field="session.state")
+        err.remote = remote
+        raise err
     return nxt

@@ -357,7 +357,7 @@ class Session:
         """Encode an application message and return its frame (the extension route sends it itself)."""
         if self.state is State.CLOSED:
             raise self._local("cannot send: the session is closed")
-        self.state = transition(self.role, self.state, Event.DATA)
+        self.state = transition(self.role, self.state, Event.DATA, remote=False)
         # Before HELLO a client does not know the connection's codec parameters yet: it codes
         # stateless, which every decoder reads whatever its parameters (spec §4.1.1).
         frame = self._encoder.encode(message, sensitive=sensitive or self._params_pending)
@@ -376,7 +376,7 @@ class Session:
             raise self._local("send_prepared takes stateless data frames only")
         if frame[0] & 0x20 and self._send_dict is None:
             raise self._local("prepared frame uses a dictionary this connection does not send with")
-        self.state = transition(self.role, self.state, Event.DATA)
+        self.state = transition(self.role, self.state, Event.DATA, remote=False)
         self._outgoing.append(frame)
         self._count_sent(frame, raw_size)
 
@@ -384,7 +384,7 @@ class Session:
         """Client: a dictionary the server offered is at hand (from a cache or an HTTP GET): switch to it."""
         if self.role is not Role.CLIENT or dictionary.id not in self._offered:
             raise self._local(f"dictionary {dictionary.id[:12]} was not offered by the server")
-        self.state = transition(self.role, self.state, Event.USE)
+        self.state = transition(self.role, self.state, Event.USE, remote=False)
         self._dictionaries[dictionary.id] = dictionary
         self._switch_send(dictionary)
 
@@ -395,17 +395,17 @@ class Session:
         did = dictionary_id if dictionary_id is not None else next(iter(self._offered), "")
         if did not in self._offered:
             raise self._local(f"dictionary {did[:12]} was not offered by the server")
-        self.state = transition(self.role, self.state, Event.FETCH)
+        self.state = transition(self.role, self.state, Event.FETCH, remote=False)
         self._fetch = _Fetch(did, self._offered[did], self._coded_sizes.get(did, self._offered[did]))
         self._request_chunks()
 
     def decline(self) -> None:
         """Client: stay dictionary-free on this connection."""
-        self.state = transition(self.role, self.state, Event.DECLINE)
+        self.state = transition(self.role, self.state, Event.DECLINE, remote=False)
 
     def close(self) -> None:
         """The connection is closing: accept nothing more."""
-        self.state = transition(self.role, self.state, Event.CLOSE)
+        self.state = transition(self.role, self.state, Event.CLOSE, remote=False)
 
     def fail(self, error: AuraError) -> None:
         """End the session because of ``error`` (emits :class:`ConnectionFailed`)."""
