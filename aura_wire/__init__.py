@@ -4,16 +4,18 @@ Every WebSocket message becomes one AURA frame (spec/wire-format.md): a
 1-byte header naming the method (RAW, ZSTD, BROTLI, TEMPLATE, BRIO, CONTROL),
 then the coded payload.  Both peers hold a shared, content-addressed
 :class:`Dictionary`.  Public API: :class:`Dictionary`, :class:`Encoder`,
-:class:`Decoder`, the :class:`AuraError` tree, and ``compiled`` (True when
-the mypyc-compiled codec is in use).
+:class:`Decoder`, :func:`train_dictionary`, :func:`load_dictionary`,
+:func:`save_dictionary`, the :class:`AuraError` tree, and ``compiled`` (True
+when the mypyc-compiled codec is in use).
 """
 
 from aura_wire import _loader
 
 _loader.install()
 
+from aura_wire.codec.decoder import Decoder  # noqa: E402
 from aura_wire.codec.dictionary import Dictionary  # noqa: E402
-from aura_wire.codec.encoder import Decoder, Encoder  # noqa: E402
+from aura_wire.codec.encoder import Encoder  # noqa: E402
 from aura_wire.errors import (  # noqa: E402
     AuraError,
     ConfigError,
@@ -27,7 +29,9 @@ from aura_wire.errors import (  # noqa: E402
     UnknownTemplateError,
     UnsupportedVersionError,
 )
+from aura_wire.files import load_dictionary, save_dictionary  # noqa: E402
 from aura_wire.metrics import CompressionMetrics  # noqa: E402
+from aura_wire.training import train_dictionary  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -68,4 +72,7 @@ __all__ = [
     "__version__",
     "compiled",
     "connect",
+    "load_dictionary",
+    "save_dictionary",
+    "train_dictionary",
 ]

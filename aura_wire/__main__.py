@@ -2,6 +2,6 @@
 
 import sys
 
-from aura_wire.cli import main
+from aura_wire.tools.cli import main
 
 sys.exit(main())

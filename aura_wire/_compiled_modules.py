@@ -7,18 +7,37 @@ Modules left out, with the reason:
 * ``aura_wire.codec.config``, ``aura_wire.codec.dictionary``,
   ``aura_wire.codec.stdcodecs``: run once per connection or wrap C libraries
   (zstandard, brotli); compiling them gains nothing.
-* ``aura_wire.metrics``, ``session``, ``middleware``, ``client``, ``cli``: not
+* ``aura_wire.training.dictionary``: runs once per dictionary and only calls
+  the compiled trainers.
+* the package ``__init__`` modules: docstrings and re-exports only.
+* ``aura_wire.metrics``, ``session``, ``middleware``, ``client``, ``extension``, ``files``, ``tools``: not
   hot, or they use asyncio/dynamic features mypyc does not speed up.
 """
 
 COMPILED_MODULES = [
     "aura_wire/codec/varint.py",
     "aura_wire/codec/frame.py",
+    "aura_wire/codec/shared.py",
     "aura_wire/codec/encoder.py",
-    "aura_wire/codec/brio.py",
-    "aura_wire/codec/brio_train.py",
-    "aura_wire/codec/templates.py",
-    "aura_wire/codec/template_atoms.py",
-    "aura_wire/codec/template_json.py",
-    "aura_wire/codec/discovery.py",
+    "aura_wire/codec/decoder.py",
+    "aura_wire/codec/brio/model.py",
+    "aura_wire/codec/brio/rangecoder.py",
+    "aura_wire/codec/brio/matchfinder.py",
+    "aura_wire/codec/brio/encode.py",
+    "aura_wire/codec/brio/decode.py",
+    "aura_wire/codec/templates/section.py",
+    "aura_wire/codec/templates/forms.py",
+    "aura_wire/codec/templates/numbers.py",
+    "aura_wire/codec/templates/copy.py",
+    "aura_wire/codec/templates/atoms.py",
+    "aura_wire/codec/templates/json_shape.py",
+    "aura_wire/codec/templates/text.py",
+    "aura_wire/codec/templates/state.py",
+    "aura_wire/codec/templates/edits.py",
+    "aura_wire/codec/templates/payload.py",
+    "aura_wire/codec/templates/fuzzy.py",
+    "aura_wire/codec/templates/coders.py",
+    "aura_wire/training/brio.py",
+    "aura_wire/training/templates.py",
+    "aura_wire/training/discovery.py",
 ]

@@ -76,8 +76,11 @@ def main() -> None:
     args = ap.parse_args()
     if not os.path.isdir(CORPORA):
         sys.exit(f"corpora folder not found: {CORPORA}")
-    import aura_wire.codec.brio as brio_mod
-    from aura_wire.codec.brio import BrioDecoder, BrioEncoder, BrioShared, train_brio
+    import aura_wire.codec.brio.encode as brio_mod
+    from aura_wire.codec.brio.decode import BrioDecoder
+    from aura_wire.codec.brio.encode import BrioEncoder
+    from aura_wire.codec.brio.model import BrioShared
+    from aura_wire.training.brio import train_brio
 
     compiled = not brio_mod.__file__.endswith(".py") if brio_mod.__file__ else False
     names = args.corpora or sorted(f[:-6] for f in os.listdir(CORPORA) if f.endswith(".jsonl"))

@@ -36,6 +36,7 @@ if __name__ == "__main__":
 
 from aura_wire import AuraMiddleware, Dictionary  # noqa: E402
 from tests.conftest import count_bytes, serve_app  # noqa: E402
+from aura_wire import train_dictionary
 
 WS_IMPL = {
     "sansio": "aura_wire.middleware.servers:WebSocketsSansIOProtocol",  # pmd window 12, memLevel 5
@@ -147,7 +148,7 @@ def main() -> None:
     for name in names:
         train = load(name, args.train)
         stream = load(name, args.n, skip=args.train)
-        d = Dictionary.train(train, name=name)
+        d = train_dictionary(train, name=name)
         r = asyncio.run(run_corpus(stream, d, ws_impl=args.ws, stall_ms=args.stall))
         a, p = r["aura"], r["plain"]
         ok = all(r[m]["page"]["nMismatches"] == 0 and r[m]["page"]["received"] == len(stream)

@@ -1,4 +1,4 @@
-"""The side-by-side benchmark of issue 4 (a thin wrapper over :mod:`aura_wire.bench`).
+"""The side-by-side benchmark (a thin wrapper over `aura-wire bench`, :mod:`aura_wire.tools.bench`).
 
     python benchmarks/run_bench.py                      # every corpus in ../shared/corpora
     python benchmarks/run_bench.py --limit 400 --plot bench.png
@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
         import aura_wire  # noqa: F401  (the installed package, compiled when pip-installed)
     except ImportError:
         sys.path.insert(0, REPO)
-    from aura_wire.cli import main as cli_main
+    from aura_wire.tools.cli import main as cli_main
 
     corpora = [a for a in argv if not a.startswith("-") and os.path.exists(a)]
     if not corpora and not any(a in ("-h", "--help") for a in argv):

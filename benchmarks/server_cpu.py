@@ -51,7 +51,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from typing import Any
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,7 +61,9 @@ except ImportError:  # pragma: no cover - running from a checkout
     import aura_wire
 
 from aura_wire.codec.dictionary import Dictionary  # noqa: E402
-from aura_wire.codec.encoder import Decoder, Encoder  # noqa: E402
+from aura_wire.codec.decoder import Decoder  # noqa: E402
+from aura_wire.codec.encoder import Encoder  # noqa: E402
+from aura_wire import load_dictionary, save_dictionary, train_dictionary
 
 DEFAULT_CORPORA = ("market_coinbase", "llm_stream_vercel", "cdp_devtools_cnn", "json_github_webhooks", "logs_hdfs")
 CONFIGS = ("plain", "pmd-w15", "pmd-w12", "aura-ctx", "aura-sl")
@@ -122,7 +123,7 @@ def serve(workdir: str) -> None:
         setup = json.load(f)
     stream: list[str] = setup["stream"]
     codec: dict[str, Any] = setup["codec"]
-    dictionary = Dictionary.load(os.path.join(workdir, "dictionary.aurd"))
+    dictionary = load_dictionary(os.path.join(workdir, "dictionary.aurd"))
 
     class DeflateFactory(ServerPerMessageDeflateFactory):
         """uvicorn ws="websockets" (w15, memLevel 8), or websockets' defaults (w12, memLevel 5)
@@ -226,7 +227,7 @@ def serve(workdir: str) -> None:
 def server_process(dictionary: Dictionary, stream: list[str], codec: dict[str, Any]) -> Any:
     workdir = tempfile.mkdtemp(prefix="aura-cpu-")
     try:
-        dictionary.save(os.path.join(workdir, "dictionary.aurd"))
+        save_dictionary(dictionary, os.path.join(workdir, "dictionary.aurd"))
         with open(os.path.join(workdir, "setup.json"), "w", encoding="utf-8") as f:
             json.dump({"stream": stream, "codec": codec}, f)
         env = dict(os.environ)
@@ -411,7 +412,7 @@ async def _handshake_time(port: int) -> float:
 
 def codec_pass(dictionary: Dictionary, stream: list[str], codec: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Wire bytes and encode/decode time per message for aura (both modes) and permessage-deflate."""
-    from aura_wire.bench import _DeflatePeer  # the real websockets extension objects
+    from aura_wire.tools.bench import _DeflatePeer  # the real websockets extension objects
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
     out: dict[str, dict[str, float]] = {}
@@ -479,7 +480,7 @@ async def run_corpus(name: str, args: argparse.Namespace, codec: dict[str, Any],
     if args.limit:
         stream = stream[: args.limit]
     t = time.perf_counter()
-    dictionary = Dictionary.train(train, name=os.path.basename(name).removesuffix(".jsonl"))
+    dictionary = train_dictionary(train, name=os.path.basename(name).removesuffix(".jsonl"))
     print(f"  {name}: {len(stream)} messages, dictionary {len(dictionary)} B trained in "
           f"{time.perf_counter() - t:.1f} s", file=sys.stderr)
     cache_dir = tempfile.mkdtemp(prefix="aura-cpu-cache-")
@@ -513,7 +514,7 @@ async def run_corpus(name: str, args: argparse.Namespace, codec: dict[str, Any],
 async def run_fanout(args: argparse.Namespace, codec: dict[str, Any]) -> dict[str, Any]:
     msgs = load(corpus_path(args.fanout_corpus))
     mid = len(msgs) // 2
-    dictionary = Dictionary.train(msgs[:mid], name="fanout")
+    dictionary = train_dictionary(msgs[:mid], name="fanout")
     stream = msgs[mid: mid + args.fanout_messages]
     cache_dir = tempfile.mkdtemp(prefix="aura-cpu-cache-")
     from aura_wire.client import DictionaryCache
@@ -537,7 +538,7 @@ async def run_fanout(args: argparse.Namespace, codec: dict[str, Any]) -> dict[st
 async def run_stall(args: argparse.Namespace, codec: dict[str, Any]) -> dict[str, Any]:
     msgs = load(corpus_path(args.stall_corpus))
     mid = len(msgs) // 2
-    dictionary = Dictionary.train(msgs[:mid], name="stall")
+    dictionary = train_dictionary(msgs[:mid], name="stall")
     stream = msgs[mid:]
     cache_dir = tempfile.mkdtemp(prefix="aura-cpu-cache-")
     from aura_wire.client import DictionaryCache

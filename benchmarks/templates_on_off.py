@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One run: per corpus, aura context/stateless with templates on and off, beside permessage-deflate (w15)."""
 import json, glob, os, math, zlib
-from aura_wire import Dictionary, Encoder, Decoder
+from aura_wire import Decoder, Encoder, train_dictionary
 import aura_wire
 print("compiled" if aura_wire.compiled else "pure (slow: pip install . to compile)")
 rows = {}
@@ -13,7 +13,7 @@ for p in sorted(glob.glob(os.path.join(ROOT, "..", "shared", "corpora", "*.jsonl
     raw = sum(len(m.encode()) for m in test)
     c = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
     dfl = sum(len(c.compress(m.encode()) + c.flush(zlib.Z_SYNC_FLUSH)) - 4 for m in test)
-    d = Dictionary.train(train)
+    d = train_dictionary(train)
     r = {"deflate": raw/dfl}
     for ctx in (True, False):
         for tm in (True, False):

@@ -26,7 +26,10 @@ import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from aura_wire.codec.templates import TemplateDecoder, TemplateEncoder, TemplateSet, train_templates  # noqa: E402
+from aura_wire.codec.templates.coders import TemplateDecoder, TemplateEncoder  # noqa: E402
+from aura_wire.codec.templates.section import TemplateSet  # noqa: E402
+from aura_wire.training.templates import train_templates  # noqa: E402
+from aura_wire import train_dictionary
 
 CORPORA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "corpora")
 
@@ -84,14 +87,14 @@ def run(name: str, max_train: int, max_test: int, runtime_bytes: int = 4096) -> 
 
 
 def run_full(name: str, max_train: int, max_test: int) -> None:
-    from aura_wire import Decoder, Dictionary, Encoder
+    from aura_wire import Decoder, Encoder
 
     msgs = [m.decode("utf-8") for m in load(name)]
     half = len(msgs) // 2
     train = msgs[:half][-max_train:] if max_train else msgs[:half]
     test = msgs[half:][:max_test] if max_test else msgs[half:]
     t0 = time.perf_counter()
-    d = Dictionary.train(train)
+    d = train_dictionary(train)
     t_train = time.perf_counter() - t0
     for ctx in (True, False):
         enc = Encoder(d, context=ctx)

@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from aura_wire import Dictionary
+from aura_wire import Dictionary, load_dictionary as read_dictionary_file, train_dictionary
 
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 
@@ -37,6 +37,6 @@ def sample_messages(corpus: str, n: int, skip: int = 0) -> list[str]:
 
 def load_dictionary(path: str | None, corpus: str, n: int = 150) -> Dictionary:
     if path:
-        return Dictionary.load(path)
+        return read_dictionary_file(path)
     print(f"training a dictionary on {n} messages of {corpus!r} (pass --dictionary to skip this)...")
-    return Dictionary.train(sample_messages(corpus, n), templates=False, name=corpus)
+    return train_dictionary(sample_messages(corpus, n), templates=False, name=corpus)

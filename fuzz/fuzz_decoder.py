@@ -22,7 +22,7 @@ Usage (needs ``pip install atheris``; keep runs short, the machine is shared)::
 
 Nothing here is imported by the package or the test suite, apart from the
 pure helpers (:func:`split_input`, :func:`run_one`, :func:`build_targets`)
-that ``tests/test_fuzz_regressions.py`` reuses so regressions replay exactly
+that ``tests/codec/test_fuzz_regressions.py`` reuses so regressions replay exactly
 as the fuzzer saw them.
 """
 
@@ -33,13 +33,13 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import os
 import random
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Final, Sequence
+from typing import Any, Final, Sequence
+from aura_wire import train_dictionary
 
 REPO: Final = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -129,9 +129,9 @@ def build_targets() -> Targets:
     from aura_wire import Dictionary
 
     samples = synthetic_messages(400)
-    dict_std = Dictionary.train(samples, zstd_dict_size=4096, brio_content_size=4096, **codec_options(False))
+    dict_std = train_dictionary(samples, zstd_dict_size=4096, brio_content_size=4096, **codec_options(False))
     opts = codec_options(True)
-    dict_full = Dictionary.train(samples, zstd_dict_size=4096, brio_content_size=4096, **opts) if any(opts.values()) \
+    dict_full = train_dictionary(samples, zstd_dict_size=4096, brio_content_size=4096, **opts) if any(opts.values()) \
         else dict_std
     vec_path = REPO / "spec" / "vectors" / "dict-std.aura"
     dict_vec = Dictionary.from_bytes(vec_path.read_bytes()) if vec_path.exists() else dict_std
@@ -177,7 +177,7 @@ def _decode_all(dec: Any, frames: Sequence[bytes]) -> list[object]:
     results: list[object] = []
     for f in frames:
         if f and (f[0] & 0xC7) == 4 and not have_brio():
-            # Known finding F1 (see tests/test_fuzz_regressions.py): a BRIO frame makes the decoder import the
+            # Known finding F1 (see tests/codec/test_fuzz_regressions.py): a BRIO frame makes the decoder import the
             # BRIO module even when brio=False.  Skipped until aura_wire.codec.brio exists, so the fuzzer
             # keeps exploring the other paths instead of stopping on the same crash.
             results.append(("skipped", "brio-missing"))

@@ -29,9 +29,10 @@ sys.path.insert(0, str(REPO))
 
 import uvicorn  # noqa: E402
 
-from aura_wire import Dictionary, Encoder  # noqa: E402
+from aura_wire import Encoder  # noqa: E402
 from aura_wire.metrics import CompressionMetrics  # noqa: E402
 from aura_wire.ops import CanarySplitter, HealthTargets, MetricsHistory, make_ops_app  # noqa: E402
+from aura_wire import train_dictionary
 
 CORPORA = REPO.parent / "shared" / "corpora"
 
@@ -67,7 +68,7 @@ def synthetic_history(points: int, interval: float) -> tuple[CompressionMetrics,
     train = [m for n in names for m in streams[n][:80]]
     templates = _have_module("aura_wire.codec.templates")
     print(f"training a dictionary on {len(train)} messages (templates={templates}) ...", flush=True)
-    dictionary = Dictionary.train(train, templates=templates, zstd_dict_size=8192)
+    dictionary = train_dictionary(train, templates=templates, zstd_dict_size=8192)
     codec = {"templates": templates, "brio": True}
     total = CompressionMetrics()
     now = [time.time() - points * interval]

@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, MutableMapping
+from aura_wire import load_dictionary, save_dictionary, train_dictionary
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -154,10 +155,9 @@ def serve(stack: str, port: int, dictionary_path: str | None, connections: int) 
     echo = EchoApp()
     app: Any = echo
     if stack == "aura":
-        from aura_wire import Dictionary
         from aura_wire.middleware import AuraMiddleware
 
-        d = Dictionary.load(dictionary_path) if dictionary_path else None
+        d = load_dictionary(dictionary_path) if dictionary_path else None
         app = AuraMiddleware(echo, dictionary=d, **_codec_options())
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
                             ws_per_message_deflate=(stack == "deflate"), backlog=max(2048, connections * 2),
@@ -423,19 +423,16 @@ def trained_dictionary(train: list[str]) -> Any:
     import hashlib
 
     import aura_wire
-    from aura_wire import Dictionary
 
     h = hashlib.sha256(json.dumps([train, _codec_options(), aura_wire.__version__]).encode())
-    for mod in ("dictionary", "brio_train", "brio", "templates", "discovery", "template_json", "template_atoms"):
-        src = REPO / "aura_wire" / "codec" / f"{mod}.py"
-        if src.exists():
-            h.update(src.read_bytes())
+    for src in sorted([*(REPO / "aura_wire" / "codec").rglob("*.py"), *(REPO / "aura_wire" / "training").rglob("*.py")]):
+        h.update(src.read_bytes())
     path = Path(tempfile.gettempdir()) / f"aura-load-dict-{h.hexdigest()[:20]}.aurd"
     if path.exists():
         with contextlib.suppress(Exception):
-            return Dictionary.load(path)
-    d = Dictionary.train(train, **_codec_options())
-    d.save(path)
+            return load_dictionary(path)
+    d = train_dictionary(train, **_codec_options())
+    save_dictionary(d, path)
     return d
 
 
@@ -450,14 +447,13 @@ async def main_async(args: argparse.Namespace) -> int:
     tmp = tempfile.mkdtemp(prefix="aura-load-")
     dict_path: str | None = None
     if "aura" in stacks:
-        from aura_wire import Dictionary
 
         from aura_wire.client.cache import DictionaryCache
 
         t = time.perf_counter()
         d = trained_dictionary(train)
         dict_path = os.path.join(tmp, "dict.aurd")
-        d.save(dict_path)
+        save_dictionary(d, dict_path)
 
         DictionaryCache(os.path.join(tmp, "cache")).put(d)
         print(f"dictionary {d.id[:12]} {len(d)} bytes trained on {len(train)} messages (or reused) in "

@@ -21,6 +21,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from aura_wire import train_dictionary
+
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
 
@@ -217,11 +219,10 @@ _trained: dict[tuple[str, int], Any] = {}
 
 def trained_dictionary(name: str, n: int = 200) -> Any:
     """A dictionary trained on the first ``n`` messages of a corpus (cached for the test run)."""
-    from aura_wire import Dictionary
 
     key = (name, n)
     if key not in _trained:
-        _trained[key] = Dictionary.train(load_corpus(name, n), templates=False, brio=TEST_CODEC["brio"],
+        _trained[key] = train_dictionary(load_corpus(name, n), templates=False, brio=TEST_CODEC["brio"],
                                          name=f"{name}[:{n}]")
     return _trained[key]
 

@@ -16,7 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from aura_wire.codec.dictionary import DEFAULT_MAX_DICTIONARY_SIZE, Dictionary, atomic_write
+from aura_wire.codec.dictionary import DEFAULT_MAX_DICTIONARY_SIZE, Dictionary
+from aura_wire.files import atomic_write, save_dictionary
 from aura_wire.errors import AuraError
 
 __all__ = ["DictionaryCache", "default_cache_dir"]
@@ -122,7 +123,7 @@ class DictionaryCache:
     def put(self, dictionary: Dictionary) -> None:
         """Store ``dictionary`` (atomically), then evict old entries beyond ``max_bytes``."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        dictionary.save(self.path_for(dictionary.id))
+        save_dictionary(dictionary, self.path_for(dictionary.id))
         self._evict(keep=dictionary.id)
 
     # -- which dictionaries an origin uses (the aura.have hints, spec/session.md §3.4) ------------------

@@ -3,8 +3,8 @@
 A :class:`Dictionary` is the artifact both peers hold: a versioned container
 of typed sections (metadata, a zstd dictionary, templates, BRIO content and
 models).  Its id is the hex SHA-256 of its serialized bytes, so any peer can
-verify a copy it fetched.  Pure functions on bytes plus ``save``/``load``
-helpers; nothing here touches the network.
+verify a copy it fetched.  A value over bytes: training lives in
+:mod:`aura_wire.training`, files in :mod:`aura_wire.files`; no I/O here.
 
 Container layout::
 
@@ -19,14 +19,17 @@ does not know.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from typing import Final, Sequence
+from typing import Final
 
 import msgpack
 
 from aura_wire.codec.varint import append_uvarint, decode_uvarint
-from aura_wire.errors import AuraError, DictionaryFormatError, LimitError, UnsupportedVersionError
+from aura_wire.errors import (
+    AuraError,
+    DictionaryFormatError,
+    LimitError,
+    UnsupportedVersionError,
+)
 
 MAGIC: Final = b"AURD"
 FORMAT_VERSION: Final = 1
@@ -54,8 +57,9 @@ DEFAULT_MAX_DICTIONARY_SIZE: Final = 4 * 1024 * 1024
 class Dictionary:
     """A shared dictionary: immutable sections keyed by section type.
 
-    Build one with :meth:`train`, or read one with :meth:`from_bytes` /
-    :meth:`load`.  ``id`` is the hex SHA-256 of :meth:`to_bytes`.
+    Build one with :func:`aura_wire.train_dictionary`, or parse one with
+    :meth:`from_bytes` (files: :func:`aura_wire.load_dictionary`).  ``id`` is
+    the hex SHA-256 of :meth:`to_bytes`.
     """
 
     def __init__(self, sections: dict[int, bytes]) -> None:
@@ -65,55 +69,6 @@ class Dictionary:
         self._cache: dict[str, object] = {}
 
     # -- construction -----------------------------------------------------
-    @classmethod
-    def train(
-        cls,
-        samples: Sequence[str | bytes],
-        *,
-        zstd_dict_size: int = 32768,
-        brio_content_size: int = 32768,
-        templates: bool = True,
-        brio: bool = True,
-        min_distinct: int = 8,
-        name: str = "",
-    ) -> Dictionary:
-        """Build a dictionary from sample messages.
-
-        ``min_distinct`` is the privacy threshold: content and template
-        literals are only taken from substrings seen in at least that many
-        distinct samples.  ``templates`` and ``brio`` switch those sections
-        off.
-        """
-        data = [s.encode("utf-8") if isinstance(s, str) else bytes(s) for s in samples]
-        if not data:
-            raise ValueError("Dictionary.train needs at least one sample")
-        sections: dict[int, bytes] = {}
-        meta = {"name": name, "samples": len(data), "format": FORMAT_VERSION}
-        sections[SECTION_META] = msgpack.packb(meta)
-        content = b""
-        if brio:
-            from aura_wire.codec.brio import train_brio
-
-            content, model = train_brio(data, content_size=brio_content_size, min_distinct=min_distinct)
-            sections[SECTION_BRIO_CONTENT] = content
-            sections[SECTION_BRIO_MODEL] = model
-        zd = _train_zstd(data, zstd_dict_size, content, min_distinct)
-        if zd:
-            sections[SECTION_ZSTD] = zd
-        if templates:
-            from aura_wire.codec.templates import train_templates
-
-            sections[SECTION_TEMPLATES] = train_templates(data, min_distinct=min_distinct)
-        if templates and brio:
-            # the TEMPLATE_BRIO payload context's priors: bit statistics of the template payloads
-            # this dictionary gives the training messages (aggregate counts, no substring)
-            from aura_wire.codec.encoder import train_template_brio_model
-
-            tbm = train_template_brio_model(cls(dict(sections)), data)
-            if tbm is not None:
-                sections[SECTION_TEMPLATE_BRIO_MODEL] = tbm
-        return cls(sections)
-
     @classmethod
     def from_bytes(
         cls, data: bytes, *, expected_id: str | None = None, max_size: int = DEFAULT_MAX_DICTIONARY_SIZE
@@ -130,20 +85,9 @@ class Dictionary:
             )
         return d
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], *, expected_id: str | None = None) -> Dictionary:
-        """Read a dictionary file (see :meth:`save`)."""
-        with open(path, "rb") as f:
-            data = f.read(DEFAULT_MAX_DICTIONARY_SIZE + 1)
-        return cls.from_bytes(data, expected_id=expected_id)
-
     # -- serialization ----------------------------------------------------
     def to_bytes(self) -> bytes:
         return self._bytes
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write atomically: a temporary file in the same folder, fsync, rename, fsync the folder."""
-        atomic_write(path, self._bytes)
 
     # -- access -----------------------------------------------------------
     def section(self, kind: int) -> bytes | None:
@@ -183,61 +127,6 @@ class Dictionary:
 
     def __hash__(self) -> int:
         return hash(self._bytes)
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, prefix: str = ".aura-dict-") -> None:
-    """Replace ``path`` with ``data`` so that a reader sees the old file or the new one, never a mix.
-
-    The data goes to a temporary file in the same folder, is fsynced, renamed over ``path``, and
-    the folder is fsynced so the rename survives a power loss.  A process killed mid-write leaves
-    at most a ``prefix*`` temporary file behind, and the old file intact.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(folder)
-
-
-def fsync_dir(folder: str | os.PathLike[str]) -> None:
-    """Make a rename in ``folder`` durable (best effort where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _train_zstd(data: list[bytes], size: int, content: bytes, min_distinct: int) -> bytes:
-    """The zstd section: raw content built only from substrings seen in ``min_distinct`` distinct samples.
-
-    zstd's own COVER trainer copies segments of single samples into the
-    dictionary, which would ship one user's data to every peer (the privacy
-    guard of spec/wire-format.md §6), so it is not used.  The BRIO content is
-    reused when it was built; it already obeys the same threshold.
-    """
-    if size <= 0:
-        return b""
-    if not content:
-        from aura_wire.codec.brio_train import build_content
-
-        content = build_content(data, size, min_distinct)
-    return content[-size:] if len(content) >= 8 else b""
 
 
 def _serialize(sections: dict[int, bytes]) -> bytes:

@@ -104,3 +104,12 @@ def parse_header(frame: bytes) -> FrameHeader:
         context=bool(b & FLAG_CONTEXT),
         uses_dictionary=bool(b & FLAG_DICT),
     )
+
+
+#: Header byte of a CONTROL frame (method 7, no flags); the payload belongs to the session layer.
+CONTROL_HEADER: Final = METHOD_CONTROL
+
+
+def encode_control(payload: bytes) -> bytes:
+    """Wrap a session-layer control payload in a CONTROL frame (spec/session.md)."""
+    return bytes([CONTROL_HEADER]) + payload

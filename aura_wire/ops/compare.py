@@ -36,10 +36,13 @@ from typing import Any, Final, Mapping, Sequence
 
 from aura_wire.codec.config import CodecConfig
 from aura_wire.codec.dictionary import Dictionary
-from aura_wire.codec.encoder import Decoder, Encoder
+from aura_wire.codec.decoder import Decoder
+from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import AuraError, ConfigError
 from aura_wire.metrics import ROLE_DECODE, CompressionMetrics
 from aura_wire.ops.config import read_toml
+from aura_wire.training import train_dictionary
+from aura_wire.files import load_dictionary
 
 __all__ = ["compare", "compare_files", "format_table", "load_config", "load_corpus", "validate_config"]
 
@@ -158,9 +161,9 @@ def compare(corpus_messages: Sequence[str | bytes], configs: Sequence[Mapping[st
     for cfg in cfgs:
         dictionary: Dictionary | None = None
         if cfg["dictionary"] is not None:
-            dictionary = Dictionary.load(cfg["dictionary"])
+            dictionary = load_dictionary(cfg["dictionary"])
         elif cfg["train_fraction"] > 0:
-            dictionary = Dictionary.train(msgs[: int(len(msgs) * cfg["train_fraction"])], **cfg["train"])
+            dictionary = train_dictionary(msgs[: int(len(msgs) * cfg["train_fraction"])], **cfg["train"])
         rows.append(_run(cfg, dictionary, test, verify))
     return rows
 

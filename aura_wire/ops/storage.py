@@ -32,7 +32,8 @@ import logging
 import os
 from typing import Protocol, runtime_checkable
 
-from aura_wire.codec.dictionary import Dictionary, atomic_write, fsync_dir
+from aura_wire.codec.dictionary import Dictionary
+from aura_wire.files import atomic_write, fsync_dir, load_dictionary, save_dictionary
 from aura_wire.errors import AuraError, ConfigError
 
 __all__ = ["Store", "FolderStore", "atomic_write", "fsync_dir", "write_atomic"]
@@ -127,7 +128,7 @@ class FolderStore:
         finds a current id without its file.
         """
         path = self.path_for(dictionary.id)
-        dictionary.save(path)
+        save_dictionary(dictionary, path)
         fsync_dir(self.directory)
         ids = [i for i in self.versions() if i != dictionary.id] + [dictionary.id]
         keep, drop = ids[-self.keep:], ids[: -self.keep]
@@ -142,7 +143,7 @@ class FolderStore:
     def load(self, dict_id: str) -> Dictionary | None:
         """The dictionary ``dict_id``, or None (with a logged error) when missing or corrupted."""
         try:
-            return Dictionary.load(self.path_for(dict_id), expected_id=dict_id)
+            return load_dictionary(self.path_for(dict_id), expected_id=dict_id)
         except FileNotFoundError:
             log.error("dictionary %s is listed but its file is missing", dict_id)
         except (AuraError, OSError) as exc:

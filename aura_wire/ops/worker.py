@@ -35,6 +35,7 @@ from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import AuraError, ConfigError
 from aura_wire.ops.storage import FolderStore
+from aura_wire.training import train_dictionary
 
 __all__ = ["DictionaryStore", "SampleBuffer", "DiscoveryResult", "TemplateDiscoveryWorker", "evaluate_round",
            "frame_bytes"]
@@ -154,7 +155,7 @@ def evaluate_round(
     holdout = [data[i] for i in sorted(hold_set)]
     train = [data[i] for i in range(len(data)) if i not in hold_set]
     try:
-        candidate = Dictionary.train(train, **train_options)
+        candidate = train_dictionary(train, **train_options)
     except (ValueError, AuraError) as exc:
         return DiscoveryResult(False, f"training failed: {exc}", samples=len(data), holdout=len(holdout)), None
     mpc = messages_per_connection

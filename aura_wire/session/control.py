@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple, Union
 
-from aura_wire.codec.encoder import CONTROL_HEADER
+from aura_wire.codec.frame import CONTROL_HEADER
 from aura_wire.codec.varint import append_uvarint, decode_uvarint
 from aura_wire.errors import FrameError, LimitError, ProtocolError
 from aura_wire.session.params import DEFAULT_PARAMS, MAX_HELLO_PARAMS, PARAM_NAMES

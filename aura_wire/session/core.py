@@ -23,7 +23,8 @@ from collections import deque
 from typing import Any, Mapping, Sequence
 
 from aura_wire.codec.dictionary import Dictionary
-from aura_wire.codec.encoder import Decoder, Encoder
+from aura_wire.codec.decoder import Decoder
+from aura_wire.codec.encoder import Encoder
 from aura_wire.codec.frame import METHOD_NAMES
 from aura_wire.errors import (
     AuraError,

@@ -23,7 +23,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
-from aura_wire.codec.brio import BrioDecoder, BrioEncoder, BrioShared, train_brio  # noqa: E402
+from aura_wire.codec.brio.decode import BrioDecoder  # noqa: E402
+from aura_wire.codec.brio.encode import BrioEncoder  # noqa: E402
+from aura_wire.codec.brio.model import BrioShared  # noqa: E402
+from aura_wire.training.brio import train_brio  # noqa: E402
 
 OUT = os.path.join(HERE, "brio")
 

@@ -10,7 +10,7 @@ templates off (``codec_config``), so the vectors only depend on the frame
 header, RAW and ZSTD (spec/wire-format.md).  A vector may give the server
 codec options of its own (``server_codec_config``, announced in HELLO and
 adopted by the client) and the client session options of its own
-(``client_session_config``).  tests/test_session_vectors.py replays each
+(``client_session_config``).  tests/session/test_session_vectors.py replays each
 vector against each role.
 """
 

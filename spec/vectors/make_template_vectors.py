@@ -16,7 +16,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from aura_wire.codec.templates import TemplateDecoder, TemplateEncoder, TemplateSet, train_templates  # noqa: E402
+from aura_wire.codec.templates.coders import TemplateDecoder, TemplateEncoder  # noqa: E402
+from aura_wire.codec.templates.section import TemplateSet  # noqa: E402
+from aura_wire.training.templates import train_templates  # noqa: E402
 from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
 
 OUT = os.path.join(HERE, "templates")
@@ -147,7 +149,7 @@ def requests(n: int, start: int = 0) -> list[str]:
 def copies(section: bytes | None, context: bool, msgs: list[str], payloads: list[str | None], window: int,
            content: bytes) -> int:
     """How many COPY atoms decoding the payloads meets (the generator runs the pure sources)."""
-    import aura_wire.codec.template_atoms as ta
+    import aura_wire.codec.templates.atoms as ta
 
     seen = [0]
     real = ta._decode_copy

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from aura_wire import Dictionary, Encoder  # noqa: E402
 from aura_wire.codec.dictionary import SECTION_META, SECTION_TEMPLATE_BRIO_MODEL, SECTION_ZSTD  # noqa: E402
+from aura_wire import load_dictionary, save_dictionary, train_dictionary
 
 STD = {"brio": False, "templates": False}
 OUT = os.path.join(HERE, "wire")
@@ -43,11 +44,11 @@ def main() -> None:
     os.makedirs(OUT, exist_ok=True)
     dpath = os.path.join(HERE, "dict-std.aura")
     if os.path.exists(dpath):
-        d = Dictionary.load(dpath)
+        d = load_dictionary(dpath)
     else:
-        d = Dictionary.train(synthetic(400), brio=False, templates=False, zstd_dict_size=2048, name="vectors")
+        d = train_dictionary(synthetic(400), brio=False, templates=False, zstd_dict_size=2048, name="vectors")
         d = Dictionary({k: v for k, v in d.sections.items() if k in (SECTION_META, SECTION_ZSTD)})
-        d.save(dpath)
+        save_dictionary(d, dpath)
 
     def case(name: str, desc: str, msgs: list[str | bytes], dictionary: bool, context: bool, **cfg: object) -> None:
         enc = Encoder(d if dictionary else None, context=context, **STD, **cfg)
@@ -82,10 +83,10 @@ def main() -> None:
     # context's initial models (wire-format §4.6, §6)
     tpath = os.path.join(HERE, "dict-templates.aura")
     if os.path.exists(tpath):
-        dt = Dictionary.load(tpath)
+        dt = load_dictionary(tpath)
     else:
-        dt = Dictionary.train(synthetic(400), zstd_dict_size=2048, name="vectors-templates")
-        dt.save(tpath)
+        dt = train_dictionary(synthetic(400), zstd_dict_size=2048, name="vectors-templates")
+        save_dictionary(dt, tpath)
     assert dt.section(SECTION_TEMPLATE_BRIO_MODEL) is not None
     enc = Encoder(dt, context=True, zstd=False, brotli=False)
     msgs = synthetic(1000)[500:516]

@@ -1,0 +1,213 @@
+"""The BRIO decoder (spec/brio.md §5-§7): :class:`BrioDecoder`.
+
+Every path rejects malformed input with an :class:`~aura_wire.errors.AuraError`;
+decoded output is bounded by ``max_size`` before anything is allocated.
+"""
+
+from __future__ import annotations
+
+from librt.strings import BytesWriter
+from librt.vecs import vec
+from mypy_extensions import i16, i64
+
+from aura_wire.codec.brio.model import (
+    CHECK_BITS,
+    MAX_MSG_SLOT,
+    NPROBS,
+    P_ALIGN,
+    P_IS_MATCH,
+    P_IS_REP,
+    P_IS_REP0,
+    P_IS_REP0_LONG,
+    P_IS_REP1,
+    P_IS_REP2,
+    P_MLEN,
+    P_NLEN,
+    P_NSUB,
+    P_RLEN,
+    P_SLOT,
+    P_SPEC,
+    STATELESS_SEED,
+    BrioShared,
+    _i64s,
+    _initial_reps,
+    _msg_hash,
+    _next_state_lit,
+    _push_len,
+    check_value,
+    default_models,
+    trim_history,
+    verify_check,
+)
+from aura_wire.codec.brio.rangecoder import _decode_len, _decode_lit, _RangeDecoder
+from aura_wire.errors import (
+    LimitError,
+    PayloadError,
+)
+
+
+class BrioDecoder:
+    """Decode BRIO payloads; in context mode every decoded or observed frame is committed."""
+
+    def __init__(self, shared: BrioShared | None, *, context: bool, window: int = 8192) -> None:
+        if window < 0:
+            raise ValueError("window must be >= 0")
+        self.shared = shared
+        self.context = context
+        self.window: i64 = window if context else 0
+        self.content: bytes = shared.content if shared is not None else b""
+        if shared is not None:
+            prior = shared.prior_context if context else shared.prior_stateless
+        else:
+            prior = default_models()
+        self.prior: vec[i16] = prior
+        self.models: vec[i16] = prior[0:NPROBS] if context else prior
+        self.hist: bytes = b""
+        self.conn_hash: i64 = STATELESS_SEED
+        self.lens: vec[i64] = _i64s(0, 0, 0, 0)
+
+    def decode(self, payload: bytes, max_size: int) -> bytes:
+        data, check = self.decode_unchecked(payload, max_size)
+        verify_check(check, check_value(self.conn_hash, data), self.context, len(payload))
+        if self.context:
+            self._append(data)
+        return data
+
+    def decode_unchecked(self, payload: bytes, max_size: int) -> tuple[bytes, int]:
+        """Decode without verifying the check value: (message, check value read).
+
+        In context mode the models are adopted but the message is not yet
+        appended: the caller verifies the check and then calls :meth:`observe`
+        (the TEMPLATE_BRIO path checks the message its payload decodes to).
+        """
+        models = self.models[0:NPROBS]
+        hist = self.hist if self.context else b""
+        reps = _initial_reps(self.lens, self.context)
+        data, check = _decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
+        if self.context:
+            self.models = models
+        return data, check
+
+    def observe(self, data: bytes) -> None:
+        """A context frame coded by another method: append it to the history."""
+        if self.context:
+            self._append(bytes(data))
+
+    def _append(self, data: bytes) -> None:
+        self.conn_hash = _msg_hash(self.conn_hash, data)
+        _push_len(self.lens, len(data))
+        self.hist = trim_history(self.hist, data, self.window)
+
+    def memory_bytes(self) -> int:
+        if not self.context:
+            return 64
+        return len(self.hist) + 2 * len(self.models) + 64
+
+
+def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, max_size: i64,
+                  reps: vec[i64]) -> tuple[bytes, i64]:
+    """Decode one payload: (message, check value read); the caller verifies the check value."""
+    rd = _RangeDecoder(payload, probs)
+    slot = rd.tree(P_NLEN, 6)
+    if slot > MAX_MSG_SLOT:
+        raise PayloadError(f"BRIO message length slot {slot} out of range", offset=0, field="brio.length")
+    n: i64 = 0
+    if slot == 1:
+        n = 1
+    elif slot >= 2:
+        rest: i64 = slot - 1
+        top: i64 = rest if rest < 2 else 2
+        n = (1 << top) | rd.tree(P_NSUB + slot * 4, top)
+        if rest > top:
+            n = (n << (rest - top)) | rd.direct(rest - top)
+    if n > max_size:
+        raise LimitError(f"BRIO message of {n} bytes exceeds max_size {max_size}", field="brio.length")
+    c_len: i64 = len(content)
+    H: i64 = len(hist)
+    end: i64 = H + n
+    w = BytesWriter()
+    w.write(hist)
+    state: i64 = 0
+    prev: i64 = hist[H - 1] if H > 0 else 0
+    pos: i64 = H
+    while pos < end:
+        if rd.bit(P_IS_MATCH + state) == 0:
+            mbyte: i64 = -1
+            if state >= 7:
+                msrc: i64 = c_len + pos - reps[0]
+                mbyte = content[msrc] if msrc < c_len else i64(w[msrc - c_len])
+            b = _decode_lit(rd, prev, mbyte)
+            w.append(b)
+            prev = b
+            pos += 1
+            state = _next_state_lit(state)
+            continue
+        length: i64 = 0
+        dist: i64 = 0
+        if rd.bit(P_IS_REP + state) == 1:
+            if rd.bit(P_IS_REP0 + state) == 0:
+                if rd.bit(P_IS_REP0_LONG + state) == 0:
+                    length = 1
+                    state = 9 if state < 7 else 11
+                dist = reps[0]
+            else:
+                ri: i64 = 1
+                if rd.bit(P_IS_REP1 + state) == 1:
+                    ri = 2 + rd.bit(P_IS_REP2 + state)
+                dist = reps[ri]
+                while ri > 0:
+                    reps[ri] = reps[ri - 1]
+                    ri -= 1
+                reps[0] = dist
+            if length == 0:
+                length = _decode_len(rd, P_RLEN)
+                state = 8 if state < 7 else 11
+        else:
+            length = _decode_len(rd, P_MLEN)
+            ls: i64 = 0 if length < 5 else 1
+            dslot = rd.tree(P_SLOT + ls * 64, 6)
+            if dslot < 4:
+                d0: i64 = dslot
+            else:
+                footer: i64 = (dslot >> 1) - 1
+                base: i64 = (2 | (dslot & 1)) << footer
+                if dslot < 14:
+                    d0 = base + rd.rtree(P_SPEC + base - dslot - 1, footer)
+                else:
+                    d0 = base + (rd.direct(footer - 4) << 4) + rd.rtree(P_ALIGN, 4)
+            dist = d0 + 1
+            reps[3] = reps[2]
+            reps[2] = reps[1]
+            reps[1] = reps[0]
+            reps[0] = dist
+            state = 7 if state < 7 else 10
+        if length > end - pos:
+            raise PayloadError(f"BRIO match of {length} bytes runs past the message end", offset=rd.pos,
+                               field="brio.match")
+        cur: i64 = c_len + pos
+        if dist > cur or dist < 1:
+            raise PayloadError(f"BRIO match distance {dist} reaches before the window", offset=rd.pos,
+                               field="brio.distance")
+        src: i64 = cur - dist
+        k: i64 = 0
+        while k < length:
+            v: i64 = 0
+            if src < c_len:
+                v = content[src]
+            else:
+                v = i64(w[src - c_len])
+            w.append(v)
+            src += 1
+            k += 1
+        pos += length
+        prev = i64(w[pos - 1])
+    check = rd.direct(CHECK_BITS)
+    whole = w.getvalue()
+    data = whole[H:]
+    if len(payload) > rd.pos - 3:
+        raise PayloadError("BRIO payload has bytes the decoder did not need", offset=rd.pos - 3,
+                           field="brio.payload")
+    if len(payload) > 0 and payload[len(payload) - 1] == 0:
+        raise PayloadError("BRIO payload ends with a zero byte (not canonical)", offset=len(payload) - 1,
+                           field="brio.payload")
+    return data, check

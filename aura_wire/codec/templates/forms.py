@@ -1,0 +1,176 @@
+"""The atom tag byte and its forms (spec/templates.md §4), and the context atoms refer to.
+
+A slot value is coded as one tag byte ``Q|PPP|FFFF`` (Q: wrap the content in
+double quotes; PPP: a small inline parameter, 7 = "7 + varint follows"; FFFF:
+the form) and a few bytes.  Every form renders to one exact byte string.
+:class:`AtomCtx` holds what atoms may refer to: the dictionary string table,
+the connection's recent strings and COPY's sources.  No I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from mypy_extensions import i64
+
+from aura_wire.codec.varint import (
+    append_uvarint,
+    decode_uvarint,
+    uvarint_len,
+    zigzag_decode,
+    zigzag_encode,
+)
+from aura_wire.errors import FrameError, LimitError, PayloadError
+
+F_SAME: Final = 0  # param 0: SAME; param c >= 1: COPY with c pieces (spec §4.1.1)
+F_RAW: Final = 1
+F_UINT: Final = 2
+F_NEG: Final = 3
+F_ZPAD: Final = 4
+F_DEC: Final = 5
+F_HEX: Final = 6
+F_NUMS: Final = 7
+F_DNUM: Final = 8
+F_DDIG: Final = 9
+F_TABLE: Final = 10
+F_A64: Final = 11
+F_LIT: Final = 12
+F_ARR: Final = 13
+F_OBJ: Final = 14
+F_PREFIX: Final = 15
+
+Q_BIT: Final = 0x80
+#: Longest slot value kept as "previous value" for context prediction.
+MAX_LAST: Final = 128
+#: Most digits a DDIG (digit-delta) value may hold.
+MAX_DDIG_DIGITS: Final = 40
+#: Deepest nesting of generic JSON containers inside one slot.
+MAX_DEPTH: Final = 32
+#: Widest zero-padded integer.
+MAX_ZPAD: Final = 64
+
+_LITS: Final = (b"null", b"true", b"false")
+#: Recent strings kept per connection (count, bytes) and their length range.
+RECENT_MAX: Final = 64
+RECENT_BYTES: Final = 2048
+RECENT_MIN_LEN: Final = 4
+RECENT_MAX_LEN: Final = 128
+#: Alphabet of the A64 form: 6 bits per character.
+A64: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ."
+_A64_INDEX: Final = bytes([A64.index(c) if c in A64 else 255 for c in range(256)])
+_HEXL: Final = b"0123456789abcdef"
+_HEXU: Final = b"0123456789ABCDEF"
+_U64: Final = (1 << 64) - 1
+
+
+class AtomCtx:
+    """What atoms may refer to: the dictionary string table and (context mode) the
+    connection's recent strings, as ``recent`` (content -> sequence number) and
+    ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
+
+    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
+                 "msg", "ref", "hlen", "at")
+
+    def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
+        self.strings = strings
+        self.index = index
+        self.recent: dict[bytes, int] = {}
+        self.recent_by_seq: dict[int, bytes] = {}
+        self.rseq = 0
+        self.recent_bytes = 0
+        #: COPY's shared content K (spec §4.1.1): the dictionary's BRIO content when the templates
+        #: come from the dictionary, else empty; fixed for the connection
+        self.content: bytes = b""
+        #: COPY's message history H (spec §4.1.1): the direction's last ``window`` message bytes
+        #: before the message being coded (context mode), else empty; set per message
+        self.hist: bytes = b""
+        #: encoder only: the message being coded while COPY may be used (None: not now), ``hist +
+        #: message`` once a value needed it, ``len(hist)`` and the offset in the message of the
+        #: value being coded
+        self.msg: bytes | None = None
+        self.ref: bytes | None = None
+        self.hlen: i64 = 0
+        self.at: i64 = 0
+
+    def add_recent(self, s: bytes) -> None:
+        recent = self.recent
+        by_seq = self.recent_by_seq
+        nb = self.recent_bytes
+        old = recent.pop(s, None)
+        if old is not None:
+            del by_seq[old]
+            nb -= len(s)
+        seq = self.rseq
+        recent[s] = seq
+        by_seq[seq] = s
+        self.rseq = seq + 1
+        nb += len(s)
+        while len(recent) > RECENT_MAX or nb > RECENT_BYTES:
+            v = by_seq.pop(next(iter(by_seq)))
+            del recent[v]
+            nb -= len(v)
+        self.recent_bytes = nb
+
+
+# -- varints ---------------------------------------------------------------
+
+def put_uv(out: bytearray, value: int) -> None:
+    """Append an unsigned LEB128 varint (value < 2**64); spec/wire-format.md §2."""
+    if 0 <= value < 0x80:
+        out.append(value)
+    else:
+        append_uvarint(out, value)
+
+
+def get_uv(buf: bytes, pos: int, field: str) -> tuple[int, int]:
+    """Read an unsigned LEB128 varint; PayloadError when truncated, > 10 bytes or non-minimal.
+
+    Inside a template payload a bad varint is a payload error (close code 1007), not a
+    frame error, so the varint module's FrameError is re-raised as one.
+    """
+    try:
+        return decode_uvarint(buf, pos, field)
+    except FrameError as exc:
+        raise PayloadError(exc.reason, offset=exc.offset, field=field) from exc
+
+
+def zz(v: int) -> int:
+    return zigzag_encode(v)
+
+
+def unzz(v: int) -> int:
+    return zigzag_decode(v)
+
+
+def _put_tag(out: bytearray, q: bool, form: int, param: int) -> None:
+    qb = Q_BIT if q else 0
+    if param < 7:
+        out.append(qb | (param << 4) | form)
+    else:
+        out.append(qb | 0x70 | form)
+        put_uv(out, param - 7)
+
+
+def _tag_len(param: int) -> int:
+    return 1 if param < 7 else 1 + uvarint_len(param - 7)
+
+
+def content_of(raw: bytes, json_slot: bool) -> tuple[bytes, bool]:
+    """Split a slot value into (content, quoted)."""
+    if json_slot and len(raw) >= 2 and raw[0] == 0x22 and raw[-1] == 0x22:
+        return raw[1:-1], True
+    return raw, False
+
+
+# -- decoding ------------------------------------------------------------------
+
+def _read_param(buf: bytes, pos: int, p: int) -> tuple[int, int]:
+    if p < 7:
+        return p, pos
+    v, pos = get_uv(buf, pos, "slot.param")
+    return v + 7, pos
+
+
+def _check(out: bytearray, limit: int) -> None:
+    if len(out) > limit:
+        raise LimitError(f"decoded message exceeds max_message_size {limit}", field="template.output")

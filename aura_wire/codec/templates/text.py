@@ -1,0 +1,121 @@
+"""Text templates: tokenizing a message and matching it against a template (spec/templates.md §3.2).
+
+Matching goes through an index on (token count, first literal position, that
+token), never through a loop of regexes.  Pure functions on bytes.
+"""
+
+from __future__ import annotations
+
+from mypy_extensions import i64
+
+from aura_wire.codec.templates.section import _SP, MAX_TOKENS, Template
+
+# -- text tokens ------------------------------------------------------------------
+
+def tokenize(data: bytes) -> tuple[list[bytes], list[int]] | None:
+    """Split on runs of spaces: (tokens, separator lengths); None if too many tokens."""
+    toks: list[bytes] = []
+    seps: list[int] = []
+    n: i64 = len(data)
+    i: i64 = 0
+    while True:
+        j: i64 = i
+        while j < n and data[j] == _SP:
+            j += 1
+        seps.append(int(j - i))
+        if j >= n:
+            break
+        k: i64 = j + 1
+        while k < n and data[k] != _SP:
+            k += 1
+        toks.append(data[j:k])
+        if len(toks) > MAX_TOKENS:
+            return None
+        i = k
+    if not toks:
+        return None
+    return toks, seps
+
+
+def text_matches(t: Template, toks: list[bytes], seps: list[int]) -> bool:
+    if len(toks) != len(t.toks):
+        return False
+    for i in range(len(toks)):
+        tok = toks[i]
+        if t.slot[i]:
+            p = t.pre[i]
+            s = t.suf[i]
+            if len(tok) < len(p) + len(s) or not tok.startswith(p) or not tok.endswith(s):
+                return False
+        elif tok != t.toks[i]:
+            return False
+    ts = t.seps
+    for i in range(len(seps)):
+        if ts[i] >= 0 and ts[i] != seps[i]:
+            return False
+    return True
+
+
+def _punct_prefix(a: bytes) -> bytes:
+    """Leading part of a token up to (and including) its last punctuation before any digit."""
+    cut: i64 = 0
+    n: i64 = len(a)
+    i: i64 = 0
+    while i < n:
+        c: i64 = a[i]
+        if 0x30 <= c <= 0x39:
+            break
+        if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c >= 0x80):
+            cut = i + 1
+        i += 1
+    return a[:cut]
+
+
+def _punct_suffix(a: bytes) -> bytes:
+    n: i64 = len(a)
+    cut: i64 = n
+    i: i64 = n - 1
+    while i >= 0:
+        c: i64 = a[i]
+        if 0x30 <= c <= 0x39:
+            break
+        if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c >= 0x80):
+            cut = i
+        i -= 1
+    return a[cut:]
+
+
+def common_affixes(values: list[bytes]) -> tuple[bytes, bytes]:
+    """Common prefix/suffix of slot values, cut at punctuation so they generalise."""
+    p = values[0]
+    s = values[0]
+    for v in values[1:]:
+        k = 0
+        lim = min(len(p), len(v))
+        while k < lim and p[k] == v[k]:
+            k += 1
+        p = p[:k]
+        k = 0
+        lim = min(len(s), len(v))
+        while k < lim and s[len(s) - 1 - k] == v[len(v) - 1 - k]:
+            k += 1
+        s = s[len(s) - k:] if k else b""
+    p = _punct_prefix(p)
+    s = _punct_suffix(s)
+    short = min(len(v) for v in values)
+    if len(p) + len(s) > short:
+        s = b""
+        if len(p) > short:
+            p = b""
+    return p, s
+
+
+def has_digit(tok: bytes) -> bool:
+    n: i64 = len(tok)
+    i: i64 = 0
+    while i < n:
+        c: i64 = tok[i]
+        if 0x30 <= c <= 0x39:
+            return True
+        i += 1
+    return False

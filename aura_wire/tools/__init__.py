@@ -1,0 +1,4 @@
+"""The command line and its engines: ``aura-wire`` (cli), the side-by-side benchmark, frame inspection.
+
+Tools use the library; the library never imports them.
+"""

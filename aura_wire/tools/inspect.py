@@ -1,0 +1,496 @@
+"""Dissect one AURA frame field by field, like a protocol analyser (``aura-wire inspect``).
+
+:func:`read_frame_arg` turns a command-line argument (hex, base64 or
+``@file``) into bytes; :func:`dissect` returns a :class:`Dissection`: an
+ordered list of :class:`Field` values (name, value, byte offset and length,
+note) covering the header bits (spec/wire-format.md §3), the method's payload
+(for ZSTD the RFC 8878 §3.1.1 frame header and block headers; for BROTLI the
+RFC 7932 §9.1 window size; for TEMPLATE and BRIO the fields their modules
+describe, when they offer a ``describe_payload`` function) and, when the
+frame can be decoded (a dictionary is given, or none is needed), the decoded
+message.  :func:`format_dissection` renders it as text.
+
+Dissection never raises for a malformed frame: what cannot be parsed is
+reported as a field with the error, since showing a broken frame is the
+point.  Only :class:`~aura_wire.errors.AuraError` is caught, so a bug in
+this module still surfaces.  No network I/O here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import importlib.util
+import string
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from aura_wire.codec.dictionary import SECTION_NAMES, Dictionary
+from aura_wire.codec.frame import (
+    FLAG_CONTEXT,
+    FLAG_DICT,
+    FLAG_TEXT,
+    MASK_METHOD,
+    METHOD_BRIO,
+    METHOD_BROTLI,
+    METHOD_CONTROL,
+    METHOD_NAMES,
+    METHOD_RAW,
+    METHOD_TEMPLATE,
+    METHOD_TEMPLATE_BRIO,
+    METHOD_ZSTD,
+)
+from aura_wire.errors import AuraError
+
+if TYPE_CHECKING:
+    from aura_wire.codec.decoder import Decoder
+
+__all__ = ["Field", "Dissection", "read_frame_arg", "dissect", "format_dissection", "InputError",
+           "describe_dictionary", "format_dictionary"]
+
+_ZSTD_BLOCK_TYPES = ("Raw_Block", "RLE_Block", "Compressed_Block", "Reserved")
+_MAX_BLOCKS_SHOWN = 16
+
+
+class InputError(ValueError):
+    """The frame argument is neither hex, base64 nor a readable @file."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One dissected field: ``offset``/``length`` in bytes from the start of the frame."""
+
+    name: str
+    value: str
+    offset: int | None = None
+    length: int | None = None
+    note: str = ""
+
+
+@dataclass
+class Dissection:
+    frame: bytes
+    fields: list[Field] = field(default_factory=list)
+    method: str | None = None
+    message: str | bytes | None = None
+    decode_error: str | None = None
+    parse_error: str | None = None
+
+    def add(self, name: str, value: object, offset: int | None = None, length: int | None = None,
+            note: str = "") -> None:
+        self.fields.append(Field(name, str(value), offset, length, note))
+
+    def as_dict(self) -> dict[str, Any]:
+        msg: Any = self.message
+        if isinstance(msg, bytes):
+            msg = {"hex": msg.hex()}
+        return {
+            "frame_hex": self.frame.hex(),
+            "method": self.method,
+            "fields": [f.__dict__ for f in self.fields],
+            "message": msg,
+            "decode_error": self.decode_error,
+            "parse_error": self.parse_error,
+        }
+
+
+# ---------------------------------------------------------------------------
+# input
+# ---------------------------------------------------------------------------
+
+
+#: Header ``ver`` values some spec defines (spec/wire-format.md §2: 0 = v1, 1 = v2).
+_DEFINED_VERSIONS = 2
+
+
+def read_frame_arg(arg: str) -> bytes:
+    """Frame bytes from ``@path`` (raw file), hex (spaces/colons allowed, optional 0x) or base64."""
+    if arg.startswith("@"):
+        path = arg[1:]
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    text = "".join(arg.split()).replace(":", "")
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    if text and len(text) % 2 == 0 and all(c in string.hexdigits for c in text):
+        return bytes.fromhex(text)
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        if "-" in text or "_" in text:
+            data = base64.urlsafe_b64decode(padded)
+        else:
+            data = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError("frame is neither hex, base64 nor @file") from exc
+    # Many typos are valid base64 ("zzzz" is 3 bytes): accept base64 only when it gives a header
+    # byte of a version some spec defines, else say what the argument was taken for.
+    if not data or data[0] >> 6 >= _DEFINED_VERSIONS:
+        first = f"header byte 0x{data[0]:02x} (version {(data[0] >> 6) + 1}, which no spec defines)" if data else "nothing"
+        raise InputError(f"not hex, and as base64 it gives {len(data)} byte(s) starting with {first}: "
+                         "not an AURA frame; give the frame as hex, base64 or @file")
+    return data
+
+
+# ---------------------------------------------------------------------------
+# dissection
+# ---------------------------------------------------------------------------
+
+
+def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool | None = None,
+            decode: bool = True, decoder: Decoder | None = None) -> Dissection:
+    """Dissect ``frame``.
+
+    ``context``: decode with a context-mode decoder (default: what the
+    header's C flag says).  A context frame depends on the frames before it
+    on its connection; decoding it alone is only right for the first frame
+    of a connection, and a mismatch shows as a decode error, not wrong text.
+    ``decoder``: decode with this one instead (pass the same Decoder for the
+    frames of one connection, in order, to decode context frames).
+    """
+    d = Dissection(bytes(frame))
+    if not frame:
+        d.parse_error = "empty frame: no header byte"
+        d.add("header", "(missing)", 0, 0, d.parse_error)
+        return d
+    b = frame[0]
+    version = b >> 6
+    method = b & MASK_METHOD
+    d.method = METHOD_NAMES.get(method, str(method))
+    d.add("header", f"0x{b:02x} = {b:08b}b", 0, 1, "ver(2) | D | C | T | method(3)  (wire-format §3)")
+    d.add("  version", f"{version} (v{version + 1})", 0, 1,
+          "" if version == 0 else "unsupported: this peer speaks v1 only")
+    d.add("  D dictionary", int(bool(b & FLAG_DICT)), 0, 1,
+          "payload uses the shared dictionary" if b & FLAG_DICT else "no shared dictionary")
+    d.add("  C context", int(bool(b & FLAG_CONTEXT)), 0, 1,
+          "coded against, and updates, the connection's state" if b & FLAG_CONTEXT else "decodes alone")
+    d.add("  T text", int(bool(b & FLAG_TEXT)), 0, 1, "UTF-8 text message" if b & FLAG_TEXT else "binary message")
+    d.add("  method", f"{method} {d.method.upper()}", 0, 1)
+    payload = bytes(frame[1:])
+    d.add("payload", f"{len(payload)} bytes", 1, len(payload))
+    if version != 0:
+        d.parse_error = f"frame version {version + 1} is not supported"
+        return d
+    if method == METHOD_RAW:
+        d.add("  stored message", _preview(payload), 1, len(payload))
+    elif method == METHOD_ZSTD and b & FLAG_CONTEXT and payload:
+        # context ZSTD: the zstd frame, then the check byte (wire-format §5.2 rule 4)
+        _zstd_fields(d, payload[:-1])
+        d.add("  check byte", f"0x{payload[-1]:02x}", len(payload), 1, "crc32(message, check) & 0xFF")
+    elif method == METHOD_ZSTD:
+        _zstd_fields(d, payload)
+    elif method == METHOD_BROTLI:
+        _brotli_fields(d, payload)
+    elif method in (METHOD_TEMPLATE, METHOD_BRIO, METHOD_TEMPLATE_BRIO):
+        _module_fields(d, method, payload, dictionary, bool(b & FLAG_CONTEXT))
+    elif method == METHOD_CONTROL:
+        _control_fields(d)
+    else:
+        d.parse_error = f"reserved method tag {method}"
+        d.add("  payload", "(reserved method)", 1, len(payload), d.parse_error)
+    if dictionary is not None:
+        secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v)} B" for k, v in dictionary.sections.items())
+        d.add("dictionary", f"{dictionary.id[:16]}... ({len(dictionary)} bytes: {secs})")
+    if decode and method != METHOD_CONTROL and d.parse_error is None:
+        _decode_into(d, dictionary, bool(b & FLAG_CONTEXT) if context is None else context, decoder)
+    return d
+
+
+def _decode_into(d: Dissection, dictionary: Dictionary | None, context: bool, decoder: Decoder | None) -> None:
+    from aura_wire.codec.decoder import Decoder
+
+    if d.frame[0] & FLAG_DICT and dictionary is None:
+        d.decode_error = "needs the shared dictionary: pass --dictionary FILE"
+        return
+    dec = decoder if decoder is not None else Decoder(dictionary, context=context)
+    try:
+        d.message = dec.decode(d.frame)
+    except AuraError as exc:
+        d.decode_error = f"{type(exc).__name__}: {exc}"
+        if d.frame[0] & FLAG_CONTEXT and decoder is None:
+            d.decode_error += (" (a context frame decodes only with the state of its connection; "
+                               "alone, only the first frame of a connection decodes: give the "
+                               "connection's frames in order)")
+
+
+def _preview(data: bytes, limit: int = 120) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = data[:limit // 2].hex()
+        return shown + ("..." if len(data) > limit // 2 else "") + " (binary)"
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _zstd_fields(d: Dissection, p: bytes) -> None:
+    """RFC 8878 §3.1.1.1 frame header (magicless: the 4-byte magic is omitted) and §3.1.1.2 block headers."""
+    base = 1
+    d.add("  zstd frame", "magicless (RFC 8878 §3.1.1 without Magic_Number)", 1, len(p))
+    if not p:
+        d.parse_error = "zstd payload is empty"
+        d.add("  Frame_Header_Descriptor", "(missing)", 1, 0, d.parse_error)
+        return
+    fhd = p[0]
+    fcs_flag = fhd >> 6
+    single = (fhd >> 5) & 1
+    checksum = (fhd >> 2) & 1
+    did_flag = fhd & 3
+    d.add("  Frame_Header_Descriptor", f"0x{fhd:02x}", base, 1,
+          f"FCS_flag={fcs_flag} Single_Segment={single} Checksum={checksum} DID_flag={did_flag}"
+          + ("; reserved bit set!" if fhd & 0x08 else ""))
+    pos = 1
+    if not single:
+        if pos >= len(p):
+            return _truncated(d, "Window_Descriptor", base + pos)
+        wd = p[pos]
+        exp, mant = wd >> 3, wd & 7
+        wbase = 1 << (10 + exp)
+        d.add("  Window_Descriptor", f"0x{wd:02x}: window {wbase + (wbase // 8) * mant} bytes", base + pos, 1)
+        pos += 1
+    did_size = (0, 1, 2, 4)[did_flag]
+    if did_size:
+        if pos + did_size > len(p):
+            return _truncated(d, "Dictionary_ID", base + pos)
+        d.add("  Dictionary_ID", int.from_bytes(p[pos:pos + did_size], "little"), base + pos, did_size,
+              "AURA frames should not carry one (the header's D flag says it)")
+        pos += did_size
+    fcs_size = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if fcs_size:
+        if pos + fcs_size > len(p):
+            return _truncated(d, "Frame_Content_Size", base + pos)
+        fcs = int.from_bytes(p[pos:pos + fcs_size], "little") + (256 if fcs_size == 2 else 0)
+        d.add("  Frame_Content_Size", f"{fcs} bytes", base + pos, fcs_size, "decoded message size")
+        pos += fcs_size
+    else:
+        d.add("  Frame_Content_Size", "absent", None, None, "AURA requires it: such a frame is refused")
+    nblocks = 0
+    while True:
+        if pos + 3 > len(p):
+            return _truncated(d, "Block_Header", base + pos)
+        bh = int.from_bytes(p[pos:pos + 3], "little")
+        last, btype, bsize = bh & 1, (bh >> 1) & 3, bh >> 3
+        content = 1 if btype == 1 else bsize
+        if nblocks < _MAX_BLOCKS_SHOWN:
+            d.add(f"  block {nblocks}", f"{_ZSTD_BLOCK_TYPES[btype]} size {bsize}" + (" (last)" if last else ""),
+                  base + pos, 3 + content)
+        pos += 3 + content
+        nblocks += 1
+        if pos > len(p):
+            return _truncated(d, "block content", len(d.frame))
+        if last:
+            break
+    if nblocks > _MAX_BLOCKS_SHOWN:
+        d.add("  blocks", f"{nblocks} in all ({nblocks - _MAX_BLOCKS_SHOWN} not shown)")
+    if checksum:
+        if pos + 4 > len(p):
+            return _truncated(d, "Content_Checksum", base + pos)
+        d.add("  Content_Checksum", p[pos:pos + 4].hex(), base + pos, 4)
+        pos += 4
+    if pos != len(p):
+        d.parse_error = f"{len(p) - pos} trailing bytes after the zstd frame"
+        d.add("  trailing", f"{len(p) - pos} bytes", base + pos, len(p) - pos, "refused by the decoder")
+
+
+def _truncated(d: Dissection, what: str, offset: int) -> None:
+    d.parse_error = f"zstd frame truncated in {what}"
+    d.add(f"  {what}", "(truncated)", offset, None, d.parse_error)
+
+
+def _brotli_fields(d: Dissection, p: bytes) -> None:
+    """RFC 7932 §9.1: the stream header's WBITS (window size)."""
+    if not p:
+        d.parse_error = "brotli payload is empty"
+        d.add("  brotli stream", "(empty)", 1, 0, d.parse_error)
+        return
+    bits = int.from_bytes(p[:2], "little")
+    if bits & 1 == 0:
+        wbits = 16
+    elif (bits >> 1) & 7 != 0:
+        wbits = 17 + ((bits >> 1) & 7)
+    elif (bits >> 4) & 7 != 0:
+        wbits = 8 + ((bits >> 4) & 7)
+    else:
+        wbits = 17
+    d.add("  brotli stream", f"WBITS={wbits} (window {(1 << wbits) - 16} bytes)", 1, len(p), "RFC 7932 §9.1")
+
+
+def _module_fields(d: Dissection, method: int, payload: bytes, dictionary: Dictionary | None,
+                   context: bool) -> None:
+    """TEMPLATE and BRIO fields, from ``describe_payload`` of their codec module when it exists.
+
+    The hook each module may offer (``aura_wire.codec.templates`` for
+    TEMPLATE, ``aura_wire.codec.brio`` for BRIO and TEMPLATE_BRIO)::
+
+        describe_payload(payload: bytes, dictionary: Dictionary | None, *, context: bool)
+            -> list[tuple[str, str, int | None, int | None]]
+
+    returning ``(field name, value, offset in the payload, length)`` rows in
+    wire order (template id, slot types and values; BRIO: literal/match
+    counts, dictionary vs history matches, check value ...), and raising an
+    AuraError for a malformed payload.
+    """
+    modname = "aura_wire.codec.templates" if method == METHOD_TEMPLATE else "aura_wire.codec.brio"
+    fn: Callable[..., Any] | None = None
+    if importlib.util.find_spec(modname) is not None:
+        fn = getattr(importlib.import_module(modname), "describe_payload", None)
+    if fn is None:
+        d.add("  fields", "(no field-level dissection: " + modname + " has no describe_payload())", 1,
+              len(payload))
+        return
+    try:
+        rows = fn(payload, dictionary, context=context)
+    except AuraError as exc:
+        d.parse_error = f"{type(exc).__name__}: {exc}"
+        d.add("  fields", "(malformed)", 1, len(payload), d.parse_error)
+        return
+    for row in rows:
+        name, value = str(row[0]), row[1]
+        off = int(row[2]) + 1 if len(row) > 2 and row[2] is not None else None
+        ln = int(row[3]) if len(row) > 3 and row[3] is not None else None
+        d.add("  " + name, value, off, ln)
+
+
+def _control_fields(d: Dissection) -> None:
+    from aura_wire.session.control import describe, parse_control
+
+    payload = d.frame[1:]
+    d.add("  control payload", f"{len(payload)} bytes (session layer, spec/session.md)", 1, len(payload))
+    try:
+        msg = parse_control(d.frame)
+    except AuraError as exc:
+        d.parse_error = f"{type(exc).__name__}: {exc}"
+        d.add("  control", "(malformed)", 1, len(payload), d.parse_error)
+        return
+    for k, v in describe(msg).items():
+        d.add(f"  {k}", v)
+
+
+# ---------------------------------------------------------------------------
+# dictionaries
+# ---------------------------------------------------------------------------
+
+
+def describe_dictionary(dictionary: Dictionary, *, max_templates: int = 200) -> dict[str, Any]:
+    """What a dictionary holds, for review before it is shipped to every peer (wire-format §6, Privacy).
+
+    Sections with sizes, the metadata, every template's pattern (up to
+    ``max_templates``), and the printable runs of the BRIO content and zstd
+    sections, which is where one user's data would show if it leaked in.
+    """
+    from aura_wire.codec.dictionary import SECTION_BRIO_CONTENT, SECTION_TEMPLATES, SECTION_ZSTD
+
+    out: dict[str, Any] = {
+        "id": dictionary.id,
+        "bytes": len(dictionary),
+        "sections": {SECTION_NAMES.get(k, str(k)): len(v) for k, v in dictionary.sections.items()},
+        "meta": {str(k): v for k, v in dictionary.meta.items()},
+    }
+    section = dictionary.section(SECTION_TEMPLATES)
+    if section is not None and importlib.util.find_spec("aura_wire.codec.templates") is not None:
+        from aura_wire.codec.templates.section import KIND_JSON, TemplateSet
+
+        try:
+            ts = TemplateSet.from_section(section)
+        except AuraError as exc:
+            out["templates_error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            ids = sorted(ts.templates)
+            out["templates"] = [{"id": tid, "kind": "json" if ts.templates[tid].kind == KIND_JSON else "text",
+                                 "slots": ts.templates[tid].nslots, "pattern": ts.templates[tid].pattern()}
+                                for tid in ids[:max_templates]]
+            out["templates_total"] = len(ids)
+            out["template_strings"] = len(ts.strings)
+    for kind, key in ((SECTION_BRIO_CONTENT, "brio_content_text"), (SECTION_ZSTD, "zstd_text")):
+        body = dictionary.section(kind)
+        if body is not None:
+            out[key] = _printable_runs(body)
+    return out
+
+
+def _printable_runs(data: bytes, min_len: int = 12, limit: int = 40) -> list[str]:
+    """The longest printable ASCII runs (like ``strings``), longest first."""
+    runs: list[str] = []
+    start = -1
+    for i in range(len(data) + 1):
+        c = data[i] if i < len(data) else 0
+        if 32 <= c < 127:
+            if start < 0:
+                start = i
+        elif start >= 0:
+            if i - start >= min_len:
+                runs.append(data[start:i].decode("ascii"))
+            start = -1
+    runs.sort(key=len, reverse=True)
+    return runs[:limit]
+
+
+def format_dictionary(info: dict[str, Any]) -> str:
+    lines = [f"AURA dictionary {info['id']}", f"  {info['bytes']:,} bytes"]
+    for name, size in info["sections"].items():
+        lines.append(f"  section {name:<19} {size:>9,} bytes")
+    if info["meta"]:
+        lines.append("  meta: " + ", ".join(f"{k}={v!r}" for k, v in info["meta"].items()))
+    if "templates" in info:
+        lines.append("")
+        lines.append(f"templates ({info['templates_total']}, {info['template_strings']} shared strings; "
+                     "{} marks a slot):")
+        for t in info["templates"]:
+            pat = t["pattern"] if len(t["pattern"]) <= 160 else t["pattern"][:160] + "..."
+            lines.append(f"  #{t['id']:<5} {t['kind']:<4} {t['slots']:>3} slots  {pat}")
+        if info["templates_total"] > len(info["templates"]):
+            lines.append(f"  ... {info['templates_total'] - len(info['templates'])} more")
+    if "templates_error" in info:
+        lines.append(f"templates: {info['templates_error']}")
+    for key, title in (("brio_content_text", "BRIO content"), ("zstd_text", "zstd dictionary")):
+        if info.get(key):
+            lines.append("")
+            lines.append(f"{title}: longest printable runs (review them for user data before shipping):")
+            for r in info[key][:20]:
+                lines.append("  " + (r if len(r) <= 160 else r[:160] + "..."))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# rendering
+# ---------------------------------------------------------------------------
+
+
+def _hexdump(data: bytes, limit: int = 256) -> list[str]:
+    out = []
+    for i in range(0, min(len(data), limit), 16):
+        chunk = data[i:i + 16]
+        hx = " ".join(f"{c:02x}" for c in chunk)
+        asc = "".join(chr(c) if 32 <= c < 127 else "." for c in chunk)
+        out.append(f"  {i:04x}  {hx:<47}  {asc}")
+    if len(data) > limit:
+        out.append(f"  ... {len(data) - limit} more bytes")
+    return out
+
+
+def format_dissection(d: Dissection, *, hexdump: bool = True) -> str:
+    lines = [f"AURA frame, {len(d.frame)} bytes" + (f", method {d.method}" if d.method else "")]
+    if hexdump:
+        lines += _hexdump(d.frame)
+    lines.append("")
+    w = max([len(f.name) for f in d.fields] + [8])
+    for f in d.fields:
+        where = ""
+        if f.offset is not None:
+            where = f"@{f.offset}" + (f"+{f.length}" if f.length is not None else "")
+        lines.append(f"{f.name:<{w}}  {where:<10} {f.value}" + (f"   ; {f.note}" if f.note else ""))
+    if d.parse_error:
+        lines.append(f"PARSE ERROR: {d.parse_error}")
+    if d.message is not None:
+        m = d.message
+        size = len(m.encode("utf-8")) if isinstance(m, str) else len(m)
+        kind = "text" if isinstance(m, str) else "binary"
+        shown = repr(m) if isinstance(m, str) else m.hex()
+        if len(shown) > 2000:
+            shown = shown[:2000] + "..."
+        lines.append(f"decoded ({kind}, {size} bytes, ratio {size / max(1, len(d.frame)):.2f}): {shown}")
+    elif d.decode_error:
+        lines.append(f"not decoded: {d.decode_error}")
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""Broadcast delivery in the middleware: channels, one frame per dictionary, the client's decodable methods.
+
+Sans-I/O where it can be: server sessions attached to :class:`AuraConnection`
+objects whose ``send`` collects frames, decoded by the matching client sessions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _cluster import sample_messages
+from aura_wire import Dictionary, train_dictionary
+from aura_wire.cluster.bus import Prepared
+from aura_wire.middleware.asgi import AuraConnection, AuraMiddleware
+from aura_wire.session import MessageReceived, Role, Session
+from aura_wire.session.negotiation import Hints
+
+MSGS = sample_messages(40, skip=200)
+_D: list[Dictionary] = []
+
+
+def dicts() -> tuple[Dictionary, Dictionary]:
+    if not _D:
+        _D.append(train_dictionary(sample_messages(150), templates=False))
+        _D.append(train_dictionary(sample_messages(150, skip=600), templates=False))
+    return _D[0], _D[1]
+
+
+async def _app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called here
+    raise AssertionError
+
+
+class Peer:
+    """A server-side AuraConnection on dictionary ``d`` (held by the client: no transfer) and its client."""
+
+    def __init__(self, mw: AuraMiddleware, d: Dictionary | None, decodes: int | None = None) -> None:
+        hints = Hints(have=(d.id,) if d is not None else (), decodes=decodes)
+        self.sent: list[bytes] = []
+
+        async def send(msg: Any) -> None:
+            self.sent.append(msg["bytes"])
+        self.conn = AuraConnection(mw, {"type": "websocket", "path": "/ws"}, send)
+        self.conn.session = Session(Role.SERVER, dictionaries=[d] if d is not None else [], hints=hints)
+        self.client = Session(Role.CLIENT, hints=hints, held=[d] if d is not None else [])
+        self.conn.session.start()
+        mw.connections[self.conn.id] = self.conn
+
+    def received(self) -> list[str | bytes]:
+        out: list[str | bytes] = []
+        for f in self.sent:
+            self.client.receive_frame(f)
+        self.sent.clear()
+        for ev in self.client.events():
+            if isinstance(ev, MessageReceived):
+                out.append(ev.data)
+        return out
+
+    def data_frames(self) -> list[bytes]:
+        return [f for f in self.sent if f[0] & 7 != 7]
+
+
+async def test_channel_broadcast_encodes_once_per_dictionary_and_only_for_subscribers() -> None:
+    d1, d2 = dicts()
+    mw = AuraMiddleware(_app, dictionary=d1)
+    a, b, other, outsider = Peer(mw, d1), Peer(mw, d1), Peer(mw, d2), Peer(mw, d1)
+    for p in (a, b, other):
+        mw.subscribe(p.conn, "news")
+    for p in (a, b, other, outsider):
+        p.received()  # HELLO / USE
+    for m in MSGS:
+        assert await mw.broadcast(m, channel="news") == 3
+    assert a.received() == b.received() == other.received() == MSGS
+    assert outsider.received() == []
+    # One encode per message on d1 (the current dictionary), one more for the connection on d2.
+    assert mw.broadcast_metrics.messages == 2 * len(MSGS)
+    mw.unsubscribe(b.conn, "news")
+    await mw.broadcast("after", channel="news")
+    assert b.received() == [] and a.received() == ["after"]
+
+
+async def test_prepared_frame_goes_only_to_connections_on_its_dictionary() -> None:
+    d1, d2 = dicts()
+    publisher = AuraMiddleware(_app, dictionary=d2)  # another replica, already on d2
+    mw = AuraMiddleware(_app, dictionary=d1)  # this replica still announces d1 (switching)
+    on1, on2 = Peer(mw, d1), Peer(mw, d2)
+    for p in (on1, on2):
+        mw.subscribe(p.conn, "news")
+        p.received()
+    for m in MSGS:
+        frame = publisher._broadcast_encoder(d2).encode(m)
+        await mw.deliver_prepared(Prepared("r1", "news", d2.id, m, frame))
+        assert on2.sent[-1] == frame  # forwarded unchanged
+    assert on1.received() == on2.received() == MSGS
+    assert mw.broadcast_metrics.messages == len(MSGS)  # re-encoded here only for the d1 connection
+
+
+async def test_broadcast_frames_use_only_methods_the_client_decodes() -> None:
+    d1, _ = dicts()
+    mw = AuraMiddleware(_app, dictionary=d1)
+    full, raw_zstd = Peer(mw, d1), Peer(mw, d1, decodes=0x03)
+    for p in (full, raw_zstd):
+        mw.subscribe(p.conn, "news")
+        p.received()
+    for m in MSGS:
+        await mw.broadcast(m, channel="news")
+    assert {f[0] & 7 for f in raw_zstd.data_frames()} <= {0, 1}
+    assert {f[0] & 7 for f in full.data_frames()} - {0, 1}  # the unrestricted frames do use other methods
+    assert full.received() == raw_zstd.received() == MSGS
+
+
+async def test_broadcast_to_connections_without_channel_still_works() -> None:
+    d1, _ = dicts()
+    mw = AuraMiddleware(_app, dictionary=d1)
+    peers = [Peer(mw, d1), Peer(mw, None)]
+    for p in peers:
+        p.received()
+    assert await mw.broadcast(MSGS[0]) == 2
+    assert [p.received() for p in peers] == [[MSGS[0]], [MSGS[0]]]
