@@ -30,6 +30,7 @@ from typing import Any, AsyncIterator, Generator, Iterable, Sequence
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+from websockets.protocol import State as WsState
 from websockets.typing import Subprotocol
 
 from aura_wire.client.cache import DictionaryCache
@@ -362,6 +363,11 @@ class Connection:
         assert s is not None
         async with self._lock:
             for frame in s.data_to_send():
+                if from_reader and self.ws.state is not WsState.OPEN:
+                    # The server is closing: what the session answers (a GET, a USE) is moot, and
+                    # websockets' send() would wait up to close_timeout for the close to finish, which
+                    # cannot happen while unread messages keep the socket paused.  Keep reading instead.
+                    return
                 try:
                     await self.ws.send(frame)
                 except ConnectionClosed:
@@ -405,6 +411,8 @@ class Connection:
     async def _handle_events(self) -> bool:
         s = self.session
         assert s is not None
+        if s.params is not None:
+            self._hello.set()  # HELLO adopted: connect() may return before the offer is answered
         for ev in s.events():
             if isinstance(ev, MessageReceived):
                 await self._deliver(ev.data)
