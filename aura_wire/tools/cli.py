@@ -281,7 +281,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from aura_wire.codec.dictionary import SECTION_NAMES, SECTION_TEMPLATES
+    from aura_wire.codec.dictionary import SECTION_NAMES, SECTION_TEMPLATES, Dictionary
 
     err = sys.stderr
     # Check where the dictionary goes before training, not after (training takes a while).
@@ -310,16 +310,41 @@ def cmd_train(args: argparse.Namespace) -> int:
         kwargs["min_distinct"] = args.min_distinct
     if args.zstd_dict_size is not None:
         kwargs["zstd_dict_size"] = args.zstd_dict_size
-    with _ticker(f"training on {len(msgs):,} messages", err):
-        d = train_dictionary(msgs, **kwargs)
+    # Held back from training: the last messages measure what the dictionary saves per message
+    # on traffic it has not seen (stored in its meta section and announced in HELLO, spec §6.8).
+    hold = min(500, len(msgs) // 10) if args.hold_back is None else min(args.hold_back, len(msgs) - 1)
+    held = msgs[len(msgs) - hold:] if hold > 0 else []
+    fit = msgs[: len(msgs) - hold]
+    with _ticker(f"training on {len(fit):,} messages", err):
+        d = train_dictionary(fit, **kwargs)
+    saving: float | None = None
+    if held:
+        import msgpack
+
+        from aura_wire.codec.dictionary import SECTION_META
+        from aura_wire.session.economics import measure_saving
+
+        with _ticker(f"measuring the saving on {len(held):,} held-back messages", err):
+            saving = measure_saving(d, held, codec_config={"brio": feats["brio"], "templates": feats["templates"]})
+        meta = dict(d.meta)
+        meta["saving_per_message"] = round(saving, 3)
+        meta["saving_measured_on"] = len(held)
+        d = Dictionary({**d.sections, SECTION_META: msgpack.packb(meta)})
     try:
         save_dictionary(d, args.output)
     except OSError as exc:
         raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
     raw = sum(len(m.encode("utf-8")) for m in msgs)
     secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v):,} B" for k, v in d.sections.items())
+    from aura_wire.session.economics import break_even
+    from aura_wire.session.transfer import coded_form
+
+    coded = {c: len(coded_form(d, c)) for c in ("br", "gzip")}
     summary: dict[str, Any] = {"output": args.output, "id": d.id, "bytes": len(d), "sections": secs,
-                               "messages": len(msgs), "message_bytes": raw}
+                               "messages": len(msgs), "message_bytes": raw, "held_back": len(held),
+                               "transfer_bytes": coded, "saving_per_message": saving,
+                               "break_even_messages": (None if saving is None or saving <= 0
+                                                       else round(break_even(coded["br"], saving)))}
     section = d.section(SECTION_TEMPLATES)
     if section is not None:
         from aura_wire.training.templates import summarize
@@ -370,6 +395,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("templates: none (templates section absent)")
     print(f"stateless encoder on {met.messages:,} sampled messages: ratio {met.ratio:.2f}, "
           f"bytes saved {_fmt_bytes(met.bytes_saved)}; methods {_method_mix(met.method_counts)}")
+    print(f"transfer: {coded['br']:,} bytes Brotli-coded, {coded['gzip']:,} gzip, {len(d):,} plain")
+    if saving is None:
+        print("saving per message: not measured (--hold-back 0); clients fetch it at once")
+    elif saving <= 0:
+        print(f"saving per message on {len(held):,} held-back messages: none; a client never fetches it "
+              "(returning clients that hold it still use it)")
+    else:
+        print(f"saving per message on {len(held):,} held-back messages: {saving:.2f} bytes; break-even: "
+              f"{summary['break_even_messages']:,} messages (a client fetches it once its connection has carried "
+              "that many)")
     return EXIT_OK
 
 
@@ -720,6 +755,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--min-distinct", type=_positive,
                    help="privacy threshold: a literal must occur in at least this many distinct messages")
     t.add_argument("--zstd-dict-size", type=_positive, help="size of the zstd section in bytes (default 32768)")
+    t.add_argument("--hold-back", type=int, metavar="N",
+                   help="messages kept out of training (the last N) to measure the saving per message and the "
+                   "break-even point (default: a tenth, at most 500; 0: none)")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_feature_flags(t)
     t.set_defaults(func=cmd_train)

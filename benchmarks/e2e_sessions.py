@@ -1,0 +1,269 @@
+"""End to end over real sockets: what a new, returning, short-lived or dictionary-less client pays.
+
+For every corpus, uvicorn + AuraMiddleware serves an echo app and aura_wire.client talks to it
+through a TCP relay that counts every byte on the socket (HTTP upgrade, WebSocket framing,
+CONTROL frames, in-band and HTTP dictionary transfers): the bytes are not aura_wire's own stats.
+permessage-deflate runs through the same relay on a websockets server with explicit settings:
+w15 (window 15, memLevel 8, context takeover: the strongest common setting) and w12 (window 12,
+memLevel 5: websockets' and uvicorn's default).  The client sends each measured message and the
+server echoes it, so N messages travel each way.
+
+The dictionary is trained on the first half of the corpus (its last messages but the final 300,
+which are held back to measure the saving the server announces, spec/session.md §6.8); the
+measured messages come from the second half, never seen in training.
+
+Scenarios: ``new`` (empty cache; fetches in-band when the announced saving pays, the default),
+``returning`` (the dictionary cached from an earlier visit: named in the offer, used from the
+first message), ``short`` (a new client, the first 200 messages), ``nodict`` (the server has no
+dictionary), ``pmd15``/``pmd12`` (and ``pmd15s`` for the short session).  Ratios are
+pmd-w15 bytes / scenario bytes (> 1: fewer bytes than permessage-deflate w15).
+
+    PYTHONPATH=. python benchmarks/e2e_sessions.py [--corpora ../shared/corpora] [--n 2000] [--only a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+from websockets.asyncio.client import connect as ws_connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
+
+from aura_wire.tools.bench import load_messages
+from aura_wire.client import DictionaryCache, connect
+from aura_wire.middleware import AuraMiddleware
+from aura_wire.session.economics import break_even, measure_saving
+from aura_wire.session.transfer import coded_form
+from aura_wire.training import train_dictionary
+
+HOLD_BACK = 300
+MAX_TRAIN = 2000
+
+
+class Relay:
+    """A TCP relay in front of a port that counts the bytes each way."""
+
+    def __init__(self) -> None:
+        self.up = 0
+        self.down = 0
+        self.port = 0
+
+    @property
+    def total(self) -> int:
+        return self.up + self.down
+
+
+@contextlib.asynccontextmanager
+async def relay(target: int) -> AsyncIterator[Relay]:
+    r = Relay()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
+        try:
+            while data := await src.read(65536):
+                if up:
+                    r.up += len(data)
+                else:
+                    r.down += len(data)
+                dst.write(data)
+                await dst.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                dst.close()
+
+    async def handle(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        sr, sw = await asyncio.open_connection("127.0.0.1", target)
+        for coro in (pipe(cr, sw, True), pipe(sr, cw, False)):
+            t = asyncio.get_running_loop().create_task(coro)
+            tasks.add(t)
+            t.add_done_callback(tasks.discard)
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    r.port = srv.sockets[0].getsockname()[1]
+    try:
+        yield r
+    finally:
+        srv.close()
+        # Let the pipes drain what the closing handshake sent, then stop them.
+        for _ in range(200):
+            if not tasks:
+                break
+            await asyncio.sleep(0.005)
+        for t in list(tasks):
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for m in ws.iter_text():
+        await ws.send_text(m)
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_server(app: Any) -> AsyncIterator[int]:
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio"))
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def aura_session(port: int, msgs: list[str], **options: Any) -> tuple[int, dict[str, Any]]:
+    async with relay(port) as r:
+        async with connect(f"ws://127.0.0.1:{r.port}/echo", **options) as c:
+            for m in msgs:
+                await c.send(m)
+                if await c.recv() != m:
+                    raise AssertionError("echo altered a message")
+            st = c.stats.as_dict()
+    return r.total, st
+
+
+async def pmd_session(msgs: list[str], window: int, mem_level: int) -> int:
+    async def handler(ws: ServerConnection) -> None:
+        async for m in ws:
+            await ws.send(m)
+
+    server_ext = ServerPerMessageDeflateFactory(server_max_window_bits=window, client_max_window_bits=window,
+                                                compress_settings={"memLevel": mem_level})
+    client_ext = ClientPerMessageDeflateFactory(server_max_window_bits=window, client_max_window_bits=window,
+                                                compress_settings={"memLevel": mem_level})
+    async with serve(handler, "127.0.0.1", 0, extensions=[server_ext], compression=None) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        async with relay(port) as r:
+            async with ws_connect(f"ws://127.0.0.1:{r.port}/", extensions=[client_ext], compression=None,
+                                  max_size=None) as ws:
+                for m in msgs:
+                    await ws.send(m)
+                    if await ws.recv() != m:
+                        raise AssertionError("pmd echo altered a message")
+    return r.total
+
+
+async def bench_corpus(path: Path, n: int, short: int) -> dict[str, Any]:
+    msgs = load_messages(path)
+    half = len(msgs) // 2
+    train, test = msgs[:half], msgs[half: half + n]
+    fit, held = train[:-HOLD_BACK][-MAX_TRAIN:], train[-HOLD_BACK:]
+    t0 = time.perf_counter()
+    d = train_dictionary(fit, name=path.stem)
+    saving = measure_saving(d, held)
+    coded = len(coded_form(d, "br"))
+    row: dict[str, Any] = {"corpus": path.stem, "messages": len(test), "dictionary": len(d), "coded_br": coded,
+                           "coded_gzip": len(coded_form(d, "gzip")), "saving_per_message": round(saving, 2),
+                           "break_even": break_even(coded, saving), "train_s": round(time.perf_counter() - t0, 1)}
+    mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]))
+    mw.set_dictionary(d, saving_per_message=saving)
+    bare = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]))
+    with tempfile.TemporaryDirectory() as tmp:
+        async with uvicorn_server(mw) as port, uvicorn_server(bare) as bare_port:
+            row["new"], st = await aura_session(port, test, dictionary_cache=Path(tmp) / "new")
+            row["new_fetched"] = st["dictionary"] is not None
+            cache = DictionaryCache(Path(tmp) / "ret")
+            cache.put(d)
+            row["short"], st = await aura_session(port, test[:short], dictionary_cache=Path(tmp) / "short")
+            row["short_fetched"] = st["dictionary"] is not None
+            row["nodict"], _ = await aura_session(bare_port, test, dictionary_cache=False)
+            row["returning"] = await returning(port, test, cache)
+    row["pmd15"] = await pmd_session(test, 15, 8)
+    row["pmd12"] = await pmd_session(test, 12, 5)
+    row["pmd15s"] = await pmd_session(test[:short], 15, 8)
+    return row
+
+
+async def returning(port: int, msgs: list[str], cache: DictionaryCache) -> int:
+    """A client that used the dictionary with this origin before: it names it in its offer."""
+    async with relay(port) as r:
+        cache.remember(f"http://127.0.0.1:{r.port}", next(iter(cache.entries()))[0])
+        async with connect(f"ws://127.0.0.1:{r.port}/echo", dictionary_cache=cache) as c:
+            if c.dictionary_id is None:
+                raise AssertionError("the returning client did not switch at HELLO")
+            for m in msgs:
+                await c.send(m)
+                if await c.recv() != m:
+                    raise AssertionError("echo altered a message")
+    return r.total
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else 0.0
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("| corpus | N | new | returning | short (200) | no dictionary | pmd w15 | pmd w12 | dictionary "
+            "(br / raw) | saving B/msg | break-even msgs |")
+    out = [head, "|" + "---|" * 11]
+    for r in rows:
+        def cell(key: str, base: str = "pmd15") -> str:
+            return f"{r[key]:,} ({r[base] / r[key]:.2f}x)"
+        out.append(f"| {r['corpus']} | {r['messages']} | {cell('new')}{'' if r['new_fetched'] else ' nf'} | "
+                   f"{cell('returning')} | {cell('short', 'pmd15s')}{'' if r['short_fetched'] else ' nf'} | "
+                   f"{cell('nodict')} | {r['pmd15']:,} | {r['pmd12']:,} ({r['pmd15'] / r['pmd12']:.2f}x) | "
+                   f"{r['coded_br']:,} / {r['dictionary']:,} | {r['saving_per_message']} | "
+                   f"{r['break_even']:.0f} |")
+    g = {k: geomean([r[b] / r[k] for r in rows]) for k, b in (("new", "pmd15"), ("returning", "pmd15"),
+                                                              ("short", "pmd15s"), ("nodict", "pmd15"),
+                                                              ("pmd12", "pmd15"))}
+    out.append(f"| geomean | | {g['new']:.2f}x | {g['returning']:.2f}x | {g['short']:.2f}x | {g['nodict']:.2f}x | "
+               f"1.00x | {g['pmd12']:.2f}x | | | |")
+    mins = {k: min(r[b] / r[k] for r in rows) for k, b in (("new", "pmd15"), ("short", "pmd15s"),
+                                                           ("nodict", "pmd15"))}
+    out.append(f"| minimum | | {mins['new']:.2f}x | | {mins['short']:.2f}x | {mins['nodict']:.2f}x | | | | | |")
+    return "\n".join(out)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"))
+    ap.add_argument("--n", type=int, default=2000, help="messages each way (at most half the corpus)")
+    ap.add_argument("--short", type=int, default=200)
+    ap.add_argument("--only", default="", help="comma-separated corpus names")
+    ap.add_argument("--json", default="", help="write the rows here")
+    args = ap.parse_args(argv)
+    paths = sorted(Path(args.corpora).glob("*.jsonl"))
+    if args.only:
+        keep = set(args.only.split(","))
+        paths = [p for p in paths if p.stem in keep]
+    rows = []
+    for p in paths:
+        row = await bench_corpus(p, args.n, args.short)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    print(table(rows))
+    print("\nBytes counted by a TCP relay on the socket (handshake, framing, CONTROL frames and dictionary "
+          "transfers included); (x) = pmd w15 bytes / these bytes; nf = the client did not fetch.")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

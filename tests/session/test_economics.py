@@ -1,0 +1,57 @@
+"""Dictionary economics (spec/session.md §6.8): the saving measured on held-back traffic, the break-even
+point, and ``aura-wire train`` storing the one and printing the other."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aura_wire
+from aura_wire import Dictionary
+from aura_wire.codec.encoder import Encoder
+from aura_wire.training import train_dictionary
+from aura_wire.session.economics import break_even, measure_saving
+from aura_wire.session.transfer import coded_form
+from conftest import load_corpus
+
+PKG_PARENT = str(Path(aura_wire.__file__).resolve().parent.parent)
+
+
+def test_measure_saving_is_the_warm_difference_of_the_two_encoders() -> None:
+    train = load_corpus("market_binance", 300)
+    held = load_corpus("market_binance", 90, skip=1000)
+    d = train_dictionary(train)
+    s = measure_saving(d, held, warmup=30)
+    without, with_d = Encoder(None, context=True), Encoder(d, context=True)
+    sizes = [(len(without.encode(m)), len(with_d.encode(m))) for m in held]
+    assert s == max(0.0, sum(a - b for a, b in sizes[30:]) / 60)
+    assert s > 0  # a dictionary of the same feed helps
+    assert measure_saving(d, held[:1], warmup=1) == 0.0  # nothing counted
+
+
+def test_break_even() -> None:
+    assert break_even(1000, 4.0) == 250
+    assert math.isinf(break_even(1000, 0.0))
+
+
+def test_train_stores_the_saving_and_prints_the_break_even(tmp_path: Path) -> None:
+    src = tmp_path / "feed.jsonl"
+    src.write_text("".join(json.dumps({"m": m}) + "\n" for m in load_corpus("market_binance", 400)))
+    out = tmp_path / "d.aura"
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
+    proc = subprocess.run([sys.executable, "-m", "aura_wire.tools.cli", "train", str(src), "-o", str(out), "--hold-back",
+                           "60", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    d = Dictionary.load(out)
+    assert d.meta["saving_per_message"] == round(summary["saving_per_message"], 3) > 0
+    assert d.meta["saving_measured_on"] == 60 == summary["held_back"]
+    assert summary["transfer_bytes"]["br"] == len(coded_form(d, "br")) < len(d)
+    assert summary["break_even_messages"] == round(len(coded_form(d, "br")) / summary["saving_per_message"])
+    text = subprocess.run([sys.executable, "-m", "aura_wire.tools.cli", "train", str(src), "-o", str(out)], env=env,
+                          capture_output=True, text=True, timeout=300).stdout
+    assert "break-even" in text and "Brotli-coded" in text
