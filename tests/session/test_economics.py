@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import aura_wire
-from aura_wire import Dictionary
+from aura_wire.files import load_dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.training import train_dictionary
 from aura_wire.session.economics import break_even, measure_saving
@@ -47,7 +47,7 @@ def test_train_stores_the_saving_and_prints_the_break_even(tmp_path: Path) -> No
                            "60", "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    d = Dictionary.load(out)
+    d = load_dictionary(out)
     assert d.meta["saving_per_message"] == round(summary["saving_per_message"], 3) > 0
     assert d.meta["saving_measured_on"] == 60 == summary["held_back"]
     assert summary["transfer_bytes"]["br"] == len(coded_form(d, "br")) < len(d)
