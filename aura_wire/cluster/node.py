@@ -46,7 +46,7 @@ import os
 import random
 import socket
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Protocol
 
 from aura_wire.cluster import bus
 from aura_wire.cluster.view import aggregate, replica_snapshot
@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["ClusterBackend", "ClusterNode", "default_replica_id"]
 
 log = logging.getLogger("aura_wire.cluster")
-T = TypeVar("T")
 
 #: Errors that mean "the backend is unreachable right now" (redis-py's errors are ConnectionError/OSError
 #: subclasses or RedisError; the backend module adds its own error class to this tuple via ``transient``).
@@ -317,6 +316,7 @@ class ClusterNode:
                 if isinstance(msg, bus.Prepared) and msg.origin != self.replica_id:
                     self.received += 1
                     await self.middleware.deliver_prepared(msg)
+                    await asyncio.sleep(0)  # a batch of up to 512 messages must not hold the loop
 
     async def _write_broadcasts(self) -> None:
         while True:

@@ -91,8 +91,9 @@ class RedisStore:
         opts: dict[str, Any] = {"socket_connect_timeout": socket_timeout, "health_check_interval": 10}
         # Typed Any: redis-py annotates replies as bytes | str (for decode_responses=True); ours are bytes.
         self._redis: Any = aioredis.from_url(url, socket_timeout=socket_timeout, **opts)
-        # Blocking reads (XREAD BLOCK, pub/sub) get their own connections, without a read timeout.
-        self._blocking: Any = aioredis.from_url(url, **opts)
+        # Blocking reads (XREAD BLOCK, pub/sub; they block for at most 1 s) get their own connections,
+        # with a longer read timeout: a busy event loop must not turn a slow reply into a reconnect.
+        self._blocking: Any = aioredis.from_url(url, socket_timeout=socket_timeout + 10, **opts)
         self._adopt = self._redis.register_script(_ADOPT)
         self._refresh = self._redis.register_script(_REFRESH)
         self._release = self._redis.register_script(_RELEASE)

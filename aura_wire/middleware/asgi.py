@@ -47,6 +47,8 @@ __all__ = ["AuraMiddleware", "AuraConnection", "ConnectionGone", "connection_of"
 
 #: Messages buffered between the connection's reader task and the application.
 _INBOX_SIZE = 16
+#: A broadcast yields to the event loop after this many deliveries (about 1-2 ms of work).
+_YIELD_EVERY = 64
 _ids = itertools.count(1)
 
 
@@ -536,11 +538,13 @@ class AuraMiddleware:
                     cached = frames[key] = self._broadcast_encoder(d, decodes).encode(message)
                 f = cached
             s.send_prepared(f, raw)  # queued now, in order with this connection's other frames
-            # Awaited in turn: a flush that does not block returns without a task switch, about 3x
+            # Awaited in turn: a flush that does not block returns without a task switch, about 2.4x
             # cheaper per delivery than a task per connection.  A client whose transport buffer is full
             # delays the deliveries after it until the server's write timeout or close handshake ends it.
             await conn.flush()
             sent += 1
+            if not sent % _YIELD_EVERY:
+                await asyncio.sleep(0)  # flushes that never block never yield: let other connections run
         return sent
 
     # -- cluster -----------------------------------------------------------------------

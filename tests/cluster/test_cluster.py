@@ -107,7 +107,7 @@ async def test_broadcast_reaches_every_client_on_all_replicas_encoded_once(clust
         for got in await receive_all(aura + plain, len(msgs)):
             assert got == msgs  # byte-exact and in order, AURA and plain clients alike
     after = [(await r.aget("/stats"))["broadcast_encodes"] for r in reps]
-    encodes = [a - b for a, b in zip(after, before)]
+    encodes = [a - b for a, b in zip(after, before, strict=True)]
     assert sum(encodes) == len(msgs), encodes  # once per message for the whole cluster
     assert encodes[0] == len(msgs)
 
