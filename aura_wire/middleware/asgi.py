@@ -521,7 +521,13 @@ class AuraMiddleware:
                 continue
             s = conn.session
             if s is None:
-                await conn.send_plain(message)
+                try:
+                    await conn.send_plain(message)
+                except (OSError, RuntimeError):
+                    # The client left, or the application closed this passed-through connection itself
+                    # (the server refuses a send after close): one connection must not stop the others.
+                    conn.closed = True
+                    continue
                 sent += 1
                 continue
             if s.closed:

@@ -116,3 +116,20 @@ async def test_broadcast_to_connections_without_channel_still_works() -> None:
         p.received()
     assert await mw.broadcast(MSGS[0]) == 2
     assert [p.received() for p in peers] == [[MSGS[0]], [MSGS[0]]]
+
+
+async def test_a_failing_plain_connection_does_not_stop_the_broadcast() -> None:
+    d1, _ = dicts()
+    mw = AuraMiddleware(_app, dictionary=d1)
+
+    async def gone(msg: Any) -> None:
+        raise OSError("client disconnected")
+
+    dead = AuraConnection(mw, {"type": "websocket"}, gone)  # passed through: no session
+    mw.connections[dead.id] = dead
+    mw.subscribe(dead, "news")
+    peer = Peer(mw, d1)
+    mw.subscribe(peer.conn, "news")
+    peer.received()
+    assert await mw.broadcast(MSGS[0], channel="news") == 1
+    assert peer.received() == [MSGS[0]] and dead.closed
