@@ -27,7 +27,7 @@ aura) and the adoption latency: a dictionary adopted through the store
 (the trainer's atomic adopt + announcement) until each replica announces it.
 
     python benchmarks/cluster_broadcast.py --clients 200 --messages 200 --runs 3
-    python benchmarks/cluster_broadcast.py --corpus json_github_webhooks --messages 100
+    python benchmarks/cluster_broadcast.py --corpus cdp_devtools_cnn --skip 1000 --messages 100
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         procs.append(redis)
         url = f"redis://127.0.0.1:{rport}/0"
         train = load_messages(400, 0)
-        stream = load_messages(args.messages, 400)  # the messages after the training slice
+        stream = load_messages(args.messages, args.skip)  # after the training slice
         print(f"  {args.corpus}: mean message {sum(len(m.encode()) for m in stream) / len(stream):.0f} bytes", flush=True)
         d = Dictionary.train(train)
         d.save(os.path.join(work, "dictionary.aurd"))
@@ -313,6 +313,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--corpus", default=CORPUS, help="corpus name in ../shared/corpora (default market_coinbase; "
                    "the bundled sample when absent)")
+    p.add_argument("--skip", type=int, default=400, help="first stream message (the first 400 train; default 400)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
     globals()["CORPUS"] = args.corpus

@@ -141,7 +141,7 @@ async def test_rollout_reaches_every_replica_and_open_connections_keep_theirs(cl
                 return all([(await x.aget("/_aura/dict/"))["current"] == new_id for x in reps])
             await until(everywhere, 10, "every replica announcing the new dictionary")
             print(f"adoption visible on all 3 replicas {time.monotonic() - t0:.3f} s after it was observed in Redis")
-            # New connections on every replica get the new dictionary (replica 1 serves its blob: store miss path).
+            # New connections on every replica get the new dictionary.
             async with clients(reps, 1, 0) as (fresh, _):
                 assert [c.dictionary_id for c in fresh] == [new_id] * 3
                 # The open connection kept the old one and still gets broadcasts right (re-encoded for it).

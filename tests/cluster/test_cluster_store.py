@@ -233,3 +233,27 @@ def test_make_cluster_is_off_without_a_url() -> None:
                                    "discovery": {"enabled": True, "interval": 60.0}}).make_cluster(mw)
     assert node is not None and mw.cluster is node
     assert node.replica_id == "x" and node.train_interval == 60.0
+
+
+async def test_dictionary_endpoint_serves_a_kept_version_from_the_store(redis_server: RedisServer) -> None:
+    import httpx
+
+    from aura_wire.cluster.redis_store import RedisStore
+    from aura_wire.middleware.asgi import AuraMiddleware
+
+    a, b = small_dictionary("p"), small_dictionary("q")
+    seed = RedisStore(redis_server.url, prefix="miss", keep=3)
+    await seed.adopt(a)
+    await seed.adopt(b)
+    await seed.close()
+    mw = AuraMiddleware(Starlette(routes=[]))
+    node = mw.enable_cluster(redis_server.url, prefix="miss", replica_id="m1")
+    try:
+        async with serve_app(mw) as base, httpx.AsyncClient(base_url=base) as http:
+            listing = (await http.get("/_aura/dict/")).json()  # the first request starts the node
+            assert listing["current"] == b.id and a.id not in [x["id"] for x in listing["dictionaries"]]
+            r = await http.get(f"/_aura/dict/{a.id}")  # never held here: loaded from the store
+            assert r.status_code == 200 and r.content == a.to_bytes()
+            assert (await http.get("/_aura/dict/" + "0" * 64)).status_code == 404
+    finally:
+        await node.stop()
