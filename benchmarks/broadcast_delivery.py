@@ -30,10 +30,10 @@ from typing import Any
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from aura_wire import Dictionary  # noqa: E402
-from aura_wire.middleware.asgi import AuraConnection, AuraMiddleware  # noqa: E402
-from aura_wire.session import Role, Session  # noqa: E402
-from aura_wire.session.negotiation import Hints  # noqa: E402
+from aura_wire import Dictionary, train_dictionary
+from aura_wire.middleware.asgi import AuraConnection, AuraMiddleware
+from aura_wire.session import Role, Session
+from aura_wire.session.negotiation import Hints
 
 
 def sample(n: int, skip: int = 0) -> list[str]:
@@ -74,7 +74,7 @@ async def gather_delivery(targets: list[AuraConnection], frame: bytes, raw: int)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    d = Dictionary.train(sample(200), templates=False)
+    d = train_dictionary(sample(200), templates=False)
     msgs = sample(args.messages, skip=300)
     mw = AuraMiddleware(_app, dictionary=d)
     conns = make_connections(mw, d, args.clients)

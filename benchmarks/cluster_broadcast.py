@@ -50,7 +50,7 @@ from typing import Any
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from aura_wire import Dictionary  # noqa: E402
+from aura_wire import Dictionary, load_dictionary, save_dictionary, train_dictionary
 
 TICK = os.sysconf("SC_CLK_TCK")
 CONFIGS = ("aura", "pmd-w15", "pmd-w12")
@@ -97,7 +97,7 @@ def serve(workdir: str, redis_url: str, name: str, port: int) -> None:
     warnings.simplefilter("ignore", DeprecationWarning)  # ws="websockets": the implementation that negotiates w15
     with open(os.path.join(workdir, "setup.json"), encoding="utf-8") as f:
         stream: list[str] = json.load(f)["stream"]
-    dictionary = Dictionary.load(os.path.join(workdir, "dictionary.aurd"))
+    dictionary = load_dictionary(os.path.join(workdir, "dictionary.aurd"))
 
     class Protocol(WebSocketProtocol):
         def __init__(self, *a: Any, **k: Any) -> None:
@@ -256,21 +256,21 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         rport = free_port()
-        redis = subprocess.Popen([exe, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        redis = subprocess.Popen([exe,  # noqa: ASYNC220 - set-up, before any client runs "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                   "--dir", work], stdout=subprocess.DEVNULL)
         procs.append(redis)
         url = f"redis://127.0.0.1:{rport}/0"
         train = load_messages(400, 0)
         stream = load_messages(args.messages, args.skip)  # after the training slice
         print(f"  {args.corpus}: mean message {sum(len(m.encode()) for m in stream) / len(stream):.0f} bytes", flush=True)
-        d = Dictionary.train(train)
-        d.save(os.path.join(work, "dictionary.aurd"))
-        with open(os.path.join(work, "setup.json"), "w", encoding="utf-8") as f:
+        d = train_dictionary(train)
+        save_dictionary(d, os.path.join(work, "dictionary.aurd"))
+        with open(os.path.join(work, "setup.json"), "w", encoding="utf-8") as f:  # noqa: ASYNC230 - set-up
             json.dump({"stream": stream}, f)
         ports = [free_port() for _ in range(3)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
         for i, p in enumerate(ports):
-            procs.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", work, url, f"r{i + 1}",
+            procs.append(subprocess.Popen([sys.executable,  # noqa: ASYNC220 - set-up os.path.abspath(__file__), "--serve", work, url, f"r{i + 1}",
                                            str(p)], env=env))
         for p in ports:
             await wait_for(lambda p=p: get(p)["started"], 60, "replica start")
@@ -292,7 +292,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
             summary[c] = {"median": med, "spread": (max(v) - min(v)) / med,
                           "redis": statistics.median([x["redis_us_per_message"] for x in runs]),
                           "encodes": [x["encodes"] for x in runs]}
-        d2 = Dictionary.train(load_messages(200, 200))  # another dictionary, for the adoption latency
+        d2 = train_dictionary(load_messages(200, 200))  # another dictionary, for the adoption latency
         lat = await adoption_latency(url, ports, d2)
         return {"summary": summary, "messages": len(stream), "clients": args.clients, "adoption_seconds": lat}
     finally:

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -131,7 +132,7 @@ class Replica:
                     "PYTHONPATH": os.pathsep.join([str(REPO), str(TESTS), env.get("PYTHONPATH", "")])})
         env.update(self.env)
         self._close_log()
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - the replica writes it until stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "cluster_app:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--lifespan", "on", "--log-level", "warning", "--ws", "websockets-sansio"],

@@ -27,7 +27,7 @@ import msgpack
 
 from aura_wire.errors import FrameError
 
-__all__ = ["Adopted", "Prepared", "pack", "unpack", "BUS_VERSION"]
+__all__ = ["BUS_VERSION", "Adopted", "Prepared", "pack", "unpack"]
 
 BUS_VERSION: Final = 1
 _KIND_PREPARED: Final = 1

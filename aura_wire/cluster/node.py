@@ -46,7 +46,8 @@ import os
 import random
 import socket
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aura_wire.cluster import bus
 from aura_wire.cluster.view import aggregate, replica_snapshot
@@ -244,7 +245,7 @@ class ClusterNode:
                 self.connected = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
-            except Exception:  # noqa: BLE001 - a bug in one loop must not stop the replica; logged with traceback
+            except Exception:
                 log.exception("cluster %s loop failed; restarting it", name)
                 await asyncio.sleep(1.0)
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 try:
     import redis.asyncio as aioredis
@@ -38,7 +39,7 @@ from aura_wire.cluster import bus
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.errors import AuraError, ConfigError
 
-__all__ = ["RedisStore", "RedisError"]
+__all__ = ["RedisError", "RedisStore"]
 
 _ADOPT = """
 redis.call('SET', ARGV[4] .. ARGV[1], ARGV[2])

@@ -15,12 +15,13 @@ p95), not a merged sketch.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aura_wire.metrics import CompressionMetrics
 from aura_wire.ops.health import HealthTargets, health_report
 
-__all__ = ["replica_snapshot", "metrics_from_snapshot", "aggregate"]
+__all__ = ["aggregate", "metrics_from_snapshot", "replica_snapshot"]
 
 
 def replica_snapshot(replica: str, middleware_snapshot: Mapping[str, Any], *, now: float | None = None,

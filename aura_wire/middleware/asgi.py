@@ -24,11 +24,11 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 
+from aura_wire.cluster.bus import Prepared
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import CLOSE_INTERNAL_ERROR, ConfigError, ProtocolError
 from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics
-from aura_wire.cluster.bus import Prepared
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig, State
 from aura_wire.session.negotiation import Hints, parse_hints, server_select, split_offer

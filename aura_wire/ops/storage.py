@@ -33,10 +33,10 @@ import os
 from typing import Protocol, runtime_checkable
 
 from aura_wire.codec.dictionary import Dictionary
-from aura_wire.files import atomic_write, fsync_dir, load_dictionary, save_dictionary
 from aura_wire.errors import AuraError, ConfigError
+from aura_wire.files import atomic_write, fsync_dir, load_dictionary, save_dictionary
 
-__all__ = ["Store", "FolderStore", "atomic_write", "fsync_dir", "write_atomic"]
+__all__ = ["FolderStore", "Store", "atomic_write", "fsync_dir", "write_atomic"]
 
 log = logging.getLogger("aura_wire.ops.storage")
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 import websockets
+from _cluster import RedisServer, Replica, redis_or_skip, sample_messages, until
 
-from _cluster import Replica, RedisServer, redis_or_skip, sample_messages, until
 from aura_wire import Dictionary, train_dictionary
 from aura_wire.client import connect
 from aura_wire.client.cache import DictionaryCache

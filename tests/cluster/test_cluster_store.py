@@ -7,16 +7,17 @@ reason, only when it is not installed).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
+from _cluster import RedisServer, redis_or_skip, until
+from conftest import serve_app, small_dictionary
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from _cluster import RedisServer, redis_or_skip, until
-from conftest import serve_app, small_dictionary
 from aura_wire.cluster import bus
 from aura_wire.cluster.view import aggregate, replica_snapshot
 from aura_wire.errors import ConfigError, FrameError
@@ -150,14 +151,13 @@ async def test_sensitive_messages_are_never_sampled(redis_server: RedisServer) -
     mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/ws", ws)]))
     node = mw.enable_cluster(redis_server.url, prefix="sens", replica_id="s1", sample_flush_interval=0.05)
     try:
-        async with serve_app(mw) as base:
-            async with connect(base.replace("http", "ws") + "/ws", dictionary_cache=False) as c:
-                assert [await c.recv(), await c.recv()] == ["secret-token-123", "public message"]
+        async with serve_app(mw) as base, connect(base.replace("http", "ws") + "/ws", dictionary_cache=False) as c:
+            assert [await c.recv(), await c.recv()] == ["secret-token-123", "public message"]
 
-                async def sampled() -> list[Any]:
-                    return list(await node.backend.samples(100))
-                got = await until(sampled, 5, "the public message in the shared sample")
-                assert got == ["public message"]
+            async def sampled() -> list[Any]:
+                return list(await node.backend.samples(100))
+            got = await until(sampled, 5, "the public message in the shared sample")
+            assert got == ["public message"]
     finally:
         await node.stop()
 

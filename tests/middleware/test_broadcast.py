@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from _cluster import sample_messages
+
 from aura_wire import Dictionary, train_dictionary
 from aura_wire.cluster.bus import Prepared
 from aura_wire.middleware.asgi import AuraConnection, AuraMiddleware
