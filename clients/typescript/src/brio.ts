@@ -3,7 +3,7 @@
  * adaptive binary range coder. `BrioDecoder` keeps one direction's context state (§6): history,
  * models, the last three message lengths and the connection hash. No I/O.
  */
-import { trimHistory, EMPTY } from "./bytes.js";
+import { EMPTY, History } from "./bytes.js";
 import { ContextDesyncError, DictionaryFormatError, LimitError, PayloadError } from "./errors.js";
 
 export const NPROBS = 1474;
@@ -189,22 +189,24 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
     if (rest > top) n = n * 2 ** (rest - top) + rd.direct(rest - top);
   }
   if (n > maxSize) throw new LimitError(`BRIO message of ${n} bytes exceeds max_size ${maxSize}`, undefined, "brio.length");
+  // virtual buffer K ++ hist ++ output: `w` holds the output only; positions below cLen + H read
+  // K or the history in place (no copy of the window per frame)
   const cLen = content.length;
   const H = hist.length;
-  const end = H + n;
-  const w = new Uint8Array(end);
-  w.set(hist);
+  const KH = cLen + H;
+  const w = new Uint8Array(n);
   let state = 0;
   let prev = H > 0 ? hist[H - 1]! : 0;
-  let pos = H;
+  let pos = 0;
+  const end = n;
   while (pos < end) {
     if (rd.bit(P_IS_MATCH + state) === 0) {
       const base = P_LIT + LIT_CLASS[prev]! * 256;
       let b: number;
       if (state < 7) b = rd.tree(base, 8);
       else {
-        const msrc = cLen + pos - reps[0]!;
-        const mbyte = msrc < cLen ? content[msrc]! : w[msrc - cLen]!;
+        const msrc = KH + pos - reps[0]!;
+        const mbyte = msrc >= KH ? w[msrc - KH]! : msrc < cLen ? content[msrc]! : hist[msrc - cLen]!;
         let m = 1;
         let matching = true;
         for (let k = 7; k >= 0; k--) {
@@ -262,12 +264,19 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
       state = state < 7 ? 7 : 10;
     }
     if (length > end - pos) throw new PayloadError(`BRIO match of ${length} bytes runs past the message end`, rd.pos, "brio.match");
-    const cur = cLen + pos;
+    const cur = KH + pos;
     if (dist > cur || dist < 1) throw new PayloadError(`BRIO match distance ${dist} reaches before the window`, rd.pos, "brio.distance");
     let src = cur - dist;
-    for (let k = 0; k < length; k++) {
-      w[pos++] = src < cLen ? content[src]! : w[src - cLen]!;
-      src++;
+    if (src >= KH) {
+      const from = src - KH;
+      if (dist >= length) w.copyWithin(pos, from, from + length);
+      else for (let k = 0; k < length; k++) w[pos + k] = w[from + k]!; // overlapping: repeats bytes
+      pos += length;
+    } else {
+      for (let k = 0; k < length; k++) {
+        w[pos++] = src >= KH ? w[src - KH]! : src < cLen ? content[src]! : hist[src - cLen]!;
+        src++;
+      }
     }
     prev = w[pos - 1]!;
   }
@@ -276,7 +285,7 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
   if (payload.length > 0 && payload[payload.length - 1] === 0) {
     throw new PayloadError("BRIO payload ends with a zero byte (not canonical)", payload.length - 1, "brio.payload");
   }
-  return { data: H > 0 ? w.subarray(H) : w, check };
+  return { data: w, check };
 }
 
 export function verifyCheck(check: number, expected: number, context: boolean, offset: number): void {
@@ -290,7 +299,7 @@ export function verifyCheck(check: number, expected: number, context: boolean, o
 export class BrioDecoder {
   readonly content: Uint8Array;
   models: Uint16Array;
-  hist: Uint8Array = EMPTY;
+  private readonly history: History;
   connHash = STATELESS_SEED;
   private readonly lens = [0, 0, 0];
   private readonly prior: Uint16Array;
@@ -304,6 +313,12 @@ export class BrioDecoder {
     this.content = shared !== null ? shared.content : EMPTY;
     this.prior = prior ?? (shared !== null ? (context ? shared.context : shared.stateless) : defaultModels());
     this.models = this.prior.slice();
+    this.history = new History(context ? window : 0);
+  }
+
+  /** This direction's message history (a view, valid until the next commit). */
+  get hist(): Uint8Array {
+    return this.history.view();
   }
 
   private reps(): number[] {
@@ -344,6 +359,6 @@ export class BrioDecoder {
     this.lens[2] = this.lens[1]!;
     this.lens[1] = this.lens[0]!;
     this.lens[0] = data.length;
-    this.hist = trimHistory(this.hist, data, this.window);
+    this.history.append(data);
   }
 }

@@ -84,19 +84,18 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** A binary string of the bytes (one char per byte): a Map key. */
-export function key(data: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < data.length; i += 4096) {
-    s += String.fromCharCode.apply(null, data.subarray(i, i + 4096) as unknown as number[]);
-  }
-  return s;
-}
+// windows-1252 as the WHATWG Encoding Standard defines it maps each of the 256 bytes to a
+// distinct code point, so the decoded string is a collision-free key (and native speed)
+const keyDecoder = new TextDecoder("latin1");
 
-export function fromKey(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+/** A string that identifies the bytes (distinct bytes, distinct strings): a Map key. */
+export function key(data: Uint8Array): string {
+  if (data.length < 16) {
+    let s = "";
+    for (let i = 0; i < data.length; i++) s += String.fromCharCode(data[i]!);
+    return s;
+  }
+  return keyDecoder.decode(data);
 }
 
 export function hex(data: Uint8Array): string {
@@ -143,4 +142,44 @@ export function crc32(data: Uint8Array, value = 0): number {
   let c = ~value;
   for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
+}
+
+/**
+ * The last `window` bytes of a stream of messages, appended in place: a buffer of twice the
+ * window that is compacted when full, so an append costs its own length (amortised) instead of
+ * copying the whole window per message.
+ */
+export class History {
+  private buf: Uint8Array;
+  private end = 0;
+
+  constructor(readonly window: number) {
+    this.buf = new Uint8Array(window > 0 ? 2 * window : 0);
+  }
+
+  get length(): number {
+    return Math.min(this.end, this.window);
+  }
+
+  /** The current history (a view: valid until the next append). */
+  view(): Uint8Array {
+    return this.buf.subarray(this.end - this.length, this.end);
+  }
+
+  append(data: Uint8Array): void {
+    const w = this.window;
+    if (w <= 0) return;
+    if (data.length >= w) {
+      this.buf.set(data.subarray(data.length - w), 0);
+      this.end = w;
+      return;
+    }
+    if (this.end + data.length > this.buf.length) {
+      const keep = Math.min(this.end, w - data.length);
+      this.buf.copyWithin(0, this.end - keep, this.end);
+      this.end = keep;
+    }
+    this.buf.set(data, this.end);
+    this.end += data.length;
+  }
 }

@@ -5,7 +5,7 @@
  * check value. A failed context frame breaks the decoder: every later frame is refused.
  * No I/O; ZSTD and BROTLI are delegated to optional modules (`codecs.ts`).
  */
-import { EMPTY, concat, crc32, decodeUtf8, trimHistory } from "./bytes.js";
+import { EMPTY, History, concat, crc32, decodeUtf8 } from "./bytes.js";
 import { BrioDecoder, BrioShared } from "./brio.js";
 import type { Codecs } from "./codecs.js";
 import {
@@ -109,7 +109,7 @@ export class Decoder {
   private readonly tmpl: V1TemplateState;
   private tmplStateless: V1TemplateState | null = null;
   private readonly tb: BrioDecoder | null;
-  private zhist: Uint8Array = EMPTY;
+  private readonly zhist: History;
   private check = 0;
   private broken: AuraError | null = null;
 
@@ -130,6 +130,7 @@ export class Decoder {
     this.brio = new BrioDecoder(this.shared.brio, this.context, p.window);
     this.tmpl = new V1TemplateState(this.shared.templates, this.context, p.maxRuntimeTemplates, p.maxRuntimeTemplateBytes);
     this.tmpl.cx.content = this.shared.templates !== null ? this.shared.content : EMPTY;
+    this.zhist = new History(this.context ? p.zstdWindow : 0);
     this.tb = this.context && p.templateBrioWindow > 0
       ? new BrioDecoder(this.shared.templateBrio, true, p.templateBrioWindow, this.shared.templateBrio?.context)
       : null;
@@ -192,7 +193,7 @@ export class Decoder {
     if (h.context) {
       this.check = crc32(data, this.check);
       const p = this.params;
-      if (p.zstdWindow > 0 && data.length >= p.zstdHistoryMinSize) this.zhist = trimHistory(this.zhist, data, p.zstdWindow);
+      if (data.length >= p.zstdHistoryMinSize) this.zhist.append(data);
       if (method !== METHOD_BRIO) this.brio.observe(data);
       if (method !== METHOD_TEMPLATE && method !== METHOD_TEMPLATE_BRIO) this.tmpl.observe(data);
     }
@@ -218,7 +219,7 @@ export class Decoder {
     let dict: Uint8Array | null;
     if (context) {
       if (usesDict && this.shared.content.length === 0) throw new UnknownDictionaryError("context ZSTD frame uses shared content this dictionary lacks", 0, "header.dictionary");
-      const prefix = usesDict ? concat(this.shared.content, this.zhist) : this.zhist;
+      const prefix = usesDict ? concat(this.shared.content, this.zhist.view()) : this.zhist.view();
       dict = prefix.length >= 8 ? prefix : null;
       if (payload.length < 1) throw new FrameError("context ZSTD frame lacks its check byte", 1, "zstd.check");
     } else {

@@ -88,6 +88,50 @@ export function renderDecimal(m: bigint, scale: number): string {
   return neg ? "-" + s : s;
 }
 
+/** DNUM: `lc` (a canonical decimal) plus `d`, rendered; numbers while exact, else bigint. */
+function dnum(lc: Uint8Array, d: bigint): string | null {
+  const n = lc.length;
+  if (n > 0 && n <= 16 && d > -1000000000n && d < 1000000000n) {
+    // fast path: at most 15 digits, so the mantissa and the sum stay exact as doubles
+    let i = 0;
+    let neg = false;
+    if (lc[0] === 0x2d) {
+      neg = true;
+      i = 1;
+    }
+    const start = i;
+    let m = 0;
+    while (i < n && lc[i]! >= 0x30 && lc[i]! <= 0x39) m = m * 10 + (lc[i++]! - 0x30);
+    const intLen = i - start;
+    if (intLen === 0 || (intLen > 1 && lc[start] === 0x30)) return null;
+    let scale = 0;
+    if (i < n) {
+      if (lc[i] !== 0x2e) return null;
+      i++;
+      const fstart = i;
+      while (i < n && lc[i]! >= 0x30 && lc[i]! <= 0x39) m = m * 10 + (lc[i++]! - 0x30);
+      scale = i - fstart;
+      if (scale === 0 || i !== n) return null;
+    }
+    if (neg) {
+      if (m === 0) return null;
+      m = -m;
+    }
+    const r = m + Number(d);
+    if (Math.abs(r) < 2 ** 53) return renderDecimalNum(r, scale);
+  }
+  const ld = parseDecimal(lc);
+  return ld === null ? null : renderDecimal(ld[0] + d, ld[1]);
+}
+
+function renderDecimalNum(m: number, scale: number): string {
+  if (scale === 0) return String(m);
+  const neg = m < 0;
+  const digits = String(neg ? -m : m).padStart(scale + 1, "0");
+  const s = digits.slice(0, digits.length - scale) + "." + digits.slice(digits.length - scale);
+  return neg ? "-" + s : s;
+}
+
 /** (mantissa, scale) of a canonical decimal, or null (§4.1). */
 export function parseDecimal(s: Uint8Array): [bigint, number] | null {
   const n = s.length;
@@ -119,6 +163,10 @@ export function parseDecimal(s: Uint8Array): [bigint, number] | null {
     m = -m;
   }
   return [m, scale];
+}
+
+function unzigzagNum(v: number): bigint {
+  return BigInt(v % 2 === 1 ? -(v + 1) / 2 : v / 2);
 }
 
 function groups(s: Uint8Array): [Uint8Array[], bigint[]] | null {
@@ -236,7 +284,7 @@ export function decodeAtom(r: Reader, out: ByteWriter, last: Uint8Array | null, 
     check(out, limit);
     return;
   }
-  const lc = last !== null ? contentOf(last, jsonSlot) : null;
+  const lc = last !== null && (form === F_NUMS || form === F_DNUM || form === F_DDIG || form === F_PREFIX) ? contentOf(last, jsonSlot) : null;
   if (q) out.push(0x22);
   switch (form) {
     case F_RAW:
@@ -318,9 +366,9 @@ export function decodeAtom(r: Reader, out: ByteWriter, last: Uint8Array | null, 
     }
     case F_DNUM: {
       if (lc === null) throw new PayloadError("delta without a previous value", at, "slot.dnum");
-      const ld = parseDecimal(lc);
-      if (ld === null) throw new PayloadError("delta on a non-numeric previous value", at, "slot.dnum");
-      writeAscii(out, renderDecimal(ld[0] + unzigzag(readParamBig(r, p3, at)), ld[1]));
+      const rendered = dnum(lc, p3 < 7 || param < 2 ** 53 ? unzigzagNum(param) : unzigzag(readParamBig(r, p3, at)));
+      if (rendered === null) throw new PayloadError("delta on a non-numeric previous value", at, "slot.dnum");
+      writeAscii(out, rendered);
       break;
     }
     case F_DDIG: {

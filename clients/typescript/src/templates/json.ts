@@ -22,7 +22,9 @@ export interface Node {
 
 const NO_KIDS: Node[] = [];
 
-class Bad extends Error {}
+// thrown on malformed JSON: a plain object, no stack trace to capture (non-JSON text that starts
+// with '[' is common: log lines, IRC)
+const BAD = { bad: true };
 
 function ws(s: Uint8Array, i: number, n: number): number {
   while (i < n) {
@@ -36,14 +38,14 @@ function ws(s: Uint8Array, i: number, n: number): number {
 function stringEnd(s: Uint8Array, i: number, n: number): number {
   let j = i + 1;
   for (;;) {
-    if (j >= n) throw new Bad();
+    if (j >= n) throw BAD;
     const c = s[j]!;
     if (c === 0x22) return j + 1;
     if (c === 0x5c) {
       j += 2;
       continue;
     }
-    if (c < 0x20) throw new Bad();
+    if (c < 0x20) throw BAD;
     j++;
   }
 }
@@ -56,23 +58,23 @@ function digitsEnd(s: Uint8Array, j: number, n: number): number {
 function numberEnd(s: Uint8Array, i: number, n: number): number {
   let j = i;
   if (j < n && s[j] === 0x2d) j++;
-  if (j >= n) throw new Bad();
+  if (j >= n) throw BAD;
   const c = s[j]!;
   if (c === 0x30) j++;
   else if (c >= 0x31 && c <= 0x39) j = digitsEnd(s, j, n);
-  else throw new Bad();
+  else throw BAD;
   if (j < n && s[j] === 0x2e) {
     j++;
     const k = j;
     j = digitsEnd(s, j, n);
-    if (j === k) throw new Bad();
+    if (j === k) throw BAD;
   }
   if (j < n && (s[j] === 0x65 || s[j] === 0x45)) {
     j++;
     if (j < n && (s[j] === 0x2b || s[j] === 0x2d)) j++;
     const k = j;
     j = digitsEnd(s, j, n);
-    if (j === k) throw new Bad();
+    if (j === k) throw BAD;
   }
   return j;
 }
@@ -84,11 +86,11 @@ function lit(s: Uint8Array, i: number, word: string): boolean {
 }
 
 function value(s: Uint8Array, i: number, n: number, depth: number): Node {
-  if (i >= n) throw new Bad();
+  if (i >= n) throw BAD;
   const c = s[i]!;
   if (c === 0x22) return { kind: K_STR, start: i, end: stringEnd(s, i, n), depth, children: NO_KIDS };
   if (c === 0x7b || c === 0x5b) {
-    if (depth >= MAX_DEPTH) throw new Bad();
+    if (depth >= MAX_DEPTH) throw BAD;
     const isObj = c === 0x7b;
     const close = isObj ? 0x7d : 0x5d;
     const kind = isObj ? K_OBJ : K_ARR;
@@ -97,22 +99,22 @@ function value(s: Uint8Array, i: number, n: number, depth: number): Node {
     const children: Node[] = [];
     for (;;) {
       if (isObj) {
-        if (j >= n || s[j] !== 0x22) throw new Bad();
+        if (j >= n || s[j] !== 0x22) throw BAD;
         j = ws(s, stringEnd(s, j, n), n);
-        if (j >= n || s[j] !== 0x3a) throw new Bad();
+        if (j >= n || s[j] !== 0x3a) throw BAD;
         j = ws(s, j + 1, n);
       }
       const child = value(s, j, n, depth + 1);
       children.push(child);
       j = ws(s, child.end, n);
-      if (j >= n) throw new Bad();
+      if (j >= n) throw BAD;
       const d = s[j]!;
       if (d === 0x2c) {
         j = ws(s, j + 1, n);
         continue;
       }
       if (d === close) return { kind, start: i, end: j + 1, depth, children };
-      throw new Bad();
+      throw BAD;
     }
   }
   if (c === 0x74 && lit(s, i, "true")) return { kind: K_LIT, start: i, end: i + 4, depth, children: NO_KIDS };
@@ -130,7 +132,7 @@ export function parse(s: Uint8Array): Node | null {
   try {
     root = value(s, i, n, 0);
   } catch (e) {
-    if (e instanceof Bad) return null;
+    if (e === BAD) return null;
     throw e;
   }
   if (ws(s, root.end, n) !== n) return null;

@@ -41,7 +41,10 @@ export function decodePayload(st: TemplateState, buf: Uint8Array, maxSize: numbe
   }
   const limit = nedits ? maxSize + FUZZY_SLACK : maxSize;
   const masked: boolean[] = [];
-  for (let k = 0; mask !== 0n; k++, mask >>= 1n) masked[k] = (mask & 1n) === 1n;
+  if (mask !== 0n) {
+    const bits = mask.toString(2);
+    for (let k = 0; k < bits.length; k++) masked[k] = bits.charCodeAt(bits.length - 1 - k) === 0x31;
+  }
   let out = new ByteWriter(Math.min(limit, 256));
   const values = render(st, r, tid, t, masked, limit, out);
   let data: Uint8Array;

@@ -160,13 +160,17 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** Bit i set when slot i (< 63) equals its prediction. */
 export function sameMask(preds: Preds, values: Uint8Array[]): bigint {
   if (preds === null) return 0n;
-  let mask = 0n;
+  let lo = 0; // bits 0..29 as a number, the rest as bigint only when present
+  let hi = 0n;
   const n = Math.min(values.length, 63);
   for (let i = 0; i < n; i++) {
     const p = preds[i];
-    if (p !== null && p !== undefined && equal(p, values[i]!)) mask |= 1n << BigInt(i);
+    if (p !== null && p !== undefined && equal(p, values[i]!)) {
+      if (i < 30) lo |= 1 << i;
+      else hi |= 1n << BigInt(i);
+    }
   }
-  return mask;
+  return hi | BigInt(lo);
 }
 
 function keyOf(t: Template, first: Uint8Array): string | null {
