@@ -1,0 +1,37 @@
+"""examples/browser: the page streams over AuraSocket in headless Chromium with a ratio above 1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from tests.conftest import serve_app
+from tests.test_e2e_browser import TS, _need_browser
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "browser"
+
+
+async def test_browser_example_streams_over_aura() -> None:
+    _need_browser()
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from app import build_app  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    app = build_app(rate=200.0, train=120)
+    async with serve_app(app, "uvicorn", ws="aura_wire.middleware.servers:WebSocketsSansIOProtocol") as base:
+        proc = await asyncio.create_subprocess_exec("node", str(TS / "test" / "drive.mjs"), base + "/", cwd=TS,
+                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdin is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
+        proc.stdin.close()
+        await asyncio.wait_for(proc.wait(), 60)
+    assert line, (await proc.stderr.read()).decode() if proc.stderr else "no output"
+    got = json.loads(line)
+    assert got["pageErrors"] == []
+    assert got["transport"].startswith("AURA")
+    assert got["extensions"] == ""
+    assert got["messages"] >= 60 and got["ratio"] > 1.5, got
