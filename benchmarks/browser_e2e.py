@@ -36,7 +36,7 @@ if __name__ == "__main__":
 
 from aura_wire import AuraMiddleware, Dictionary  # noqa: E402
 from tests.conftest import count_bytes, serve_app  # noqa: E402
-from aura_wire import train_dictionary
+from aura_wire import train_dictionary  # noqa: E402
 
 WS_IMPL = {
     "sansio": "aura_wire.middleware.servers:WebSocketsSansIOProtocol",  # pmd window 12, memLevel 5
@@ -144,10 +144,17 @@ def main() -> None:
     ap.add_argument("--stall", type=int, default=3000, help="ms the page holds its main thread after open")
     args = ap.parse_args()
     names = args.corpora or sorted(p.stem for p in CORPORA.glob("*.jsonl"))
+    print(f"uvicorn ws={args.ws}, up to {args.n} messages per corpus, dictionary trained on up to {args.train} "
+          "before them (at most half the corpus)")
+    print(f"{'corpus':24} {'aura B':>9} {'pmd B':>9} {'pmd/aura':>8} {'decode us':>9} {'aura us/msg':>11} "
+          f"{'pmd us/msg':>10} {'ratio':>6}  exact queued  ext(aura|pmd)", flush=True)
     rows = []
     for name in names:
-        train = load(name, args.train)
-        stream = load(name, args.n, skip=args.train)
+        with open(CORPORA / f"{name}.jsonl", encoding="utf-8") as f:
+            total = sum(1 for _ in f)
+        n_train = min(args.train, total // 2)
+        train = load(name, n_train)
+        stream = load(name, min(args.n, total - n_train), skip=n_train)
         d = train_dictionary(train, name=name)
         r = asyncio.run(run_corpus(stream, d, ws_impl=args.ws, stall_ms=args.stall))
         a, p = r["aura"], r["plain"]
@@ -156,15 +163,13 @@ def main() -> None:
         queued = all(r[m]["page"]["unblockedAt"] is None or r[m]["page"]["unblockedAt"] >= r[m]["server"]["sent_all_at"]
                      for m in ("aura", "plain"))
         st = a["page"]["stats"]
-        rows.append((name, a["down"], p["down"], p["down"] / a["down"], st["decodeMs"] * 1000 / len(stream),
-                     a["page"]["perMessageMs"] * 1000, p["page"]["perMessageMs"] * 1000, ok, queued,
-                     a["page"]["extensions"], p["page"]["extensions"], st["dictionaryState"]))
-    print(f"uvicorn ws={args.ws}, {args.n} messages per corpus, dictionary trained on the {args.train} before them")
-    print(f"{'corpus':24} {'aura B':>9} {'pmd B':>9} {'pmd/aura':>8} {'decode us':>9} {'aura us/msg':>11} "
-          f"{'pmd us/msg':>10} {'ratio':>6}  exact queued  ext(aura|pmd)")
-    for row in rows:
+        row = (name, a["down"], p["down"], p["down"] / a["down"], st["decodeMs"] * 1000 / len(stream),
+               a["page"]["perMessageMs"] * 1000, p["page"]["perMessageMs"] * 1000, ok, queued,
+               a["page"]["extensions"], p["page"]["extensions"], st["dictionaryState"])
+        rows.append(row)
         print(f"{row[0]:24} {row[1]:9d} {row[2]:9d} {row[3]:8.2f} {row[4]:9.1f} {row[5]:11.1f} {row[6]:10.1f} "
-              f"{row[5] / row[6]:6.2f}  {str(row[7]):5} {str(row[8]):6}  {row[9] or '-'} | {row[10] or '-'}  {row[11]}")
+              f"{row[5] / row[6]:6.2f}  {str(row[7]):5} {str(row[8]):6}  {row[9] or '-'} | {row[10] or '-'}  {row[11]}",
+              flush=True)
     gm = math.exp(sum(math.log(r[3]) for r in rows) / len(rows))
     print(f"geomean socket bytes, permessage-deflate / aura (server->client): {gm:.2f}x")
 

@@ -27,13 +27,15 @@ from fastapi.responses import FileResponse  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 
 from _common import load_dictionary, sample_messages  # noqa: E402
+from aura_wire import Dictionary  # noqa: E402
 from aura_wire.middleware import AuraMiddleware  # noqa: E402
 
 DIST = HERE.parent.parent / "clients" / "typescript" / "dist"
 CORPUS = "market_coinbase"
 
 
-def build_app(dictionary_path: str | None = None, rate: float = 20.0, train: int = 300) -> AuraMiddleware:
+def build_app(dictionary_path: str | None = None, rate: float = 20.0, train: int = 300,
+              dictionary: Dictionary | None = None) -> AuraMiddleware:
     stream = sample_messages(CORPUS, 2000, skip=train)
     app = FastAPI()
 
@@ -56,7 +58,9 @@ def build_app(dictionary_path: str | None = None, rate: float = 20.0, train: int
     if DIST.is_dir():
         app.mount("/dist", StaticFiles(directory=DIST), name="dist")
     # trained on other messages of the same feed (the first 300), never on what is streamed
-    return AuraMiddleware(app, load_dictionary(dictionary_path, CORPUS, n=train))
+    if dictionary is None and train > 0:
+        dictionary = load_dictionary(dictionary_path, CORPUS, n=train)
+    return AuraMiddleware(app, dictionary)
 
 
 def main() -> None:

