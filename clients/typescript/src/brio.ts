@@ -343,10 +343,11 @@ export class BrioDecoder {
 
   /** Decode without verifying the check; in context mode the adapted models are adopted. */
   decodeUnchecked(payload: Uint8Array, maxSize: number): { data: Uint8Array; check: number } {
-    const models = this.context ? this.models.slice() : this.prior.slice();
-    const out = decodeFrame(this.content, models, this.context ? this.hist : EMPTY, payload, maxSize, this.reps());
-    if (this.context) this.models = models;
-    return out;
+    // context mode adapts the connection's models in place: a frame that fails leaves them
+    // half-adapted, but a context decoder that refused a frame refuses every later one anyway
+    // (spec/wire-format.md §5.2 rule 3), so no copy per frame is needed
+    const models = this.context ? this.models : this.prior.slice();
+    return decodeFrame(this.content, models, this.context ? this.hist : EMPTY, payload, maxSize, this.reps());
   }
 
   /** A context frame coded by another method (or a checked TEMPLATE_BRIO payload). */
