@@ -49,7 +49,7 @@ from aura_wire.session.economics import break_even, measure_saving
 from aura_wire.session.transfer import coded_form
 from aura_wire.training import train_dictionary
 
-HOLD_BACK = 300
+HOLD_BACK = 300  # at most; a quarter of the training half for short corpora
 MAX_TRAIN = 2000
 
 
@@ -172,7 +172,8 @@ async def bench_corpus(path: Path, n: int, short: int) -> dict[str, Any]:
     msgs = load_messages(path)
     half = len(msgs) // 2
     train, test = msgs[:half], msgs[half: half + n]
-    fit, held = train[:-HOLD_BACK][-MAX_TRAIN:], train[-HOLD_BACK:]
+    hold = min(HOLD_BACK, len(train) // 4)
+    fit, held = train[:-hold][-MAX_TRAIN:], train[-hold:]
     t0 = time.perf_counter()
     d = train_dictionary(fit, name=path.stem)
     saving = measure_saving(d, held)

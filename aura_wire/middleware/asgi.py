@@ -28,7 +28,7 @@ from aura_wire.cluster.bus import Prepared
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import CLOSE_INTERNAL_ERROR, ConfigError, ProtocolError
-from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics
+from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics, ShadowDeflate
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig, State
 from aura_wire.session.negotiation import Hints, parse_hints, server_select, split_offer
@@ -91,6 +91,23 @@ class AuraConnection:
         self._raw_send = send
         self._lock = asyncio.Lock()
         self._sync_changed = asyncio.Event()  # set when the send dictionary is in force or the connection ends
+        #: Shadow permessage-deflate when this connection is sampled (AuraMiddleware(shadow_sample=...)).
+        self.shadow: ShadowDeflate | None = None
+        self._shadow_seen = 0  # the connection's AURA bytes (all frames) already counted
+
+    def observe_shadow(self, direction: str, message: str | bytes) -> None:
+        """Sampled connections: count what permessage-deflate would have sent for ``message`` and what
+        AURA sent (every frame since the last observation, CONTROL frames included)."""
+        shadow, s = self.shadow, self.session
+        if shadow is None or s is None:
+            return
+        st = s.stats
+        total = st.sent_wire_bytes + st.received_wire_bytes + st.control_sent_bytes + st.control_received_bytes
+        m = self.middleware.sent_metrics
+        m.shadow_messages += 1
+        m.shadow_deflate_bytes += shadow.deflate_size(direction, message)
+        m.shadow_aura_bytes += total - self._shadow_seen
+        self._shadow_seen = total
 
     async def synced(self, timeout: float | None = None) -> bool:
         """Wait until this connection's frames to the client use a dictionary (spec/session.md §6.1).
@@ -213,7 +230,10 @@ class AuraMiddleware:
     its options) does the same at construction, for
     ``app.add_middleware(AuraMiddleware, ops=True)`` where there is no handle.  ``canary`` (an
     :class:`aura_wire.ops.CanarySplitter`) splits new AURA connections between
-    two codec configurations, each arm with its own metrics.
+    two codec configurations, each arm with its own metrics.  ``shadow_sample``
+    (0.05) of the AURA connections, at most ``shadow_max`` (4) at a time, are
+    shadow-coded with permessage-deflate w15 (:class:`~aura_wire.metrics.ShadowDeflate`):
+    the metrics' ``vs_deflate`` estimates how many times fewer bytes AURA sends.
     """
 
     def __init__(
@@ -231,9 +251,21 @@ class AuraMiddleware:
         ops_paths: Sequence[str] = ("/aura/metrics", "/aura/health", "/aura/dashboard"),
         canary: Any = None,
         ops: bool | Mapping[str, Any] = False,
+        shadow_sample: float = 0.05,
+        shadow_max: int = 4,
         **codec_config: Any,
     ) -> None:
         self.app = app
+        if not 0.0 <= shadow_sample <= 1.0:
+            raise ConfigError("shadow_sample must be in [0, 1]", field="shadow_sample")
+        if shadow_max < 0:
+            raise ConfigError("shadow_max must be >= 0", field="shadow_max")
+        #: Fraction of AURA connections shadow-coded with permessage-deflate w15 to estimate
+        #: "how much better than permessage-deflate" (metrics ``vs_deflate``), at most
+        #: ``shadow_max`` at a time (about 600 KiB of zlib state and one deflate per message each).
+        self.shadow_sample = shadow_sample
+        self.shadow_max = shadow_max
+        self._shadow_credit = 1.0 if shadow_sample > 0 else 0.0  # the first AURA connection is sampled
         limits: dict[str, Any] = {"context": context}
         for name, value in (("max_message_size", max_message_size), ("max_dictionary_size", max_dictionary_size),
                             ("max_chunk", max_chunk)):
@@ -386,6 +418,16 @@ class AuraMiddleware:
                     await self.cluster.stop()
             return msg
         return wrapped
+
+    def _maybe_shadow(self, conn: AuraConnection) -> None:
+        # Deterministic sampling (every 1/shadow_sample-th AURA connection), bounded in number.
+        self._shadow_credit += self.shadow_sample
+        if self._shadow_credit < 1.0:
+            return
+        if sum(1 for c in self.connections.values() if c.shadow is not None) >= self.shadow_max:
+            return
+        self._shadow_credit -= 1.0
+        conn.shadow = ShadowDeflate()
 
     def _scope_with_handle(self, scope: Scope, conn: AuraConnection | None) -> Scope:
         new = dict(scope)
@@ -544,6 +586,8 @@ class AuraMiddleware:
                     cached = frames[key] = self._broadcast_encoder(d, decodes).encode(message)
                 f = cached
             s.send_prepared(f, raw)  # queued now, in order with this connection's other frames
+            if conn.shadow is not None:
+                conn.observe_shadow("sent", message)
             # Awaited in turn: a flush that does not block returns without a task switch, about 2.4x
             # cheaper per delivery than a task per connection.  A client whose transport buffer is full
             # delays the deliveries after it until the server's write timeout or close handshake ends it.
@@ -672,6 +716,7 @@ class _ServerAdapter:
             )
             self.conn.session = new
             self.mw.total_aura_connections += 1
+            self.mw._maybe_shadow(self.conn)
             await self.raw_send(out)
             new.start()
             await self.conn.flush()
@@ -696,6 +741,8 @@ class _ServerAdapter:
             # (spec/wire-format.md §5.3), e.g. a message that carries a secret next to attacker data
             sensitive = bool(message.get(SENSITIVE_KEY, False))
             session.send_message(data, sensitive=sensitive)
+            if self.conn.shadow is not None:
+                self.conn.observe_shadow("sent", data)
             cluster = self.mw.cluster
             if cluster is not None and not sensitive:
                 cluster.sample(data)  # sensitive messages never reach the shared training buffer
@@ -756,6 +803,8 @@ class _ServerAdapter:
             await self.conn.flush()
             for ev in session.events():
                 if isinstance(ev, MessageReceived):
+                    if self.conn.shadow is not None:
+                        self.conn.observe_shadow("received", ev.data)
                     if isinstance(ev.data, str):
                         await self.inbox.put({"type": "websocket.receive", "text": ev.data})
                     else:

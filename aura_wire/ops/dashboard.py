@@ -43,6 +43,7 @@ main{padding:16px 22px;display:grid;gap:14px}
 <section class="grid">
 <div class="card"><h2>Compression ratio (original / all bytes sent, control and dictionary transfers included)</h2><div class="legend" id="lg-ratio"></div><svg id="c-ratio"></svg></div>
 <div class="card"><h2>Bandwidth saved</h2><div class="legend" id="lg-savings"></div><svg id="c-savings"></svg></div>
+<div class="card"><h2>Versus permessage-deflate w15 (deflate bytes / AURA bytes, sampled connections shadow-coded with zlib)</h2><div class="legend" id="lg-vsd"></div><svg id="c-vsd"></svg></div>
 <div class="card"><h2>Method mix (share of messages per interval)</h2><div class="legend" id="lg-methods"></div><svg id="c-methods"></svg></div>
 <div class="card"><h2>Encode latency</h2><div class="legend" id="lg-latency"></div><svg id="c-latency"></svg></div>
 </section>
@@ -133,7 +134,8 @@ function render(health,series){
   const b=document.getElementById("status");b.textContent=st;b.className="badge b-"+st;
   document.getElementById("updated").textContent="updated "+new Date().toTimeString().slice(0,8)+" \u00b7 "+m.messages.toLocaleString()+" messages";
   const db=m.dictionary_bytes||{inband:0,http:0};
-  const tiles=[["Ratio (all bytes)",m.ratio.toFixed(2)+"\u00d7"],["Data frames only",(m.data_ratio||0).toFixed(2)+"\u00d7"],["Savings",(m.savings*100).toFixed(1)+"%"],["Bytes saved",fmtBytes(m.bytes_saved)],
+  const vd=m.vs_deflate||{ratio:0,messages:0};
+  const tiles=[["vs permessage-deflate",vd.messages?vd.ratio.toFixed(2)+"\u00d7 fewer bytes":"no sample yet"],["Ratio (all bytes)",m.ratio.toFixed(2)+"\u00d7"],["Data frames only",(m.data_ratio||0).toFixed(2)+"\u00d7"],["Savings",(m.savings*100).toFixed(1)+"%"],["Bytes saved",fmtBytes(m.bytes_saved)],
     ["Control frames",fmtBytes(m.control_bytes||0)],["Dictionary transfers",fmtBytes(db.inband)+" in-band \u00b7 "+fmtBytes(db.http)+" HTTP"],
     ["Template hits",(m.template_hit_rate*100).toFixed(1)+"%"],["Expansions",(m.expansion_rate*100).toFixed(2)+"%"],["Encode p95",fmtUs(lat.p95)]];
   const cn=health.connections;if(cn)tiles.unshift(["Connections AURA / plain",`${cn.open_aura.toLocaleString()} / ${(cn.open-cn.open_aura).toLocaleString()}`]);
@@ -152,6 +154,9 @@ function render(health,series){
   chart("c-savings",[{values:P.map(p=>[p.t,p.interval.savings===null?null:p.interval.savings*100]),color:"#059669"},{values:P.map(p=>[p.t,cum(p,p.savings*100)]),color:"#111827",dash:true,width:1.5}],
     {fmt:v=>v.toFixed(0)+"%",yMax:100,ref:T.min_savings*100,refLabel:"target "+(T.min_savings*100).toFixed(0)+"%",xd});
   legend("lg-savings",[["per interval","#059669"],["cumulative","#111827"]]);
+  chart("c-vsd",[{values:P.map(p=>[p.t,p.interval.vs_deflate===undefined?null:p.interval.vs_deflate]),color:"#7c3aed"},{values:P.map(p=>[p.t,p.vs_deflate===undefined?null:p.vs_deflate]),color:"#111827",dash:true,width:1.5}],
+    {fmt:v=>num(v)+"\u00d7",ref:1,refLabel:"permessage-deflate",xd});
+  legend("lg-vsd",[["per interval","#7c3aed"],["cumulative","#111827"]]);
   stacked("c-methods",P,xd);
   const LP=P.filter(p=>p.interval.messages>0);
   const p95t=T.max_p95_encode_seconds;

@@ -60,12 +60,14 @@ class MetricsHistory:
         if prev is None or metrics.messages < prev["messages"]:
             # First point, or the source was reset: the interval is "since start".
             prev = {"messages": 0, "original_bytes": 0, "wire_bytes": 0, "total_bytes": 0, "template_hits": 0,
-                    "expansions": 0, "errors": 0, "methods": {}}
+                    "expansions": 0, "errors": 0, "methods": {}, "shadow_deflate_bytes": 0, "shadow_aura_bytes": 0}
             self._prev_enc = None
             self._prev_dec = None
         d_orig = metrics.original_bytes - prev["original_bytes"]
         d_wire = metrics.wire_bytes - prev["wire_bytes"]
         d_total = metrics.total_bytes - prev["total_bytes"]  # CONTROL frames and dictionary transfers included
+        d_sd = metrics.shadow_deflate_bytes - prev["shadow_deflate_bytes"]
+        d_sa = metrics.shadow_aura_bytes - prev["shadow_aura_bytes"]
         d_msgs = metrics.messages - prev["messages"]
         enc_q = enc.quantiles_since(self._prev_enc or [0] * enc.nbuckets, _QS)
         dec_q = dec.quantiles_since(self._prev_dec or [0] * dec.nbuckets, _QS)
@@ -76,6 +78,7 @@ class MetricsHistory:
             "wire_bytes": metrics.wire_bytes,
             "total_bytes": metrics.total_bytes,
             "ratio": metrics.ratio,
+            "vs_deflate": metrics.vs_deflate or None,
             "savings": metrics.savings,
             "errors": metrics.errors,
             "interval": {
@@ -84,6 +87,7 @@ class MetricsHistory:
                 "wire_bytes": d_wire,
                 "total_bytes": d_total,
                 "ratio": d_orig / d_total if d_total else None,
+                "vs_deflate": d_sd / d_sa if d_sa > 0 else None,
                 "savings": 1.0 - d_total / d_orig if d_orig else None,
                 "template_hits": metrics.template_hits - prev["template_hits"],
                 "expansions": metrics.expansions - prev["expansions"],
@@ -97,6 +101,8 @@ class MetricsHistory:
         self._last_t = t
         self._prev = {"messages": metrics.messages, "original_bytes": metrics.original_bytes,
                       "wire_bytes": metrics.wire_bytes, "total_bytes": metrics.total_bytes,
+                      "shadow_deflate_bytes": metrics.shadow_deflate_bytes,
+                      "shadow_aura_bytes": metrics.shadow_aura_bytes,
                       "template_hits": metrics.template_hits,
                       "expansions": metrics.expansions, "errors": metrics.errors, "methods": cur_methods}
         self._prev_enc = enc.bucket_counts()

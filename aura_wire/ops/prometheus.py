@@ -70,6 +70,11 @@ def _write_metrics(w: _Writer, prefix: str, parts: list[tuple[dict[str, str], Co
          "included (higher is better; 0 before traffic).", lambda m: m.ratio),
         ("data_compression_ratio", "gauge", "original_bytes / data frame bytes (the codec alone).",
          lambda m: m.data_ratio),
+        ("vs_permessage_deflate_ratio", "gauge", "Estimated permessage-deflate w15 bytes / AURA bytes (all frames) "
+         "on the connections shadow-coded with zlib (> 1: AURA sends fewer; 0 before a sample).",
+         lambda m: m.vs_deflate),
+        ("shadow_messages_total", "counter", "Messages shadow-coded with permessage-deflate w15 (sampled "
+         "connections).", lambda m: m.shadow_messages),
         ("bandwidth_saved_bytes", "gauge", "original_bytes - total bytes (negative if expanding).",
          lambda m: m.bytes_saved),
         ("bandwidth_savings_ratio", "gauge", "1 - total bytes / original_bytes.", lambda m: m.savings),

@@ -66,3 +66,49 @@ async def test_control_frames_and_dictionary_transfers_are_counted(tmp_path: Pat
     assert snap["control_bytes"] == m.control_bytes and snap["dictionary_bytes"][route] == coded
     # The socket saw at least everything the metrics count (plus WebSocket and HTTP framing).
     assert relay.total >= m.total_bytes
+
+
+def _deflate_sizes(messages: list[str]) -> int:
+    import zlib
+
+    c = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
+    total = 0
+    for m in messages:
+        out = c.compress(m.encode()) + c.flush(zlib.Z_SYNC_FLUSH)
+        total += len(out) - 4
+    return total
+
+
+async def test_shadow_deflate_estimates_the_gain_over_permessage_deflate(tmp_path: Path) -> None:
+    from aura_wire.ops.history import MetricsHistory
+
+    mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), shadow_sample=1.0, shadow_max=1)
+    async with serve_app(mw) as base:
+        uri = base.replace("http://", "ws://") + "/echo"
+        async with connect(uri, dictionary_cache=False) as c1, connect(uri, dictionary_cache=False) as c2:
+            for m in MSGS:
+                await c1.send(m)
+                assert await c1.recv() == m
+                await c2.send(m)
+                assert await c2.recv() == m
+            total = c1.stats.total_bytes  # the sampled connection (the first; shadow_max=1 leaves c2 out)
+        m = mw.metrics()
+    # Both directions of the one sampled connection, exactly as RFC 7692 would code them.
+    assert m.shadow_messages == 2 * len(MSGS)
+    assert m.shadow_deflate_bytes == 2 * _deflate_sizes(MSGS)
+    assert m.shadow_aura_bytes <= total and m.shadow_aura_bytes > total - 200  # frames + CONTROL (HELLO)
+    assert m.vs_deflate == pytest.approx(m.shadow_deflate_bytes / m.shadow_aura_bytes) and m.vs_deflate > 1
+    text = render_prometheus(m)
+    assert f"aura_wire_vs_permessage_deflate_ratio {m.vs_deflate!r}" in text
+    point = MetricsHistory().sample(m)
+    assert point["vs_deflate"] == m.vs_deflate and point["interval"]["vs_deflate"] == m.vs_deflate
+    assert mw.metrics_snapshot()["total"]["vs_deflate"]["messages"] == 2 * len(MSGS)
+
+
+def test_shadow_options_are_checked() -> None:
+    from aura_wire.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        AuraMiddleware(echo, shadow_sample=2.0)
+    with pytest.raises(ConfigError):
+        AuraMiddleware(echo, shadow_max=-1)
