@@ -261,6 +261,65 @@ asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 """
 
 
+_FEED_SERVER = r"""
+import asyncio, socket, sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from aura_wire.middleware import AuraMiddleware
+
+async def feed(ws):
+    await ws.accept()
+    i = 0
+    while True:
+        await ws.send_text('{"type":"tick","seq":%d}' % i)
+        i += 1
+        await asyncio.sleep(0.005)  # the feed's pace
+
+app = AuraMiddleware(Starlette(routes=[WebSocketRoute("/feed", feed)]), templates=False)
+sock = socket.socket(fileno=int(sys.argv[1]))
+config = uvicorn.Config(app, log_level="critical", lifespan="off", ws="websockets-sansio")
+asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+"""
+
+
+def _spawn_server(script: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Run ``script`` (a uvicorn server) in its own process on a listening socket; return it and its URL."""
+    import aura_wire
+
+    sock = bound_socket()
+    sock.listen(64)  # connections wait in the backlog until the server process accepts them
+    port = sock.getsockname()[1]
+    env = dict(os.environ)
+    # the aura_wire this test runs (installed or source tree), not whatever the working directory holds
+    pkg_parent = str(Path(aura_wire.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen([sys.executable, "-c", script, str(sock.fileno())], pass_fds=[sock.fileno()], env=env,
+                            cwd=tmp)
+    sock.close()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def test_server_stops_on_sigterm_after_aura_clients_left(tmp_path: Path) -> None:
+    """Issue 19 item 1: with the feed loops orphaned, uvicorn waited for them forever on SIGTERM."""
+    import signal
+
+    proc, base = _spawn_server(_FEED_SERVER, tmp_path)
+    try:
+        for i in range(20):
+            async with connect(ws_url(base, "/feed"), dictionary_cache=False, templates=False) as c:
+                assert c.aura and (await c.recv()).startswith('{"type":"tick"')
+                if i % 2:
+                    c.ws.transport.abort()
+        proc.send_signal(signal.SIGTERM)
+        rc = await asyncio.to_thread(proc.wait, 10)  # raises TimeoutExpired if the server hangs
+        assert rc in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled, after a clean shutdown
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def _vm_hwm_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -270,16 +329,9 @@ def _vm_hwm_kib(pid: int) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to read the server's peak RSS")
 @pytest.mark.parametrize("frame", ["zstd-16k", "zstd-64k", "brotli-64MiB"])
-async def test_bomb_frames_are_refused_at_flat_memory(frame: str) -> None:
-    sock = bound_socket()
-    sock.listen(16)  # connections wait in the backlog until the server process accepts them
-    port = sock.getsockname()[1]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, str(sock.fileno())], pass_fds=[sock.fileno()], env=env)
-    sock.close()
+async def test_bomb_frames_are_refused_at_flat_memory(frame: str, tmp_path: Path) -> None:
+    proc, base = _spawn_server(_SERVER, tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
         async with connect(ws_url(base, "/echo"), dictionary_cache=False, templates=False) as c:
             assert c.aura
             for i in range(20):  # warm up: the server's baseline includes a working connection
