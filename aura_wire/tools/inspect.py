@@ -5,8 +5,9 @@
 ordered list of :class:`Field` values (name, value, byte offset and length,
 note) covering the header bits (spec/wire-format.md §3), the method's payload
 (for ZSTD the RFC 8878 §3.1.1 frame header and block headers; for BROTLI the
-RFC 7932 §9.1 window size; for TEMPLATE and BRIO the fields their modules
-describe, when they offer a ``describe_payload`` function) and, when the
+RFC 7932 §9.1 window size; for TEMPLATE the reference, mask and slot values;
+for BRIO the coded items, literals and matches with their source, and the
+check value; for TEMPLATE_BRIO both) and, when the
 frame can be decoded (a dictionary is given, or none is needed), the decoded
 message.  :func:`format_dissection` renders it as text.
 
@@ -24,7 +25,7 @@ import importlib
 import importlib.util
 import string
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 from aura_wire.codec.dictionary import SECTION_NAMES, Dictionary
 from aura_wire.codec.frame import (
@@ -43,8 +44,12 @@ from aura_wire.codec.frame import (
 )
 from aura_wire.errors import AuraError
 
-if TYPE_CHECKING:
-    from aura_wire.codec.decoder import Decoder
+from aura_wire.codec.brio.decode import BrioDecoder
+from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
+from aura_wire.codec.decoder import Decoder
+from aura_wire.codec.shared import _shared_for
+from aura_wire.codec.templates.forms import get_uv
+from aura_wire.codec.templates.state import MRU_SIZE, REF_FUZZY, REF_MASK
 
 __all__ = ["Field", "Dissection", "read_frame_arg", "dissect", "format_dissection", "InputError",
            "describe_dictionary", "format_dictionary"]
@@ -185,7 +190,7 @@ def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool
     elif method == METHOD_BROTLI:
         _brotli_fields(d, payload)
     elif method in (METHOD_TEMPLATE, METHOD_BRIO, METHOD_TEMPLATE_BRIO):
-        _module_fields(d, method, payload, dictionary, bool(b & FLAG_CONTEXT))
+        _method_fields(d, method, payload, dictionary, bool(b & FLAG_CONTEXT), bool(b & FLAG_DICT), decoder)
     elif method == METHOD_CONTROL:
         _control_fields(d)
     else:
@@ -200,8 +205,6 @@ def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool
 
 
 def _decode_into(d: Dissection, dictionary: Dictionary | None, context: bool, decoder: Decoder | None) -> None:
-    from aura_wire.codec.decoder import Decoder
-
     if d.frame[0] & FLAG_DICT and dictionary is None:
         d.decode_error = "needs the shared dictionary: pass --dictionary FILE"
         return
@@ -317,40 +320,155 @@ def _brotli_fields(d: Dissection, p: bytes) -> None:
     d.add("  brotli stream", f"WBITS={wbits} (window {(1 << wbits) - 16} bytes)", 1, len(p), "RFC 7932 §9.1")
 
 
-def _module_fields(d: Dissection, method: int, payload: bytes, dictionary: Dictionary | None,
-                   context: bool) -> None:
-    """TEMPLATE and BRIO fields, from ``describe_payload`` of their codec module when it exists.
+#: BRIO items listed one by one; the rest are counted.
+_MAX_ITEMS_SHOWN = 48
+_REF_MODES = ("plain", "slot mask", "last mask", "fuzzy")
 
-    The hook each module may offer (``aura_wire.codec.templates`` for
-    TEMPLATE, ``aura_wire.codec.brio`` for BRIO and TEMPLATE_BRIO)::
 
-        describe_payload(payload: bytes, dictionary: Dictionary | None, *, context: bool)
-            -> list[tuple[str, str, int | None, int | None]]
+def _brio_decoder(method: int, context: bool, uses_dict: bool, dictionary: Dictionary | None,
+                  decoder: Decoder | None) -> BrioDecoder:
+    """The BRIO decoder the frame is coded against: the connection's (``decoder``, a replay) or a fresh
+    one, i.e. the state at the first frame of a connection."""
+    cfg = decoder.config if decoder is not None else CodecConfig()
+    if decoder is not None and context:
+        held = decoder._tb if method == METHOD_TEMPLATE_BRIO else decoder._brio
+        if held is not None:
+            return held
+    shared = _shared_for(dictionary, cfg) if dictionary is not None else None
+    if method == METHOD_TEMPLATE_BRIO:
+        return BrioDecoder(shared.template_brio if shared is not None else None, context=True, window=cfg.window)
+    content = shared.brio if shared is not None and uses_dict else None
+    return BrioDecoder(content, context=context, window=cfg.window if context else 0)
 
-    returning ``(field name, value, offset in the payload, length)`` rows in
-    wire order (template id, slot types and values; BRIO: literal/match
-    counts, dictionary vs history matches, check value ...), and raising an
-    AuraError for a malformed payload.
-    """
-    modname = "aura_wire.codec.templates" if method == METHOD_TEMPLATE else "aura_wire.codec.brio"
-    fn: Callable[..., Any] | None = None
-    if importlib.util.find_spec(modname) is not None:
-        fn = getattr(importlib.import_module(modname), "describe_payload", None)
-    if fn is None:
-        d.add("  fields", "(no field-level dissection: " + modname + " has no describe_payload())", 1,
-              len(payload))
-        return
+
+def _brio_fields(d: Dissection, method: int, payload: bytes, dictionary: Dictionary | None, context: bool,
+                 uses_dict: bool, decoder: Decoder | None) -> bytes | None:
+    """BRIO's coded items (spec/brio.md §5): message length, literals, matches with their source, rep
+    matches, the check value.  Range-coded, so an item has no byte boundary: the offset shown is the
+    payload byte the decoder had reached.  Returns the decoded bytes, or None when malformed."""
+    bdec = _brio_decoder(method, context, uses_dict, dictionary, decoder)
     try:
-        rows = fn(payload, dictionary, context=context)
+        rows = bdec.trace(payload, DEFAULT_MAX_MESSAGE_SIZE)
     except AuraError as exc:
         d.parse_error = f"{type(exc).__name__}: {exc}"
-        d.add("  fields", "(malformed)", 1, len(payload), d.parse_error)
+        d.add("  brio", "(malformed)", 1, len(payload), d.parse_error)
+        return None
+    content_len = len(bdec.content)
+    hist_len = len(bdec.hist) if bdec.context else 0
+    pos = hist_len
+    shown = 0
+    items = 0
+    counts = {"literal": 0, "match": 0, "rep": 0, "short-rep": 0}
+    sources = {"dictionary content": 0, "history": 0, "this message": 0}
+    lit_run = bytearray()
+    lit_at = 0
+
+    def flush_literals() -> None:
+        nonlocal shown
+        if lit_run and shown < _MAX_ITEMS_SHOWN:
+            d.add(f"  literals x{len(lit_run)}", _preview(bytes(lit_run), 60), lit_at, None)
+            shown += 1
+        lit_run.clear()
+
+    whole = bytearray(bdec.hist if bdec.context else b"")
+    for kind, a, b, at in rows:
+        off = 1 + min(int(at), len(payload))
+        if kind == "length":
+            d.add("  message length", f"{a} bytes", 1, None, "range-coded (spec/brio.md §5.1)")
+        elif kind == "literal":
+            if not lit_run:
+                lit_at = off
+                items += 1
+            lit_run.append(int(a))
+            whole.append(int(a))
+            counts["literal"] += 1
+            pos += 1
+        elif kind == "check":
+            flush_literals()
+            d.add("  check value", f"0x{int(a):02x}", len(d.frame) - 1, None,
+                  f"{b} bits: the message hash (spec/brio.md §7)")
+        else:
+            flush_literals()
+            length, dist = int(a), int(b)
+            src = content_len + pos - dist
+            where = ("dictionary content" if src < content_len else
+                     "history" if src < content_len + hist_len else "this message")
+            counts[kind] += 1
+            sources[where] += 1
+            items += 1
+            for k in range(length):
+                at_src = src + k
+                whole.append(bdec.content[at_src] if at_src < content_len else whole[at_src - content_len])
+            if shown < _MAX_ITEMS_SHOWN:
+                d.add(f"  {kind}", f"{length} bytes at distance {dist} ({where})", off, None,
+                      _preview(bytes(whole[-length:]), 40))
+                shown += 1
+            pos += length
+    out = whole[hist_len:]
+    if items > shown:
+        d.add("  items", f"{items} in all (literal runs and matches; {items - shown} not listed)")
+    d.add("  summary", f"{counts['literal']} literal bytes, {counts['match']} matches, {counts['rep']} rep matches, "
+          f"{counts['short-rep']} short reps; match sources: "
+          + ", ".join(f"{k} {v}" for k, v in sources.items()))
+    return bytes(out)
+
+
+def _template_fields(d: Dissection, payload: bytes, base: int, context: bool) -> None:
+    """A TEMPLATE payload's reference, fuzzy and mask fields (spec/templates.md §4); ``base`` is the
+    payload's offset in the frame (None-like -1: inside a BRIO-coded payload)."""
+    def at(off: int) -> int | None:
+        return base + off if base >= 0 else None
+
+    try:
+        ref, pos = get_uv(payload, 0, "template.ref")
+    except AuraError as exc:
+        d.parse_error = f"{type(exc).__name__}: {exc}"
+        d.add("  template.ref", "(malformed)", at(0), None, d.parse_error)
         return
-    for row in rows:
-        name, value = str(row[0]), row[1]
-        off = int(row[2]) + 1 if len(row) > 2 and row[2] is not None else None
-        ln = int(row[3]) if len(row) > 3 and row[3] is not None else None
-        d.add("  " + name, value, off, ln)
+    mode, r = ref & 3, ref >> 2
+    if context:
+        what = f"recent-template rank {r}" if r < MRU_SIZE else f"template id {r - MRU_SIZE}"
+    else:
+        what = f"template id {r}"
+    d.add("  template.ref", f"{what}, mode {mode} ({_REF_MODES[mode]})", at(0), pos, "uvarint r << 2 | mode")
+    if mode == REF_FUZZY:
+        start = pos
+        try:
+            sub, pos = get_uv(payload, pos, "template.fuzzy")
+        except AuraError as exc:
+            d.parse_error = f"{type(exc).__name__}: {exc}"
+            d.add("  template.fuzzy", "(malformed)", at(start), None, d.parse_error)
+            return
+        mode = sub & 3
+        d.add("  template.fuzzy", f"{sub >> 2} edits, slot mode {mode} ({_REF_MODES[mode]})", at(start),
+              pos - start, "the edit script follows the slot values (spec/templates.md §4.3)")
+    if mode == REF_MASK:
+        start = pos
+        try:
+            mask, pos = get_uv(payload, pos, "template.mask")
+        except AuraError as exc:
+            d.parse_error = f"{type(exc).__name__}: {exc}"
+            d.add("  template.mask", "(malformed)", at(start), None, d.parse_error)
+            return
+        d.add("  template.mask", f"{mask:#b}", at(start), pos - start, "slots that differ from the last mask")
+    d.add("  slot values", f"{len(payload) - pos} bytes: {payload[pos:pos + 24].hex()}"
+          + ("..." if len(payload) - pos > 24 else ""), at(pos), len(payload) - pos,
+          "one atom per slot: tag byte Q|PPP|FFFF, then the value (spec/templates.md §4.1)")
+
+
+def _method_fields(d: Dissection, method: int, payload: bytes, dictionary: Dictionary | None, context: bool,
+                   uses_dict: bool, decoder: Decoder | None) -> None:
+    """TEMPLATE, BRIO and TEMPLATE_BRIO payloads, field by field."""
+    if method == METHOD_TEMPLATE:
+        body = payload[:-1] if context else payload
+        _template_fields(d, body, 1, context)
+        if context and payload:
+            d.add("  check byte", f"0x{payload[-1]:02x}", len(payload), 1, "crc32(message, check) & 0xFF")
+        return
+    decoded = _brio_fields(d, method, payload, dictionary, context, uses_dict, decoder)
+    if method == METHOD_TEMPLATE_BRIO and decoded is not None:
+        d.add("  TEMPLATE payload", f"{len(decoded)} bytes (BRIO-coded, spec/wire-format.md §4.6)")
+        _template_fields(d, decoded, -1, True)
 
 
 def _control_fields(d: Dissection) -> None:

@@ -158,6 +158,104 @@ def test_a_connections_frames_decode_in_order_with_one_decoder() -> None:
     assert [dissect(f, d, decoder=dec).message for f in frames] == msgs[20:]
 
 
+def _connection_frames(methods: set[int], **codec: Any) -> tuple[Any, list[str], list[bytes]]:
+    """A dictionary trained on the sample and one context connection's frames, until each of
+    ``methods`` coded one."""
+    msgs = sample(400)
+    d = train_dictionary(msgs[:200])
+    enc = Encoder(d, context=True, **codec)
+    sent: list[str] = []
+    frames: list[bytes] = []
+    for m in msgs[200:]:
+        sent.append(m)
+        frames.append(enc.encode(m))
+        if methods <= {f[0] & 7 for f in frames}:
+            break
+    return d, sent, frames
+
+
+def test_brio_frame_field_by_field() -> None:
+    from aura_wire import Decoder
+    from aura_wire.codec.frame import METHOD_BRIO
+
+    d, sent, frames = _connection_frames({METHOD_BRIO}, templates=False)
+    dec = Decoder(d, context=True)
+    seen = 0
+    for m, frame in zip(sent, frames):
+        dis = dissect(frame, d, decoder=dec)
+        assert dis.message == m and dis.parse_error is None
+        if frame[0] & 7 != METHOD_BRIO:
+            continue
+        seen += 1
+        f = fields(dis)
+        names = [x.name.strip() for x in dis.fields]
+        assert f["message length"] == f"{len(m.encode())} bytes"
+        assert f["check value"].startswith("0x")
+        assert any(n.startswith("literals x") or n in ("match", "rep", "short-rep") for n in names)
+        # every byte of the message is accounted for by the listed items
+        assert "matches" in f["summary"] and "match sources" in f["summary"]
+        text = format_dissection(dis)
+        assert "message length" in text and "check value" in text
+    assert seen > 0
+
+
+def test_brio_match_sources_are_named() -> None:
+    from aura_wire.codec.frame import METHOD_BRIO
+
+    msgs = sample(300)
+    d = train_dictionary(msgs[:200])
+    enc = Encoder(d, context=False, templates=False)
+    for m in msgs[200:]:
+        frame = enc.encode(m)
+        if frame[0] & 7 == METHOD_BRIO:
+            dis = dissect(frame, d)
+            assert dis.message == m
+            rows = [x for x in dis.fields if x.name.strip() == "match"]
+            if any("(dictionary content)" in r.value for r in rows):
+                return
+    raise AssertionError("no stateless BRIO frame matched the dictionary content")
+
+
+def test_template_brio_frame_field_by_field() -> None:
+    from aura_wire import Decoder
+    from aura_wire.codec.frame import METHOD_TEMPLATE_BRIO
+
+    d, sent, frames = _connection_frames({METHOD_TEMPLATE_BRIO})
+    dec = Decoder(d, context=True)
+    seen = 0
+    for m, frame in zip(sent, frames):
+        dis = dissect(frame, d, decoder=dec)
+        assert dis.message == m and dis.parse_error is None
+        if frame[0] & 7 != METHOD_TEMPLATE_BRIO:
+            continue
+        seen += 1
+        f = fields(dis)
+        assert f["method"].endswith("TEMPLATE+BRIO") or "TEMPLATE" in f["method"]
+        assert "message length" in f and "check value" in f          # the BRIO layer
+        assert "TEMPLATE payload" in f and "template.ref" in f          # the TEMPLATE payload inside it
+        assert "mode" in f["template.ref"] and "slot values" in f
+    assert seen > 0
+
+
+def test_template_frame_reference_and_slots() -> None:
+    from aura_wire import Decoder
+    from aura_wire.codec.frame import METHOD_TEMPLATE
+
+    d, sent, frames = _connection_frames({METHOD_TEMPLATE}, brio=False)
+    dec = Decoder(d, context=True)
+    for m, frame in zip(sent, frames):
+        dis = dissect(frame, d, decoder=dec)
+        assert dis.message == m
+        if frame[0] & 7 == METHOD_TEMPLATE:
+            f = fields(dis)
+            assert f["template.ref"].split(",")[0].startswith(("template id", "recent-template rank"))
+            assert f["check byte"].startswith("0x") and "slot values" in f
+            ref = next(x for x in dis.fields if x.name.strip() == "template.ref")
+            assert ref.offset == 1 and ref.length is not None and ref.length >= 1
+            return
+    raise AssertionError("no TEMPLATE frame")
+
+
 def test_control_frame() -> None:
     from aura_wire.session.control import Use, pack_control
 

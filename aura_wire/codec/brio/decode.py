@@ -88,6 +88,14 @@ class BrioDecoder:
             self.models = models
         return data, check
 
+    def trace(self, payload: bytes, max_size: int) -> list[tuple[str, i64, i64, i64]]:
+        """The coded items of ``payload`` in order (rows as :func:`_decode_frame` documents them),
+        decoded from the current state without changing it (for ``aura-wire inspect``)."""
+        rows: list[tuple[str, i64, i64, i64]] = []
+        _decode_frame(self.content, self.models[0:NPROBS], self.hist if self.context else b"", bytes(payload),
+                      max_size, _initial_reps(self.lens, self.context), rows)
+        return rows
+
     def observe(self, data: bytes) -> None:
         """A context frame coded by another method: append it to the history."""
         if self.context:
@@ -105,8 +113,13 @@ class BrioDecoder:
 
 
 def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, max_size: i64,
-                  reps: vec[i64]) -> tuple[bytes, i64]:
-    """Decode one payload: (message, check value read); the caller verifies the check value."""
+                  reps: vec[i64], trace: list[tuple[str, i64, i64, i64]] | None = None) -> tuple[bytes, i64]:
+    """Decode one payload: (message, check value read); the caller verifies the check value.
+
+    ``trace`` (for ``aura-wire inspect``) receives one ``(kind, a, b, offset)`` row per coded item,
+    ``offset`` being the payload byte the range decoder had reached: ``("length", n, 0, _)``,
+    ``("literal", byte, 0, _)``, ``("match", length, distance, _)``, ``("rep", length, distance, _)``,
+    ``("short-rep", 1, distance, _)`` and ``("check", value, CHECK_BITS, _)``."""
     rd = _RangeDecoder(payload, probs)
     slot = rd.tree(P_NLEN, 6)
     if slot > MAX_MSG_SLOT:
@@ -122,6 +135,8 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
             n = (n << (rest - top)) | rd.direct(rest - top)
     if n > max_size:
         raise LimitError(f"BRIO message of {n} bytes exceeds max_size {max_size}", field="brio.length")
+    if trace is not None:
+        trace.append(("length", n, 0, rd.pos))
     c_len: i64 = len(content)
     H: i64 = len(hist)
     end: i64 = H + n
@@ -137,6 +152,8 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
                 msrc: i64 = c_len + pos - reps[0]
                 mbyte = content[msrc] if msrc < c_len else i64(w[msrc - c_len])
             b = _decode_lit(rd, prev, mbyte)
+            if trace is not None:
+                trace.append(("literal", b, 0, rd.pos))
             w.append(b)
             prev = b
             pos += 1
@@ -144,9 +161,12 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
             continue
         length: i64 = 0
         dist: i64 = 0
+        op = "match"
         if rd.bit(P_IS_REP + state) == 1:
+            op = "rep"
             if rd.bit(P_IS_REP0 + state) == 0:
                 if rd.bit(P_IS_REP0_LONG + state) == 0:
+                    op = "short-rep"
                     length = 1
                     state = 9 if state < 7 else 11
                 dist = reps[0]
@@ -181,6 +201,8 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
             reps[1] = reps[0]
             reps[0] = dist
             state = 7 if state < 7 else 10
+        if trace is not None:
+            trace.append((op, length, dist, rd.pos))
         if length > end - pos:
             raise PayloadError(f"BRIO match of {length} bytes runs past the message end", offset=rd.pos,
                                field="brio.match")
@@ -202,6 +224,8 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
         pos += length
         prev = i64(w[pos - 1])
     check = rd.direct(CHECK_BITS)
+    if trace is not None:
+        trace.append(("check", check, CHECK_BITS, rd.pos))
     whole = w.getvalue()
     data = whole[H:]
     if len(payload) > rd.pos - 3:

@@ -17,16 +17,15 @@ from aura_wire.codec.brio.matchfinder import (
     HIST_HASH_BITS,
     PCHAIN_MAX_WINDOW,
     UNCOVERED,
-    _find,
+    Candidates,
+    MatchFinder,
     _insert,
     _link_insert,
     _lit_price,
-    _minsert,
     _price_bit,
     _price_dist,
     _price_len,
     _price_rep,
-    _Search,
 )
 from aura_wire.codec.brio.model import (
     CHECK_BITS,
@@ -43,7 +42,6 @@ from aura_wire.codec.brio.model import (
     STATELESS_SEED,
     BrioShared,
     _filled_i16,
-    _filled_i32,
     _i64s,
     _initial_reps,
     _msg_hash,
@@ -60,201 +58,177 @@ from aura_wire.codec.brio.rangecoder import (
     _RangeEncoder,
 )
 
-#: ... used for a frame when the history it searches is longer than PCHAIN_MIN_SPAN * the message (else
-#: chaining it per frame costs little next to the message, and a per-frame chain is walked faster).
-PCHAIN_MIN_SPAN: Final = 2
-#: Default size (positions, 2 bytes each) of that ring; frames whose search reaches farther back chain per frame.
+#: Default size (positions, 2 bytes each) of the persistent chain's ring; frames whose search reaches
+#: farther back chain per frame.
 DEFAULT_SEARCH_RING: Final = 4096
-#: From this message length on, the encoder also chains the whole history for the frame.
-LONG_MESSAGE: Final = 1024
-#: Otherwise the last RECENT_FACTOR * n + RECENT_MIN history bytes are chained for the frame.
-RECENT_FACTOR: Final = 8
-RECENT_MIN: Final = 2048
 #: The other nominal price tried in context mode: cheaper uncovered bytes favour shorter, nearer matches,
 #: which wins on streams where most bytes are covered by matches anyway.
 UNCOVERED_ALT: Final = 40
 #: In context mode the encoder also parses with the other nominal price every PROBE_EVERY frames and keeps
 #: the price that gave the smaller frame for the following frames.
 PROBE_EVERY: Final = 8
-_NEG_HEADS: Final = _filled_i32(1 << 16, -1)
+
+# The parse's options at one position (spec/brio.md §5): what _choose returns.
+_LITERAL: Final = 0
+_SHORT_REP: Final = 1
+_REP: Final = 2
+_MATCH: Final = 3
 
 
-def _encode_frame(shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
-                  probs: vec[i16], idx: vec[i16], hist: bytes, data: bytes, abs_base: i64,
-                  reps: vec[i64], seed: i64, counts: vec[i64] | None, unc: i64, check: i64,
-                  pidx: vec[i16], plink: vec[i16], rmask: i64) -> bytes:
-    """Code one message; mutates ``probs``, ``idx`` and ``reps`` (the caller passes copies).
+def _price_match(probs: vec[i16], state: i64, length: i64, dist: i64) -> i64:
+    """Price of a main match (length, distance) coded in ``state``."""
+    return (_price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 0)
+            + _price_len(probs, P_MLEN, length) + _price_dist(probs, length, dist - 1))
 
-    ``check`` >= 0 is written as the check value instead of ``msghash(seed, data)`` (TEMPLATE_BRIO
-    frames check the message they decode to, spec/wire-format.md §4.6).  ``rmask`` > 0: ``pidx``/``plink``
-    are the committed history index and persistent chain (see :func:`_find`).
-    """
-    rc = _RangeEncoder(probs, counts)
-    hb = hist + data
-    H: i64 = len(hist)
-    n: i64 = len(data)
-    end: i64 = H + n
-    c_len: i64 = len(shared_content)
-    _encode_msg_len(rc, n)
-    _insert(idx, hb, H - 3 if H >= 3 else 0, H, abs_base)
-    # per-frame hash chain: the message, the recent history in proportion to the message
-    # (the persistent index covers the rest) and, for long messages, the whole history
-    mbase: i64 = H - (RECENT_FACTOR * n + RECENT_MIN)
-    if mbase < 0 or n >= LONG_MESSAGE:
-        mbase = 0
-    mbits: i64 = 8
-    while mbits < 16 and (i64(1) << mbits) < 2 * (end - mbase):
-        mbits += 1
-    # positions up to H-4 are in the persistent chain (when kept); the frame chains the rest, keyed by
-    # as few bits as its size needs (the walk filters by the mbits-bit hash)
-    fbase: i64 = mbase
-    fbits: i64 = mbits
-    pfirst: i64 = -1
-    pspan: i64 = H - 3 - mbase
-    if rmask > 0 and mbits >= HIST_HASH_BITS and pspan > PCHAIN_MIN_SPAN * n and pspan <= rmask + 1:
-        fbase = H - 3
-        pfirst = H - 4
-        fbits = 8
-        while fbits < mbits and (i64(1) << fbits) < 2 * (end - fbase):
-            fbits += 1
-    mhead = _NEG_HEADS[0:i64(1) << fbits]
-    # every chain entry is written before it is read, so any buffer of the right size will do
-    csize: i64 = end - fbase + 1
-    mchain = _NEG_HEADS[0:csize] if csize <= len(_NEG_HEADS) else _filled_i32(csize, -1)
-    _minsert(mhead, mchain, fbits, hb, fbase, H, fbase)
+
+def _price_short_rep(probs: vec[i16], state: i64) -> i64:
+    """Price of a short rep (one byte at rep0) coded in ``state``."""
+    return (_price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 1)
+            + _price_bit(probs, P_IS_REP0 + state, 0) + _price_bit(probs, P_IS_REP0_LONG + state, 0))
+
+
+def _later_wins(finder: MatchFinder, s2: Candidates, j: i64, state: i64, unc: i64, best_cost: i64,
+                lmax: i64, blen: i64, lit_p: i64) -> bool:
+    """The lazy step: is a literal at ``j`` followed by the best option at ``j + 1`` cheaper than the
+    chosen option of length ``blen`` (price ``best_cost``, charged over ``lmax`` bytes)?"""
+    probs = finder.probs
+    finder.find(s2, j + 1)
+    st2: i64 = _next_state_lit(state)
+    l2: i64 = 0
+    c2: i64 = 0
+    if s2.rlen >= MIN_LEN:
+        l2 = s2.rlen
+        c2 = _price_rep(probs, st2, s2.ridx, s2.rlen)
+    if s2.mlen >= 4:
+        mc2: i64 = _price_match(probs, st2, s2.mlen, s2.mdist)
+        if l2 == 0 or mc2 - unc * s2.mlen < c2 - unc * l2:
+            l2 = s2.mlen
+            c2 = mc2
+    if l2 == 0:
+        return False
+    span: i64 = blen if blen > l2 + 1 else l2 + 1
+    now: i64 = best_cost - unc * (lmax - blen) + unc * (span - blen)
+    later: i64 = lit_p + c2 + unc * (span - 1 - l2)
+    return later < now
+
+
+def _choose(finder: MatchFinder, s: Candidates, s2: Candidates, j: i64, state: i64, lit_p: i64,
+            cur_byte: i64) -> i64:
+    """Literal, short rep, rep match or main match at ``j`` (``s``: the candidates found there), by
+    price in 1/16 bit, charging uncovered bytes a nominal price so options of different lengths
+    compare; then the lazy step for a match shorter than 64."""
+    probs = finder.probs
+    reps = finder.reps
+    hb = finder.hb
+    unc: i64 = s.unc
+    c_len: i64 = len(finder.content)
+    cur: i64 = c_len + j
+    lmax: i64 = s.mlen if s.mlen > s.rlen else s.rlen
+    if lmax < 1:
+        lmax = 1
+    best_kind: i64 = _LITERAL
+    best_cost: i64 = lit_p + unc * (lmax - 1)
+    if reps[0] <= cur:
+        src0: i64 = cur - reps[0]
+        b0: i64 = finder.content[src0] if src0 < c_len else hb[src0 - c_len]
+        if b0 == cur_byte:
+            sr: i64 = _price_short_rep(probs, state) + unc * (lmax - 1)
+            if sr < best_cost:
+                best_cost = sr
+                best_kind = _SHORT_REP
+    if s.rlen >= MIN_LEN:
+        rp: i64 = _price_rep(probs, state, s.ridx, s.rlen) + unc * (lmax - s.rlen)
+        if rp < best_cost:
+            best_cost = rp
+            best_kind = _REP
+    if s.mlen >= 4:
+        mp: i64 = _price_match(probs, state, s.mlen, s.mdist) + unc * (lmax - s.mlen)
+        if mp < best_cost:
+            best_cost = mp
+            best_kind = _MATCH
+    if best_kind >= _REP and j + 1 < finder.end:
+        blen: i64 = s.rlen if best_kind == _REP else s.mlen
+        if blen < 64 and _later_wins(finder, s2, j, state, unc, best_cost, lmax, blen, lit_p):
+            best_kind = _LITERAL
+    return best_kind
+
+
+def _emit_match(rc: _RangeEncoder, kind: i64, s: Candidates, reps: vec[i64], state: i64) -> i64:
+    """Code a short rep, rep match or main match (``kind``) in ``state``; update ``reps``; return the
+    next state."""
+    rc.bit(P_IS_MATCH + state, 1)
+    if kind == _SHORT_REP:
+        rc.bit(P_IS_REP + state, 1)
+        rc.bit(P_IS_REP0 + state, 0)
+        rc.bit(P_IS_REP0_LONG + state, 0)
+        return 9 if state < 7 else 11
+    if kind == _REP:
+        rc.bit(P_IS_REP + state, 1)
+        ri: i64 = s.ridx
+        if ri == 0:
+            rc.bit(P_IS_REP0 + state, 0)
+            rc.bit(P_IS_REP0_LONG + state, 1)
+        else:
+            rc.bit(P_IS_REP0 + state, 1)
+            if ri == 1:
+                rc.bit(P_IS_REP1 + state, 0)
+            else:
+                rc.bit(P_IS_REP1 + state, 1)
+                rc.bit(P_IS_REP2 + state, ri - 2)
+            d: i64 = reps[ri]
+            while ri > 0:
+                reps[ri] = reps[ri - 1]
+                ri -= 1
+            reps[0] = d
+        _encode_len(rc, P_RLEN, s.rlen)
+        return 8 if state < 7 else 11
+    rc.bit(P_IS_REP + state, 0)
+    _encode_len(rc, P_MLEN, s.mlen)
+    _encode_dist(rc, s.mlen, s.mdist - 1)
+    reps[3] = reps[2]
+    reps[2] = reps[1]
+    reps[1] = reps[0]
+    reps[0] = s.mdist
+    return 7 if state < 7 else 10
+
+
+def _encode_frame(finder: MatchFinder, rc: _RangeEncoder, hist_len: i64, unc: i64) -> None:
+    """Code the message ``finder.hb[hist_len:]`` into ``rc``: the parse, position by position
+    (spec/brio.md §5); mutates the finder's ``probs``, ``idx`` and ``reps``."""
+    hb = finder.hb
+    content = finder.content
+    c_len: i64 = len(content)
+    reps = finder.reps
+    probs = finder.probs
+    end: i64 = finder.end
+    H: i64 = hist_len
     state: i64 = 0
     prev: i64 = hb[H - 1] if H > 0 else 0
     j: i64 = H
-    s = _Search()
-    s2 = _Search()
-    s.unc = unc
-    s2.unc = unc
+    s = Candidates(unc)
+    s2 = Candidates(unc)
     while j < end:
-        _find(s, probs, shared_content, head, chain, use_content, idx, hb, j, end, abs_base, reps, mhead, mchain,
-              mbits, mbase, fbits, fbase, pidx, plink, rmask, pfirst)
+        finder.find(s, j)
         cur_byte: i64 = hb[j]
-        # choose among literal, short rep, rep match, main match by price (1/16 bit units),
-        # charging uncovered bytes a nominal 5 bits so options of different lengths compare.
-        lmax: i64 = s.mlen if s.mlen > s.rlen else s.rlen
-        if lmax < 1:
-            lmax = 1
-        best_kind: i64 = 0  # 0 literal, 1 short rep, 2 rep, 3 main
-        cur: i64 = c_len + j
         mbyte: i64 = -1
         if state >= 7:
-            msrc: i64 = cur - reps[0]
-            mbyte = shared_content[msrc] if msrc < c_len else hb[msrc - c_len]
-        lit_p = _price_bit(probs, P_IS_MATCH + state, 0) + _lit_price(probs, prev, cur_byte, mbyte)
-        best_cost: i64 = lit_p + unc * (lmax - 1)
-        if reps[0] <= cur:
-            src0: i64 = cur - reps[0]
-            b0: i64 = shared_content[src0] if src0 < c_len else hb[src0 - c_len]
-            if b0 == cur_byte:
-                sr = (_price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 1)
-                      + _price_bit(probs, P_IS_REP0 + state, 0) + _price_bit(probs, P_IS_REP0_LONG + state, 0)
-                      + unc * (lmax - 1))
-                if sr < best_cost:
-                    best_cost = sr
-                    best_kind = 1
-        if s.rlen >= MIN_LEN:
-            rp = _price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 1)
-            if s.ridx == 0:
-                rp += _price_bit(probs, P_IS_REP0 + state, 0) + _price_bit(probs, P_IS_REP0_LONG + state, 1)
-            else:
-                rp += _price_bit(probs, P_IS_REP0 + state, 1)
-                if s.ridx == 1:
-                    rp += _price_bit(probs, P_IS_REP1 + state, 0)
-                else:
-                    rp += _price_bit(probs, P_IS_REP1 + state, 1) + 16
-            rp += _price_len(probs, P_RLEN, s.rlen) + unc * (lmax - s.rlen)
-            if rp < best_cost:
-                best_cost = rp
-                best_kind = 2
-        if s.mlen >= 4:
-            mp = (_price_bit(probs, P_IS_MATCH + state, 1) + _price_bit(probs, P_IS_REP + state, 0)
-                  + _price_len(probs, P_MLEN, s.mlen) + _price_dist(probs, s.mlen, s.mdist - 1)
-                  + unc * (lmax - s.mlen))
-            if mp < best_cost:
-                best_cost = mp
-                best_kind = 3
-        if best_kind >= 2 and j + 1 < end:
-            # lazy step: a literal here, then the best option one byte later, may cost less
-            blen: i64 = s.rlen if best_kind == 2 else s.mlen
-            if blen < 64:
-                _find(s2, probs, shared_content, head, chain, use_content, idx, hb, j + 1, end, abs_base, reps, mhead,
-                      mchain, mbits, mbase, fbits, fbase, pidx, plink, rmask, pfirst)
-                # compare by price: this option, or a literal then the best option one byte later
-                st2: i64 = _next_state_lit(state)
-                l2: i64 = 0
-                c2: i64 = 0
-                if s2.rlen >= MIN_LEN:
-                    l2 = s2.rlen
-                    c2 = _price_rep(probs, st2, s2.ridx, s2.rlen)
-                if s2.mlen >= 4:
-                    mc2: i64 = (_price_bit(probs, P_IS_MATCH + st2, 1) + _price_bit(probs, P_IS_REP + st2, 0)
-                                + _price_len(probs, P_MLEN, s2.mlen) + _price_dist(probs, s2.mlen, s2.mdist - 1))
-                    if l2 == 0 or mc2 - unc * s2.mlen < c2 - unc * l2:
-                        l2 = s2.mlen
-                        c2 = mc2
-                if l2 > 0:
-                    span: i64 = blen if blen > l2 + 1 else l2 + 1
-                    now: i64 = best_cost - unc * (lmax - blen) + unc * (span - blen)
-                    later: i64 = lit_p + c2 + unc * (span - 1 - l2)
-                    if later < now:
-                        best_kind = 0
-        if best_kind == 0:
+            msrc: i64 = c_len + j - reps[0]
+            mbyte = content[msrc] if msrc < c_len else hb[msrc - c_len]
+        lit_p: i64 = _price_bit(probs, P_IS_MATCH + state, 0) + _lit_price(probs, prev, cur_byte, mbyte)
+        kind = _choose(finder, s, s2, j, state, lit_p, cur_byte)
+        if kind == _LITERAL:
             rc.bit(P_IS_MATCH + state, 0)
             _encode_lit(rc, prev, cur_byte, mbyte)
             state = _next_state_lit(state)
-            _insert(idx, hb, j, j + 1, abs_base)
-            _minsert(mhead, mchain, fbits, hb, j, j + 1, fbase)
+            finder.insert(j, j + 1)
             prev = cur_byte
             j += 1
             continue
-        rc.bit(P_IS_MATCH + state, 1)
-        length: i64 = 1
-        if best_kind == 1:
-            rc.bit(P_IS_REP + state, 1)
-            rc.bit(P_IS_REP0 + state, 0)
-            rc.bit(P_IS_REP0_LONG + state, 0)
-            state = 9 if state < 7 else 11
-        elif best_kind == 2:
-            length = s.rlen
-            rc.bit(P_IS_REP + state, 1)
-            ri: i64 = s.ridx
-            if ri == 0:
-                rc.bit(P_IS_REP0 + state, 0)
-                rc.bit(P_IS_REP0_LONG + state, 1)
-            else:
-                rc.bit(P_IS_REP0 + state, 1)
-                if ri == 1:
-                    rc.bit(P_IS_REP1 + state, 0)
-                else:
-                    rc.bit(P_IS_REP1 + state, 1)
-                    rc.bit(P_IS_REP2 + state, ri - 2)
-                d: i64 = reps[ri]
-                while ri > 0:
-                    reps[ri] = reps[ri - 1]
-                    ri -= 1
-                reps[0] = d
-            _encode_len(rc, P_RLEN, length)
-            state = 8 if state < 7 else 11
-        else:
-            length = s.mlen
-            rc.bit(P_IS_REP + state, 0)
-            _encode_len(rc, P_MLEN, length)
-            _encode_dist(rc, length, s.mdist - 1)
-            reps[3] = reps[2]
-            reps[2] = reps[1]
-            reps[1] = reps[0]
-            reps[0] = s.mdist
-            state = 7 if state < 7 else 10
-        _insert(idx, hb, j, j + length, abs_base)
-        _minsert(mhead, mchain, fbits, hb, j, j + length, fbase)
+        length: i64 = 1 if kind == _SHORT_REP else (s.rlen if kind == _REP else s.mlen)
+        state = _emit_match(rc, kind, s, reps, state)
+        finder.insert(j, j + length)
         j += length
         prev = hb[j - 1]
-    rc.direct(check if check >= 0 else _msg_hash(seed, data) >> (32 - CHECK_BITS), CHECK_BITS)
-    return rc.finish()
 
 
 class BrioEncoder:
@@ -320,18 +294,14 @@ class BrioEncoder:
             reps = _initial_reps(self.lens, False)
             hist = b""
         unc: i64 = UNCOVERED_ALT if self.alt else UNCOVERED
-        out = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models, idx, hist,
-                            data, self.total - len(hist), reps, self.conn_hash, self.counts, unc, chk,
-                            self.idx, self.plink, self.rmask)
+        out = self._code(models, idx, reps, hist, data, self.counts, unc, chk)
         alt = self.alt
         if self.context and self.counts is None and self.frames % PROBE_EVERY == 0:
             # probe the other nominal price; keep whichever frame is smaller (and its models)
             models2 = self.models[0:NPROBS]
             idx2 = self.idx[0:len(self.idx)]
             unc2: i64 = UNCOVERED if self.alt else UNCOVERED_ALT
-            out2 = _encode_frame(self.content, self.head, self.chain, self.shared is not None, models2, idx2,
-                                 hist, data, self.total - len(hist), _initial_reps(self.lens, True),
-                                 self.conn_hash, None, unc2, chk, self.idx, self.plink, self.rmask)
+            out2 = self._code(models2, idx2, _initial_reps(self.lens, True), hist, data, None, unc2, chk)
             if len(out2) < len(out):
                 out = out2
                 models = models2
@@ -343,6 +313,19 @@ class BrioEncoder:
             self._trial_idx = idx
             self._trial_alt = alt
         return out
+
+    def _code(self, models: vec[i16], idx: vec[i16], reps: vec[i64], hist: bytes, data: bytes,
+              counts: vec[i64] | None, unc: i64, check: i64) -> bytes:
+        """One frame of ``data`` after ``hist``; mutates ``models``, ``idx`` and ``reps`` (the caller
+        passes copies).  ``check`` >= 0 is written as the check value instead of ``msghash(seed,
+        data)`` (TEMPLATE_BRIO frames check the message they decode to, spec/wire-format.md §4.6)."""
+        rc = _RangeEncoder(models, counts)
+        _encode_msg_len(rc, len(data))
+        finder = MatchFinder(self.shared, models, idx, hist + data, len(hist), self.total - len(hist), reps,
+                             self.idx, self.plink, self.rmask)
+        _encode_frame(finder, rc, len(hist), unc)
+        rc.direct(check if check >= 0 else _msg_hash(self.conn_hash, data) >> (32 - CHECK_BITS), CHECK_BITS)
+        return rc.finish()
 
     def commit(self, data: bytes, chosen: bool) -> None:
         """Context mode: record a context frame (``chosen``: BRIO coded it, adopt its models)."""

@@ -7,6 +7,7 @@ between them.  Written for mypyc: i64 locals, index loops, ``vec`` state.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from librt.vecs import vec
@@ -30,8 +31,10 @@ from aura_wire.codec.brio.model import (
     P_RLEN,
     P_SLOT,
     PROB_ONE,
+    BrioShared,
     _dist_slot,
     _filled_i16,
+    _filled_i32,
     _mix4,
 )
 
@@ -44,13 +47,19 @@ MCHAIN_DEPTH: Final = 32
 #: deltas in a ring, heads = the history index), so a frame only chains its own bytes; the candidates
 #: visited are exactly those of a per-frame chain over the same positions (encoder-only, not the format).
 PCHAIN_MAX_WINDOW: Final = 32767
+#: ... used for a frame when the history it searches is longer than PCHAIN_MIN_SPAN * the message (else
+#: chaining it per frame costs little next to the message, and a per-frame chain is walked faster).
+PCHAIN_MIN_SPAN: Final = 2
+#: From this message length on, the encoder also chains the whole history for the frame.
+LONG_MESSAGE: Final = 1024
+#: Otherwise the last RECENT_FACTOR * n + RECENT_MIN history bytes are chained for the frame.
+RECENT_FACTOR: Final = 8
+RECENT_MIN: Final = 2048
 #: Nominal price (1/16 bit) of a byte an option leaves uncovered, to compare options of different lengths.
 UNCOVERED: Final = 64
 
 
 def _price_table() -> bytes:
-    import math
-
     out = bytearray(256)
     for i in range(256):
         p = (i * 16 + 8) / 4096.0
@@ -62,6 +71,8 @@ def _price_table() -> bytes:
 #: Price (1/16 bit) of coding a bit whose probability is p: PRICE[p >> 4].
 PRICE: Final = _price_table()
 _ZERO_IDX: Final = _filled_i16(1 << HIST_HASH_BITS, 0)
+#: Empty heads for the per-frame chain (sliced to size).
+_NEG_HEADS: Final = _filled_i32(1 << 16, -1)
 
 
 # -- encoder core ----------------------------------------------------------------
@@ -236,83 +247,171 @@ def _link_insert(idx: vec[i16], plink: vec[i16], rmask: i64, hb: bytes, start: i
         j += 1
 
 
-class _Search:
-    """Per-frame match search result (longest main match and rep candidates)."""
+class Candidates:
+    """What :meth:`MatchFinder.find` found at one position: the best main match (by price net of the
+    bytes it covers, see :meth:`consider`) and the longest rep match."""
 
-    def __init__(self) -> None:
+    def __init__(self, uncovered: i64) -> None:
         self.mlen: i64 = 0
         self.mdist: i64 = 0
         self.mscore: i64 = 0
-        self.unc: i64 = UNCOVERED
+        #: nominal price (1/16 bit) of a byte an option leaves uncovered
+        self.unc: i64 = uncovered
         self.rlen: i64 = 0
         self.ridx: i64 = 0
 
+    def consider(self, probs: vec[i16], ln: i64, dist: i64) -> None:
+        """Keep the main-match candidate with the lowest price net of the bytes it covers."""
+        if ln < 4:
+            return
+        sc: i64 = _price_len(probs, P_MLEN, ln) + _price_dist(probs, ln, dist - 1) - self.unc * ln
+        if self.mlen == 0 or sc < self.mscore:
+            self.mlen = ln
+            self.mdist = dist
+            self.mscore = sc
 
-def _consider(s: _Search, probs: vec[i16], ln: i64, dist: i64) -> None:
-    """Keep the main-match candidate with the lowest price net of the bytes it covers."""
-    if ln < 4:
-        return
-    sc: i64 = _price_len(probs, P_MLEN, ln) + _price_dist(probs, ln, dist - 1) - s.unc * ln
-    if s.mlen == 0 or sc < s.mscore:
-        s.mlen = ln
-        s.mdist = dist
-        s.mscore = sc
 
+class MatchFinder:
+    """The match search of one frame (encoder only; not part of the format).
 
-def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], chain: vec[i32], use_content: bool,
-          idx: vec[i16], hb: bytes, j: i64, end: i64, abs_base: i64, reps: vec[i64],
-          mhead: vec[i32], mchain: vec[i32], mbits: i64, mbase: i64, fbits: i64, fbase: i64,
-          pidx: vec[i16], plink: vec[i16], rmask: i64, pfirst: i64) -> None:
-    """Rep candidates and main-match candidates, nearest first; a candidate is only looked at when it is
-    longer than every nearer one (a farther, not longer match never costs less).
+    ``hb`` is the searched history followed by the message (the message starts at ``hist_len``);
+    positions before ``hb`` are the shared content of ``shared`` (when given).  Three indexes
+    propose candidates: the history index ``idx`` (one position per 10-bit hash, updated as the
+    frame is coded), a hash chain over this frame's positions (``mhead``/``mchain``) and, in context
+    mode, the persistent chain over the committed history (heads ``pidx``, links ``plink`` in a
+    ring of ``rmask + 1``; ``rmask`` 0: none), and the content's own chain.
+    """
 
-    Main candidates come from the hash chain of positions mbase..j-1 whose ``mbits``-bit hash equals that
-    of position j, nearest first, at most MCHAIN_DEPTH of them.  Positions fbase.. are chained per frame
-    (``mhead``/``mchain``, keyed by ``fbits`` <= mbits bits); positions mbase..pfirst (committed history)
-    are walked in the persistent chain (heads ``pidx``, links ``plink``), keyed by HIST_HASH_BITS bits."""
-    c_len: i64 = len(shared_content)
-    cur: i64 = c_len + j
-    maxlen: i64 = end - j
-    if maxlen > MAX_LEN:
-        maxlen = MAX_LEN
-    s.mlen = 0
-    s.mdist = 0
-    s.mscore = 0
-    s.rlen = 0
-    s.ridx = 0
-    if maxlen < MIN_LEN:
-        return
-    r: i64 = 0
-    while r < 4:
-        d: i64 = reps[r]
-        if d <= cur:
-            rs: i64 = cur - d
-            first: i64 = shared_content[rs] if rs < c_len else hb[rs - c_len]
-            if first != hb[j]:
-                r += 1
-                continue
-            ln = _mlen(shared_content, c_len, hb, rs, j, maxlen)
-            if ln > s.rlen:
-                s.rlen = ln
-                s.ridx = r
-        r += 1
-    if maxlen < 4 or j + 4 > len(hb):
-        return
-    lng: i64 = 0
-    hx: i64 = _mix4(hb, j)
-    h: i64 = hx >> (32 - HIST_HASH_BITS)
-    stored: i64 = i64(idx[h]) + 32768
-    delta: i64 = ((abs_base + j) - stored) & 0xFFFF
-    if delta > 0 and delta <= j:
-        ln2 = _mlen(shared_content, c_len, hb, cur - delta, j, maxlen)
-        if ln2 > lng:
-            lng = ln2
-            _consider(s, probs, ln2, delta)
-    if lng < maxlen:
-        mshift: i64 = 32 - mbits
+    def __init__(self, shared: BrioShared | None, probs: vec[i16], idx: vec[i16], hb: bytes, hist_len: i64,
+                 abs_base: i64, reps: vec[i64], pidx: vec[i16], plink: vec[i16], rmask: i64) -> None:
+        self.probs = probs
+        self.idx = idx
+        self.hb = hb
+        self.abs_base = abs_base
+        self.reps = reps
+        self.pidx = pidx
+        self.plink = plink
+        self.rmask = rmask
+        self.use_content: bool = shared is not None
+        if shared is not None:
+            self.content: bytes = shared.content
+            self.head: vec[i32] = shared.head
+            self.chain: vec[i32] = shared.chain
+        else:
+            self.content = b""
+            self.head = vec[i32]()
+            self.chain = vec[i32]()
+        H: i64 = hist_len
+        end: i64 = len(hb)
+        n: i64 = end - H
+        self.end: i64 = end
+        # per-frame hash chain: the message, the recent history in proportion to the message
+        # (the persistent index covers the rest) and, for long messages, the whole history
+        mbase: i64 = H - (RECENT_FACTOR * n + RECENT_MIN)
+        if mbase < 0 or n >= LONG_MESSAGE:
+            mbase = 0
+        mbits: i64 = 8
+        while mbits < 16 and (i64(1) << mbits) < 2 * (end - mbase):
+            mbits += 1
+        # positions up to H-4 are in the persistent chain (when kept); the frame chains the rest, keyed by
+        # as few bits as its size needs (the walk filters by the mbits-bit hash)
+        fbase: i64 = mbase
+        fbits: i64 = mbits
+        pfirst: i64 = -1
+        pspan: i64 = H - 3 - mbase
+        if rmask > 0 and mbits >= HIST_HASH_BITS and pspan > PCHAIN_MIN_SPAN * n and pspan <= rmask + 1:
+            fbase = H - 3
+            pfirst = H - 4
+            fbits = 8
+            while fbits < mbits and (i64(1) << fbits) < 2 * (end - fbase):
+                fbits += 1
+        self.mbase: i64 = mbase
+        self.mbits: i64 = mbits
+        self.fbase: i64 = fbase
+        self.fbits: i64 = fbits
+        self.pfirst: i64 = pfirst
+        self.mhead: vec[i32] = _NEG_HEADS[0:i64(1) << fbits]
+        # every chain entry is written before it is read, so any buffer of the right size will do
+        csize: i64 = end - fbase + 1
+        self.mchain: vec[i32] = _NEG_HEADS[0:csize] if csize <= len(_NEG_HEADS) else _filled_i32(csize, -1)
+        _insert(idx, hb, H - 3 if H >= 3 else 0, H, abs_base)
+        _minsert(self.mhead, self.mchain, fbits, hb, fbase, H, fbase)
+
+    def insert(self, start: i64, end: i64) -> None:
+        """Index the frame's positions start..end-1 once they are coded."""
+        _insert(self.idx, self.hb, start, end, self.abs_base)
+        _minsert(self.mhead, self.mchain, self.fbits, self.hb, start, end, self.fbase)
+
+    def find(self, s: Candidates, j: i64) -> None:
+        """Rep candidates and main-match candidates at position ``j``, nearest first; a candidate is only
+        looked at when it is longer than every nearer one (a farther, not longer match never costs less).
+
+        Main candidates come from the hash chain of positions mbase..j-1 whose ``mbits``-bit hash equals
+        that of position j, nearest first, at most MCHAIN_DEPTH of them.  Positions fbase.. are chained
+        per frame (keyed by ``fbits`` <= mbits bits); positions mbase..pfirst (committed history) are
+        walked in the persistent chain, keyed by HIST_HASH_BITS bits."""
+        probs = self.probs
+        shared_content = self.content
+        hb = self.hb
+        end: i64 = self.end
+        reps = self.reps
+        c_len: i64 = len(shared_content)
+        cur: i64 = c_len + j
+        maxlen: i64 = end - j
+        if maxlen > MAX_LEN:
+            maxlen = MAX_LEN
+        s.mlen = 0
+        s.mdist = 0
+        s.mscore = 0
+        s.rlen = 0
+        s.ridx = 0
+        if maxlen < MIN_LEN:
+            return
+        r: i64 = 0
+        while r < 4:
+            d: i64 = reps[r]
+            if d <= cur:
+                rs: i64 = cur - d
+                first: i64 = shared_content[rs] if rs < c_len else hb[rs - c_len]
+                if first != hb[j]:
+                    r += 1
+                    continue
+                ln = _mlen(shared_content, c_len, hb, rs, j, maxlen)
+                if ln > s.rlen:
+                    s.rlen = ln
+                    s.ridx = r
+            r += 1
+        if maxlen < 4 or j + 4 > len(hb):
+            return
+        lng: i64 = 0
+        hx: i64 = _mix4(hb, j)
+        h: i64 = hx >> (32 - HIST_HASH_BITS)
+        stored: i64 = i64(self.idx[h]) + 32768
+        delta: i64 = ((self.abs_base + j) - stored) & 0xFFFF
+        if delta > 0 and delta <= j:
+            ln2 = _mlen(shared_content, c_len, hb, cur - delta, j, maxlen)
+            if ln2 > lng:
+                lng = ln2
+                s.consider(probs, ln2, delta)
+        if lng < maxlen:
+            lng = self._walk_chains(s, j, hx, lng, maxlen)
+        if self.use_content and lng < maxlen:
+            self._walk_content(s, j, hx, lng, maxlen)
+
+    def _walk_chains(self, s: Candidates, j: i64, hx: i64, lng: i64, maxlen: i64) -> i64:
+        """The frame's chain, then the persistent chain over the committed history; returns the longest
+        match length seen."""
+        probs = self.probs
+        shared_content = self.content
+        hb = self.hb
+        mchain = self.mchain
+        fbase: i64 = self.fbase
+        mbase: i64 = self.mbase
+        c_len: i64 = len(shared_content)
+        mshift: i64 = 32 - self.mbits
         hm: i64 = hx >> mshift
-        filt: bool = fbits < mbits
-        q: i64 = i64(mhead[hx >> (32 - fbits)])
+        filt: bool = self.fbits < self.mbits
+        q: i64 = i64(self.mhead[hx >> (32 - self.fbits)])
         mdepth: i64 = 0
         while q >= 0 and mdepth < MCHAIN_DEPTH:
             if filt and (_mix4(hb, q) >> mshift) != hm:
@@ -325,17 +424,21 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
             ln4 = _mlen(shared_content, c_len, hb, c_len + q, j, maxlen)
             if ln4 > lng:
                 lng = ln4
-                _consider(s, probs, ln4, j - q)
+                s.consider(probs, ln4, j - q)
                 if ln4 >= maxlen:
                     break
             q = i64(mchain[q - fbase])
             mdepth += 1
+        pfirst: i64 = self.pfirst
         if pfirst >= mbase and lng < maxlen and mdepth < MCHAIN_DEPTH:
             # the committed history: the persistent chain from its head (the history index before this
             # frame), checked against stale heads; only positions with the same mbits-bit hash count
+            abs_base: i64 = self.abs_base
+            plink = self.plink
+            rmask: i64 = self.rmask
             hshift: i64 = 32 - HIST_HASH_BITS
             h10: i64 = hx >> hshift
-            pp: i64 = pfirst - (((abs_base + pfirst) - (i64(pidx[h10]) + 32768)) & 0xFFFF)
+            pp: i64 = pfirst - (((abs_base + pfirst) - (i64(self.pidx[h10]) + 32768)) & 0xFFFF)
             if pp >= mbase and (_mix4(hb, pp) >> hshift) == h10:
                 while True:
                     if (_mix4(hb, pp) >> mshift) == hm:
@@ -343,7 +446,7 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
                             ln5 = _mlen(shared_content, c_len, hb, c_len + pp, j, maxlen)
                             if ln5 > lng:
                                 lng = ln5
-                                _consider(s, probs, ln5, j - pp)
+                                s.consider(probs, ln5, j - pp)
                                 if ln5 >= maxlen:
                                     break
                         mdepth += 1
@@ -355,9 +458,18 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
                     pp -= dl
                     if pp < mbase:
                         break
-    if use_content and lng < maxlen:
+        return lng
+
+    def _walk_content(self, s: Candidates, j: i64, hx: i64, lng: i64, maxlen: i64) -> None:
+        """The shared content's hash chain (dictionary section 4)."""
+        probs = self.probs
+        shared_content = self.content
+        hb = self.hb
+        chain = self.chain
+        c_len: i64 = len(shared_content)
+        cur: i64 = c_len + j
         hc: i64 = hx >> (32 - CONTENT_HASH_BITS)
-        p: i64 = i64(head[hc])
+        p: i64 = i64(self.head[hc])
         depth: i64 = 0
         while p >= 0 and depth < CHAIN_DEPTH:
             if p + lng < c_len and shared_content[p + lng] != hb[j + lng]:
@@ -367,7 +479,7 @@ def _find(s: _Search, probs: vec[i16], shared_content: bytes, head: vec[i32], ch
             ln3 = _mlen(shared_content, c_len, hb, p, j, maxlen)
             if ln3 > lng:
                 lng = ln3
-                _consider(s, probs, ln3, cur - p)
+                s.consider(probs, ln3, cur - p)
                 if ln3 >= maxlen:
                     break
             p = i64(chain[p])

@@ -1,0 +1,67 @@
+"""Encode time over the corpora: to compare two builds of the codec (for example before and after a
+refactoring), run this once per build, alternating, and compare the totals as a ratio.
+
+    PYTHONPATH=<build A> python benchmarks/encode_time.py --dict-dir DIR --rounds 3
+    PYTHONPATH=<build B> python benchmarks/encode_time.py --dict-dir DIR --rounds 3
+
+Split as ``aura-wire bench``: the first half of each corpus trains the dictionary (loaded from
+``--dict-dir`` when saved there by ``benchmarks/frame_digest.py``, so both builds code with the same
+dictionary), the second half is encoded in order as one connection, in context and in stateless mode.
+Only ``Encoder.encode`` is timed (``time.perf_counter_ns`` around each call); the best of ``--rounds``
+per corpus and mode is kept, which removes most of the noise of a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import aura_wire
+from aura_wire import Dictionary, Encoder, train_dictionary
+
+
+def read_corpus(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["m"] for line in f if line.strip()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpora"))
+    ap.add_argument("--dict-dir", default=None)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    total = 0.0
+    for fname in sorted(n for n in os.listdir(args.corpora) if n.endswith(".jsonl")):
+        name = fname[: -len(".jsonl")]
+        msgs = read_corpus(os.path.join(args.corpora, fname))
+        mid = len(msgs) // 2
+        path = os.path.join(args.dict_dir, name + ".aura") if args.dict_dir else None
+        if path and os.path.exists(path):
+            with open(path, "rb") as f:
+                d = Dictionary.from_bytes(f.read())
+        else:
+            d = train_dictionary(msgs[:mid], name=name)
+        row = []
+        for context in (True, False):
+            best = float("inf")
+            for _ in range(args.rounds):
+                enc = Encoder(d, context=context)
+                ns = 0
+                for m in msgs[mid:]:
+                    t0 = time.perf_counter_ns()
+                    enc.encode(m)
+                    ns += time.perf_counter_ns() - t0
+                best = min(best, ns / 1e9)
+            row.append(best)
+            total += best
+        print(f"{name:24s} context {row[0]:7.3f} s  stateless {row[1]:7.3f} s", flush=True)
+    print(f"{'total':24s} {total:.3f} s ({'compiled' if aura_wire.compiled else 'pure'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
