@@ -45,7 +45,7 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 from aura_wire.tools.bench import load_messages
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware
-from aura_wire.session.economics import break_even, measure_saving
+from aura_wire.training.economics import break_even, measure_saving
 from aura_wire.session.transfer import coded_form
 from aura_wire.training import train_dictionary
 

@@ -315,14 +315,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     hold = min(500, len(msgs) // 10) if args.hold_back is None else min(args.hold_back, len(msgs) - 1)
     held = msgs[len(msgs) - hold:] if hold > 0 else []
     fit = msgs[: len(msgs) - hold]
-    with _ticker(f"training on {len(fit):,} messages", err):
-        d = train_dictionary(fit, **kwargs)
+    sizes: list[Any] = []
+    if args.target_messages is not None:
+        if not held:
+            raise CliError("--target-messages needs held-back messages (--hold-back > 0)")
+        if args.zstd_dict_size is not None:
+            raise CliError("--target-messages chooses the size; leave out --zstd-dict-size")
+        from aura_wire.session.transfer import coded_form as _coded
+        from aura_wire.training.economics import choose_size
+
+        with _ticker(f"training 4 sizes on {len(fit):,} messages, measured on {len(held):,} held back", err):
+            best, sizes = choose_size(fit, held, target_messages=args.target_messages,
+                                      transfer_size=lambda x: len(_coded(x, "br")),
+                                      codec_config={"brio": feats["brio"], "templates": feats["templates"]},
+                                      **kwargs)
+        d = best.dictionary
+    else:
+        with _ticker(f"training on {len(fit):,} messages", err):
+            d = train_dictionary(fit, **kwargs)
     saving: float | None = None
     if held:
         import msgpack
 
         from aura_wire.codec.dictionary import SECTION_META
-        from aura_wire.session.economics import measure_saving
+        from aura_wire.training.economics import measure_saving
 
         with _ticker(f"measuring the saving on {len(held):,} held-back messages", err):
             saving = measure_saving(d, held, codec_config={"brio": feats["brio"], "templates": feats["templates"]})
@@ -336,7 +352,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
     raw = sum(len(m.encode("utf-8")) for m in msgs)
     secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v):,} B" for k, v in d.sections.items())
-    from aura_wire.session.economics import break_even
+    from aura_wire.training.economics import break_even
     from aura_wire.session.transfer import coded_form
 
     coded = {c: len(coded_form(d, c)) for c in ("br", "gzip")}
@@ -344,7 +360,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                                "messages": len(msgs), "message_bytes": raw, "held_back": len(held),
                                "transfer_bytes": coded, "saving_per_message": saving,
                                "break_even_messages": (None if saving is None or saving <= 0
-                                                       else round(break_even(coded["br"], saving)))}
+                                                       else round(break_even(coded["br"], saving))),
+                               "sizes": [{"content_bytes": c.size, "transfer_bytes": c.transfer,
+                                          "saving_per_message": round(c.saving, 3), "net_bytes": round(c.net)}
+                                         for c in sizes]}
     section = d.section(SECTION_TEMPLATES)
     if section is not None:
         from aura_wire.training.templates import summarize
@@ -395,6 +414,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("templates: none (templates section absent)")
     print(f"stateless encoder on {met.messages:,} sampled messages: ratio {met.ratio:.2f}, "
           f"bytes saved {_fmt_bytes(met.bytes_saved)}; methods {_method_mix(met.method_counts)}")
+    kept = max(sizes, key=lambda c: (c.net, -c.transfer)).size if sizes else 0
+    for c in sizes:
+        print(f"size {c.size:>6,}: transfer {c.transfer:>7,} B, saves {c.saving:6.2f} B/message, net over "
+              f"{args.target_messages:,} messages {c.net:>+10,.0f} B{'  <- kept' if c.size == kept else ''}")
     print(f"transfer: {coded['br']:,} bytes Brotli-coded, {coded['gzip']:,} gzip, {len(d):,} plain")
     if saving is None:
         print("saving per message: not measured (--hold-back 0); clients fetch it at once")
@@ -758,6 +781,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hold-back", type=int, metavar="N",
                    help="messages kept out of training (the last N) to measure the saving per message and the "
                    "break-even point (default: a tenth, at most 500; 0: none)")
+    t.add_argument("--target-messages", type=_positive, metavar="N",
+                   help="right-size the dictionary: train 8, 16, 32 and 64 KiB content budgets and keep the one "
+                   "that saves the most over N messages of a connection, its Brotli-coded transfer subtracted")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_feature_flags(t)
     t.set_defaults(func=cmd_train)

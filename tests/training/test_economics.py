@@ -14,7 +14,7 @@ import aura_wire
 from aura_wire.files import load_dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.training import train_dictionary
-from aura_wire.session.economics import break_even, measure_saving
+from aura_wire.training.economics import break_even, measure_saving
 from aura_wire.session.transfer import coded_form
 from conftest import load_corpus
 
@@ -55,3 +55,16 @@ def test_train_stores_the_saving_and_prints_the_break_even(tmp_path: Path) -> No
     text = subprocess.run([sys.executable, "-m", "aura_wire.tools.cli", "train", str(src), "-o", str(out)], env=env,
                           capture_output=True, text=True, timeout=300).stdout
     assert "break-even" in text and "Brotli-coded" in text
+
+
+def test_choose_size_keeps_the_largest_net_gain() -> None:
+    from aura_wire.training.economics import choose_size
+
+    fit = load_corpus("market_binance", 300)
+    held = load_corpus("market_binance", 60, skip=1000)
+    best, all_ = choose_size(fit, held, target_messages=5000, transfer_size=lambda d: len(coded_form(d, "br")),
+                             sizes=(4096, 16384))
+    assert [c.size for c in all_] == [4096, 16384]
+    for c in all_:
+        assert c.net == c.saving * 5000 - c.transfer and c.transfer == len(coded_form(c.dictionary, "br"))
+    assert best.net == max(c.net for c in all_)

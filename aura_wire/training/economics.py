@@ -7,19 +7,22 @@ context mode as on a connection); :func:`break_even` turns a saving and a
 transfer size into the number of messages after which the dictionary has paid
 for itself.  The server announces the saving in HELLO (key 96 + i) and the
 client fetches once its traffic passes the break-even point.
+:func:`choose_size` trains candidate sizes and keeps the one that saves the most
+over a target number of messages, transfer included.
 
-Pure functions over the codec; no I/O here.
+Pure functions over the codec and training; no I/O here.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
+from aura_wire.training.dictionary import train_dictionary
 
-__all__ = ["measure_saving", "break_even"]
+__all__ = ["measure_saving", "break_even", "choose_size", "SizeCandidate"]
 
 
 def measure_saving(dictionary: Dictionary, messages: Sequence[str | bytes], *, context: bool = True,
@@ -53,3 +56,31 @@ def break_even(transfer_bytes: int, saving_per_message: float) -> float:
     if saving_per_message <= 0:
         return math.inf
     return transfer_bytes / saving_per_message
+
+
+class SizeCandidate(NamedTuple):
+    """One trained size: content budget, dictionary, its transfer size, saving and net gain."""
+
+    size: int
+    dictionary: Dictionary
+    transfer: int
+    saving: float
+    net: float  # saving x target_messages - transfer: bytes gained over the target session
+
+
+def choose_size(fit: Sequence[str | bytes], held: Sequence[str | bytes], *, target_messages: int,
+                transfer_size: Callable[[Dictionary], int], sizes: Sequence[int] = (8192, 16384, 32768, 65536),
+                context: bool = True, codec_config: Mapping[str, Any] | None = None,
+                **train_options: Any) -> tuple[SizeCandidate, list[SizeCandidate]]:
+    """Train one dictionary per content budget in ``sizes`` (zstd and BRIO sections alike) and pick the one
+    with the largest net gain over ``target_messages``: saving per message on ``held`` times the target,
+    minus ``transfer_size`` (the bytes a client downloads).  Returns (best, every candidate).
+    """
+    out = []
+    for size in sizes:
+        d = train_dictionary(fit, zstd_dict_size=size, brio_content_size=size, **train_options)
+        saving = measure_saving(d, held, context=context, codec_config=codec_config)
+        transfer = transfer_size(d)
+        out.append(SizeCandidate(size, d, transfer, saving, saving * target_messages - transfer))
+    best = max(out, key=lambda c: (c.net, -c.transfer))
+    return best, out
