@@ -63,7 +63,15 @@ export class AuraSocket extends EventTarget {
   /** The session (null on a plain connection). */
   session: ClientSession | null = null;
 
-  private readonly ws: WebSocket;
+  private ws: WebSocket;
+  private readonly ctor: typeof WebSocket;
+  private readonly appProtocols: string[];
+  /** Offered AURA and the server failed the handshake (a browser fails it when the server selects
+   * no subprotocol): the socket reconnects once with the application's protocols only. */
+  private retriedPlain = false;
+  private everOpened = false;
+  /** Resolves when the session exists (after the held dictionaries are loaded). */
+  private sessionReady: Promise<void> = Promise.resolve();
   private opts: AuraSocketOptions;
   private readonly store: DictionaryStore;
   private binType: BinaryType = "blob";
@@ -94,12 +102,22 @@ export class AuraSocket extends EventTarget {
     if (typeof DecompressionStream !== "undefined") codings.push("gzip");
     this.opts = { ...options, decodes: options.decodes ?? decodes, codings: options.codings ?? codings };
     const hints = hintTokens({ ...this.opts, held: named.map((id) => ({ id }) as Dictionary) });
-    this.ws = new ctor(this.url, [...offerFor(list), ...hints]);
-    this.ws.binaryType = "arraybuffer";
-    this.ws.onopen = () => this.onOpen();
-    this.ws.onmessage = (ev) => this.onWsMessage(ev);
-    this.ws.onerror = () => this.emit(new Event("error"));
-    this.ws.onclose = (ev) => this.onWsClose(ev);
+    this.ctor = ctor;
+    this.appProtocols = list;
+    this.ws = this.connect([...offerFor(list), ...hints]);
+  }
+
+  private connect(offer: string[]): WebSocket {
+    const ws = new this.ctor(this.url, offer);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => this.onOpen();
+    ws.onmessage = (ev) => this.onWsMessage(ev);
+    ws.onerror = () => {
+      if (!this.everOpened && !this.retriedPlain) return; // reported only if the plain retry fails too
+      this.emit(new Event("error"));
+    };
+    ws.onclose = (ev) => this.onWsClose(ev);
+    return ws;
   }
 
   get readyState(): number {
@@ -147,17 +165,26 @@ export class AuraSocket extends EventTarget {
       this.ws.send(data as string);
       return;
     }
-    if (typeof Blob !== "undefined" && data instanceof Blob) {
-      // a Blob is read asynchronously: later sends wait for it so the order is kept
-      const prev = this.sendChain ?? Promise.resolve();
-      this.sendChain = prev.then(async () => this.sendNow(new Uint8Array(await data.arrayBuffer())));
+    // in order: a Blob is read asynchronously and the session starts once the held dictionaries
+    // are loaded, so while either is pending later sends queue behind them
+    const isBlob = typeof Blob !== "undefined" && data instanceof Blob;
+    if (isBlob || this.session === null || this.sendChain !== null) {
+      const copy = isBlob ? null : this.bytesOf(data as string | ArrayBufferLike | ArrayBufferView, true);
+      const prev = this.sendChain ?? this.sessionReady;
+      const next = prev.then(async () => this.sendNow(copy ?? new Uint8Array(await (data as Blob).arrayBuffer())));
+      this.sendChain = next;
+      void next.then(() => {
+        if (this.sendChain === next) this.sendChain = null;
+      });
       return;
     }
-    const bytes = typeof data === "string" ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as ArrayBuffer);
-    if (this.sendChain !== null) {
-      const copy = typeof bytes === "string" ? bytes : bytes.slice();
-      this.sendChain = this.sendChain.then(() => this.sendNow(copy));
-    } else this.sendNow(bytes);
+    this.sendNow(this.bytesOf(data as string | ArrayBufferLike | ArrayBufferView, false));
+  }
+
+  private bytesOf(data: string | ArrayBufferLike | ArrayBufferView, copy: boolean): string | Uint8Array {
+    if (typeof data === "string") return data;
+    const b = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as ArrayBuffer);
+    return copy ? b.slice() : b;
   }
 
   close(code?: number, reason?: string): void {
@@ -166,12 +193,7 @@ export class AuraSocket extends EventTarget {
 
   private sendNow(data: string | Uint8Array): void {
     const s = this.session;
-    if (s === null) {
-      // the session starts once the held dictionaries are loaded; keep the order
-      this.sendChain = (this.sendChain ?? this.ready.then(() => undefined)).then(() => this.sendNow(data));
-      return;
-    }
-    if (s.closed) return;
+    if (s === null || s.closed) return;
     s.send(data);
     this.flush();
   }
@@ -192,6 +214,7 @@ export class AuraSocket extends EventTarget {
   }
 
   private onOpen(): void {
+    this.everOpened = true;
     const sel = this.ws.protocol;
     this.aura = sel === SUBPROTOCOL || sel.startsWith(`${SUBPROTOCOL}.`);
     if (this.aura) {
@@ -203,7 +226,7 @@ export class AuraSocket extends EventTarget {
       return;
     }
     // frames wait until the held dictionaries are loaded: HELLO may switch to one at once
-    void this.ready.then((held) => {
+    this.sessionReady = this.ready.then((held) => {
       this.session = new ClientSession({ ...this.opts, held });
       const q = this.queue ?? [];
       this.queue = null;
@@ -352,6 +375,13 @@ export class AuraSocket extends EventTarget {
   }
 
   private onWsClose(ev: CloseEvent): void {
+    if (!this.everOpened && !this.retriedPlain) {
+      // spec/session.md §3.1: a server without AURA selects no subprotocol, which a browser treats
+      // as a failed handshake when it offered some; retry once as a plain WebSocket
+      this.retriedPlain = true;
+      this.ws = this.connect(this.appProtocols);
+      return;
+    }
     const f = this.failed;
     const init = f !== null ? { code: f.code, reason: f.reason, wasClean: false } : { code: ev.code, reason: ev.reason, wasClean: ev.wasClean };
     this.emit(new CloseEvent("close", init));
