@@ -352,6 +352,29 @@ def scenarios() -> list[Recorder]:
         r.act("server", "send", CHAT[1])
         out.append(r)
 
+    def corrupt_coded(frame: bytes) -> bytes:
+        msg = parse_control(frame) if is_control_frame(frame) else None
+        if isinstance(msg, Chunk) and msg.offset == 0:
+            return pack_control(Chunk(msg.dictionary_id, 0, bytes([msg.data[0] ^ 0x55]) + msg.data[1:]))
+        return frame
+
+    r = Recorder("coded_transfer_corrupted", "A CHUNK of a Brotli-coded transfer is altered in transit: the coded "
+                 "form does not decode to the listed size (or fails its SHA-256 check) and the client closes with "
+                 "1007 (§4.3.1).", [d], config=SessionConfig(max_chunk=4096), hints=["aura.coding.br"])
+    r.act("server", "start")
+    r.mutate = corrupt_coded
+    r.act("client", "fetch")
+    out.append(r)
+
+    r = Recorder("early_use_mismatch", "The server switched early to the dictionary the client named (its HELLO "
+                 "and USE are still in flight); a client USE naming another announced dictionary closes with 1002 "
+                 "(§4.2).", [d, other], hints=["aura.have." + d.id])
+    r.steps.append({"action": "server", "do": "start"})
+    r.server.start()
+    r.server.data_to_send()  # HELLO and the early USE: overtaken by the hand-made USE below
+    r.inject("client", pack_control(Use(other.id)))
+    out.append(r)
+
     r = Recorder("coding_not_offered", "HELLO carries transfer_coding although the client offered no coding "
                  "(altered in transit here): the client closes with 1002.", [d])
     r.mutate = hello_with({PARAM_TRANSFER_CODING: 1, PARAM_CODED_SIZE_BASE: 100})
