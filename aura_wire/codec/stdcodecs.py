@@ -67,9 +67,22 @@ class ZstdCodec:
             raise FrameError("zstd frame lacks the content size", offset=1, field="zstd.content_size")
         if size > max_size:
             raise LimitError(f"zstd content size {size} exceeds max_message_size {max_size}", field="zstd.content_size")
-        # Output is bounded while it is produced: libzstd refuses a block that would take the output
-        # past the declared Frame_Content_Size ("Destination buffer is too small"), checked above
-        # against max_size; tests/test_reliability.py sends a lying frame to a server and reads its RSS.
+        if size > 0 and _ONE_SHOT_MAGICLESS:
+            # One allocation of exactly the declared size, filled in place: libzstd stops at its end
+            # ("Destination buffer is too small") whatever the payload claims.  The streaming object
+            # below keeps its chunks and joins them, twice the declared size at its peak.
+            try:
+                out: bytes = self._dctx.decompress(payload, allow_extra_data=False)
+            except zstandard.ZstdError as exc:
+                if "unused data" not in str(exc):
+                    raise PayloadError(f"corrupt zstd payload: {exc}", field="zstd") from exc
+                # trailing bytes: the streaming path below says how many
+            else:
+                if len(out) != size:
+                    raise PayloadError(f"zstd produced {len(out)} bytes, header says {size}", field="zstd")
+                return out
+        # Streaming (an empty frame, or zstandard without the one-shot magicless path): libzstd
+        # still refuses output past the declared Frame_Content_Size, checked above against max_size.
         dobj = self._dctx.decompressobj()
         try:
             out = dobj.decompress(payload)
@@ -82,6 +95,21 @@ class ZstdCodec:
         if len(out) != size:
             raise PayloadError(f"zstd produced {len(out)} bytes, header says {size}", field="zstd")
         return out
+
+
+def _one_shot_magicless() -> bool:
+    """Whether this zstandard's one-shot decompress reads magicless frames (0.25 does, 0.22 does not)."""
+    params = zstandard.ZstdCompressionParameters.from_level(1, format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+                                                          write_content_size=1)
+    frame = zstandard.ZstdCompressor(compression_params=params).compress(b"aura")
+    try:
+        dctx = zstandard.ZstdDecompressor(format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+        return bool(dctx.decompress(frame, allow_extra_data=False) == b"aura")
+    except (zstandard.ZstdError, TypeError):
+        return False
+
+
+_ONE_SHOT_MAGICLESS: Final = _one_shot_magicless()
 
 
 def brotli_compress(data: bytes, quality: int) -> bytes:

@@ -328,7 +328,7 @@ def _vm_hwm_kib(pid: int) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to read the server's peak RSS")
-@pytest.mark.parametrize("frame", ["zstd-16k", "zstd-64k", "brotli-64MiB"])
+@pytest.mark.parametrize("frame", ["zstd-16k", "zstd-64k", "zstd-declares-16MiB", "brotli-64MiB"])
 async def test_bomb_frames_are_refused_at_flat_memory(frame: str, tmp_path: Path) -> None:
     proc, base = _spawn_server(_SERVER, tmp_path)
     try:
@@ -339,6 +339,8 @@ async def test_bomb_frames_are_refused_at_flat_memory(frame: str, tmp_path: Path
                 assert await c.recv() == MSG % i
             before = _vm_hwm_kib(proc.pid)
             hostile = {"zstd-16k": lambda: lying_zstd_frame(16_000), "zstd-64k": lambda: lying_zstd_frame(64_000),
+                       # declares the most max_message_size allows, then produces more
+                       "zstd-declares-16MiB": lambda: lying_zstd_frame(1_000, declared=(16 << 20) - 1),
                        "brotli-64MiB": lambda: brotli_bomb(64 << 20)}[frame]()
             await c.ws.send(hostile)
             with pytest.raises(ConnectionClosed) as info:
