@@ -4,15 +4,18 @@ Every WebSocket message becomes one AURA frame (spec/wire-format.md): a
 1-byte header naming the method (RAW, ZSTD, BROTLI, TEMPLATE, BRIO, CONTROL),
 then the coded payload.  Both peers hold a shared, content-addressed
 :class:`Dictionary`.  Public API: :class:`Dictionary`, :class:`Encoder`,
-:class:`Decoder`, :func:`train_dictionary`, :func:`load_dictionary`,
+:class:`Decoder`, :class:`CodecConfig`, :func:`train_dictionary`, :func:`load_dictionary`,
 :func:`save_dictionary`, the :class:`AuraError` tree, and ``compiled`` (True
 when the mypyc-compiled codec is in use).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from aura_wire import _loader
 
 _loader.install()
 
+from aura_wire.codec.config import CodecConfig  # noqa: E402
 from aura_wire.codec.decoder import Decoder  # noqa: E402
 from aura_wire.codec.dictionary import Dictionary  # noqa: E402
 from aura_wire.codec.encoder import Encoder  # noqa: E402
@@ -38,10 +41,14 @@ __version__ = "0.1.0"
 
 _LAZY = {"AuraMiddleware": "aura_wire.middleware", "connect": "aura_wire.client"}
 
+if TYPE_CHECKING:  # real types for mypy users; at run time they load on first use (below)
+    from aura_wire.client import connect
+    from aura_wire.middleware import AuraMiddleware
 
-def __getattr__(name: str) -> object:
-    # The adapters import starlette/websockets; load them only when asked for (and keep them
-    # out of the codec's mypyc build graph).
+
+def __getattr__(name: str) -> Any:
+    # The adapters (asyncio, websockets for the client) load only when asked for, so that
+    # ``import aura_wire`` stays the codec alone.
     if name in _LAZY:
         import importlib
 
@@ -55,6 +62,7 @@ compiled: bool = _loader.is_compiled()
 __all__ = [
     "AuraError",
     "AuraMiddleware",
+    "CodecConfig",
     "CompressionMetrics",
     "ConfigError",
     "ContextDesyncError",

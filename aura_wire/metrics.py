@@ -6,9 +6,9 @@ errors, and keeps the coding latency in a :class:`LatencySketch`: a
 fixed-memory log-bucket histogram (DDSketch-style) whose quantiles have a
 bounded *relative* error.  ``record`` is on the hot path of every message, so
 it does a handful of integer additions, one dict lookup and one ``math.log``;
-nothing here keeps per-message data or grows with traffic.  The module
-compiles with mypyc (``math.log``/``math.ceil`` are mypyc float primitives)
-and runs the same uncompiled.
+nothing here keeps per-message data or grows with traffic.  Pure Python
+(not in the compiled set, see ``_compiled_modules.py``), written so that
+mypyc could compile it (``math.log``/``math.ceil`` are mypyc float primitives).
 
 Ratios are always ``original / wire`` (2.0 means the wire carries half the
 bytes); they are never inverted.  No I/O here.

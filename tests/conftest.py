@@ -197,22 +197,10 @@ def byte_counter() -> Callable[[int], contextlib.AbstractAsyncContextManager[Byt
     return count_bytes
 
 
-def _codec_available(module: str) -> bool:
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
-
-
-HAVE_BRIO = _codec_available("aura_wire.codec.brio")
-HAVE_TEMPLATES = _codec_available("aura_wire.codec.templates")
-
-#: Codec options the session/middleware/client tests pass through to every Encoder/Decoder.
-#: Templates are off while the template engine is being built; BRIO is on when it imports.
-TEST_CODEC: dict[str, Any] = {"templates": False, "brio": HAVE_BRIO}
+#: Codec options the session/middleware/client tests pass through to every Encoder/Decoder: BRIO on,
+#: templates off (the session and the adapters are under test there; templates have their own tests
+#: in tests/codec/templates/).
+TEST_CODEC: dict[str, Any] = {"templates": False, "brio": True}
 
 _trained: dict[tuple[str, int], Any] = {}
 

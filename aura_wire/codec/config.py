@@ -1,7 +1,8 @@
 """Codec configuration: one dataclass with documented, validated defaults.
 
-Built from keyword arguments (``Encoder(dictionary, **config)``) or a TOML
-table (:func:`CodecConfig.from_mapping`).  Every field is checked on
+Passed as an object (``Encoder(dictionary, config=CodecConfig(window=4096))``,
+typed for mypy users), as keyword arguments (``Encoder(dictionary, window=4096)``)
+or as a TOML table (:func:`CodecConfig.from_mapping`).  Every field is checked on
 construction; errors name the field.  No I/O here.
 """
 
@@ -121,6 +122,16 @@ class CodecConfig:
     def context_params(self) -> dict[str, int]:
         """The values of :data:`CONTEXT_FIELDS` (what both peers must agree on)."""
         return {name: int(getattr(self, name)) for name in CONTEXT_FIELDS}
+
+    @classmethod
+    def resolve(cls, config: CodecConfig | None, options: Mapping[str, Any]) -> CodecConfig:
+        """``config`` (default: the defaults) with ``options`` (keyword arguments) applied on top;
+        an unknown option is a :class:`~aura_wire.errors.ConfigError` naming it."""
+        if config is None:
+            return cls.from_mapping(options)
+        if not options:
+            return config
+        return cls.from_mapping({**{f.name: getattr(config, f.name) for f in fields(cls)}, **options})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> CodecConfig:

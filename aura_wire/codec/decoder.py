@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 import zlib
+from dataclasses import fields
 from typing import Any, Final
 
 from aura_wire.codec.brio.decode import BrioDecoder
 from aura_wire.codec.brio.model import trim_history
-from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
+from aura_wire.codec.config import CodecConfig
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.frame import (
     METHOD_BRIO,
@@ -53,8 +54,10 @@ METHOD_SWITCHES: Final = ("zstd", "brotli", "brio", "templates")
 class Decoder:
     """Decode AURA frames back into the exact messages.
 
-    ``Decoder(dictionary=None, *, context=True, max_message_size=16 MiB, **config)``.
-    The method switches of ``config`` (``zstd``, ``brotli``, ``brio``, ``templates``)
+    ``Decoder(dictionary=None, *, context=True, max_message_size=None, config=None, **options)``:
+    ``config`` and ``options`` as for :class:`~aura_wire.codec.encoder.Encoder`;
+    ``max_message_size`` (default: the config's, 16 MiB) bounds every decoded message.
+    The method switches (``zstd``, ``brotli``, ``brio``, ``templates``)
     are ignored: they shape an encoder, and a decoder accepts every method.  Every malformed, truncated, oversized or hostile frame raises an
     :class:`~aura_wire.errors.AuraError` subclass.
     """
@@ -64,15 +67,19 @@ class Decoder:
         dictionary: Dictionary | None = None,
         *,
         context: bool = True,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        **config: Any,
+        max_message_size: int | None = None,
+        config: CodecConfig | None = None,
+        **options: Any,
     ) -> None:
-        config = dict(config)
-        config["max_message_size"] = max_message_size
+        base = CodecConfig.resolve(config, options)
+        if max_message_size is None:
+            max_message_size = base.max_message_size
+        values = {f.name: getattr(base, f.name) for f in fields(CodecConfig)}
+        values["max_message_size"] = max_message_size
         # The per-method switches shape what an encoder sends; a decoder accepts every method
         # (docs/tuning.md): a side that does not send templates must still decode the peer's.
-        config.update(dict.fromkeys(METHOD_SWITCHES, True))
-        self.config = CodecConfig.from_mapping(config)
+        values.update(dict.fromkeys(METHOD_SWITCHES, True))
+        self.config = CodecConfig.from_mapping(values)
         self.dictionary = dictionary
         self.context = context
         self.max_message_size = max_message_size

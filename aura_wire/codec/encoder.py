@@ -44,12 +44,14 @@ _SHORTCUT_MAX_FRAME: Final = 64
 class Encoder:
     """Encode application messages into AURA frames.
 
-    ``Encoder(dictionary=None, *, context=True, **config)``; ``config`` are the
-    fields of :class:`~aura_wire.codec.config.CodecConfig`.
+    ``Encoder(dictionary=None, *, context=True, config=None, **options)``: ``config`` is a
+    :class:`~aura_wire.codec.config.CodecConfig` (default: the defaults), ``options`` its fields as
+    keyword arguments, applied on top; an unknown option raises :class:`~aura_wire.errors.ConfigError`.
     """
 
-    def __init__(self, dictionary: Dictionary | None = None, *, context: bool = True, **config: Any) -> None:
-        self.config = CodecConfig.from_mapping(config)
+    def __init__(self, dictionary: Dictionary | None = None, *, context: bool = True,
+                 config: CodecConfig | None = None, **options: Any) -> None:
+        self.config = CodecConfig.resolve(config, options)
         self.dictionary = dictionary
         self.context = context
         self.metrics = CompressionMetrics()

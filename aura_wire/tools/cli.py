@@ -437,8 +437,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("aura_wire.ops.compare") is None:
-        raise CliError("compare needs aura_wire.ops.compare, which this installation lacks")
     from aura_wire.ops.compare import compare, format_table, load_config, validate_config
 
     configs = []
@@ -736,7 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="side-by-side benchmark against permessage-deflate, zstd, brotli",
                        description="For each corpus: train on the first half, code the second half in order as "
                        "one connection with aura_wire (context and stateless) and the peers; print ratio, "
-                       "encode/decode time, memory, fan-out and the issue-4 targets.")
+                       "encode/decode time, memory, fan-out and the design thresholds (docs/benchmarks.md).")
     b.add_argument("corpus", nargs="+", help="JSONL ({\"m\": ...}) or plain-text corpora")
     b.add_argument("--limit", type=_positive, help="use only the first N messages of each corpus")
     b.add_argument("--json", metavar="PATH", help="write the full report as JSON")

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
-import importlib.util
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +47,7 @@ from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
 from aura_wire.codec.decoder import Decoder
 from aura_wire.codec.shared import _shared_for
 from aura_wire.codec.templates.forms import get_uv
+from aura_wire.codec.templates.section import KIND_JSON, TemplateSet
 from aura_wire.codec.templates.state import MRU_SIZE, REF_FUZZY, REF_MASK
 
 __all__ = ["Field", "Dissection", "read_frame_arg", "dissect", "format_dissection", "InputError",
@@ -507,8 +506,7 @@ def describe_dictionary(dictionary: Dictionary, *, max_templates: int = 200) -> 
         "meta": {str(k): v for k, v in dictionary.meta.items()},
     }
     section = dictionary.section(SECTION_TEMPLATES)
-    if section is not None and importlib.util.find_spec("aura_wire.codec.templates") is not None:
-        from aura_wire.codec.templates.section import KIND_JSON, TemplateSet
+    if section is not None:
 
         try:
             ts = TemplateSet.from_section(section)

@@ -1,7 +1,7 @@
 """Training of BRIO's dictionary sections: the content block and the models (spec/brio.md §8).
 
-Runs once per dictionary, off the hot path, so it is plain Python (not
-compiled).  No I/O here.
+Runs once per dictionary, off the hot path; compiled with the codec (the
+model training runs a BrioEncoder over the samples).  No I/O here.
 
 Privacy guard: the content block goes to every peer, so it is built only
 from substrings that occur in at least ``min_distinct`` distinct training

@@ -31,10 +31,9 @@ from aura_wire.errors import (
     CLOSE_INVALID_DATA, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, AuraError, DictionaryFormatError, FrameError, LimitError,
     PayloadError,
 )
-from conftest import HAVE_BRIO, HAVE_TEMPLATES
 
 
-OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
+OPTS: dict[str, Any] = {"brio": True, "templates": True}
 NONE: dict[str, Any] = {"brio": False, "templates": False, "zstd": False, "brotli": False}
 
 LIMIT = 256 * 1024
@@ -147,9 +146,8 @@ def _method_cases() -> list[tuple[str, dict[str, Any], int, bool]]:
         ("zstd", {**NONE, "zstd": True}, METHOD_ZSTD, False),
         ("brotli", {**NONE, "brotli": True}, METHOD_BROTLI, False),
     ]
-    if HAVE_BRIO:
-        cases.append(("brio", {**NONE, "brio": True}, METHOD_BRIO, False))
-        cases.append(("brio-context", {**NONE, "brio": True}, METHOD_BRIO, True))
+    cases.append(("brio", {**NONE, "brio": True}, METHOD_BRIO, False))
+    cases.append(("brio-context", {**NONE, "brio": True}, METHOD_BRIO, True))
     return cases
 
 
@@ -181,7 +179,6 @@ def _bulk_frame(n: int) -> tuple[Encoder, Decoder, str, bytes]:
     return enc, dec, big, frame
 
 
-@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
 def test_template_huge_repeated_slots() -> None:
     """Array elements that repeat their 1000-byte prediction (SAME atoms, 1 byte each): refused at the limit."""
     _, _, big, frame = _bulk_frame(60)
@@ -193,7 +190,6 @@ def test_template_huge_repeated_slots() -> None:
     assert peak < PEAK_BUDGET
 
 
-@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
 def test_template_crafted_bomb_beyond_what_the_encoder_makes() -> None:
     """The same frame with its ARR count raised to 60,000 and 1-byte SAME atoms appended: 60 MB from 61 KB."""
     _, dec, _, frame = _bulk_frame(60)
@@ -227,7 +223,6 @@ def _uvarint(v: int) -> bytes:
     return encode_uvarint(v)
 
 
-@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
 @pytest.mark.parametrize("depth,ok", [(5, True), (32, True), (33, False), (5000, False)])
 def test_template_nesting_depth_in_a_frame(depth: int, ok: bool) -> None:
     """templates.md §4.1: container nesting deeper than 32 is a LimitError (crafted ARR atoms)."""
@@ -294,8 +289,7 @@ def _varint_frames() -> list[bytes]:
     huge = [b"\xff" * 9 + b"\x01", b"\xff" * 8 + b"\x7f", b"\x80" * 10 + b"\x01", b"\xff" * 4 + b"\x0f"]
     out = []
     methods = [METHOD_TEMPLATE, METHOD_ZSTD, METHOD_BROTLI]
-    if HAVE_BRIO:  # without the module a BRIO frame hits finding F1 (tests/codec/test_fuzz_regressions.py)
-        methods.append(METHOD_BRIO)
+    methods.append(METHOD_BRIO)
     for method in methods:
         for flags in (0, FLAG_CONTEXT, FLAG_DICT | FLAG_CONTEXT, FLAG_DICT, FLAG_TEXT | FLAG_CONTEXT):
             for h in huge:
@@ -342,14 +336,12 @@ def _flood(n: int, opts: dict[str, bool]) -> None:
     assert peak_mem <= 4 * (cfg["max_runtime_template_bytes"] + window) + 65536
 
 
-@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
 def test_runtime_template_flood_is_bounded() -> None:
     """2,000 distinct JSON shapes: the per-connection template state stays within its limits."""
     _flood(2000, TEMPLATES_ONLY)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_TEMPLATES, reason="aura_wire.codec.templates is not present yet")
 def test_runtime_template_flood_every_method() -> None:
     _flood(3000, OPTS)
 

@@ -3,8 +3,7 @@
 Arbitrary ``str``/``bytes`` of any size from 0 to 200 KB, in stateless and context mode, with and
 without a shared dictionary, with sensitive messages interleaved.  Checked for every frame: the
 decoded message is identical and of the same type, the frame is at most 1 byte longer than the
-message, and a sensitive frame has C=0 and D=0.  BRIO and templates are used when their modules
-exist (checked with importlib.util.find_spec).
+message, and a sensitive frame has C=0 and D=0.  BRIO and templates are on.
 """
 
 from __future__ import annotations
@@ -19,16 +18,15 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import aura_wire
 from aura_wire import Decoder, Dictionary, Encoder, train_dictionary
 from aura_wire.codec.frame import METHOD_TEMPLATE, parse_header
-from conftest import HAVE_BRIO, HAVE_TEMPLATES
 
 
-OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
+OPTS: dict[str, Any] = {"brio": True, "templates": True}
 NO_BRIO: dict[str, Any] = {**OPTS, "brio": False}
 MAX_SIZE = 200 * 1024
 #: Largest message given to the full codec in the normal suite: the pure-Python BRIO encoder codes
 #: ~40 KB/s, so the pure build tests the 200 KB range with BRIO off here and with BRIO on in the
 #: ``slow`` tests (the compiled build does all of it in the normal suite).
-FULL_MAX = MAX_SIZE if (aura_wire.compiled or not HAVE_BRIO) else 4096
+FULL_MAX = MAX_SIZE if aura_wire.compiled else 4096
 
 _WORDS = ["alpha", "beta", '"id":', "{", "}", ",", "é", "日本語", "🙂", " ", "\n", "\\u0000", "price", "0.001", "\x00"]
 

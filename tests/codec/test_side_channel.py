@@ -19,11 +19,9 @@ import pytest
 from aura_wire import Decoder, Dictionary, Encoder, train_dictionary
 from aura_wire.codec.dictionary import SECTION_ZSTD
 from aura_wire.codec.frame import parse_header
-from conftest import HAVE_BRIO, HAVE_TEMPLATES
 
 
-OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
-STATEFUL = HAVE_BRIO or HAVE_TEMPLATES
+OPTS: dict[str, Any] = {"brio": True, "templates": True}
 
 SECRET_A = "sk_live_7Hq2ZpX9vR4mTt0KcW"
 SECRET_B = "sk_live_Lm3Nb8Yd1Qe6Gs5JxR"
@@ -95,7 +93,6 @@ def test_sensitive_frame_flags_and_no_state(dictionary: Dictionary) -> None:
     assert Decoder(None, context=False, **OPTS).decode(f) == _secret_message(SECRET_A) * 20
 
 
-@pytest.mark.skipif(not STATEFUL, reason="needs a context-state method (aura_wire.codec.brio or templates), not present yet")
 def test_non_sensitive_secret_does_change_later_frames(dictionary: Dictionary) -> None:
     """Control: the same measurement detects the secret when the message is not marked sensitive."""
     hit = _frames_after(dictionary, True, SECRET_A, False, SECRET_A)
@@ -133,8 +130,6 @@ def _contains_part(blob: bytes, secret: str, k: int = 10) -> bool:
 
 @pytest.mark.parametrize("copies", [1, 7])
 def test_brio_and_template_sections_exclude_rare_secret(copies: int) -> None:
-    if not STATEFUL:
-        pytest.skip("BRIO/templates sections are not built yet (aura_wire.codec.brio / templates absent)")
     d = train_dictionary(_with_secret(TRAIN, SECRET_A, copies), zstd_dict_size=0, min_distinct=8, **OPTS)
     for kind, body in d.sections.items():
         assert not _contains_part(body, SECRET_A), f"section {kind} holds part of a secret seen in {copies} messages"

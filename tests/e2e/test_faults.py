@@ -30,10 +30,10 @@ from aura_wire.session import (
     ConnectionFailed, DictionaryOffered, MessageReceived, Role, Session, SessionConfig,
 )
 from aura_wire.session.control import Chunk, Get, Hello, pack_control, parse_control
-from conftest import HAVE_BRIO, HAVE_TEMPLATES, bound_socket, serve_app
+from conftest import bound_socket, serve_app
 
 
-OPTS: dict[str, Any] = {"brio": HAVE_BRIO, "templates": HAVE_TEMPLATES}
+OPTS: dict[str, Any] = {"brio": True, "templates": True}
 BRIO_ONLY: dict[str, Any] = {"brio": True, "templates": False, "zstd": False, "brotli": False}
 
 Scope = MutableMapping[str, Any]
@@ -68,13 +68,11 @@ def dict_b() -> Dictionary:
 
 def _desync_configs() -> list[Any]:
     out: list[Any] = []
-    if HAVE_BRIO:
-        out.append(pytest.param(BRIO_ONLY, id="brio"))
-    if HAVE_TEMPLATES:
-        # F3 (fixed): context TEMPLATE frames now end with a check byte (spec/wire-format.md §5.2 rule 4)
-        out.append(pytest.param({"brio": False, "templates": True, "zstd": False, "brotli": False},
-                                id="templates"))
-        out.append(pytest.param({**OPTS}, id="all-methods"))
+    out.append(pytest.param(BRIO_ONLY, id="brio"))
+    # F3 (fixed): context TEMPLATE frames now end with a check byte (spec/wire-format.md §5.2 rule 4)
+    out.append(pytest.param({"brio": False, "templates": True, "zstd": False, "brotli": False},
+                            id="templates"))
+    out.append(pytest.param({**OPTS}, id="all-methods"))
     return out
 
 
@@ -111,7 +109,6 @@ def test_desynchronised_context_never_delivers_wrong_text(opts: dict[str, bool],
     assert detected > 0  # the fault did reach a context-dependent frame at least once
 
 
-@pytest.mark.skipif(not HAVE_BRIO, reason="aura_wire.codec.brio is not present yet")
 def test_decoder_refuses_everything_after_a_desync() -> None:
     """wire-format §5.2 rule 3: after a detected desync (check value) every later frame is refused.
 
@@ -163,7 +160,6 @@ def _session_pair(d: Dictionary | None, opts: dict[str, bool]) -> tuple[Session,
     return srv, cli
 
 
-@pytest.mark.skipif(not HAVE_BRIO, reason="aura_wire.codec.brio is not present yet")
 def test_session_desync_closes_with_1007_and_delivers_nothing_wrong(dict_a: Dictionary) -> None:
     srv, cli = _session_pair(dict_a, BRIO_ONLY)
     msgs = _ticks(8, 4)
@@ -391,7 +387,6 @@ async def test_server_restarted_with_new_dictionary_while_clients_reconnect(dict
 # -- desync over a real socket ---------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HAVE_BRIO, reason="aura_wire.codec.brio is not present yet")
 async def test_desync_over_a_socket_closes_1007_and_app_never_sees_wrong_text() -> None:
     echo = Echo()
     mw = AuraMiddleware(echo, dictionary=None, **BRIO_ONLY)

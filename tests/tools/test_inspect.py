@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -284,16 +283,14 @@ def test_dissect_never_raises(frame: bytes) -> None:
 def test_describe_dictionary_lists_sections_and_templates() -> None:
     from aura_wire.tools.inspect import describe_dictionary, format_dictionary
 
-    have_templates = importlib.util.find_spec("aura_wire.codec.templates") is not None
-    d = train_dictionary(sample(300), brio=False, templates=have_templates, name="review")
+    d = train_dictionary(sample(300), brio=False, templates=True, name="review")
     info = describe_dictionary(d)
     assert info["id"] == d.id and info["bytes"] == len(d)
     assert info["meta"]["name"] == "review" and info["sections"]["zstd"] > 0
     text = format_dictionary(info)
     assert text.startswith(f"AURA dictionary {d.id}")
-    if have_templates:
-        assert info["templates_total"] > 0
-        pats = [t["pattern"] for t in info["templates"]]
-        assert any('"type":"l2update"' in p and "{}" in p for p in pats)
-        assert all(t["kind"] in ("json", "text") for t in info["templates"])
+    assert info["templates_total"] > 0
+    pats = [t["pattern"] for t in info["templates"]]
+    assert any('"type":"l2update"' in p and "{}" in p for p in pats)
+    assert all(t["kind"] in ("json", "text") for t in info["templates"])
     assert any(len(r) >= 12 for r in info["zstd_text"])  # what a reviewer must look at
