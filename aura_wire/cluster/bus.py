@@ -37,13 +37,22 @@ MAX_BUS_MESSAGE: Final = 64 * 1024 * 1024
 
 
 class Prepared(NamedTuple):
-    """One cluster broadcast: ``frame`` encodes ``message`` statelessly on ``dictionary_id``."""
+    """One cluster broadcast: ``frame`` encodes ``message`` statelessly on ``dictionary_id``.
+
+    ``origin`` names the publishing node (one per process run); ``seq``
+    numbers its broadcasts from 1, so a receiver drops what it has seen (a
+    publisher republishes its recent broadcasts after a Redis failure);
+    ``time`` (Unix seconds) is when it was first published, so a replica that
+    joined later does not deliver a republished one.
+    """
 
     origin: str
     channel: str
     dictionary_id: str | None
     message: str | bytes
     frame: bytes
+    seq: int = 0
+    time: float = 0.0
 
 
 class Adopted(NamedTuple):
@@ -59,7 +68,7 @@ def pack(msg: Prepared | Adopted) -> bytes:
         text = isinstance(msg.message, str)
         body = msg.message.encode("utf-8") if isinstance(msg.message, str) else bytes(msg.message)
         out: bytes = msgpack.packb([BUS_VERSION, _KIND_PREPARED, msg.origin, msg.channel, msg.dictionary_id or "",
-                                    text, body, msg.frame], use_bin_type=True)
+                                    text, body, msg.frame, msg.seq, float(msg.time)], use_bin_type=True)
         return out
     out = msgpack.packb([BUS_VERSION, _KIND_ADOPTED, msg.origin, msg.dictionary_id], use_bin_type=True)
     return out
@@ -86,14 +95,18 @@ def unpack(data: bytes) -> Prepared | Adopted:
     if items[0] != BUS_VERSION:
         raise FrameError(f"bus message version {items[0]!r} is not {BUS_VERSION}", field="bus.version")
     kind = items[1]
-    if kind == _KIND_PREPARED and len(items) == 8:
+    if kind == _KIND_PREPARED and len(items) == 10:
         origin = str(_field(items, 2, str, "origin"))
         channel = str(_field(items, 3, str, "channel"))
         did = str(_field(items, 4, str, "dictionary_id"))
         text = _field(items, 5, bool, "text")
         body = _field(items, 6, bytes, "message")
         frame = _field(items, 7, bytes, "frame")
-        assert isinstance(body, bytes) and isinstance(frame, bytes)
+        seq = _field(items, 8, int, "seq")
+        when = _field(items, 9, float, "time")
+        assert isinstance(body, bytes) and isinstance(frame, bytes) and isinstance(seq, int)
+        if seq < 0:
+            raise FrameError(f"bus message seq {seq} is negative", field="bus.seq")
         if not frame:
             raise FrameError("bus message has an empty frame", field="bus.frame")
         if text:
@@ -103,7 +116,8 @@ def unpack(data: bytes) -> Prepared | Adopted:
                 raise FrameError("bus text message is not UTF-8", field="bus.message") from exc
         else:
             message = body
-        return Prepared(origin, channel, did or None, message, frame)
+        assert isinstance(when, float)
+        return Prepared(origin, channel, did or None, message, frame, seq, when)
     if kind == _KIND_ADOPTED and len(items) == 4:
         return Adopted(str(_field(items, 2, str, "origin")), str(_field(items, 3, str, "dictionary_id")))
     raise FrameError(f"bus message kind {kind!r} with {len(items)} fields is not known", field="bus.kind")

@@ -17,7 +17,11 @@ the middleware keeps serving with the dictionaries it holds:
   replica's in a bounded outbox that a writer drains in order, in batches
   (a broadcast never waits for Redis; during an outage the outbox holds up
   to ``outbox_capacity`` messages, then drops the oldest, counted in
-  ``dropped``).
+  ``dropped``).  Redis may lose what it accepted but no replica read yet
+  (a restart without persistence): so the writer keeps what it published
+  in the last ``replay_seconds`` (at most ``replay_capacity`` messages) and
+  publishes it again after any backend failure; receivers drop what they
+  have seen by (origin, seq), the origin being this node's run.
 * **samples**: :meth:`sample` (called by the middleware for every
   non-sensitive message it sends) keeps at most ``sample_batch`` messages
   per ``sample_flush_interval`` with probability ``sample_rate``; a flusher
@@ -44,6 +48,7 @@ import functools
 import logging
 import os
 import random
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -110,6 +115,8 @@ class ClusterNode:
         sample_capacity: int = 5000,
         max_sample_bytes: int = 64 * 1024,
         outbox_capacity: int = 10000,
+        replay_seconds: float = 10.0,
+        replay_capacity: int = 2000,
         train_interval: float | None = None,
         lock_ttl: float = 30.0,
         discovery: dict[str, Any] | None = None,
@@ -128,6 +135,10 @@ class ClusterNode:
         self.middleware = middleware
         self.backend = backend
         self.replica_id = replica_id or default_replica_id()
+        #: Origin of this node's broadcasts: the replica and this run (a restarted replica starts its seq anew).
+        self.instance = f"{self.replica_id}/{secrets.token_hex(4)}"
+        self.replay_seconds = replay_seconds
+        self.replay_capacity = replay_capacity
         self.transient = _TRANSIENT + tuple(transient)
         self.poll_interval = poll_interval
         self.snapshot_interval = snapshot_interval
@@ -158,6 +169,11 @@ class ClusterNode:
         self.rounds: list[dict[str, Any]] = []
         self.adoptions: list[tuple[float, str]] = []  # (time applied here, id)
         self._outbox: collections.deque[bytes] = collections.deque()
+        self._seq = 0
+        self._published: collections.deque[tuple[float, bytes]] = collections.deque(maxlen=max(1, replay_capacity))
+        self._replay = False
+        self._seen: dict[str, int] = {}  # origin -> last seq delivered here
+        self.duplicates = 0
         self._outbox_capacity = outbox_capacity
         self._outbox_ready = asyncio.Event()
         self._samples: list[str | bytes] = []
@@ -167,6 +183,7 @@ class ClusterNode:
         self._view: dict[str, Any] | None = None
         self._started = False
         self._last_broadcast: str | None = None
+        self._reading_since = time.time()  # broadcasts first published before this are not ours to deliver
 
     # -- hot path (called by the middleware) ---------------------------------
     def sample(self, message: str | bytes) -> None:
@@ -177,12 +194,14 @@ class ClusterNode:
             return
         self._samples.append(message)
 
-    def publish(self, prepared: bus.Prepared) -> None:
+    def publish(self, channel: str, dictionary_id: str | None, message: str | bytes, frame: bytes) -> None:
         """Queue a prepared broadcast for the other replicas (never blocks; see the module docstring)."""
         if len(self._outbox) >= self._outbox_capacity:
             self._outbox.popleft()
             self.dropped += 1
-        self._outbox.append(bus.pack(prepared))
+        self._seq += 1
+        self._outbox.append(bus.pack(bus.Prepared(self.instance, channel, dictionary_id, message, frame, self._seq,
+                                                  time.time())))
         self._outbox_ready.set()
 
     # -- lifecycle ----------------------------------------------------------
@@ -203,6 +222,7 @@ class ClusterNode:
             elif self.middleware.dictionary is not None:
                 log.info("cluster store has no dictionary yet; this replica's stays local until one is adopted")
             self._last_broadcast = await asyncio.wait_for(self.backend.last_broadcast_id(), initial_timeout)
+            self._reading_since = time.time()
         except self.transient as exc:
             log.warning("cluster store unreachable at start (%s); serving with the local dictionary", exc)
         loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
@@ -243,6 +263,8 @@ class ClusterNode:
                 if self.connected:
                     log.warning("cluster backend unreachable (%s loop): %s; retrying", name, exc)
                 self.connected = False
+                self._replay = True  # Redis may have lost broadcasts no replica has read yet
+                self._outbox_ready.set()  # the writer replays them as soon as Redis answers
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
             except Exception:
@@ -303,6 +325,7 @@ class ClusterNode:
     async def _read_broadcasts(self) -> None:
         if self._last_broadcast is None:
             self._last_broadcast = await self.backend.last_broadcast_id()
+            self._reading_since = time.time()
         while True:
             rows = await self.backend.read_broadcasts(self._last_broadcast, block=1.0)
             self.connected = True
@@ -314,20 +337,41 @@ class ClusterNode:
                     self.bad_messages += 1
                     log.error("dropped a malformed cluster broadcast: %s", exc)
                     continue
-                if isinstance(msg, bus.Prepared) and msg.origin != self.replica_id:
+                if isinstance(msg, bus.Prepared) and msg.origin != self.instance:
+                    last = self._seen.get(msg.origin, 0)
+                    if msg.seq <= last or msg.time < self._reading_since:
+                        self.duplicates += 1  # republished after a failure, or a retried batch
+                        continue
+                    self._seen[msg.origin] = msg.seq
+                    if len(self._seen) > 256:
+                        self._seen.pop(next(iter(self._seen)))
                     self.received += 1
                     await self.middleware.deliver_prepared(msg)
                     await asyncio.sleep(0)  # a batch of up to 512 messages must not hold the loop
 
     async def _write_broadcasts(self) -> None:
         while True:
-            if not self._outbox:
+            if not self._outbox and not self._replay:
                 self._outbox_ready.clear()
                 await self._outbox_ready.wait()
+            if self._replay:
+                horizon = time.monotonic() - self.replay_seconds
+                again = [p for t, p in self._published if t >= horizon]
+                if again:
+                    await self.backend.publish(again)  # receivers drop the ones they have
+                self._replay = False
             batch = [self._outbox[i] for i in range(min(256, len(self._outbox)))]
-            await self.backend.publish(batch)  # on failure the batch stays queued, in order
-            for _ in batch:
+            if not batch:
+                continue
+            try:
+                await self.backend.publish(batch)  # on failure the batch stays queued, in order
+            except self.transient:
+                self._replay = True  # part of the batch may have reached Redis before the failure
+                raise
+            now = time.monotonic()
+            for p in batch:
                 self._outbox.popleft()
+                self._published.append((now, p))
             self.published += len(batch)
             self.connected = True
 
@@ -390,7 +434,7 @@ class ClusterNode:
     # -- operators' view ----------------------------------------------------
     def local_snapshot(self) -> dict[str, Any]:
         extra = {"cluster": {"connected": self.connected, "published": self.published, "received": self.received,
-                             "dropped": self.dropped, "outbox": len(self._outbox),
+                             "dropped": self.dropped, "duplicates": self.duplicates, "outbox": len(self._outbox),
                              "last_adoption": self.adoptions[-1][0] if self.adoptions else None}}
         return replica_snapshot(self.replica_id, self.middleware.metrics_snapshot(per_connection=False), extra=extra)
 

@@ -530,7 +530,7 @@ class AuraMiddleware:
             did = d.id if d is not None else None
             if self.cluster is not None:
                 self.cluster.sample(message)
-                self.cluster.publish(Prepared(self.cluster.replica_id, channel, did, message, frame))
+                self.cluster.publish(channel, did, message, frame)
             return await self._deliver(self.subscribers(channel), message, did, frame)
         targets = [c if isinstance(c, AuraConnection) else connection_of(c)
                    for c in (list(self.connections.values()) if connections is None else connections)]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 from _cluster import RedisServer, redis_or_skip, until
 from conftest import serve_app, small_dictionary
@@ -164,7 +165,7 @@ async def test_sensitive_messages_are_never_sampled(redis_server: RedisServer) -
 
 # -- bus messages ---------------------------------------------------------------
 @pytest.mark.parametrize("msg", [
-    bus.Prepared("r1", "news", "ab" * 32, "héllo", b"\x61frame"),
+    bus.Prepared("r1/5f3a", "news", "ab" * 32, "héllo", b"\x61frame", 7, 1764000000.25),
     bus.Prepared("r2", "", None, b"\x00\x01", b"\x40"),
     bus.Adopted("r3", "cd" * 32),
 ])
@@ -176,7 +177,10 @@ def test_bus_messages_round_trip(msg: Any) -> None:
     (b"\xc1", "bus"),
     (b"\x92\x02\x01", "bus.version"),
     (b"\x93\x01\x09\xa1x", "bus.kind"),
-    (bus.pack(bus.Prepared("r", "c", None, "m", b"\x40"))[:-3] + b"\xc4\x00", "bus.frame"),
+    (msgpack.packb([1, 1, "r", "c", "", True, b"m", b"", 1, 0.0]), "bus.frame"),
+    (msgpack.packb([1, 1, "r", "c", "", True, b"m", b"\x40", -1, 0.0]), "bus.seq"),
+    (msgpack.packb([1, 1, "r", "c", "", True, b"m", b"\x40", "1", 0.0]), "bus.seq"),
+    (msgpack.packb([1, 1, "r", "c", "", True, b"m", b"\x40", 1, 5]), "bus.time"),
 ])
 def test_bus_refuses_malformed_messages(data: bytes, field: str) -> None:
     with pytest.raises(FrameError) as ei:
