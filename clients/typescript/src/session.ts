@@ -176,7 +176,7 @@ export class ClientSession {
     if (this.state === "closed") throw new ProtocolError("send on a closed session", undefined, "session");
     const text = typeof message === "string";
     const data = text ? utf8(message) : message;
-    const frame = encodeStateless(data, text);
+    const frame = encodeStateless(data, text, this.sendDict);
     this.stats.sentMessages++;
     this.stats.sentRawBytes += data.length;
     this.stats.sentWireBytes += frame.length;
