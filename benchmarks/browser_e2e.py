@@ -11,7 +11,10 @@ fetched from the server directly. Each corpus runs three pages in one browser pr
 
 Timing (``--stall``): the page holds its main thread after ``open`` until the whole stream is
 queued (checked: the server's last send precedes the page's unblock), then the dispatch interval
-per message is its receive work: AURA decode + dispatch vs Chromium's inflate + dispatch.
+per message is its receive work (``aura us/msg``, ``pmd us/msg``: everything the page does per
+message, the echo included). ``decode us`` is the time inside AuraSocket's decode alone;
+``dec/pmd`` = decode us / pmd us/msg: AURA's decode against the whole per-message cost of the
+permessage-deflate page (an upper bound of its arrival-to-onmessage time).
 
 Run: ``PYTHONPATH=. python benchmarks/browser_e2e.py [--n 400] [--ws sansio|websockets] [corpus ...]``
 (needs ``npm ci && npm run build`` in clients/typescript and the Debian chromium).
@@ -147,7 +150,7 @@ def main() -> None:
     print(f"uvicorn ws={args.ws}, up to {args.n} messages per corpus, dictionary trained on up to {args.train} "
           "before them (at most half the corpus)")
     print(f"{'corpus':24} {'aura B':>9} {'pmd B':>9} {'pmd/aura':>8} {'decode us':>9} {'aura us/msg':>11} "
-          f"{'pmd us/msg':>10} {'ratio':>6}  exact queued  ext(aura|pmd)", flush=True)
+          f"{'pmd us/msg':>10} {'dec/pmd':>7}  exact queued  ext(aura|pmd)", flush=True)
     rows = []
     for name in names:
         with open(CORPORA / f"{name}.jsonl", encoding="utf-8") as f:
@@ -168,7 +171,7 @@ def main() -> None:
                a["page"]["extensions"], p["page"]["extensions"], st["dictionaryState"])
         rows.append(row)
         print(f"{row[0]:24} {row[1]:9d} {row[2]:9d} {row[3]:8.2f} {row[4]:9.1f} {row[5]:11.1f} {row[6]:10.1f} "
-              f"{row[5] / row[6]:6.2f}  {str(row[7]):5} {str(row[8]):6}  {row[9] or '-'} | {row[10] or '-'}  {row[11]}",
+              f"{row[4] / row[6]:7.2f}  {str(row[7]):5} {str(row[8]):6}  {row[9] or '-'} | {row[10] or '-'}  {row[11]}",
               flush=True)
     gm = math.exp(sum(math.log(r[3]) for r in rows) / len(rows))
     print(f"geomean socket bytes, permessage-deflate / aura (server->client): {gm:.2f}x")
