@@ -40,7 +40,7 @@ def test_break_even() -> None:
 
 def test_train_stores_the_saving_and_prints_the_break_even(tmp_path: Path) -> None:
     src = tmp_path / "feed.jsonl"
-    src.write_text("".join(json.dumps({"m": m}) + "\n" for m in load_corpus("market_binance", 400)))
+    src.write_text("".join(json.dumps({"m": m}) + "\n" for m in load_corpus("market_binance", 250)))
     out = tmp_path / "d.aura"
     env = dict(os.environ, PYTHONPATH=PKG_PARENT)
     proc = subprocess.run([sys.executable, "-m", "aura_wire.tools.cli", "train", str(src), "-o", str(out), "--hold-back",
@@ -52,8 +52,8 @@ def test_train_stores_the_saving_and_prints_the_break_even(tmp_path: Path) -> No
     assert d.meta["saving_measured_on"] == 60 == summary["held_back"]
     assert summary["transfer_bytes"]["br"] == len(coded_form(d, "br")) < len(d)
     assert summary["break_even_messages"] == round(len(coded_form(d, "br")) / summary["saving_per_message"])
-    text = subprocess.run([sys.executable, "-m", "aura_wire.tools.cli", "train", str(src), "-o", str(out)], env=env,
-                          capture_output=True, text=True, timeout=300).stdout
+    text = subprocess.run([sys.executable, "-m", "aura_wire.tools.cli", "train", str(src), "-o", str(out), "--limit",
+                           "120"], env=env, capture_output=True, text=True, timeout=300).stdout
     assert "break-even" in text and "Brotli-coded" in text
 
 
