@@ -105,7 +105,7 @@ class LatencySketch:
                     seconds = self.max_seconds  # keep total/avg finite
         else:
             i = 0
-            if seconds != seconds or seconds == -_INF:
+            if math.isnan(seconds) or seconds == -_INF:
                 seconds = 0.0  # NaN / -inf: count it, but keep total/avg finite
         counts[i] += 1
         if i < self._lo:

@@ -270,8 +270,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         ports = [free_port() for _ in range(3)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
         for i, p in enumerate(ports):
-            procs.append(subprocess.Popen([sys.executable,  # noqa: ASYNC220 - set-up os.path.abspath(__file__), "--serve", work, url, f"r{i + 1}",
-                                           str(p)], env=env))
+            procs.append(subprocess.Popen(  # noqa: ASYNC220 - set-up
+                [sys.executable, os.path.abspath(__file__), "--serve", work, url, f"r{i + 1}", str(p)], env=env))
         for p in ports:
             await wait_for(lambda p=p: get(p)["started"], 60, "replica start")
         pids = [x.pid for x in procs[1:]]

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
@@ -223,7 +223,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             "(br / raw) | saving B/msg | break-even msgs |")
     out = [head, "|" + "---|" * 11]
     for r in rows:
-        def cell(key: str, base: str = "pmd15") -> str:
+        def cell(key: str, base: str = "pmd15", r: dict[str, Any] = r) -> str:
             return f"{r[key]:,} ({r[base] / r[key]:.2f}x)"
         out.append(f"| {r['corpus']} | {r['messages']} | {cell('new')}{'' if r['new_fetched'] else ' nf'} | "
                    f"{cell('returning')} | {cell('short', 'pmd15s')}{'' if r['short_fetched'] else ' nf'} | "

@@ -573,7 +573,7 @@ def report(res: dict[str, Any]) -> str:
         ctx_rel.append(rc)
         sl_rel.append(rs)
         lines.append(f"| {name} | {r['messages']} | " + " | ".join(cells) + f" | {rc:.2f}x | {rs:.2f}x |")
-    lines.append(f"| geomean | | " + " | ".join("" for _ in res["configs"]) +
+    lines.append("| geomean | | " + " | ".join("" for _ in res["configs"]) +
                  f" | {geomean(ctx_rel):.2f}x | {geomean(sl_rel):.2f}x |")
     if any("codec" in r for r in res["corpora"].values()):
         lines += ["", "# codec alone (this process): ratio = original / wire bytes; encode/decode per message (us)", ""]

@@ -81,9 +81,9 @@ def synthetic_messages(n: int, seed: int = 7) -> list[str]:
     for i in range(n):
         kind = i % 4
         if kind == 0:
-            out.append(json.dumps({"type": "chat", "id": i, "user": rnd.choice(users),
-                                   "text": " ".join(rnd.choice(["hi", "ok", "lol", "deploy", "the", "build", "is",
-                                                                "green", "red", "again"]) for _ in range(rnd.randint(1, 12)))}))
+            words = ["hi", "ok", "lol", "deploy", "the", "build", "is", "green", "red", "again"]
+            text = " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12)))
+            out.append(json.dumps({"type": "chat", "id": i, "user": rnd.choice(users), "text": text}))
         elif kind == 1:
             out.append(json.dumps({"e": "trade", "E": 1700000000000 + i * 37, "s": rnd.choice(syms),
                                    "p": f"{rnd.uniform(10, 60000):.2f}", "q": f"{rnd.random():.5f}",

@@ -58,7 +58,8 @@ class Decoder:
     ``config`` and ``options`` as for :class:`~aura_wire.codec.encoder.Encoder`;
     ``max_message_size`` (default: the config's, 16 MiB) bounds every decoded message.
     The method switches (``zstd``, ``brotli``, ``brio``, ``templates``)
-    are ignored: they shape an encoder, and a decoder accepts every method.  Every malformed, truncated, oversized or hostile frame raises an
+    are ignored: they shape an encoder, and a decoder accepts every method.  Every malformed,
+    truncated, oversized or hostile frame raises an
     :class:`~aura_wire.errors.AuraError` subclass.
     """
 

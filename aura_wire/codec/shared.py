@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from aura_wire.codec.brio.model import BrioShared
 from aura_wire.codec.config import CodecConfig
-from aura_wire.codec.dictionary import SECTION_BRIO_CONTENT, SECTION_BRIO_MODEL, SECTION_TEMPLATE_BRIO_MODEL, SECTION_TEMPLATES, SECTION_ZSTD, Dictionary
+from aura_wire.codec.dictionary import (
+    SECTION_BRIO_CONTENT,
+    SECTION_BRIO_MODEL,
+    SECTION_TEMPLATE_BRIO_MODEL,
+    SECTION_TEMPLATES,
+    SECTION_ZSTD,
+    Dictionary,
+)
 from aura_wire.codec.stdcodecs import (
     ZstdCodec,
 )

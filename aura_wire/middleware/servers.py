@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol as _SansIOProtocol
 
-__all__ = ["WebSocketsProtocol", "WebSocketsSansIOProtocol", "use_with_hypercorn", "is_aura_subprotocol"]
+__all__ = ["WebSocketsProtocol", "WebSocketsSansIOProtocol", "use_with_hypercorn", "is_aura_subprotocol"]  # noqa: F822 - the two protocol classes load on first use (__getattr__)
 
 _AURA = "aura.v1"
 
@@ -101,4 +101,4 @@ def use_with_hypercorn() -> None:
                 self.extensions = None  # no offer is read: no extension is accepted
             return super().accept(subprotocol, additional_headers)
 
-    setattr(ws_stream, "Handshake", AuraHandshake)
+    setattr(ws_stream, "Handshake", AuraHandshake)  # noqa: B010 - hypercorn types Handshake as a class: mypy refuses an assignment

@@ -124,7 +124,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self.written = 0
         self.skipped = 0
-        self._f = open(self.path, "ab")
+        self._f = open(self.path, "ab")  # noqa: SIM115 - the log's file, open until close()
         self._size = self._f.tell()
 
     def write(self, message: str | bytes, direction: str = "in") -> bool:
@@ -166,7 +166,7 @@ class AuditLog:
                 if os.path.exists(src):
                     os.replace(src, f"{self.path}.{i + 1}")
             os.replace(self.path, f"{self.path}.1")
-        self._f = open(self.path, "ab")
+        self._f = open(self.path, "ab")  # noqa: SIM115 - the log's file, open until close()
         self._size = 0
 
     def files(self) -> list[str]:

@@ -234,7 +234,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from aura_wire.tools.inspect import InputError, describe_dictionary, dissect, format_dictionary, format_dissection, read_frame_arg
+    from aura_wire.tools.inspect import (
+        InputError,
+        describe_dictionary,
+        dissect,
+        format_dictionary,
+        format_dissection,
+        read_frame_arg,
+    )
 
     if not args.frame and not args.dictionary:
         raise CliError("give a FRAME, or --dictionary FILE alone to review a dictionary")

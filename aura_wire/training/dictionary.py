@@ -15,7 +15,16 @@ from typing import Sequence
 
 import msgpack
 
-from aura_wire.codec.dictionary import FORMAT_VERSION, SECTION_BRIO_CONTENT, SECTION_BRIO_MODEL, SECTION_META, SECTION_TEMPLATE_BRIO_MODEL, SECTION_TEMPLATES, SECTION_ZSTD, Dictionary
+from aura_wire.codec.dictionary import (
+    FORMAT_VERSION,
+    SECTION_BRIO_CONTENT,
+    SECTION_BRIO_MODEL,
+    SECTION_META,
+    SECTION_TEMPLATE_BRIO_MODEL,
+    SECTION_TEMPLATES,
+    SECTION_ZSTD,
+    Dictionary,
+)
 from aura_wire.training.brio import build_content, train_brio, train_template_brio_model
 from aura_wire.training.templates import train_templates
 

@@ -194,7 +194,8 @@ def copy_cases(tsec: bytes) -> None:
         assert copies(section, context, msgs, pl, window, content) > 0, name
     one = ['{"a":"xx"}']
     head = bytes([(8 + 0) << 2])  # context: runtime template id 0 (no dictionary), no mask
-    error_case("error-copy-distance", "COPY distance 200 reaches before the reference buffer (5 bytes: no prediction, no history, the output {\"a\":)",
+    error_case("error-copy-distance", "COPY distance 200 reaches before the reference buffer "
+               "(5 bytes: no prediction, no history, the output {\"a\":)",
                None, True, one, head + bytes([0x10, 0x07, 0xC8, 0x01]), "PayloadError")
     error_case("error-copy-overlap", "COPY of 5 bytes at distance 3 (n > d)", None, True, one,
                head + bytes([0x10, 0x0B, 0x03]), "PayloadError")

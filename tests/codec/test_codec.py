@@ -16,7 +16,8 @@ from aura_wire.errors import (
 
 STD = {"brio": False, "templates": False}
 SAMPLES = [
-    f'{{"event":"trade","id":{i},"price":"{20000 + (i * 37) % 500}.{i % 100:02d}","qty":"0.{i % 9}","side":"{"buy" if i % 3 else "sell"}"}}'
+    f'{{"event":"trade","id":{i},"price":"{20000 + (i * 37) % 500}.{i % 100:02d}","qty":"0.{i % 9}",'
+    f'"side":"{"buy" if i % 3 else "sell"}"}}'
     for i in range(300)
 ]
 
@@ -75,7 +76,8 @@ def test_methods_selected(std_dict: Dictionary) -> None:
     assert h.method in (METHOD_ZSTD, METHOD_BROTLI)
     h = parse_header(enc.encode(SAMPLES[5]))
     assert h.method == METHOD_ZSTD and h.uses_dictionary and not h.context and h.text
-    assert parse_header(Encoder(std_dict, context=False, zstd=False, brotli=False, **STD).encode(SAMPLES[5])).method == METHOD_RAW
+    enc = Encoder(std_dict, context=False, zstd=False, brotli=False, **STD)
+    assert parse_header(enc.encode(SAMPLES[5])).method == METHOD_RAW
 
 
 def test_stateless_frame_decodes_in_any_decoder(std_dict: Dictionary) -> None:

@@ -89,7 +89,8 @@ async def test_dashboard_axes_target_and_tiles(points: int) -> None:
         assert t and len(t) == len(set(t)), f"{c}: repeated or missing time labels {t}"
     assert len({tuple(t) for t in ticks.values()}) == 1, f"charts use different time axes: {ticks}"
     lat = _svg(dom, "c-latency")
-    assert re.search(r"p95 target [\d.]+ ms \u2191 above the chart", lat), lat[-600:]  # 2 s is far above: named, not drawn clamped to the top
+    # 2 s is far above: named, not drawn clamped to the top
+    assert re.search(r"p95 target [\d.]+ ms \u2191 above the chart", lat), lat[-600:]
     # with two samples (one before any traffic) the series still show: points are drawn
     assert "<circle" in lat or "<path" in lat
     ratio = _svg(dom, "c-ratio")
@@ -104,7 +105,8 @@ async def test_p95_target_line_sits_inside_the_plot_with_its_value() -> None:
     # a target near the encode times: it joins the scale and is drawn where it belongs
     dom, _ = await _serve_and_render(8, p95_target=None)
     lat = _svg(dom, "c-latency")
-    m = re.search(r'<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="\1" stroke="#b91c1c"[^>]*(?:/>|></line>)<text[^>]*y="([\d.]+)"'
+    m = re.search(r'<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="\1" stroke="#b91c1c"[^>]*(?:/>|></line>)'
+                  r'<text[^>]*y="([\d.]+)"'
                   r'[^>]*>(p95 target [^<]*)</text>', lat)
     assert m, "no p95 target line"
     top, bottom = _plot_y_range(lat)

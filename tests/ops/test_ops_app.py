@@ -128,7 +128,7 @@ async def test_endpoints_through_uvicorn(live: Callable[[Any], Server]) -> None:
         assert init is not None
         assert json.loads(init.group(1))["health"]["metrics"]["messages"] == 300
 
-        for extra in range(3):
+        for _ in range(3):
             m.record("brio", 100, 20, 1e-5, False)
             r = await client.get("/aura/dashboard/series")
         pts = r.json()["points"]

@@ -47,7 +47,8 @@ def test_known_bytes():
     assert pack_control(Get(did, 300, 16384)) == b"\x07\x03" + bytes.fromhex(did) + b"\xac\x02\x80\x80\x01"
     assert pack_control(Hello(1, 16384, ((did, 5),), ())) == (b"\x07\x01\x01\x80\x80\x01\x01" + bytes.fromhex(did)
                                                           + b"\x05\x00")
-    assert pack_control(Hello(1, 1, (), ((0, 1), (2, 8192), (70, 0)))) == b"\x07\x01\x01\x01\x00\x03\x00\x01\x02\x80\x40\x46\x00"
+    assert (pack_control(Hello(1, 1, (), ((0, 1), (2, 8192), (70, 0))))
+            == b"\x07\x01\x01\x01\x00\x03\x00\x01\x02\x80\x40\x46\x00")
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,7 +12,19 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 
 import aura_wire
 from aura_wire.tools import bench
-from aura_wire.tools.bench import PEERS, BenchError, BenchReport, CorpusResult, PeerResult, available_features, bench_corpus, check_targets, format_report, load_messages, run_bench
+from aura_wire.tools.bench import (
+    PEERS,
+    BenchError,
+    BenchReport,
+    CorpusResult,
+    PeerResult,
+    available_features,
+    bench_corpus,
+    check_targets,
+    format_report,
+    load_messages,
+    run_bench,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "aura_wire" / "data" / "sample.jsonl"
@@ -88,7 +100,7 @@ def test_bench_corpus_on_the_bundled_sample() -> None:
     res = bench_corpus(SAMPLE, limit=80, features=OFF, trace_memory=True)
     assert (res.train_messages, res.measured_messages) == (40, 40)
     assert list(res.peers) == list(PEERS)
-    for name, p in res.peers.items():
+    for p in res.peers.values():
         assert p.original_bytes == res.original_bytes > 0
         assert 0 < p.wire_bytes and p.ratio == pytest.approx(p.original_bytes / p.wire_bytes)
         assert p.encode_us_median > 0 and p.decode_us_median > 0

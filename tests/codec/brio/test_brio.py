@@ -139,7 +139,7 @@ def test_search_ring_does_not_change_payloads(shared: BrioShared, window: int, r
     rnd = random.Random(window + ring)
     pool = _samples()
     msgs = []
-    for i in range(70):
+    for _ in range(70):
         k = rnd.randrange(4)
         if k == 0:
             msgs.append(pool[rnd.randrange(len(pool))])
