@@ -9,30 +9,14 @@ permessage-deflate. Needs `npm ci && npm run build` in clients/typescript and De
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 
-import pytest
 
 from aura_wire import train_dictionary
-from tests.conftest import load_corpus
-
-TS = Path(__file__).resolve().parents[2] / "clients" / "typescript"
-
-
-def _need_browser() -> None:
-    missing = [what for what, ok in (("node", shutil.which("node")), ("chromium", Path("/usr/bin/chromium").exists()),
-                                     ("clients/typescript/dist", (TS / "dist" / "aura-wire.js").exists()),
-                                     ("clients/typescript/node_modules", (TS / "node_modules").is_dir())) if not ok]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test prerequisites missing in CI: {', '.join(missing)}")
-        pytest.skip(f"browser test prerequisites missing: {', '.join(missing)} (see docs/browser.md)")
-
+from _browser import need_browser
+from conftest import load_corpus
 
 async def test_chromium_aura_socket_round_trip_exact_and_smaller() -> None:
-    _need_browser()
+    need_browser()
     from benchmarks.browser_e2e import MODES, run_corpus
 
     train = load_corpus("logs_openssh", 600)

@@ -7,14 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from tests.conftest import serve_app
-from tests.e2e.test_e2e_browser import TS, _need_browser
+from conftest import serve_app
+from _browser import TS, need_browser
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "browser"
 
 
 async def test_browser_example_streams_over_aura() -> None:
-    _need_browser()
+    need_browser()
     sys.path.insert(0, str(EXAMPLE))
     try:
         from app import build_app  # type: ignore[import-not-found]

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from aura_wire import AuraMiddleware
-from tests.conftest import echo_app, serve_app
-from tests.e2e.test_e2e_browser import TS, _need_browser
+from conftest import echo_app, serve_app
+from _browser import TS, need_browser
 
 EXPECTED = [["blob", [1, 2, 3]], ["text", "text after blob"], ["blob", [8, 7]], ["blob", [4, 5]],
             ["text", "é ✓ 😀"], ["arraybuffer", [42]]]
@@ -36,7 +36,7 @@ def _app() -> Any:
 
 @pytest.mark.parametrize("route", ["aura", "plain"])
 async def test_aura_socket_is_shaped_like_websocket(route: str) -> None:
-    _need_browser()
+    need_browser()
     async with serve_app(_app(), "uvicorn", ws="aura_wire.middleware.servers:WebSocketsSansIOProtocol") as base:
         url = f"{base}/?ws={base.replace('http', 'ws')}/{route}/echo"
         proc = await asyncio.create_subprocess_exec("node", str(TS / "test" / "drive.mjs"), url, cwd=TS,

@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from aura_wire import AuraMiddleware
 from aura_wire.middleware.servers import use_with_hypercorn
-from tests.conftest import echo_app, serve_app
+from conftest import echo_app, serve_app
 
 BACKENDS = [
     pytest.param("uvicorn", {"ws": "aura_wire.middleware.servers:WebSocketsProtocol"},
