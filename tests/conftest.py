@@ -137,10 +137,26 @@ class ByteCounter:
         self.upstream = 0  # client -> server
         self.downstream = 0  # server -> client
         self.port = 0
+        self.pipes_started = 0
+        self.pipes_open = 0
 
     @property
     def total(self) -> int:
         return self.upstream + self.downstream
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """Wait until every connection through the proxy has ended both ways (all bytes counted)."""
+        await eventually(lambda: self.pipes_started > 0 and self.pipes_open == 0, timeout, "the proxied connections to end")
+
+
+async def eventually(cond: Callable[[], object], timeout: float = 5.0, what: str = "the condition",
+                     interval: float = 0.01) -> None:
+    """Poll ``cond()`` until it is true (the synchronisation for state another task changes); fail after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 @contextlib.asynccontextmanager
@@ -154,6 +170,8 @@ async def count_bytes(target_port: int, *,
     tasks: set[asyncio.Task[None]] = set()
 
     async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, up: bool) -> None:
+        counter.pipes_started += 1
+        counter.pipes_open += 1
         try:
             while True:
                 data = await r.read(65536)
@@ -170,6 +188,7 @@ async def count_bytes(target_port: int, *,
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            counter.pipes_open -= 1
             with contextlib.suppress(Exception):
                 w.close()
 

@@ -390,13 +390,15 @@ def scenarios() -> list[Recorder]:
 
 
 def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.json"):
+    # ``--out DIR`` writes elsewhere (the test that checks this script reproduces the files uses it)
+    out = Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else OUT
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json"):
         old.unlink()
     for r in scenarios():
-        path = OUT / f"{r.name}.json"
+        path = out / f"{r.name}.json"
         path.write_text(json.dumps(r.to_json(), indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {path.relative_to(OUT.parent.parent.parent)} ({len(r.steps)} steps)")
+        print(f"wrote {path} ({len(r.steps)} steps)")
     return 0
 
 

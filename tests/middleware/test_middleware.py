@@ -20,7 +20,7 @@ from websockets.typing import Subprotocol
 from aura_wire.client import connect
 from aura_wire.errors import ConfigError
 from aura_wire.middleware import AuraMiddleware, connection_of
-from conftest import TEST_CODEC, count_bytes, serve_app, small_dictionary
+from conftest import TEST_CODEC, count_bytes, eventually, serve_app, small_dictionary
 
 CC = TEST_CODEC
 SEEN: dict[str, Any] = {}
@@ -119,7 +119,7 @@ async def test_plain_client_gets_the_app_byte_for_byte() -> None:
                     for m in plain:
                         await ws.send(m)
                         assert await ws.recv() == m
-                await asyncio.sleep(0.05)
+                await counter.settled()
             counts.append((counter.upstream, counter.downstream))
     assert counts[0] == counts[1]
 
@@ -194,7 +194,7 @@ async def test_bad_frames_close_with_code_and_reason(backend: str, frame: bytes 
     async with serve_app(mw, backend) as base:
         got_code, reason = await raw_aura_exchange(base, "/echo", frame)
         assert got_code == code and words in reason and reason.startswith("aura: ")
-        await asyncio.sleep(0.05)
+        await eventually(lambda: mw.metrics_snapshot()["close_codes"], what="the close to be counted")
         assert mw.metrics_snapshot()["close_codes"] == {str(code): 1}
 
 

@@ -20,6 +20,7 @@ from aura_wire.errors import ConfigError
 from aura_wire.ops.audit import AuditLog
 from aura_wire.ops.worker import DictionaryStore, SampleBuffer, TemplateDiscoveryWorker, frame_bytes
 from aura_wire import load_dictionary, save_dictionary
+from conftest import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 # Evaluation encoders without BRIO/templates keep the test fast in pure Python; the dictionary
@@ -232,9 +233,8 @@ async def test_async_wrapper_adopts_on_the_loop_thread_and_stops(tmp_path: Path)
                                 on_new_dictionary=on_new, executor=pool,
                                 train_options=TRAIN, codec=CODEC, messages_per_connection=10)
     task = w.start()
-    for _ in range(20):
-        await asyncio.sleep(0.02)
-    assert w.history and all("not enough samples" in r.reason for r in w.history)
+    await eventually(lambda: len(w.history) >= 3, what="three discovery rounds")
+    assert all("not enough samples" in r.reason for r in w.history)
     for m in ssh_log(120, seed=8):
         buf.add(m)
     for _ in range(1000):

@@ -113,10 +113,11 @@ def test_vectors_exist() -> None:
 
 
 def test_generator_reproduces_the_files(tmp_path: Path) -> None:
-    before = {p.name: p.read_text() for p in VECTORS}
+    """The generator, writing into a temporary folder (never into the repository), makes the committed files."""
+    committed = {p.name: p.read_text() for p in VECTORS}
     script = REPO / "spec" / "vectors" / "make_session_vectors.py"
-    out = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=60)
+    out = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], cwd=tmp_path, capture_output=True,
+                         text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert out.returncode == 0, out.stderr
-    after = {p.name: p.read_text() for p in sorted((REPO / "spec" / "vectors" / "session").glob("*.json"))}
-    assert after == before
+    made = {p.name: p.read_text() for p in sorted(tmp_path.glob("*.json"))}
+    assert made == committed
