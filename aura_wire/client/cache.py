@@ -153,6 +153,20 @@ class DictionaryCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, ("\n".join(ids[:8]) + "\n").encode("ascii"))
 
+    def traffic_for(self, origin: str) -> int:
+        """Messages of earlier connections to ``origin`` that ended without its dictionary (spec §6.8)."""
+        try:
+            return max(0, int(self._origin_path(origin).with_suffix(".traffic").read_text("ascii").strip()))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return 0
+
+    def add_traffic(self, origin: str, messages: int) -> None:
+        """Add ``messages`` to the count :meth:`traffic_for` returns (0 resets it)."""
+        path = self._origin_path(origin).with_suffix(".traffic")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        total = self.traffic_for(origin) + messages if messages > 0 else 0
+        atomic_write(path, str(total).encode("ascii"))
+
     def entries(self) -> list[tuple[str, int, float]]:
         """``(id, size, last used)`` of every entry, most recently used first."""
         out = []

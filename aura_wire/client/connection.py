@@ -223,6 +223,8 @@ class Connection:
         self._fetch_when = fetch_when
         #: A fetch waiting for its break-even point (spec §6.8): (id, size, messages at which it pays).
         self._deferred: tuple[str, int, float] | None = None
+        #: Messages of earlier connections to this origin that ended before their dictionary paid (spec §6.8).
+        self._earlier_traffic = 0
         self._dictionary_path = dictionary_path
         self._plain_stats = _PlainStats()
         self.stats = ClientStats(self)
@@ -335,6 +337,14 @@ class Connection:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (and stop the reader)."""
+        s = self.session
+        if self._deferred is not None and self._cache is not None and s is not None:
+            # The dictionary did not pay within this connection: the next one to this origin counts
+            # this traffic too, so a client that keeps coming back fetches it in the end (spec §6.8).
+            n = s.stats.sent_messages + s.stats.received_messages
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self._cache.add_traffic, _origin(self.uri), n)
+            self._deferred = None
         if self.session is not None and not self.session.closed:
             self.session.close()
         await self.ws.close(code, reason)
@@ -460,6 +470,8 @@ class Connection:
             size = ev.transfer_sizes[0] if self._fetch == "inband" and ev.transfer_sizes else ev.sizes[0]
             cost = transfer_cost(size, http=self._fetch != "inband")
             self._deferred = (ev.ids[0], ev.sizes[0], cost * 1000 / saving if saving > 0 else math.inf)
+            if self._cache is not None:
+                self._earlier_traffic = await asyncio.to_thread(self._cache.traffic_for, _origin(self.uri))
             self._settled.set()  # nothing happens until the traffic pays for it
             await self._maybe_fetch()
             return
@@ -470,8 +482,10 @@ class Connection:
         deferred = self._deferred
         if s is None or deferred is None or s.state is not State.OFFERED:
             return
-        if s.stats.sent_messages + s.stats.received_messages >= deferred[2]:
+        if self._earlier_traffic + s.stats.sent_messages + s.stats.received_messages >= deferred[2]:
             self._deferred = None
+            if self._cache is not None and self._earlier_traffic:
+                await asyncio.to_thread(self._cache.add_traffic, _origin(self.uri), 0)
             self._settled.clear()
             await self._start_fetch(deferred[0], deferred[1])
 

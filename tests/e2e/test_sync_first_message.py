@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware, connection_of
-from conftest import count_bytes, load_corpus, serve_app
+from conftest import count_bytes, load_corpus, serve_app, small_dictionary
 from aura_wire import train_dictionary
 
 N = 2000
@@ -127,3 +127,24 @@ async def test_short_session_does_not_fetch_a_dictionary_that_does_not_pay(tmp_p
         mw.set_dictionary(d, saving_per_message=500.0)
         got, stats = await receive_all(uri, len(msgs), dictionary_cache=tmp_path, wait=True)
         assert got == msgs and stats["dictionary_id"] == d.id
+
+
+async def test_traffic_of_earlier_sessions_counts_towards_the_fetch(tmp_path: Path) -> None:
+    """Three short sessions, none of which pays alone: the third fetches, as the spec's MAY allows (§6.8)."""
+    d = small_dictionary()
+    msgs = [f'{{"type":"message","room":"a","user":"alice","text":"hello world {i}"}}' for i in range(50)]
+    mw = AuraMiddleware(burst_app(msgs))
+    cache = DictionaryCache(tmp_path)
+    # The in-band transfer costs about 180 bytes (97 Brotli-coded + CHUNK framing): at 1.5 bytes saved
+    # per message, ~118 messages pay for it; each session carries 51 (50 down, "done" up).
+    mw.set_dictionary(d, saving_per_message=1.5)
+    async with serve_app(mw) as base:
+        uri = base.replace("http://", "ws://") + "/burst"
+        origin = base
+        fetched = []
+        for _ in range(4):
+            got, stats = await receive_all(uri, len(msgs), dictionary_cache=cache, wait=len(fetched) == 2)
+            assert got == msgs
+            fetched.append(stats["dictionary_bytes"] > 0)
+        assert fetched == [False, False, True, False], fetched  # the fourth is a returning client
+        assert cache.get(d.id) == d and cache.traffic_for(origin) == 0  # reset once fetched
