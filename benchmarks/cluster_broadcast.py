@@ -71,9 +71,16 @@ def cpu_seconds(pid: int) -> float:
 CORPUS = "market_coinbase"
 
 
-def load_messages(n: int, skip: int) -> list[str]:
+def corpus_file() -> str:
+    """``CORPUS`` as a path, or a name in ../shared/corpora; the bundled sample when neither exists."""
+    if os.path.exists(CORPUS):
+        return CORPUS
     corpus = os.path.join(REPO, "..", "shared", "corpora", CORPUS + ".jsonl")
-    path = corpus if os.path.exists(corpus) else os.path.join(REPO, "aura_wire", "data", "sample.jsonl")
+    return corpus if os.path.exists(corpus) else os.path.join(REPO, "aura_wire", "data", "sample.jsonl")
+
+
+def load_messages(n: int, skip: int) -> list[str]:
+    path = corpus_file()
     out = []
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f):
@@ -256,13 +263,19 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         rport = free_port()
-        redis = subprocess.Popen([exe,  # noqa: ASYNC220 - set-up, before any client runs "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                  "--dir", work], stdout=subprocess.DEVNULL)
+        argv = [exe, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", work]
+        redis = subprocess.Popen(argv, stdout=subprocess.DEVNULL)  # noqa: ASYNC220 - set-up
         procs.append(redis)
         url = f"redis://127.0.0.1:{rport}/0"
+
+        def redis_up() -> bool:
+            with socket.create_connection(("127.0.0.1", rport), timeout=0.5) as sk:
+                sk.sendall(b"PING\r\n")
+                return sk.recv(16).startswith(b"+PONG")
+        await wait_for(redis_up, 10, "redis-server")
         train = load_messages(400, 0)
         stream = load_messages(args.messages, args.skip)  # after the training slice
-        print(f"  {args.corpus}: mean message {sum(len(m.encode()) for m in stream) / len(stream):.0f} bytes", flush=True)
+        print(f"  {corpus_file()}: mean message {sum(len(m.encode()) for m in stream) / len(stream):.0f} bytes", flush=True)
         d = train_dictionary(train)
         save_dictionary(d, os.path.join(work, "dictionary.aurd"))
         with open(os.path.join(work, "setup.json"), "w", encoding="utf-8") as f:  # noqa: ASYNC230 - set-up
@@ -270,8 +283,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         ports = [free_port() for _ in range(3)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
         for i, p in enumerate(ports):
-            procs.append(subprocess.Popen(  # noqa: ASYNC220 - set-up
-                [sys.executable, os.path.abspath(__file__), "--serve", work, url, f"r{i + 1}", str(p)], env=env))
+            argv = [sys.executable, os.path.abspath(__file__), "--serve", work, url, f"r{i + 1}", str(p)]
+            procs.append(subprocess.Popen(argv, env=env))  # noqa: ASYNC220 - set-up
         for p in ports:
             await wait_for(lambda p=p: get(p)["started"], 60, "replica start")
         pids = [x.pid for x in procs[1:]]
