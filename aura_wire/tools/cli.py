@@ -7,7 +7,7 @@ dictionary; ``compare`` runs codec configurations side by side; ``stats``
 reads a running server's health endpoint.  ``aura-wire --version`` says
 whether the compiled codec is in use.  Each subcommand has ``--help``.
 
-This is the only module of the package that prints.  It reports an
+The tools (this package) are the only modules that print.  It reports an
 :class:`~aura_wire.errors.AuraError`, a bad input file or an unreachable
 server as a one-line error and exit status 2; anything else is a bug and
 shows its traceback.
@@ -16,163 +16,39 @@ shows its traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import importlib.resources
 import importlib.util
 import json
 import os
-import socket
 import sys
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Any, AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from typing import Any, Sequence
 
 import aura_wire
-from aura_wire.codec.frame import METHOD_NAMES, METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO
 from aura_wire.errors import AuraError
-from aura_wire.training import train_dictionary
 from aura_wire.files import load_dictionary, save_dictionary
-
-__all__ = ["main", "build_parser", "Progress", "version_text", "sample_path"]
-
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
+from aura_wire.tools.console import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Progress,
+    _features,
+    _fmt_bytes,
+    _load,
+    _method_mix,
+    _pct,
+    _ticker,
+)
+from aura_wire.tools.demo import cmd_demo
+from aura_wire.training import train_dictionary
 
 
 def version_text() -> str:
     mode = "compiled" if aura_wire.compiled else "pure"
     return f"aura-wire {aura_wire.__version__} ({mode}) Python {sys.version.split()[0]}"
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
-
-
-# ---------------------------------------------------------------------------
-# progress bar
-# ---------------------------------------------------------------------------
-
-
-class Progress:
-    """A one-line progress bar on ``stream`` (stderr), redrawn at most 20 times a second.
-
-    On a terminal it redraws in place; otherwise it prints only the final
-    line, so logs and tests stay readable.
-    """
-
-    def __init__(self, total: int, label: str, stream: IO[str] | None = None, width: int = 30) -> None:
-        self.total = max(0, total)
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.done = 0
-        self.extra = ""
-        self._last = 0.0
-        self._t0 = time.perf_counter()
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def update(self, n: int = 1, extra: str | None = None) -> None:
-        self.done += n
-        if extra is not None:
-            self.extra = extra
-        now = time.perf_counter()
-        if self._tty and (now - self._last >= 0.05 or self.done >= self.total):
-            self._last = now
-            self.stream.write("\r" + self._line())
-            self.stream.flush()
-
-    def _line(self) -> str:
-        frac = self.done / self.total if self.total else 1.0
-        fill = int(round(frac * self.width))
-        bar = "#" * fill + "." * (self.width - fill)
-        el = time.perf_counter() - self._t0
-        return f"{self.label} [{bar}] {100 * frac:5.1f}% {self.done}/{self.total} {el:5.1f}s {self.extra}"
-
-    def close(self) -> None:
-        if self._tty:
-            self.stream.write("\r" + self._line() + "\n")
-        else:
-            self.stream.write(self._line() + "\n")
-        self.stream.flush()
-
-
-@contextlib.contextmanager
-def _ticker(label: str, stream: IO[str]) -> Any:
-    """Show elapsed time while a step with no progress callback (dictionary training) runs."""
-    stop = threading.Event()
-    t0 = time.perf_counter()
-    tty = bool(getattr(stream, "isatty", lambda: False)())
-
-    def run() -> None:
-        spin = "|/-\\"
-        i = 0
-        while not stop.wait(0.2):
-            if tty:
-                stream.write(f"\r{label} {spin[i % 4]} {time.perf_counter() - t0:5.1f}s")
-                stream.flush()
-            i += 1
-
-    th = threading.Thread(target=run, daemon=True)
-    th.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        th.join()
-        stream.write(("\r" if tty else "") + f"{label} done in {time.perf_counter() - t0:.1f}s\n")
-        stream.flush()
-
-
-# ---------------------------------------------------------------------------
-# shared helpers
-# ---------------------------------------------------------------------------
-
-
-def sample_path() -> str:
-    """Path of the bundled sample stream (package data)."""
-    return str(importlib.resources.files("aura_wire").joinpath("data", "sample.jsonl"))
-
-
-def _features(args: argparse.Namespace) -> dict[str, bool]:
-    from aura_wire.tools.bench import available_features
-
-    f = available_features()
-    if getattr(args, "no_brio", False):
-        f["brio"] = False
-    if getattr(args, "no_templates", False):
-        f["templates"] = False
-    return f
-
-
-def _load(path: str, limit: int | None = None, field: str | None = None) -> list[str]:
-    from aura_wire.tools.bench import BenchError, load_messages
-
-    try:
-        return load_messages(path, limit=limit, field=field)
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise CliError(f"{path} is not UTF-8 text: {exc.reason}") from exc
-    except BenchError as exc:
-        raise CliError(str(exc)) from exc
-
-
-def _fmt_bytes(n: float) -> str:
-    return f"{int(n):,}"
-
-
-def _pct(x: float) -> str:
-    return f"{100.0 * x:.1f}%"
-
-
-def _method_mix(counts: dict[str, int]) -> str:
-    total = sum(counts.values()) or 1
-    return ", ".join(f"{k} {100.0 * v / total:.0f}%" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def _add_feature_flags(p: argparse.ArgumentParser) -> None:
@@ -359,8 +235,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
     raw = sum(len(m.encode("utf-8")) for m in msgs)
     secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v):,} B" for k, v in d.sections.items())
-    from aura_wire.training.economics import break_even
     from aura_wire.session.transfer import coded_form
+    from aura_wire.training.economics import break_even
 
     coded = {c: len(coded_form(d, c)) for c in ("br", "gzip")}
     summary: dict[str, Any] = {"output": args.output, "id": d.id, "bytes": len(d), "sections": secs,
@@ -494,212 +370,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(json.dumps(data, indent=2, sort_keys=False))
     if isinstance(data, dict) and data.get("status") == "critical":
         return EXIT_FAIL
-    return EXIT_OK
-
-
-# ---------------------------------------------------------------------------
-# demo
-# ---------------------------------------------------------------------------
-
-
-_Scope = MutableMapping[str, Any]
-
-
-async def _echo_app(scope: _Scope, receive: Callable[[], Awaitable[_Scope]],
-                    send: Callable[[_Scope], Awaitable[None]]) -> None:
-    """The example application: a plain ASGI app that echoes every WebSocket message."""
-    if scope["type"] == "lifespan":
-        while True:
-            m = await receive()
-            if m["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif m["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    if scope["type"] == "http":
-        await receive()
-        body = b"aura_wire demo: connect a WebSocket to /echo\n"
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-        return
-    if scope["type"] != "websocket":
-        return
-    m = await receive()
-    if m["type"] != "websocket.connect":
-        return
-    await send({"type": "websocket.accept"})
-    while True:
-        m = await receive()
-        if m["type"] == "websocket.disconnect":
-            return
-        if m["type"] == "websocket.receive":
-            if m.get("text") is not None:
-                await send({"type": "websocket.send", "text": m["text"]})
-            else:
-                await send({"type": "websocket.send", "bytes": m.get("bytes") or b""})
-
-
-@contextlib.asynccontextmanager
-async def _serve(app: Any) -> AsyncIterator[int]:
-    """Run ``app`` under uvicorn on 127.0.0.1 (a free port) in this event loop; yield the port."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(1000):
-            if server.started:
-                break
-            if task.done():
-                task.result()
-                raise CliError("uvicorn stopped before it started")
-            await asyncio.sleep(0.01)
-        else:
-            raise CliError("uvicorn did not start within 10 s")
-        yield port
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
-        sock.close()
-
-
-def _deflate_bytes(messages: Sequence[str]) -> dict[str, int]:
-    """Wire bytes of the same stream through the real websockets permessage-deflate extension."""
-    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
-
-    from aura_wire.tools.bench import _DeflatePeer
-
-    out = {}
-    for name, factory in (
-        # window 15, memLevel 8: the strongest common setting (uvicorn's legacy ws="websockets")
-        ("w15", ServerPerMessageDeflateFactory()),
-        # window 12, memLevel 5: uvicorn's default (ws="auto", websockets-sansio) and websockets.serve()
-        ("w12 (uvicorn default)", ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
-                                                            compress_settings={"memLevel": 5})),
-    ):
-        peer = _DeflatePeer(name, name, factory)
-        total = 0
-        for m in messages:
-            d = m.encode("utf-8")
-            w = peer.encode(m, d)
-            if peer.decode(w) != d:
-                raise AuraError(f"permessage-deflate ({name}) did not round-trip a message")
-            total += len(w)
-        out[name] = total
-    return out
-
-
-async def _demo(args: argparse.Namespace) -> dict[str, Any]:
-    from aura_wire.client import connect
-    from aura_wire.middleware import AuraMiddleware
-
-    err = sys.stderr
-    path = args.sample or sample_path()
-    msgs = _load(path, args.limit)
-    if len(msgs) < 2:
-        raise CliError(f"{path}: need at least 2 messages")
-    mid = len(msgs) // 2
-    train, replay = msgs[:mid], msgs[mid:]
-    feats = _features(args)
-    t0 = time.perf_counter()
-    with _ticker(f"training a dictionary on the first {len(train)} messages", err):
-        d = train_dictionary(train, brio=feats["brio"], templates=feats["templates"], name="demo")
-    train_s = time.perf_counter() - t0
-    codec: dict[str, Any] = {"brio": feats["brio"], "templates": feats["templates"]}
-    app = AuraMiddleware(_echo_app, dictionary=d, **codec)
-    lat: list[float] = []
-    async with _serve(app) as port:
-        url = f"ws://127.0.0.1:{port}/echo"
-        err.write(f"uvicorn with AuraMiddleware listening on 127.0.0.1:{port}\n")
-        async with connect(url, dictionary_cache=False, **codec) as conn:
-            if not conn.aura:
-                raise CliError("the server did not select AURA")
-            synced = await conn.wait_synced(10)
-            bar = Progress(len(replay), "replaying", err)
-            clock = time.perf_counter
-            for m in replay:
-                t1 = clock()
-                await conn.send(m)
-                got = await conn.recv()
-                lat.append(clock() - t1)
-                if got != m:
-                    raise AuraError("a message came back different from what was sent")
-                bar.update(1, f"ratio {conn.stats.sent_raw_bytes / max(1, conn.stats.sent_wire_bytes):.2f}")
-            bar.close()
-            stats = conn.stats
-            result = {
-                "sample": path,
-                "port": port,
-                "compiled": aura_wire.compiled,
-                "features": feats,
-                "dictionary_id": d.id,
-                "dictionary_bytes": len(d),
-                "train_messages": len(train),
-                "train_seconds": train_s,
-                "synced": synced,
-                "messages": stats.sent_messages,
-                "raw_bytes": stats.sent_raw_bytes,
-                "wire_bytes_client_to_server": stats.sent_wire_bytes,
-                "wire_bytes_server_to_client": stats.received_wire_bytes,
-                "control_bytes": stats.control_bytes,
-                "methods_client_to_server": stats.sent_methods,
-                "methods_server_to_client": stats.received_methods,
-            }
-    result["deflate_bytes"] = _deflate_bytes(replay)
-    lat.sort()
-    result["latency_p50_ms"] = 1000.0 * lat[len(lat) // 2] if lat else 0.0
-    result["latency_p99_ms"] = 1000.0 * lat[min(len(lat) - 1, int(0.99 * (len(lat) - 1)))] if lat else 0.0
-    return result
-
-
-def _demo_table(r: dict[str, Any]) -> str:
-    raw = r["raw_bytes"]
-    n = r["messages"]
-    rows: list[tuple[str, str]] = []
-    rows.append(("messages", f"{n:,} (each sent by the client and echoed by the server)"))
-    rows.append(("raw bytes", _fmt_bytes(raw) + " each way"))
-
-    def wire(label: str, b: int) -> None:
-        rows.append((label, f"{_fmt_bytes(b)}   ratio {raw / max(1, b):.2f}x   savings {_pct(1 - b / max(1, raw))}"))
-
-    wire("AURA wire bytes c->s", r["wire_bytes_client_to_server"])
-    wire("AURA wire bytes s->c", r["wire_bytes_server_to_client"])
-    for name, b in r["deflate_bytes"].items():
-        wire(f"permessage-deflate {name}", b)
-    pmd = r["deflate_bytes"].get("w15", 0)
-    if pmd:
-        rows.append(("AURA vs permessage-deflate", f"{pmd / max(1, r['wire_bytes_server_to_client']):.2f}x "
-                     "fewer bytes (server->client vs deflate w15)"))
-    mc = r["methods_server_to_client"]
-    hits = sum(mc.get(METHOD_NAMES[m], 0) for m in (METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO))
-    rows.append(("template hit rate", _pct(hits / max(1, sum(mc.values())))))
-    rows.append(("method mix s->c", _method_mix(mc)))
-    rows.append(("latency p50 / p99", f"{r['latency_p50_ms']:.2f} ms / {r['latency_p99_ms']:.2f} ms "
-                 "(round trip: encode, socket, decode, echo, encode, decode)"))
-    rows.append(("dictionary", f"{r['dictionary_id'][:12]}... {_fmt_bytes(r['dictionary_bytes'])} bytes, trained in "
-                 f"{r['train_seconds']:.1f} s on {r['train_messages']} messages; sent in-band "
-                 f"({_fmt_bytes(r['control_bytes'])} control bytes, not counted above)"))
-    feats = r["features"]
-    rows.append(("codec", f"{'compiled' if r['compiled'] else 'pure Python'}; BRIO "
-                 f"{'on' if feats['brio'] else 'off'}; templates {'on' if feats['templates'] else 'off'}"))
-    w = max(len(k) for k, _ in rows)
-    head = "aura-wire demo: uvicorn + AuraMiddleware on 127.0.0.1, aura_wire.client over a real socket"
-    return "\n".join([head, "-" * len(head)] + [f"{k:<{w}}  {v}" for k, v in rows])
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    result = asyncio.run(_demo(args))
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(_demo_table(result))
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 import aura_wire
-from aura_wire.tools import bench
+from aura_wire.tools import bench, peers
 from aura_wire.tools.bench import (
     PEERS,
     BenchError,
@@ -61,9 +61,9 @@ def test_load_messages_rejects_broken_jsonl(tmp_path: Path) -> None:
 
 
 def test_deflate_peers_negotiate_the_documented_settings() -> None:
-    uv = bench._DeflatePeer("u", "u", ServerPerMessageDeflateFactory())
+    uv = peers._DeflatePeer("u", "u", ServerPerMessageDeflateFactory())
     assert (uv.window_bits, uv.mem_level, uv.context_takeover) == (15, 8, True)
-    ws = bench._DeflatePeer("w", "w", ServerPerMessageDeflateFactory(
+    ws = peers._DeflatePeer("w", "w", ServerPerMessageDeflateFactory(
         server_max_window_bits=12, client_max_window_bits=12, compress_settings={"memLevel": 5}))
     assert (ws.window_bits, ws.mem_level, ws.context_takeover) == (12, 5, True)
     mem, how = uv.memory()
@@ -72,7 +72,7 @@ def test_deflate_peers_negotiate_the_documented_settings() -> None:
 
 def test_deflate_peer_output_is_rfc7692_with_context_takeover() -> None:
     """Same bytes as a raw zlib stream with sync flush minus the 00 00 ff ff tail (RFC 7692 §7.2.1)."""
-    peer = bench._DeflatePeer("u", "u", ServerPerMessageDeflateFactory())
+    peer = peers._DeflatePeer("u", "u", ServerPerMessageDeflateFactory())
     z = zlib.compressobj(wbits=-15)
     msgs = [b'{"type":"ticker","price":"1.25"}', b'{"type":"ticker","price":"1.26"}']
     for m in msgs:
@@ -85,7 +85,7 @@ def test_deflate_peer_output_is_rfc7692_with_context_takeover() -> None:
 
 
 def test_a_wrong_round_trip_fails_the_bench() -> None:
-    class Lossy(bench._BrotliPeer):
+    class Lossy(peers._BrotliPeer):
         def decode(self, wire: bytes) -> bytes:
             return super().decode(wire)[:-1]
 
@@ -104,7 +104,7 @@ def test_bench_corpus_on_the_bundled_sample() -> None:
         assert p.original_bytes == res.original_bytes > 0
         assert 0 < p.wire_bytes and p.ratio == pytest.approx(p.original_bytes / p.wire_bytes)
         assert p.encode_us_median > 0 and p.decode_us_median > 0
-        assert p.fanout_encodes == (bench.FANOUT_RECEIVERS if p.stateful else 1)
+        assert p.fanout_encodes == (peers.FANOUT_RECEIVERS if p.stateful else 1)
     assert not res.peers["aura-stateless"].stateful and res.peers["aura-context"].stateful
     assert sum(res.peers["aura-context"].method_counts.values()) == 40
     assert res.peers["deflate-w15"].traced_memory_bytes is not None

@@ -245,7 +245,7 @@ def test_stats(health_server: int, tmp_path: Path) -> None:
 
 async def test_stats_from_a_real_middleware_server(tmp_path: Path) -> None:
     """uvicorn + AuraMiddleware with the ops app; traffic through aura_wire.client; then `stats` reads it."""
-    from aura_wire.tools.cli import _echo_app, _serve
+    from aura_wire.tools.demo import _echo_app, _serve
     from aura_wire.client import connect
     from aura_wire.middleware import AuraMiddleware
     from aura_wire.ops.app import make_ops_app
@@ -287,7 +287,7 @@ def test_demo_through_a_real_server(tmp_path: Path) -> None:
 
 
 def test_demo_table_counts_both_template_methods() -> None:
-    from aura_wire.tools.cli import _demo_table
+    from aura_wire.tools.demo import _demo_table
 
     r = {"raw_bytes": 1000, "messages": 10, "wire_bytes_client_to_server": 200, "wire_bytes_server_to_client": 200,
          "deflate_bytes": {"w15": 300}, "methods_server_to_client": {"template": 3, "template+brio": 5,
