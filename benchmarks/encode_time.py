@@ -14,18 +14,13 @@ per corpus and mode is kept, which removes most of the noise of a shared machine
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
 import aura_wire
 from aura_wire import Dictionary, Encoder, train_dictionary
-
-
-def read_corpus(path: str) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["m"] for line in f if line.strip()]
+from aura_wire.tools.corpus import load_messages
 
 
 def main() -> int:
@@ -37,7 +32,7 @@ def main() -> int:
     total = 0.0
     for fname in sorted(n for n in os.listdir(args.corpora) if n.endswith(".jsonl")):
         name = fname[: -len(".jsonl")]
-        msgs = read_corpus(os.path.join(args.corpora, fname))
+        msgs = load_messages(os.path.join(args.corpora, fname))
         mid = len(msgs) // 2
         path = os.path.join(args.dict_dir, name + ".aura") if args.dict_dir else None
         if path and os.path.exists(path):

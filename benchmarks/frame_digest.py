@@ -26,23 +26,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 import time
 
 import aura_wire
 from aura_wire import Decoder, Dictionary, Encoder
-
-
-def read_corpus(path: str) -> list[str]:
-    messages: list[str] = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\r\n")
-            if line:
-                messages.append(json.loads(line)["m"])
-    return messages
+from aura_wire.tools.corpus import load_messages
 
 
 def train(messages: list[str], name: str) -> Dictionary:
@@ -95,7 +85,7 @@ def main() -> int:
         return 2
     t0 = time.perf_counter()
     for fname in names:
-        msgs = read_corpus(os.path.join(args.corpora, fname))
+        msgs = load_messages(os.path.join(args.corpora, fname))
         if args.limit is not None:
             msgs = msgs[: args.limit]
         mid = len(msgs) // 2
