@@ -112,15 +112,8 @@ class BrioDecoder:
         return len(self.hist) + 2 * len(self.models) + 64
 
 
-def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, max_size: i64,
-                  reps: vec[i64], trace: list[tuple[str, i64, i64, i64]] | None = None) -> tuple[bytes, i64]:
-    """Decode one payload: (message, check value read); the caller verifies the check value.
-
-    ``trace`` (for ``aura-wire inspect``) receives one ``(kind, a, b, offset)`` row per coded item,
-    ``offset`` being the payload byte the range decoder had reached: ``("length", n, 0, _)``,
-    ``("literal", byte, 0, _)``, ``("match", length, distance, _)``, ``("rep", length, distance, _)``,
-    ``("short-rep", 1, distance, _)`` and ``("check", value, CHECK_BITS, _)``."""
-    rd = _RangeDecoder(payload, probs)
+def _decode_msg_len(rd: _RangeDecoder) -> i64:
+    """The message length (spec/brio.md §5.1): a 6-bit slot, then its low bits."""
     slot = rd.tree(P_NLEN, 6)
     if slot > MAX_MSG_SLOT:
         raise PayloadError(f"BRIO message length slot {slot} out of range", offset=0, field="brio.length")
@@ -133,6 +126,57 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
         n = (1 << top) | rd.tree(P_NSUB + slot * 4, top)
         if rest > top:
             n = (n << (rest - top)) | rd.direct(rest - top)
+    return n
+
+
+def _decode_dist(rd: _RangeDecoder, length: i64) -> i64:
+    """A main match's distance minus one (spec/brio.md §5.3): slot, then footer bits."""
+    ls: i64 = 0 if length < 5 else 1
+    dslot = rd.tree(P_SLOT + ls * 64, 6)
+    if dslot < 4:
+        return dslot
+    footer: i64 = (dslot >> 1) - 1
+    base: i64 = (2 | (dslot & 1)) << footer
+    if dslot < 14:
+        return base + rd.rtree(P_SPEC + base - dslot - 1, footer)
+    return base + (rd.direct(footer - 4) << 4) + rd.rtree(P_ALIGN, 4)
+
+
+def _copy_match(w: BytesWriter, content: bytes, src: i64, length: i64) -> None:
+    """Append ``length`` bytes from ``src`` in content + output (the source may overlap the copy)."""
+    c_len: i64 = len(content)
+    k: i64 = 0
+    while k < length:
+        v: i64 = 0
+        if src < c_len:
+            v = content[src]
+        else:
+            v = i64(w[src - c_len])
+        w.append(v)
+        src += 1
+        k += 1
+
+
+def _check_end(rd: _RangeDecoder, payload: bytes) -> None:
+    """A payload ends with the fewest bytes that pin the final interval (spec/brio.md §5.4)."""
+    if len(payload) > rd.pos - 3:
+        raise PayloadError("BRIO payload has bytes the decoder did not need", offset=rd.pos - 3,
+                           field="brio.payload")
+    if len(payload) > 0 and payload[len(payload) - 1] == 0:
+        raise PayloadError("BRIO payload ends with a zero byte (not canonical)", offset=len(payload) - 1,
+                           field="brio.payload")
+
+
+def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, max_size: i64,
+                  reps: vec[i64], trace: list[tuple[str, i64, i64, i64]] | None = None) -> tuple[bytes, i64]:
+    """Decode one payload: (message, check value read); the caller verifies the check value.
+
+    ``trace`` (for ``aura-wire inspect``) receives one ``(kind, a, b, offset)`` row per coded item,
+    ``offset`` being the payload byte the range decoder had reached: ``("length", n, 0, _)``,
+    ``("literal", byte, 0, _)``, ``("match", length, distance, _)``, ``("rep", length, distance, _)``,
+    ``("short-rep", 1, distance, _)`` and ``("check", value, CHECK_BITS, _)``."""
+    rd = _RangeDecoder(payload, probs)
+    n: i64 = _decode_msg_len(rd)
     if n > max_size:
         raise LimitError(f"BRIO message of {n} bytes exceeds max_size {max_size}", field="brio.length")
     if trace is not None:
@@ -184,18 +228,7 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
                 state = 8 if state < 7 else 11
         else:
             length = _decode_len(rd, P_MLEN)
-            ls: i64 = 0 if length < 5 else 1
-            dslot = rd.tree(P_SLOT + ls * 64, 6)
-            if dslot < 4:
-                d0: i64 = dslot
-            else:
-                footer: i64 = (dslot >> 1) - 1
-                base: i64 = (2 | (dslot & 1)) << footer
-                if dslot < 14:
-                    d0 = base + rd.rtree(P_SPEC + base - dslot - 1, footer)
-                else:
-                    d0 = base + (rd.direct(footer - 4) << 4) + rd.rtree(P_ALIGN, 4)
-            dist = d0 + 1
+            dist = _decode_dist(rd, length) + 1
             reps[3] = reps[2]
             reps[2] = reps[1]
             reps[1] = reps[0]
@@ -210,17 +243,7 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
         if dist > cur or dist < 1:
             raise PayloadError(f"BRIO match distance {dist} reaches before the window", offset=rd.pos,
                                field="brio.distance")
-        src: i64 = cur - dist
-        k: i64 = 0
-        while k < length:
-            v: i64 = 0
-            if src < c_len:
-                v = content[src]
-            else:
-                v = i64(w[src - c_len])
-            w.append(v)
-            src += 1
-            k += 1
+        _copy_match(w, content, cur - dist, length)
         pos += length
         prev = i64(w[pos - 1])
     check = rd.direct(CHECK_BITS)
@@ -228,10 +251,5 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
         trace.append(("check", check, CHECK_BITS, rd.pos))
     whole = w.getvalue()
     data = whole[H:]
-    if len(payload) > rd.pos - 3:
-        raise PayloadError("BRIO payload has bytes the decoder did not need", offset=rd.pos - 3,
-                           field="brio.payload")
-    if len(payload) > 0 and payload[len(payload) - 1] == 0:
-        raise PayloadError("BRIO payload ends with a zero byte (not canonical)", offset=len(payload) - 1,
-                           field="brio.payload")
+    _check_end(rd, payload)
     return data, check
