@@ -22,39 +22,8 @@ def parse_decimal(s: bytes) -> tuple[int, int] | None:
     allowed), optional '.' and at least one fraction digit.  "-0" and "-0.00"
     are not canonical (the sign of zero would be lost).
     """
-    n: i64 = len(s)
-    if n == 0 or n > 40:
-        return None
-    i: i64 = 0
-    neg = False
-    if s[0] == 0x2D:
-        neg = True
-        i = 1
-    start: i64 = i
-    while i < n and 0x30 <= s[i] <= 0x39:
-        i += 1
-    int_len: i64 = i - start
-    if int_len == 0 or (int_len > 1 and s[start] == 0x30):
-        return None
-    scale: i64 = 0
-    if i < n:
-        if s[i] != 0x2E:
-            return None
-        i += 1
-        fstart: i64 = i
-        while i < n and 0x30 <= s[i] <= 0x39:
-            i += 1
-        scale = i - fstart
-        if scale == 0 or i != n:
-            return None
-        m = int(s[start:fstart - 1] + s[fstart:n])
-    else:
-        m = int(s[start:n])
-    if neg:
-        if m == 0:
-            return None
-        m = -m
-    return m, int(scale)
+    m, scale = _parse_dec(s)
+    return None if scale < 0 else (m, int(scale))
 
 
 def render_decimal(m: int, scale: int) -> bytes:
@@ -168,7 +137,8 @@ _E18: Final = 10 ** 18
 
 
 def _parse_dec(s: bytes) -> tuple[int, i64]:
-    """:func:`parse_decimal` without allocation: (mantissa, scale), scale -1 when not canonical."""
+    """The decimal parser (see :func:`parse_decimal`), without allocation: (mantissa, scale), scale -1
+    when ``s`` is not a canonically spelled decimal.  Digits are summed 18 at a time in an i64."""
     n: i64 = len(s)
     if n == 0 or n > 40:
         return 0, -1

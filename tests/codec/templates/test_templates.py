@@ -89,6 +89,18 @@ def test_decimal_rejects_non_canonical(s: str) -> None:
     assert parse_decimal(b(s)) is None
 
 
+@given(st.integers(min_value=-(10 ** 39), max_value=10 ** 39), st.integers(min_value=0, max_value=39))
+def test_decimal_parse_matches_python_arithmetic(m: int, scale: int) -> None:
+    """Up to 40 characters, digits summed 18 at a time: the mantissa is the exact integer."""
+    digits = str(abs(m)).rjust(scale + 1, "0")
+    text = ("-" if m < 0 else "") + (digits[:-scale] + "." + digits[-scale:] if scale else digits)
+    got = parse_decimal(text.encode())
+    if len(text) > 40 or (m == 0 and text.startswith("-")):
+        assert got is None
+    else:
+        assert got == (m, scale) and render_decimal(m, scale) == text.encode()
+
+
 ATOM_TEXT = st.one_of(
     st.binary(max_size=40),
     st.from_regex(r"-?[0-9]{1,25}(\.[0-9]{1,12})?", fullmatch=True).map(b),
