@@ -342,7 +342,7 @@ def measure_compiled_vs_pure(paths: Sequence[str | os.PathLike[str]], *, limit: 
     with tempfile.TemporaryDirectory() as tmp:
         for build, pure in (("compiled", "0"), ("pure", "1")):
             out = os.path.join(tmp, build + ".json")
-            cmd = [sys.executable, "-m", "aura_wire.cli", "bench", *[os.path.abspath(p) for p in paths], "--limit",
+            cmd = [sys.executable, "-m", "aura_wire.tools.cli", "bench", *[os.path.abspath(p) for p in paths], "--limit",
                    str(limit), "--peers", peers, "--no-trace", "--json", out]
             if not feats["brio"]:
                 cmd.append("--no-brio")

@@ -1,4 +1,4 @@
-"""Tests of BRIO (aura_wire/codec/brio.py, spec/brio.md): round trips, trial/commit
+"""Tests of BRIO (aura_wire/codec/brio/, spec/brio.md): round trips, trial/commit
 semantics, vectors, hostile input, desync detection, privacy of the content block."""
 
 from __future__ import annotations
