@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+import aura_wire
+
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 T = TypeVar("T")
@@ -129,7 +131,9 @@ class Replica:
     def start(self) -> None:
         env = dict(os.environ)
         env.update({"AURA_TEST_REDIS": self.redis_url, "AURA_TEST_REPLICA": self.name,
-                    "PYTHONPATH": os.pathsep.join([str(REPO), str(TESTS), env.get("PYTHONPATH", "")])})
+                    # the replicas import the aura_wire this process runs (the compiled install in CI)
+                    "PYTHONPATH": os.pathsep.join([str(Path(aura_wire.__file__).resolve().parent.parent), str(TESTS),
+                                                   env.get("PYTHONPATH", "")])})
         env.update(self.env)
         self._close_log()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - the replica writes it until stop()
