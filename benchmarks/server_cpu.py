@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import shutil
@@ -59,6 +60,8 @@ try:
 except ImportError:  # pragma: no cover - running from a checkout
     sys.path.insert(0, REPO)
     import aura_wire
+
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from aura_wire.codec.dictionary import Dictionary  # noqa: E402
 from aura_wire.codec.decoder import Decoder  # noqa: E402
@@ -260,7 +263,9 @@ async def open_client(port: int, config: str, kind: str, cache_dir: str) -> Any:
     if config.startswith("aura"):
         from aura_wire.client import DictionaryCache, connect
 
-        conn = await connect(url, dictionary_cache=DictionaryCache(cache_dir), open_timeout=60)
+        # no keepalive pings: a server stalled by a long encode must not be cut off by the client
+        conn = await connect(url, dictionary_cache=DictionaryCache(cache_dir), open_timeout=60,
+                             websocket_options={"ping_interval": None})
         if not await conn.wait_synced(60):
             raise RuntimeError(f"{config}: the client did not sync the dictionary")
         return conn
@@ -273,7 +278,8 @@ async def open_client(port: int, config: str, kind: str, cache_dir: str) -> Any:
     elif config == "pmd-w12":
         ext = [ClientPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
                                               compress_settings={"memLevel": 5})]
-    ws = await ws_connect(url, compression=None, extensions=ext, max_size=None, open_timeout=60, proxy=None)
+    ws = await ws_connect(url, compression=None, extensions=ext, max_size=None, open_timeout=60, proxy=None,
+                          ping_interval=None)
     negotiated = [e.name for e in ws.protocol.extensions]
     if (ext is None) != (not negotiated):
         raise RuntimeError(f"{config}: negotiated extensions {negotiated}")
@@ -341,7 +347,7 @@ async def main(url, every):
     loop = asyncio.get_running_loop()
     threading.Thread(target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)), daemon=True).start()
     out = []
-    async with connect(url, compression=None, proxy=None) as ws:
+    async with connect(url, compression=None, proxy=None, ping_interval=None) as ws:
         print("ready", flush=True)
         while not stop.is_set():
             t = time.monotonic()
@@ -549,7 +555,12 @@ async def run_stall(args: argparse.Namespace, codec: dict[str, Any]) -> dict[str
         with server_process(dictionary, stream, codec) as (port, _):
             for kind in ("random", "text"):
                 for config in ("plain", "pmd-w15", "aura-ctx", "aura-sl"):
-                    res = await measure_stall(port, config, kind, args.stall_size, cache_dir)
+                    try:
+                        res = await measure_stall(port, config, kind, args.stall_size, cache_dir)
+                    except (OSError, asyncio.TimeoutError, RuntimeError, ConnectionClosed) as exc:
+                        print(f"  stall {kind} {config}: failed: {exc!r}", file=sys.stderr)
+                        out[f"{kind}/{config}"] = {"error": repr(exc)}
+                        continue
                     out[f"{kind}/{config}"] = res
                     print(f"  stall {kind} {config}: " + "  ".join(f"{k} {v:.1f}" for k, v in res.items()),
                           file=sys.stderr)
@@ -610,7 +621,9 @@ def report(res: dict[str, Any]) -> str:
                      "server CPU ms |")
         lines.append("|---|---|---|---|---|---|")
         for k, v in s.items():
-            if isinstance(v, dict):
+            if isinstance(v, dict) and "error" in v:
+                lines.append(f"| {k} | failed: {v['error']} | | | | |")
+            elif isinstance(v, dict):
                 lines.append(f"| {k} | {v['max_rtt_ms']:.1f} | {v['idle_rtt_ms']:.2f} | {v['delivery_ms']:.0f} | "
                              f"{v['handshake_ms']:.1f} | {v['server_cpu_ms']:.0f} |")
     lines += ["", "# issue 17 targets (aura context unless named)", ""]
@@ -647,7 +660,8 @@ def targets(res: dict[str, Any]) -> list[tuple[bool, str]]:
         r = f["aura-ctx"]["median"] / f["pmd-w15"]["median"]
         out.append((r <= 0.5, f"fan-out at most half of pmd-w15's server CPU: {r:.2f}x"))
     if "stall" in res:
-        worst_rtt = max(v["max_rtt_ms"] for k, v in res["stall"].items() if isinstance(v, dict) and "aura" in k)
+        worst_rtt = max(v.get("max_rtt_ms", math.inf) for k, v in res["stall"].items()
+                        if isinstance(v, dict) and "aura" in k)
         out.append((worst_rtt < 50, f"5 MB message: other connections' echo RTT < 50 ms: worst {worst_rtt:.0f} ms"))
     return out
 
