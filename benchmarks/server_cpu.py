@@ -418,18 +418,27 @@ async def _handshake_time(port: int) -> float:
 
 def codec_pass(dictionary: Dictionary, stream: list[str], codec: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Wire bytes and encode/decode time per message for aura (both modes) and permessage-deflate."""
-    from aura_wire.tools.bench import _DeflatePeer  # the real websockets extension objects
-    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory,
+        ServerPerMessageDeflateFactory,
+    )
+    from websockets.frames import Frame, Opcode
 
     out: dict[str, dict[str, float]] = {}
     datas = [m.encode("utf-8") for m in stream]
     raw = sum(len(d) for d in datas)
     peers: list[tuple[str, Any, Any]] = []
-    for name, srv in (("pmd-w15", ServerPerMessageDeflateFactory()),
-                      ("pmd-w12", ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
-                                                                 compress_settings={"memLevel": 5}))):
-        p = _DeflatePeer(name, name, srv)
-        peers.append((name, lambda m, d, p=p: p.encode(m, d), lambda w, p=p: p.decode(w)))
+    for name, srv, cli in (
+            ("pmd-w15", ServerPerMessageDeflateFactory(), ClientPerMessageDeflateFactory(compress_settings={"memLevel": 5})),
+            ("pmd-w12", ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
+                                                       compress_settings={"memLevel": 5}),
+             ClientPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
+                                            compress_settings={"memLevel": 5}))):
+        # the real websockets extension objects, negotiated as a handshake would
+        response, sx = srv.process_request_params(cli.get_request_params(), [])
+        cx = cli.process_response_params(response, [])
+        peers.append((name, lambda m, d, sx=sx: bytes(sx.encode(Frame(Opcode.TEXT, d)).data),
+                      lambda w, cx=cx: bytes(cx.decode(Frame(Opcode.TEXT, w, rsv1=True), max_size=None).data)))
     for name, ctx in (("aura-ctx", True), ("aura-sl", False)):
         enc = Encoder(dictionary, context=ctx, **codec)
         dec = Decoder(dictionary, context=ctx, **codec)
