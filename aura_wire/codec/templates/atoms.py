@@ -224,7 +224,7 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
         if ref is None:
             ref = cx.hist + msg
             cx.ref = ref
-        pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last)
+        pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last, cx.kindex, cx.copy_searches)
         if pieces is not None:
             clen = _tag_len(len(pieces) >> 1)
             for j in range(0, len(pieces), 2):

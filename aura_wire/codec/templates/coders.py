@@ -6,6 +6,7 @@ returns None and the Encoder uses another method.  No I/O here.
 
 from __future__ import annotations
 
+from aura_wire.codec.templates.copy import COPY_SEARCHES, ContentIndex
 from aura_wire.codec.templates.fuzzy import encode_fuzzy
 from aura_wire.codec.templates.payload import decode_payload, encode_match
 from aura_wire.codec.templates.section import TemplateSet
@@ -17,10 +18,14 @@ class TemplateEncoder:
 
     def __init__(self, templates: TemplateSet | None, *, context: bool,
                  max_runtime_templates: int = 64, max_runtime_bytes: int = 16384,
-                 max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True, content: bytes = b"") -> None:
+                 max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True, content: bytes = b"",
+                 content_index: ContentIndex | None = None, copy_searches: int = COPY_SEARCHES) -> None:
         self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
         # COPY's shared content K (spec §4.1.1): only with the dictionary's templates (frame flag D)
         self._st.cx.content = bytes(content) if templates is not None else b""
+        if templates is not None and content_index is not None and content_index.kc == self._st.cx.content:
+            self._st.cx.kindex = content_index
+        self._st.cx.copy_searches = copy_searches
         #: also code near misses as a template plus an edit script (spec §4.3)
         self.fuzzy = fuzzy
         self._trial_data: bytes | None = None

@@ -16,7 +16,8 @@ from aura_wire.errors import PayloadError
 
 #: COPY (spec §4.1.1): the encoder looks for copies in values of at least this many bytes whose
 #: best other form costs at least COPY_TRY_COST bytes, for runs of at least COPY_MIN_RUN bytes,
-#: with at most COPY_SEARCHES substring searches of the history per value.
+#: with at most COPY_SEARCHES substring searches of the history per value (the encoder's
+#: ``copy_searches`` knob; CodecConfig levels 1-3 use fewer).
 COPY_MIN_VALUE: Final = 8
 COPY_TRY_COST: Final = 6
 COPY_MIN_RUN: Final = 6
@@ -31,7 +32,61 @@ def _extend(src: bytes, p: i64, s: bytes, i: i64, lim: i64) -> i64:
     return k
 
 
-def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | None) -> list[int] | None:
+#: ContentIndex: chain steps before a lookup falls back to bytes.rfind (same answer either way).
+_KINDEX_STEPS: Final = 32
+
+
+def _h8(b: bytes, j: i64, bits: i64) -> i64:
+    """Hash of the 8 bytes at ``b[j]`` to ``bits`` bits."""
+    lo: i64 = b[j] | (b[j + 1] << 8) | (b[j + 2] << 16) | (b[j + 3] << 24)
+    hi: i64 = b[j + 4] | (b[j + 5] << 8) | (b[j + 6] << 16) | (b[j + 7] << 24)
+    return (((lo * 2654435761) ^ (hi * 2246822519)) & 0xFFFFFFFF) >> (32 - bits)
+
+
+class ContentIndex:
+    """Where each 8-byte string occurs in COPY's shared content K (encoder only).
+
+    Built once per dictionary and shared by its connections (codec/shared.py); :meth:`rfind`
+    answers what ``K.rfind(s)`` answers for ``len(s) >= 8`` without scanning K (up to 1 MiB)
+    for every value.
+    """
+
+    def __init__(self, kc: bytes) -> None:
+        self.kc = kc
+        n: i64 = len(kc)
+        bits: i64 = 10
+        while (i64(1) << bits) < n and bits < 20:
+            bits += 1
+        self.bits = bits
+        head: list[int] = [-1] * (1 << bits)
+        prev: list[int] = [-1] * (n if n > 0 else 1)
+        j: i64 = 0
+        while j + 8 <= n:
+            h = _h8(kc, j, bits)
+            prev[j] = head[h]
+            head[h] = j
+            j += 1
+        self.head = head
+        self.prev = prev
+
+    def rfind(self, s: bytes) -> i64:
+        """``K.rfind(s)`` for ``len(s) >= 8``: the chain of ``s``'s first 8 bytes, newest first."""
+        kc = self.kc
+        m: i64 = len(s)
+        p: i64 = self.head[_h8(s, 0, self.bits)]
+        steps: i64 = 0
+        while p >= 0:
+            if p + m <= len(kc) and kc[p:p + m] == s:
+                return p
+            steps += 1
+            if steps >= _KINDEX_STEPS:
+                return kc.rfind(s, 0, p + m - 1)  # the occurrences starting before p
+            p = self.prev[p]
+        return -1
+
+
+def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | None,
+                 kindex: ContentIndex | None = None, max_searches: i64 = COPY_SEARCHES) -> list[int] | None:
     """COPY pieces for ``content`` (spec §4.1.1), or None when no run is worth copying.
 
     The reference is K ++ P ++ H ++ out: K = ``kc`` (the dictionary's shared content), P = ``lc``
@@ -52,7 +107,7 @@ def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | No
     searches: i64 = 1
     if klen >= n:
         searches += 1
-        p = kc.rfind(content)
+        p = kindex.rfind(content) if kindex is not None and n >= 8 else kc.rfind(content)
         if p >= 0:
             return [n << 1 | 1, klen - p + plen + cur]
     out: list[int] = []
@@ -70,10 +125,10 @@ def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | No
                     bd = plen - q + cur + i
                 q = lc.find(content[i:i + COPY_MIN_RUN], q + 1)
         end: i64 = cur + i
-        if searches < COPY_SEARCHES:
+        if searches < max_searches:
             searches += 1
             q = ref.rfind(content[i:i + COPY_MIN_RUN], 0, end)
-            while q >= 0 and searches <= COPY_SEARCHES:
+            while q >= 0 and searches <= max_searches:
                 k = _extend(ref, q, content, i, min(n - i, end - q))
                 if k > best:
                     best = k

@@ -9,7 +9,7 @@ the connection's recent strings and COPY's sources.  No I/O.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from mypy_extensions import i64
 
@@ -21,6 +21,9 @@ from aura_wire.codec.varint import (
     zigzag_encode,
 )
 from aura_wire.errors import FrameError, LimitError, PayloadError
+
+if TYPE_CHECKING:
+    from aura_wire.codec.templates.copy import ContentIndex
 
 F_SAME: Final = 0  # param 0: SAME; param c >= 1: COPY with c pieces (spec §4.1.1)
 F_RAW: Final = 1
@@ -69,7 +72,7 @@ class AtomCtx:
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
     __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
-                 "msg", "ref", "hlen", "at")
+                 "msg", "ref", "hlen", "at", "kindex", "copy_searches")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
         self.strings = strings
@@ -91,6 +94,10 @@ class AtomCtx:
         self.ref: bytes | None = None
         self.hlen: i64 = 0
         self.at: i64 = 0
+        #: encoder only: where ``content``'s 8-byte strings occur (shared by the connections of one
+        #: dictionary), and the most substring searches of the history per COPY value
+        self.kindex: ContentIndex | None = None
+        self.copy_searches: i64 = 24  # copy.COPY_SEARCHES (forms cannot import copy)
 
     def add_recent(self, s: bytes) -> None:
         recent = self.recent
