@@ -24,17 +24,23 @@ _ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
 class ZstdCodec:
     """Reusable zstd compressor/decompressor pair for one dictionary (or none)."""
 
-    def __init__(self, dict_bytes: bytes | None, level: int, raw_content: bool = False) -> None:
+    def __init__(self, dict_bytes: bytes | None, level: int, raw_content: bool = False, *,
+                 table_log: int = 0, window_log: int = 17) -> None:
         self._dict: zstandard.ZstdCompressionDict | None = None
         if dict_bytes:
             kind = zstandard.DICT_TYPE_RAWCONTENT if raw_content else zstandard.DICT_TYPE_AUTO
             self._dict = zstandard.ZstdCompressionDict(dict_bytes, dict_type=kind)
+        # table_log > 0: hash and chain tables of 2**table_log entries and a window of 2**window_log
+        # bytes, for a codec built for one message (context-mode ZSTD): clearing and filling level
+        # 3's default tables for a 64 KiB dictionary costs more than the compression itself
+        extra = {"hash_log": table_log, "chain_log": table_log, "window_log": window_log} if table_log > 0 else {}
         params = zstandard.ZstdCompressionParameters.from_level(
             level,
             format=zstandard.FORMAT_ZSTD1_MAGICLESS,
             write_checksum=0,
             write_dict_id=0,
             write_content_size=1,
+            **extra,
         )
         if self._dict is not None:
             self._cctx = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=params)
@@ -193,9 +199,14 @@ class ZstdHistory:
     def memory_bytes(self) -> int:
         return sum(len(b) for b in self._blobs) + 16 * len(self._blobs)
 
-    def codec(self, shared: bytes) -> ZstdCodec | None:
-        """A codec whose raw-content dictionary is ``shared + history`` (None when both are empty)."""
+    def codec(self, shared: bytes, table_log: int = 0, size: int = 0) -> ZstdCodec | None:
+        """A codec whose raw-content dictionary is ``shared + history`` (None when both are empty).
+
+        ``table_log``: see :class:`ZstdCodec`, for compressing ``size`` bytes (encoders; any
+        value decodes the same)."""
         prefix = shared + self.content()
         if len(prefix) < 8:
             return None
-        return ZstdCodec(prefix, self._level, raw_content=True)
+        # the window covers the dictionary and the message
+        wl = max(10, min(27, (len(prefix) + size).bit_length()))
+        return ZstdCodec(prefix, self._level, raw_content=True, table_log=table_log, window_log=wl)

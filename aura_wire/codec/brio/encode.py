@@ -67,6 +67,8 @@ UNCOVERED_ALT: Final = 40
 #: In context mode the encoder also parses with the other nominal price every PROBE_EVERY frames and keeps
 #: the price that gave the smaller frame for the following frames.
 PROBE_EVERY: Final = 8
+#: BrioEncoder.commit indexes at most the last window + _INDEX_TAIL bytes of a message.
+_INDEX_TAIL: Final = 65536
 
 # The parse's options at one position (spec/brio.md §5): what _choose returns.
 _LITERAL: Final = 0
@@ -239,9 +241,11 @@ class BrioEncoder:
     """
 
     def __init__(self, shared: BrioShared | None, *, context: bool, window: int = 8192,
-                 search_ring: int = DEFAULT_SEARCH_RING) -> None:
+                 search_ring: int = DEFAULT_SEARCH_RING, probe_every: int = PROBE_EVERY) -> None:
         if window < 0:
             raise ValueError("window must be >= 0")
+        #: parse with the other nominal price every this many frames (0: never); encoder only
+        self.probe_every: i64 = probe_every
         self.shared = shared
         self.context = context
         self.window: i64 = window if context else 0
@@ -296,7 +300,7 @@ class BrioEncoder:
         unc: i64 = UNCOVERED_ALT if self.alt else UNCOVERED
         out = self._code(models, idx, reps, hist, data, self.counts, unc, chk)
         alt = self.alt
-        if self.context and self.counts is None and self.frames % PROBE_EVERY == 0:
+        if self.context and self.counts is None and self.probe_every > 0 and self.frames % self.probe_every == 0:
             # probe the other nominal price; keep whichever frame is smaller (and its models)
             models2 = self.models[0:NPROBS]
             idx2 = self.idx[0:len(self.idx)]
@@ -337,21 +341,31 @@ class BrioEncoder:
         trial_ok = self._trial_data is not None and self._trial_data == data
         if chosen and self._trial_models is not None:
             self.models = self._trial_models
+        # index only what the next frames can reach: a message much longer than the window is
+        # indexed from its last _INDEX_TAIL bytes, so committing a 5 MB message costs what
+        # committing a 64 KiB one does (the positions before fall out of the history at once)
+        n: i64 = len(data)
+        keep: i64 = self.window + _INDEX_TAIL
+        if n > keep and self.window > 0:
+            hist0 = data[n - keep - 3:n - keep]
+            tail = data[n - keep:]
+            total0: i64 = self.total + n - keep
+        else:
+            hist0 = self.hist
+            tail = data
+            total0 = self.total
+        H0: i64 = len(hist0)
         if self.rmask > 0:
             # the index after the frame is the same whichever parse made it; rebuild it with the links
-            hb0 = self.hist + data
-            H0: i64 = len(self.hist)
-            _link_insert(self.idx, self.plink, self.rmask, hb0, H0 - 3 if H0 >= 3 else 0, len(hb0),
-                         self.total - H0)
+            _link_insert(self.idx, self.plink, self.rmask, hist0 + tail, H0 - 3 if H0 >= 3 else 0,
+                         H0 + len(tail), total0 - H0)
             if trial_ok:
                 self.alt = self._trial_alt
         elif trial_ok and self._trial_idx is not None:
             self.idx = self._trial_idx
             self.alt = self._trial_alt
         else:
-            hb = self.hist + data
-            H: i64 = len(self.hist)
-            _insert(self.idx, hb, H - 3 if H >= 3 else 0, len(hb), self.total - H)
+            _insert(self.idx, hist0 + tail, H0 - 3 if H0 >= 3 else 0, H0 + len(tail), total0 - H0)
         self._trial_data = None
         self._trial_models = None
         self._trial_idx = None
