@@ -34,6 +34,26 @@ CONTEXT_FIELDS = (
 )
 
 
+#: The default of ``CodecConfig.level``.
+DEFAULT_LEVEL = 3
+
+#: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
+#: 1 "lean": the smallest state (context histories and template limits halved or less, no BRIO
+#: search ring) and the cheapest trials; 2 "fast": full state, cheap trials; 3 "default": the
+#: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
+#: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
+LEVELS: dict[int, dict[str, Any]] = {
+    1: {"window": 4096, "zstd_window": 8192, "template_brio_window": 1024, "brio_search_ring": 0,
+        "max_runtime_templates": 32, "max_runtime_template_bytes": 2048,
+        "explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12,
+        "brotli": False, "fuzzy_templates": False},
+    2: {"explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12, "brotli": False},
+    3: {},
+    4: {"explore_interval": 0, "brio_max_size": 1 << 31, "copy_searches": 24, "zstd_table_log": 0,
+        "brio_probe_every": 8, "large_message_size": 1 << 31},
+}
+
+
 @dataclass(frozen=True)
 class CodecConfig:
     """Knobs of the method selection (spec/wire-format.md §5).
@@ -72,6 +92,25 @@ class CodecConfig:
     * ``max_message_size``: largest decoded message accepted.
     * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (4096):
       runtime templates per connection direction.
+
+    Speed knobs (encoder only; any value decodes the same):
+
+    * ``level`` (3): a named set of the knobs below and, for level 1, of the memory knobs
+      (see :data:`LEVELS`); knobs given explicitly win over the level's
+      (:meth:`from_mapping`, which ``Encoder``/``Decoder`` use).
+    * ``explore_interval``: method prediction. Messages fall in slots (size class x
+      template matched or not); a slot's next message gets a full trial (every eligible
+      method) only every so many messages (doubling while the same method keeps winning,
+      back to 1 when another one wins); the others try only the predicted method.
+      0: a full trial for every message.
+    * ``brio_max_size``: BRIO (about 100 ns per byte) is not tried above this size while zstd is on.
+    * ``large_message_size``: from this size on, only ZSTD or RAW, after an
+      incompressibility probe on a 4 KiB sample (bounded time: never BRIO, templates or brotli).
+    * ``copy_searches``: substring searches of the history per COPY value (spec/templates.md §4.1.1).
+    * ``zstd_table_log``: hash/chain table size (log2) of the context-mode ZSTD codec that
+      is built for each trial (0: zstd's for ``zstd_level``).
+    * ``brio_probe_every``: the BRIO encoder parses twice (both nominal prices) every this
+      many frames (0: never).
     """
 
     min_compression_size: int = 8
@@ -94,6 +133,13 @@ class CodecConfig:
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_runtime_templates: int = 64
     max_runtime_template_bytes: int = 4096
+    level: int = DEFAULT_LEVEL
+    explore_interval: int = 16
+    brio_max_size: int = 8192
+    large_message_size: int = 65536
+    copy_searches: int = 4
+    zstd_table_log: int = 14
+    brio_probe_every: int = 0
 
     def __post_init__(self) -> None:
         _check_range("min_compression_size", self.min_compression_size, 0, 1 << 30)
@@ -109,6 +155,14 @@ class CodecConfig:
         _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
         _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
         _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)
+        _check_range("level", self.level, min(LEVELS), max(LEVELS))
+        _check_range("explore_interval", self.explore_interval, 0, 255)
+        _check_range("brio_max_size", self.brio_max_size, 0, 1 << 31)
+        _check_range("large_message_size", self.large_message_size, 1, 1 << 31)
+        _check_range("copy_searches", self.copy_searches, 2, 1 << 16)
+        if self.zstd_table_log != 0:
+            _check_range("zstd_table_log", self.zstd_table_log, 6, 20)
+        _check_range("brio_probe_every", self.brio_probe_every, 0, 1 << 16)
         if not (0.0 <= self.template_shortcut <= 1.0):
             raise ConfigError(f"template_shortcut must be in [0, 1], got {self.template_shortcut!r}",
                               field="template_shortcut")
@@ -135,14 +189,20 @@ class CodecConfig:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> CodecConfig:
-        """Build from keyword arguments or a parsed TOML table; unknown keys are errors."""
+        """Build from keyword arguments or a parsed TOML table; unknown keys are errors.
+
+        ``level`` selects a preset (:data:`LEVELS`); the other keys given override it."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown codec option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}",
                               field=unknown[0])
+        level = values.get("level", DEFAULT_LEVEL)
+        if not isinstance(level, int) or isinstance(level, bool) or level not in LEVELS:
+            raise ConfigError(f"level must be one of {', '.join(map(str, sorted(LEVELS)))}, got {level!r}",
+                              field="level")
         try:
-            return cls(**dict(values))
+            return cls(**{**LEVELS[level], **dict(values)})
         except TypeError as exc:
             raise ConfigError(str(exc)) from exc
 

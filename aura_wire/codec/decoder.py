@@ -98,7 +98,7 @@ class Decoder:
         self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
         self._hist = b""  # COPY's message history when there is no BRIO decoder (see Encoder)
         if context:
-            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
+            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_rest)
         if cfg.brio:
             self._brio = BrioDecoder(self._shared.brio, context=context, window=cfg.window)
             self._brio_plain = BrioDecoder(None, context=False, window=0)

@@ -40,6 +40,30 @@ from aura_wire.metrics import CompressionMetrics
 #: for template frames up to this size.
 _SHORTCUT_MAX_FRAME: Final = 64
 
+#: Method prediction (Encoder._learn): what a slot's last full trial chose among the byte-level methods.
+_P_NONE: Final = 0  # a template method or RAW
+_P_BRIO: Final = 1
+_P_ZSTD: Final = 2
+_P_BROTLI: Final = 3
+#: Prediction slots: message size classes (powers of two from 64 to 32 KiB) x template matched or not.
+_SIZE_CLASSES: Final = 11
+
+#: Large-message fast path: bytes of the incompressibility probe, and the ratio above which the
+#: sample counts as incompressible.
+_PROBE_BYTES: Final = 4096
+_INCOMPRESSIBLE: Final = 0.97
+#: ... and the brotli quality it uses when zstd is off (quality 1 runs at zstd-like speed).
+_LARGE_BROTLI_QUALITY: Final = 1
+
+
+def _slot(n: int, templated: bool) -> int:
+    c = n.bit_length() - 6
+    if c < 0:
+        c = 0
+    elif c >= _SIZE_CLASSES:
+        c = _SIZE_CLASSES - 1
+    return 2 * c + (1 if templated else 0)
+
 
 class Encoder:
     """Encode application messages into AURA frames.
@@ -66,11 +90,16 @@ class Encoder:
         # the message history COPY atoms refer to (spec/templates.md §4.1.1) when there is no BRIO
         # encoder, whose history is the same bytes
         self._hist = b""
+        # method prediction per slot (see _learn): predicted method, messages until the next full
+        # trial, current interval; all zero: the first message of each slot gets a full trial
+        self._pred = bytearray(2 * _SIZE_CLASSES)
+        self._due = bytearray(2 * _SIZE_CLASSES)
+        self._iv = bytearray(2 * _SIZE_CLASSES)
         if context and cfg.zstd:
-            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_dict)
+            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_rest)
         if cfg.brio:
             self._brio = BrioEncoder(self._shared.brio, context=context, window=cfg.window,
-                                     search_ring=cfg.brio_search_ring)
+                                     search_ring=cfg.brio_search_ring, probe_every=cfg.brio_probe_every)
             self._brio_plain = BrioEncoder(None, context=False, window=0)
         if cfg.templates and (self._shared.templates is not None or context):
             self._tmpl = TemplateEncoder(
@@ -80,11 +109,13 @@ class Encoder:
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
                 fuzzy=cfg.fuzzy_templates,
                 content=self._shared.copy_content,
+                content_index=self._shared.copy_index,
+                copy_searches=cfg.copy_searches,
             )
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
             self._tb = BrioEncoder(self._shared.template_brio, context=True, window=cfg.template_brio_window,
-                                   search_ring=cfg.brio_search_ring)
+                                   search_ring=cfg.brio_search_ring, probe_every=cfg.brio_probe_every)
 
     @property
     def uses_dictionary(self) -> bool:
@@ -137,7 +168,9 @@ class Encoder:
         # the check chain after this message (spec §5.2 rule 4): its low byte is the check byte of
         # context TEMPLATE, TEMPLATE_BRIO and ZSTD frames; it becomes the chain at the commit below
         chain = zlib.crc32(data, self._check) if ctx else 0
-        if n >= cfg.min_compression_size:
+        if n >= cfg.large_message_size:
+            best, method, use_dict = self._encode_large(data, chain)
+        elif n >= cfg.min_compression_size:
             has_dict = self.dictionary is not None
             shortcut = False
             if self._tmpl is not None:
@@ -163,33 +196,28 @@ class Encoder:
                 # always try them (history matches shrink those far more than 16x)
                 shortcut = (method != METHOD_RAW and len(best) <= n * cfg.template_shortcut
                             and len(best) <= _SHORTCUT_MAX_FRAME)
-            if shortcut:
-                pass
-            elif self._brio is not None:
-                cand = self._brio.encode(data)
-                if len(cand) < len(best):
-                    best, method, use_dict = cand, METHOD_BRIO, self._shared.brio is not None
-            if shortcut:
-                pass
-            elif cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None):
-                if self._zhist is not None:
-                    prefix = self._shared.zstd_prefix
-                    zc = self._zhist.codec(prefix)
-                    cand = (zc or self._shared.zstd_plain).compress(data)
-                    cand += bytes([chain & 0xFF])  # the check byte
-                    zdict = bool(prefix)
-                else:
-                    zc = self._shared.zstd_dict if has_dict else None
-                    cand = (zc or self._shared.zstd_plain).compress(data)
-                    zdict = zc is not None
-                if len(cand) < len(best):
-                    best, method, use_dict = cand, METHOD_ZSTD, zdict
-            if shortcut:
-                pass
-            elif cfg.brotli and n >= cfg.brotli_min_size and (not ctx or 2 * len(best) > n):
-                cand = brotli_compress(data, cfg.brotli_quality)
-                if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
-                    best, method, use_dict = cand, METHOD_BROTLI, False
+            if not shortcut:
+                # method prediction: a full trial (every eligible method) when the slot is due, else
+                # only the method that won the slot's last full trial (see _learn)
+                slot = _slot(n, tpay is not None)
+                full = self._due[slot] == 0
+                want = self._pred[slot]
+                # above brio_max_size ZSTD takes over (BRIO costs about 100 ns per byte), unless it is off
+                if self._brio is not None and (n <= cfg.brio_max_size or not cfg.zstd) and (full or want == _P_BRIO):
+                    cand = self._brio.encode(data)
+                    if len(cand) < len(best):
+                        best, method, use_dict = cand, METHOD_BRIO, self._shared.brio is not None
+                if (cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None or n > cfg.brio_max_size)
+                        and (full or want == _P_ZSTD)):
+                    cand, zdict = self._zstd(data, chain, has_dict)
+                    if len(cand) < len(best):
+                        best, method, use_dict = cand, METHOD_ZSTD, zdict
+                if (cfg.brotli and n >= cfg.brotli_min_size and (not ctx or 2 * len(best) > n)
+                        and (full or want == _P_BROTLI)):
+                    cand = brotli_compress(data, cfg.brotli_quality)
+                    if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
+                        best, method, use_dict = cand, METHOD_BROTLI, False
+                self._learn(slot, full, method)
         if ctx:
             self._check = chain
             if self._zhist is not None:
@@ -205,6 +233,61 @@ class Encoder:
                 self._tb.commit(tpay, method == METHOD_TEMPLATE_BRIO)
         frame = bytes([pack_header(method, text, ctx, use_dict)]) + best
         return frame, method, method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
+
+    def _zstd(self, data: bytes, chain: int, has_dict: bool) -> tuple[bytes, bool]:
+        """The ZSTD candidate (spec §4.2; context mode: §4.2.1, with the check byte) and its D flag."""
+        if self._zhist is not None:
+            prefix = self._shared.zstd_prefix
+            zc = self._zhist.codec(prefix, self.config.zstd_table_log, len(data))
+            cand = (zc or self._shared.zstd_plain).compress(data)
+            return cand + bytes([chain & 0xFF]), bool(prefix)
+        zc = self._shared.zstd_dict if has_dict else None
+        return (zc or self._shared.zstd_plain).compress(data), zc is not None
+
+    def _encode_large(self, data: bytes, chain: int) -> tuple[bytes, int, bool]:
+        """Messages of ``large_message_size`` bytes or more: ZSTD (or, with zstd off, brotli at
+        quality 1) or RAW, in bounded time: never BRIO, templates or a slow brotli.
+
+        A sample from the middle of the message is compressed first; when it does not shrink by
+        ``1 - _INCOMPRESSIBLE`` the message goes RAW at once (random or already-compressed data).
+        """
+        cfg = self.config
+        n = len(data)
+        if not cfg.zstd and not cfg.brotli:
+            return data, METHOD_RAW, False
+        mid = (n - _PROBE_BYTES) // 2
+        sample = data[mid:mid + _PROBE_BYTES]
+        if len(self._shared.zstd_fast.compress(sample)) > _INCOMPRESSIBLE * len(sample):
+            return data, METHOD_RAW, False
+        if cfg.zstd:
+            cand, zdict = self._zstd(data, chain, self.dictionary is not None)
+            if len(cand) < n:
+                return cand, METHOD_ZSTD, zdict
+            return data, METHOD_RAW, False
+        cand = brotli_compress(data, min(cfg.brotli_quality, _LARGE_BROTLI_QUALITY))
+        if len(cand) < n:
+            return cand, METHOD_BROTLI, False
+        return data, METHOD_RAW, False
+
+    def _learn(self, slot: int, full: bool, method: int) -> None:
+        """Update the slot's prediction after a message (see CodecConfig.explore_interval).
+
+        After a full trial the winner becomes the prediction; a repeated winner doubles the number of
+        messages until the next full trial (up to ``explore_interval``), a new one resets it to 1.
+        """
+        if not full:
+            self._due[slot] -= 1
+            return
+        won = _P_BRIO if method == METHOD_BRIO else _P_ZSTD if method == METHOD_ZSTD else (
+            _P_BROTLI if method == METHOD_BROTLI else _P_NONE)
+        limit = self.config.explore_interval
+        if won == self._pred[slot]:
+            iv = min(2 * self._iv[slot] if self._iv[slot] else 1, limit)
+        else:
+            iv = 1 if limit else 0
+        self._pred[slot] = won
+        self._iv[slot] = iv
+        self._due[slot] = iv
 
     def _history(self) -> bytes:
         """This direction's last ``window`` message bytes (context mode; spec/templates.md §4.1.1)."""

@@ -1,0 +1,161 @@
+"""Encoder speed knobs: levels, method prediction, the large-message fast path, COPY's content index.
+
+Every level must produce frames the decoder turns back into the exact messages; the knobs
+only change which frames the encoder picks and how much it tries.  Timing thresholds live in
+benchmarks/server_cpu.py, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from aura_wire import Decoder, Dictionary, Encoder, train_dictionary
+from aura_wire.codec.config import DEFAULT_LEVEL, LEVELS, CodecConfig
+from aura_wire.codec.frame import METHOD_RAW, METHOD_ZSTD, parse_header
+from aura_wire.errors import ConfigError
+
+from conftest import HAVE_BRIO, HAVE_TEMPLATES
+
+
+def _events(n: int, seed: int = 5) -> list[str]:
+    r = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = r.choice(["trade", "book", "note"])
+        if kind == "trade":
+            out.append(json.dumps({"type": "trade", "id": i, "price": f"{20000 + r.randrange(500)}.{r.randrange(100):02d}",
+                                   "side": r.choice(["buy", "sell"]), "qty": f"0.{r.randrange(1000):03d}"}))
+        elif kind == "book":
+            # 0.5-4 KiB: large enough for the ZSTD trial and the prediction's larger size classes
+            levels = [[f"{20000 + r.randrange(500)}.{r.randrange(100):02d}", f"{r.random():.4f}"]
+                      for _ in range(r.randrange(20, 120))]
+            out.append(json.dumps({"type": "book", "seq": i, "bids": levels}))
+        else:
+            out.append(f"user{r.randrange(30)} says " + " ".join(r.choice(["hello", "price", "moon", "sell", "hodl"])
+                                                            for _ in range(r.randrange(3, 30))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained() -> Dictionary:
+    return train_dictionary(_events(400, seed=1), brio=HAVE_BRIO, templates=HAVE_TEMPLATES)
+
+
+# -- levels -------------------------------------------------------------------------------------
+
+def test_default_level_is_the_dataclass_defaults() -> None:
+    assert CodecConfig.from_mapping({}) == CodecConfig() == CodecConfig.from_mapping({"level": DEFAULT_LEVEL})
+    assert LEVELS[DEFAULT_LEVEL] == {}
+
+
+def test_level_sets_its_knobs_and_explicit_keys_win() -> None:
+    lean = CodecConfig.from_mapping({"level": 1})
+    assert lean.level == 1 and lean.window == LEVELS[1]["window"] and lean.brio_search_ring == 0
+    best = CodecConfig.from_mapping({"level": 4})
+    assert best.explore_interval == 0 and best.copy_searches == 24 and best.zstd_table_log == 0
+    mixed = CodecConfig.from_mapping({"level": 1, "window": 8192, "brotli": True})
+    assert mixed.window == 8192 and mixed.brotli is True and mixed.zstd_window == LEVELS[1]["zstd_window"]
+
+
+@pytest.mark.parametrize("level", [0, 5, "fast", True, 2.0])
+def test_unknown_level_names_the_field(level: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        CodecConfig.from_mapping({"level": level})
+    assert info.value.field == "level"
+
+
+@pytest.mark.parametrize("knob, value", [("explore_interval", 256), ("copy_searches", 1), ("zstd_table_log", 3),
+                                         ("brio_probe_every", -1), ("large_message_size", 0)])
+def test_speed_knobs_are_validated(knob: str, value: int) -> None:
+    with pytest.raises(ConfigError) as info:
+        CodecConfig.from_mapping({knob: value})
+    assert info.value.field == knob
+
+
+@pytest.mark.parametrize("level", sorted(LEVELS))
+@pytest.mark.parametrize("context", [True, False])
+def test_every_level_round_trips(trained: Dictionary, level: int, context: bool) -> None:
+    enc = Encoder(trained, context=context, level=level)
+    dec = Decoder(trained, context=context, level=level)
+    wire = raw = 0
+    for m in _events(300, seed=2):
+        frame = enc.encode(m)
+        assert dec.decode(frame) == m
+        wire += len(frame)
+        raw += len(m.encode())
+    assert wire < raw / 2
+
+
+def test_level_context_fields_reach_the_peer(trained: Dictionary) -> None:
+    """A level that changes context fields (window, ...) needs the same values at both ends: the
+    session announces them in HELLO; the decoder built from the same level agrees."""
+    cfg = CodecConfig.from_mapping({"level": 1})
+    assert cfg.context_params()["window"] == LEVELS[1]["window"]
+    enc = Encoder(trained, context=True, level=1)
+    dec = Decoder(trained, context=True, **cfg.context_params())
+    for m in _events(120, seed=3):
+        assert dec.decode(enc.encode(m)) == m
+
+
+# -- method prediction ------------------------------------------------------------------------------
+
+def test_prediction_backs_off_while_the_winner_repeats() -> None:
+    from aura_wire.codec.encoder import _slot
+
+    enc = Encoder(None, context=True, templates=False, explore_interval=8)
+    dec = Decoder(None, context=True, templates=False)
+    msg = "the same shape of message, over and over, " * 3
+    slot = _slot(len(msg.encode()), False)
+    ivs = []
+    for i in range(40):
+        assert dec.decode(enc.encode(msg + str(i % 10))) == msg + str(i % 10)
+        ivs.append(enc._iv[slot])
+    assert max(ivs) == 8  # doubled up to explore_interval: most messages try only the predicted method
+    assert ivs[:4] == sorted(ivs[:4])
+
+
+def test_explore_interval_zero_tries_everything_every_time() -> None:
+    enc = Encoder(None, context=True, templates=False, explore_interval=0)
+    for i in range(20):
+        enc.encode(f"message number {i} with some text to compress " * 4)
+    assert max(enc._iv) == 0 and max(enc._due) == 0
+
+
+# -- large messages ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("context", [True, False])
+def test_large_messages_take_the_fast_path_and_keep_the_context(trained: Dictionary, context: bool) -> None:
+    enc = Encoder(trained, context=context, large_message_size=65536)
+    dec = Decoder(trained, context=context)
+    small = _events(40, seed=4)
+    noise = random.Random(9).randbytes(300_000)
+    text = ("\n".join(small) * 200)[:300_000]
+    for m in small[:20]:
+        assert dec.decode(enc.encode(m)) == m
+    f_noise = enc.encode(noise)
+    assert parse_header(f_noise).method == METHOD_RAW  # the probe saw incompressible data
+    assert dec.decode(f_noise) == noise
+    f_text = enc.encode(text)
+    assert parse_header(f_text).method == METHOD_ZSTD and len(f_text) < len(text) // 20
+    assert dec.decode(f_text) == text
+    for m in small[20:]:  # both ends committed the large messages the same way
+        assert dec.decode(enc.encode(m)) == m
+
+
+# -- COPY's content index ---------------------------------------------------------------------------
+
+def test_content_index_answers_as_rfind() -> None:
+    from aura_wire.codec.templates.copy import ContentIndex
+
+    r = random.Random(3)
+    parts = [b"a" * 3000, b'{"key":"value","n":1}' * 50, bytes(r.randrange(256) for _ in range(2000)), b"a" * 500]
+    kc = b"".join(parts)
+    index = ContentIndex(kc)
+    needles = [kc[i:i + n] for i in range(0, len(kc) - 64, 37) for n in (8, 9, 15, 64)]
+    needles += [b"a" * 8, b"a" * 200, b"a" * 7 + b"b", b'"value","n":1}{"k', b"not in there at all"]
+    needles += [bytes(r.randrange(256) for _ in range(8)) for _ in range(200)]
+    for s in needles:
+        assert index.rfind(s) == kc.rfind(s), s
