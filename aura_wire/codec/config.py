@@ -8,7 +8,7 @@ construction; errors name the field.  No I/O here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from aura_wire.errors import ConfigError
@@ -140,8 +140,19 @@ class CodecConfig:
     copy_searches: int = 4
     zstd_table_log: int = 14
     brio_probe_every: int = 0
+    #: the fields given explicitly (from_mapping, resolve): the level's preset leaves them alone
+    _explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.level, int) or isinstance(self.level, bool) or self.level not in LEVELS:
+            raise ConfigError(f"level must be one of {', '.join(map(str, sorted(LEVELS)))}, got {self.level!r}",
+                              field="level")
+        # the level's knobs, for every field left at its default and not given explicitly
+        # (CodecConfig(level=1, window=8192) cannot say it means 8192: use from_mapping for that)
+        defaults = type(self).__dataclass_fields__
+        for name, value in LEVELS[self.level].items():
+            if name not in self._explicit and getattr(self, name) == defaults[name].default:
+                object.__setattr__(self, name, value)
         _check_range("min_compression_size", self.min_compression_size, 0, 1 << 30)
         _check_range("zstd_level", self.zstd_level, -7, 22)
         _check_range("brotli_quality", self.brotli_quality, 0, 11)
@@ -155,7 +166,6 @@ class CodecConfig:
         _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
         _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
         _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)
-        _check_range("level", self.level, min(LEVELS), max(LEVELS))
         _check_range("explore_interval", self.explore_interval, 0, 255)
         _check_range("brio_max_size", self.brio_max_size, 0, 1 << 31)
         _check_range("large_message_size", self.large_message_size, 1, 1 << 31)
@@ -180,29 +190,33 @@ class CodecConfig:
     @classmethod
     def resolve(cls, config: CodecConfig | None, options: Mapping[str, Any]) -> CodecConfig:
         """``config`` (default: the defaults) with ``options`` (keyword arguments) applied on top;
-        an unknown option is a :class:`~aura_wire.errors.ConfigError` naming it."""
+        an unknown option is a :class:`~aura_wire.errors.ConfigError` naming it.  A new ``level``
+        in ``options`` keeps the knobs ``config`` set itself and takes the level's for the rest."""
         if config is None:
             return cls.from_mapping(options)
         if not options:
             return config
-        return cls.from_mapping({**{f.name: getattr(config, f.name) for f in fields(cls)}, **options})
+        base = {f.name: getattr(config, f.name) for f in fields(cls) if not f.name.startswith("_")}
+        if "level" in options:
+            preset = LEVELS[config.level]
+            defaults = cls.__dataclass_fields__
+            base = {name: v for name, v in base.items()
+                    if name in config._explicit
+                    or (v != defaults[name].default and (name not in preset or v != preset[name]))}
+        return cls.from_mapping({**base, **options})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> CodecConfig:
         """Build from keyword arguments or a parsed TOML table; unknown keys are errors.
 
         ``level`` selects a preset (:data:`LEVELS`); the other keys given override it."""
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls) if not f.name.startswith("_")}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown codec option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}",
                               field=unknown[0])
-        level = values.get("level", DEFAULT_LEVEL)
-        if not isinstance(level, int) or isinstance(level, bool) or level not in LEVELS:
-            raise ConfigError(f"level must be one of {', '.join(map(str, sorted(LEVELS)))}, got {level!r}",
-                              field="level")
         try:
-            return cls(**{**LEVELS[level], **dict(values)})
+            return cls(**dict(values), _explicit=frozenset(values))
         except TypeError as exc:
             raise ConfigError(str(exc)) from exc
 

@@ -75,7 +75,7 @@ class Decoder:
         base = CodecConfig.resolve(config, options)
         if max_message_size is None:
             max_message_size = base.max_message_size
-        values = {f.name: getattr(base, f.name) for f in fields(CodecConfig)}
+        values = {f.name: getattr(base, f.name) for f in fields(CodecConfig) if not f.name.startswith("_")}
         values["max_message_size"] = max_message_size
         # The per-method switches shape what an encoder sends; a decoder accepts every method
         # (docs/tuning.md): a side that does not send templates must still decode the peer's.

@@ -17,7 +17,7 @@ from aura_wire.codec.config import DEFAULT_LEVEL, LEVELS, CodecConfig
 from aura_wire.codec.frame import METHOD_RAW, METHOD_ZSTD, parse_header
 from aura_wire.errors import ConfigError
 
-from conftest import HAVE_BRIO, HAVE_TEMPLATES
+
 
 
 def _events(n: int, seed: int = 5) -> list[str]:
@@ -41,7 +41,7 @@ def _events(n: int, seed: int = 5) -> list[str]:
 
 @pytest.fixture(scope="module")
 def trained() -> Dictionary:
-    return train_dictionary(_events(400, seed=1), brio=HAVE_BRIO, templates=HAVE_TEMPLATES)
+    return train_dictionary(_events(400, seed=1))
 
 
 # -- levels -------------------------------------------------------------------------------------
@@ -159,3 +159,16 @@ def test_content_index_answers_as_rfind() -> None:
     needles += [bytes(r.randrange(256) for _ in range(8)) for _ in range(200)]
     for s in needles:
         assert index.rfind(s) == kc.rfind(s), s
+
+
+def test_a_config_object_takes_its_level_too() -> None:
+    """CodecConfig(level=N) built directly (config=...) gets the level's knobs, like keywords do."""
+    direct = CodecConfig(level=1)
+    assert direct == CodecConfig.from_mapping({"level": 1})
+    assert Encoder(config=CodecConfig(level=4)).config.explore_interval == 0
+    # a new level on top of a config keeps the knobs the config set itself
+    mine = CodecConfig.from_mapping({"zstd_level": 9})
+    moved = CodecConfig.resolve(mine, {"level": 1})
+    assert moved.zstd_level == 9 and moved.window == LEVELS[1]["window"]
+    back = CodecConfig.resolve(moved, {"level": 3})
+    assert back.window == CodecConfig().window and back.zstd_level == 9
