@@ -43,7 +43,7 @@ DEFAULT_LEVEL = 3
 #: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
 #: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
 LEVELS: dict[int, dict[str, Any]] = {
-    1: {"window": 4096, "zstd_window": 8192, "template_brio_window": 1024, "brio_search_ring": 0,
+    1: {"window": 4096, "template_brio_window": 1024, "brio_search_ring": 0,
         "max_runtime_templates": 32, "max_runtime_template_bytes": 2048,
         "explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12,
         "brotli": False, "fuzzy_templates": False},

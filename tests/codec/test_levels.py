@@ -57,7 +57,7 @@ def test_level_sets_its_knobs_and_explicit_keys_win() -> None:
     best = CodecConfig.from_mapping({"level": 4})
     assert best.explore_interval == 0 and best.copy_searches == 24 and best.zstd_table_log == 0
     mixed = CodecConfig.from_mapping({"level": 1, "window": 8192, "brotli": True})
-    assert mixed.window == 8192 and mixed.brotli is True and mixed.zstd_window == LEVELS[1]["zstd_window"]
+    assert mixed.window == 8192 and mixed.brotli is True and mixed.template_brio_window == LEVELS[1]["template_brio_window"]
 
 
 @pytest.mark.parametrize("level", [0, 5, "fast", True, 2.0])
