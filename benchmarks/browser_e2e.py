@@ -35,10 +35,11 @@ REPO = Path(__file__).resolve().parent.parent
 TS = REPO / "clients" / "typescript"
 CORPORA = REPO.parent / "shared" / "corpora"
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))  # run as a script from anywhere; imported by tests, the path is set
+    # run as a script from anywhere; imported by tests, pytest has set both paths (the tests' helpers are top-level modules)
+    sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from aura_wire import AuraMiddleware, Dictionary  # noqa: E402
-from tests.conftest import count_bytes, serve_app  # noqa: E402
+from conftest import count_bytes, serve_app  # noqa: E402
 from aura_wire import train_dictionary  # noqa: E402
 
 WS_IMPL = {

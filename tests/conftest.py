@@ -263,6 +263,23 @@ def echo_app() -> Any:
     return Starlette(routes=[WebSocketRoute("/echo", _echo)])
 
 
+async def stream(conn: Any, messages: list[str]) -> list[str | bytes]:
+    """Send every message while receiving the echoes concurrently (a real stream, not ping-pong)."""
+
+    async def reader() -> list[str | bytes]:
+        return [await conn.recv() for _ in messages]
+
+    task = asyncio.ensure_future(reader())
+    for m in messages:
+        await conn.send(m)
+    return await task
+
+
+def port_of(base: str) -> int:
+    """The port of a base URL such as ``http://127.0.0.1:PORT``."""
+    return int(base.rsplit(":", 1)[1])
+
+
 def pump(a: Any, b: Any) -> tuple[list[Any], list[Any]]:
     """Deliver queued frames between two sans-I/O sessions both ways until quiet; return their events."""
     ea: list[Any] = []

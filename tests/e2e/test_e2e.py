@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware
-from conftest import TEST_CODEC, count_bytes, echo_app, load_corpus, serve_app, trained_dictionary
+from conftest import TEST_CODEC, count_bytes, echo_app, load_corpus, port_of, serve_app, stream, trained_dictionary
 
 pytestmark = pytest.mark.corpora
 
@@ -27,22 +27,6 @@ SLICE = 100
 
 
 INNER = echo_app()
-
-
-async def stream(conn: Any, messages: list[str]) -> list[str | bytes]:
-    """Send every message while receiving the echoes concurrently (a real stream, not ping-pong)."""
-
-    async def reader() -> list[str | bytes]:
-        return [await conn.recv() for _ in messages]
-
-    task = asyncio.ensure_future(reader())
-    for m in messages:
-        await conn.send(m)
-    return await task
-
-
-def port_of(base: str) -> int:
-    return int(base.rsplit(":", 1)[1])
 
 
 @pytest.mark.parametrize(

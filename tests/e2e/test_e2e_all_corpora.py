@@ -22,8 +22,7 @@ from websockets.asyncio.client import connect as ws_connect
 from aura_wire import train_dictionary
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware
-from conftest import CORPORA, TEST_CODEC, count_bytes, load_corpus, serve_app
-from test_e2e import INNER, port_of, stream
+from conftest import CORPORA, TEST_CODEC, count_bytes, echo_app, load_corpus, port_of, serve_app, stream
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,7 +41,7 @@ async def test_corpus_against_deflate(name: str, tmp_path: Path) -> None:
     cache = DictionaryCache(tmp_path)
     cache.put(d)
     # Pure-Python coding of 100-KB messages blocks the shared event loop for seconds: no keepalive pings.
-    async with serve_app(AuraMiddleware(INNER, dictionary=d, **TEST_CODEC), ws_ping_interval=None) as base:
+    async with serve_app(AuraMiddleware(echo_app(), dictionary=d, **TEST_CODEC), ws_ping_interval=None) as base:
         async with count_bytes(port_of(base)) as aura:
             async with connect(f"ws://127.0.0.1:{aura.port}/echo", dictionary_cache=cache,
                                websocket_options={"ping_interval": None}, **TEST_CODEC) as c:
@@ -50,7 +49,7 @@ async def test_corpus_against_deflate(name: str, tmp_path: Path) -> None:
                 assert await stream(c, messages) == messages
     deflate = {}
     for backend in ("uvicorn", "hypercorn"):
-        async with serve_app(INNER, backend) as base:
+        async with serve_app(echo_app(), backend) as base:
             async with count_bytes(port_of(base)) as counter:
                 async with ws_connect(f"ws://127.0.0.1:{counter.port}/echo", compression="deflate", proxy=None,
                                       max_size=None, ping_interval=None) as ws:
