@@ -83,7 +83,7 @@ class Program:
         if b < 96:
             return EDGES[b % len(EDGES)]
         if b < 160 and near:
-            return max(0, self.pick(near) + (b % 7) - 3)
+            return max(0, near[self.byte() % len(near)] + (b % 7) - 3)
         return b | (self.byte() << 8)
 
     def take(self, n: int) -> bytes:
@@ -307,7 +307,7 @@ def run_pair(targets: Targets, prog: Program) -> None:
             direction = "cs" if op == 0 else "sc"
             src = cli if op == 0 else srv
             m: str | bytes = msgs[prog.byte() % len(msgs)]
-            if prog.byte() < 40:
+            if prog.byte() < 40 and isinstance(m, str):
                 m = m.encode("utf-8")[: prog.byte() * 4]  # a binary message
             if not src.closed:
                 src.send_message(m, sensitive=prog.byte() < 30)

@@ -193,7 +193,7 @@ class Replica:
 
 def sample_messages(n: int, skip: int = 0) -> list[str]:
     """Messages from the package's bundled sample (no corpora needed)."""
-    out = []
+    out: list[str] = []
     with open(REPO / "aura_wire" / "data" / "sample.jsonl", encoding="utf-8") as f:
         for i, line in enumerate(f):
             if i < skip:

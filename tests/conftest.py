@@ -21,7 +21,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from aura_wire import train_dictionary
+from aura_wire import Dictionary, train_dictionary
+from aura_wire.session import Session, State
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -221,10 +222,10 @@ def byte_counter() -> Callable[[int], contextlib.AbstractAsyncContextManager[Byt
 #: in tests/codec/templates/).
 TEST_CODEC: dict[str, Any] = {"templates": False, "brio": True}
 
-_trained: dict[tuple[str, int], Any] = {}
+_trained: dict[tuple[str, int], Dictionary] = {}
 
 
-def trained_dictionary(name: str, n: int = 200) -> Any:
+def trained_dictionary(name: str, n: int = 200) -> Dictionary:
     """A dictionary trained on the first ``n`` messages of a corpus (cached for the test run)."""
 
     key = (name, n)
@@ -234,9 +235,8 @@ def trained_dictionary(name: str, n: int = 200) -> Any:
     return _trained[key]
 
 
-def small_dictionary(tag: str = "a") -> Any:
+def small_dictionary(tag: str = "a") -> Dictionary:
     """A tiny deterministic dictionary (no corpus needed) for sync tests."""
-    from aura_wire import Dictionary
     from aura_wire.codec.dictionary import SECTION_META, SECTION_ZSTD
 
     content = (f'{{"type":"message","room":"{tag}","user":"alice","text":"hello world"}}' * 40).encode()
@@ -278,6 +278,12 @@ async def stream(conn: Any, messages: list[str]) -> list[str | bytes]:
 def port_of(base: str) -> int:
     """The port of a base URL such as ``http://127.0.0.1:PORT``."""
     return int(base.rsplit(":", 1)[1])
+
+
+def state_of(session: Session) -> State:
+    """A session's state read afresh: after ``assert s.state is X`` mypy keeps ``s.state`` narrowed to X even
+    across the frames that change it (a call such as :func:`pump`); read it through this after such calls."""
+    return session.state
 
 
 def pump(a: Any, b: Any) -> tuple[list[Any], list[Any]]:

@@ -26,5 +26,6 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_strict_is_clean() -> None:
-    done = run("mypy", "aura_wire")
+    """The package and the tests (pyproject: tests/ is a package root, as pytest's pythonpath makes it)."""
+    done = run("mypy", "aura_wire", "tests")
     assert done.returncode == 0, done.stdout + done.stderr

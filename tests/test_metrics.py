@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -203,7 +204,7 @@ def test_interval_quantiles_from_bucket_differences() -> None:
 def test_encoder_and_decoder_feed_their_metrics() -> None:
     from aura_wire import Decoder, Encoder
 
-    opts = {"templates": False, "brio": False}
+    opts: dict[str, Any] = {"templates": False, "brio": False}
     enc = Encoder(None, **opts)
     dec = Decoder(None, **opts)
     msgs = ["hello " * 50, "x", '{"a": 1, "b": [1, 2, 3]}' * 30]

@@ -165,7 +165,8 @@ async def test_replica_killed_mid_round_another_finishes_the_next(cluster: Clust
             if v is None:
                 await reps[2].apost("/train", {})  # (again: a lock left by the previous round may not have expired)
                 return False
-            return v.decode().startswith("r3/")
+            owner: bytes = v
+            return owner.startswith(b"r3/")
         await until(r3_holds_lock, 20, "replica 3 to take the trainer lock", interval=0.005)
         reps[2].kill()  # SIGKILL mid-round: it never releases the lock; the lock expires
         assert (await r.get("aura:current")).decode() == before

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 import pytest
@@ -26,6 +26,9 @@ from aura_wire.metrics import CompressionMetrics
 from aura_wire.ops.config import ClusterConfig, OpsConfig
 from aura_wire.ops.storage import FolderStore, Store
 
+if TYPE_CHECKING:  # imported inside the fixture: the module needs redis-py
+    from aura_wire.cluster.redis_store import RedisStore
+
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
@@ -39,7 +42,7 @@ _n = 0
 
 
 @pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[Any]:
+async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
     from aura_wire.cluster.redis_store import RedisStore
 
     global _n
@@ -65,7 +68,7 @@ async def test_folder_store_implements_the_store_protocol(tmp_path: Path) -> Non
 
 
 # -- Redis backend --------------------------------------------------------------
-async def test_redis_adopt_is_atomic_with_its_announcement_and_prunes(store: Any) -> None:
+async def test_redis_adopt_is_atomic_with_its_announcement_and_prunes(store: RedisStore) -> None:
     assert isinstance(store, Store)
     a, b, c = small_dictionary("a"), small_dictionary("b"), small_dictionary("c")
     got: list[bytes] = []
@@ -94,7 +97,7 @@ async def test_redis_adopt_is_atomic_with_its_announcement_and_prunes(store: Any
     assert await store.load_dictionary(b.id) is None
 
 
-async def test_redis_lock_expires_and_only_its_owner_refreshes_or_releases(store: Any) -> None:
+async def test_redis_lock_expires_and_only_its_owner_refreshes_or_releases(store: RedisStore) -> None:
     t1 = await store.acquire_lock(0.3, "r1")
     assert t1 is not None and t1.startswith("r1/")
     assert await store.acquire_lock(5, "r2") is None
@@ -107,11 +110,12 @@ async def test_redis_lock_expires_and_only_its_owner_refreshes_or_releases(store
     assert await store.refresh_lock(t1, 5) is False
     await store.release_lock(t1)
     assert await store.lock_owner() == "r2"
+    assert t2 is not None
     await store.release_lock(t2)
     assert await store.lock_owner() is None
 
 
-async def test_redis_samples_are_bounded_and_keep_their_type(store: Any) -> None:
+async def test_redis_samples_are_bounded_and_keep_their_type(store: RedisStore) -> None:
     await store.add_samples([f"m{i}" for i in range(1000)] + [b"\x00\xffbin"])
     n = int(await store._redis.xlen(store.k_samples))
     assert n <= 100 + 100  # MAXLEN ~ 100: trimmed in whole stream nodes (100 entries each by default)
@@ -119,7 +123,7 @@ async def test_redis_samples_are_bounded_and_keep_their_type(store: Any) -> None
     assert got == [f"m{i}" for i in range(991, 1000)] + [b"\x00\xffbin"]
 
 
-async def test_redis_broadcast_stream_reads_on_from_the_last_entry(store: Any) -> None:
+async def test_redis_broadcast_stream_reads_on_from_the_last_entry(store: RedisStore) -> None:
     start = await store.last_broadcast_id()
     p = [bus.pack(bus.Prepared("r1", "news", None, f"x{i}", b"\x40x")) for i in range(3)]
     await store.publish(p)
@@ -128,7 +132,7 @@ async def test_redis_broadcast_stream_reads_on_from_the_last_entry(store: Any) -
     assert await store.read_broadcasts(rows[-1][0], block=0.05) == []
 
 
-async def test_redis_snapshots_expire(store: Any) -> None:
+async def test_redis_snapshots_expire(store: RedisStore) -> None:
     await store.put_snapshot("a", {"replica": "a"}, ttl=30)
     await store.put_snapshot("b", {"replica": "b"}, ttl=0.2)
     assert sorted(s["replica"] for s in await store.snapshots()) == ["a", "b"]
@@ -231,8 +235,9 @@ def test_make_cluster_is_off_without_a_url() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
         raise AssertionError
 
+    off = AuraMiddleware(app)
+    assert OpsConfig().make_cluster(off) is None and off.cluster is None
     mw = AuraMiddleware(app)
-    assert OpsConfig().make_cluster(mw) is None and mw.cluster is None
     node = OpsConfig.from_mapping({"cluster": {"url": "redis://127.0.0.1:1/0", "replica_id": "x"},
                                    "discovery": {"enabled": True, "interval": 60.0}}).make_cluster(mw)
     assert node is not None and mw.cluster is node

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -14,7 +15,7 @@ from aura_wire.errors import (
     UnsupportedVersionError,
 )
 
-STD = {"brio": False, "templates": False}
+STD: dict[str, Any] = {"brio": False, "templates": False}
 SAMPLES = [
     f'{{"event":"trade","id":{i},"price":"{20000 + (i * 37) % 500}.{i % 100:02d}","qty":"0.{i % 9}",'
     f'"side":"{"buy" if i % 3 else "sell"}"}}'
@@ -27,7 +28,7 @@ def std_dict() -> Dictionary:
     return train_dictionary(SAMPLES, brio=False, templates=False, zstd_dict_size=4096)
 
 
-def pair(d: Dictionary | None, context: bool, **cfg: object) -> tuple[Encoder, Decoder]:
+def pair(d: Dictionary | None, context: bool, **cfg: Any) -> tuple[Encoder, Decoder]:
     return Encoder(d, context=context, **cfg), Decoder(d, context=context, **cfg)
 
 
@@ -110,7 +111,9 @@ def test_dictionary_frame_without_dictionary(std_dict: Dictionary) -> None:
 
 def test_size_limits_every_method() -> None:
     big = "a" * 200_000
-    for cfg in ({"zstd": True, "brotli": False}, {"zstd": False, "brotli": True}, {"zstd": False, "brotli": False}):
+    configs: list[dict[str, Any]] = [{"zstd": True, "brotli": False}, {"zstd": False, "brotli": True},
+                                     {"zstd": False, "brotli": False}]
+    for cfg in configs:
         f = Encoder(None, context=False, **STD, **cfg).encode(big)
         with pytest.raises(LimitError):
             Decoder(None, context=False, max_message_size=1000, **STD).decode(f)

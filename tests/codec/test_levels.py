@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,8 @@ def test_level_context_fields_reach_the_peer(trained: Dictionary) -> None:
     cfg = CodecConfig.from_mapping({"level": 1})
     assert cfg.context_params()["window"] == LEVELS[1]["window"]
     enc = Encoder(trained, context=True, level=1)
-    dec = Decoder(trained, context=True, **cfg.context_params())
+    params: dict[str, Any] = cfg.context_params()
+    dec = Decoder(trained, context=True, **params)
     for m in _events(120, seed=3):
         assert dec.decode(enc.encode(m)) == m
 

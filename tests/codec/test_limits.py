@@ -247,7 +247,7 @@ def test_template_nesting_depth_in_a_frame(depth: int, ok: bool) -> None:
 # -- deeply nested JSON ------------------------------------------------------------------------------------
 
 
-def _nesting_round_trip(depth: int, context: bool, opts: dict[str, bool]) -> None:
+def _nesting_round_trip(depth: int, context: bool, opts: dict[str, Any]) -> None:
     limit = sys.getrecursionlimit()
     msgs = ["[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth, json.dumps({"ok": 1}),
             '{"type":"deep","v":' + "[" * depth + "1" + "]" * depth + "}", "[" * depth]  # the last is not JSON
@@ -323,8 +323,8 @@ def test_huge_varints_in_every_method_are_refused_cheaply(dictionary: Dictionary
 # -- runtime-template floods -------------------------------------------------------------------------------
 
 
-def _flood(n: int, opts: dict[str, bool]) -> None:
-    cfg = {"max_runtime_templates": 16, "max_runtime_template_bytes": 4096}
+def _flood(n: int, opts: dict[str, Any]) -> None:
+    cfg: dict[str, Any] = {"max_runtime_templates": 16, "max_runtime_template_bytes": 4096}
     enc = Encoder(None, context=True, **opts, **cfg)
     dec = Decoder(None, context=True, **opts, **cfg)
     peak_mem = 0

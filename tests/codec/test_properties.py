@@ -89,7 +89,7 @@ _arbitrary = st.one_of(st.text(max_size=300), st.binary(max_size=300))
 
 
 def _check_sequence(d: Dictionary | None, context: bool, items: list[tuple[str | bytes, bool]],
-                    opts: dict[str, bool] = OPTS) -> None:
+                    opts: dict[str, Any] = OPTS) -> None:
     enc = Encoder(d, context=context, **opts)
     dec = Decoder(d, context=context, **opts)
     for msg, sensitive in items:

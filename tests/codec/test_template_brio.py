@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def methods(frames: list[bytes]) -> list[int]:
     return [parse_header(f).method for f in frames]
 
 
-def run(msgs: list[str], d: Dictionary | None = None, **cfg: object) -> tuple[Encoder, Decoder, list[bytes]]:
+def run(msgs: list[str], d: Dictionary | None = None, **cfg: Any) -> tuple[Encoder, Decoder, list[bytes]]:
     enc, dec = Encoder(d, context=True, **cfg), Decoder(d, context=True, **cfg)
     frames = []
     for m in msgs:
@@ -144,7 +145,7 @@ def test_corpus_slice_round_trip_with_dictionary() -> None:
 # -- the dictionary's template-brio-model section (wire-format §4.6, §6) ----------------------------
 
 def _without(d: Dictionary, section: int) -> Dictionary:
-    return Dictionary({k: d.section(k) for k in range(1, 16) if d.section(k) is not None and k != section})
+    return Dictionary({k: s for k in range(1, 16) if (s := d.section(k)) is not None and k != section})
 
 
 def test_dictionary_trains_the_payload_model_section() -> None:
@@ -201,7 +202,7 @@ def test_malformed_payload_model_section_is_refused() -> None:
     from aura_wire.errors import DictionaryFormatError
 
     d = train_dictionary(TICKS[:100])
-    secs = {k: d.section(k) for k in range(1, 16) if d.section(k) is not None}
+    secs = {k: s for k in range(1, 16) if (s := d.section(k)) is not None}
     bad = bytearray(secs[SECTION_TEMPLATE_BRIO_MODEL])
     bad[0] = 9  # unknown version
     with pytest.raises(DictionaryFormatError):

@@ -78,7 +78,7 @@ def _desync_configs() -> list[Any]:
 
 @pytest.mark.parametrize("opts", _desync_configs())
 @pytest.mark.parametrize("fault", ["drop", "duplicate", "swap"])
-def test_desynchronised_context_never_delivers_wrong_text(opts: dict[str, bool], fault: str) -> None:
+def test_desynchronised_context_never_delivers_wrong_text(opts: dict[str, Any], fault: str) -> None:
     wrong: list[str] = []
     detected = 0
     for seed in range(25):
@@ -140,7 +140,7 @@ def test_decoder_refuses_everything_after_a_desync() -> None:
     assert desyncs >= 10  # the check value catches (nearly) every one (brio.md §7: 2^-8 per frame may slip)
 
 
-def _session_pair(d: Dictionary | None, opts: dict[str, bool]) -> tuple[Session, Session]:
+def _session_pair(d: Dictionary | None, opts: dict[str, Any]) -> tuple[Session, Session]:
     cfg = SessionConfig(max_chunk=1024)
     srv = Session(Role.SERVER, dictionaries=[d] if d is not None else [], config=cfg, codec_config=opts)
     cli = Session(Role.CLIENT, config=cfg, codec_config=opts)

@@ -72,7 +72,8 @@ async def _leave(base: str, aura: bool, abort: bool) -> None:
         async with connect(ws_url(base, "/feed"), dictionary_cache=False, **CC) as c:
             assert c.aura
             for _ in range(3):
-                assert (await c.recv()).startswith('{"type":"tick"')
+                tick = await c.recv()
+                assert isinstance(tick, str) and tick.startswith('{"type":"tick"')
             if abort:
                 c.ws.transport.abort()  # the client dies: no close frame
     else:
@@ -183,11 +184,11 @@ async def test_unread_messages_then_close_do_not_hang(n: int, end: str) -> None:
                 got = await _read_all(c, n)
                 assert got == [MSG % i for i in range(n)]
             else:
-                got = []
+                received: list[str | bytes] = []
                 with pytest.raises(ConnectionClosed):
                     while True:
-                        got.append(await asyncio.wait_for(c.recv(), 10))
-                assert got == [MSG % i for i in range(n)]
+                        received.append(await asyncio.wait_for(c.recv(), 10))
+                assert received == [MSG % i for i in range(n)]
             with pytest.raises(ConnectionClosed):  # later calls end the same way
                 await asyncio.wait_for(c.recv(), 10)
 
@@ -239,7 +240,8 @@ def brotli_bomb(output_bytes: int) -> bytes:
     """A BROTLI AURA frame (spec/wire-format.md §4.3) whose payload expands to ``output_bytes``."""
     import brotli
 
-    return bytes([0x02 | 0x08]) + brotli.compress(b"x" * output_bytes, quality=1, lgwin=24)
+    payload: bytes = brotli.compress(b"x" * output_bytes, quality=1, lgwin=24)
+    return bytes([0x02 | 0x08]) + payload
 
 
 _SERVER = r"""
@@ -308,7 +310,8 @@ async def test_server_stops_on_sigterm_after_aura_clients_left(tmp_path: Path) -
     try:
         for i in range(20):
             async with connect(ws_url(base, "/feed"), dictionary_cache=False, templates=False) as c:
-                assert c.aura and (await c.recv()).startswith('{"type":"tick"')
+                tick = await c.recv()
+                assert c.aura and isinstance(tick, str) and tick.startswith('{"type":"tick"')
                 if i % 2:
                     c.ws.transport.abort()
         proc.send_signal(signal.SIGTERM)
@@ -398,7 +401,8 @@ async def test_ops_endpoints_via_add_middleware_and_via_the_handle(route: str) -
 
     inner = Starlette(routes=[WebSocketRoute("/echo", _echo_text)])
     if route == "add_middleware":  # no handle: the options go through add_middleware
-        inner.add_middleware(AuraMiddleware, ops={"health_path": "/ops/health"}, **CC)
+        # type: ignore: mypy finds AuraMiddleware's app/receive/send types narrower than starlette's factory protocol
+        inner.add_middleware(AuraMiddleware, ops={"health_path": "/ops/health"}, **CC)  # type: ignore[arg-type]
         app: Any = inner
     else:  # the wrapped app is the handle
         app = AuraMiddleware(inner, **CC)

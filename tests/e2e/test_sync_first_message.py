@@ -25,7 +25,7 @@ from conftest import count_bytes, load_corpus, serve_app, small_dictionary
 from aura_wire import train_dictionary
 
 N = 2000
-RESULTS: dict[str, Any] = {}
+RESULTS: dict[str, Any] = {}  # what the app saw, set by each run and popped by the test that reads it
 
 
 def burst_app(messages: list[str], *, wait_synced: float | None = None) -> Starlette:
@@ -66,12 +66,12 @@ async def test_held_dictionary_is_used_from_the_first_message_of_a_burst(tmp_pat
         async with count_bytes(port) as plain:
             got, _ = await receive_all(f"ws://127.0.0.1:{plain.port}/burst", N, dictionary_cache=False,
                                        fetch="none")
-        assert got == msgs and RESULTS["dict_at_first"] is None
+        assert got == msgs and RESULTS.pop("dict_at_first") is None
         # First visit: no hint (nothing cached); the dictionary is fetched in-band, then cached.
         async with count_bytes(port) as first:
             got, stats = await receive_all(f"ws://127.0.0.1:{first.port}/burst", N, dictionary_cache=cache,
                                            fetch_when="now", wait=True)
-        assert got == msgs and RESULTS["dict_at_first"] is None and stats["dictionary_id"] == d.id
+        assert got == msgs and RESULTS.pop("dict_at_first") is None and stats["dictionary_id"] == d.id
         assert cache.held_for(f"http://127.0.0.1:{first.port}") == [d.id]
         # Returning client, same origin: it names the dictionary; the burst uses it from message 1.
         async with count_bytes(port) as again:
@@ -79,7 +79,7 @@ async def test_held_dictionary_is_used_from_the_first_message_of_a_burst(tmp_pat
             origin_cache.remember(f"http://127.0.0.1:{again.port}", d.id)
             got, stats = await receive_all(f"ws://127.0.0.1:{again.port}/burst", N, dictionary_cache=origin_cache)
         assert got == msgs, "every message byte for byte"
-        assert RESULTS["dict_at_first"] == d.id
+        assert RESULTS.pop("dict_at_first") == d.id
         assert stats["control"]["received_bytes"] < 200  # HELLO + USE: no transfer
     # Counted on the socket: the returning client's burst is much smaller than the dictionary-free one.
     assert again.downstream < plain.downstream, (again.downstream, plain.downstream)
@@ -92,12 +92,12 @@ async def test_app_can_await_synced_for_a_fetching_client(tmp_path: Path) -> Non
     async with serve_app(AuraMiddleware(burst_app(msgs, wait_synced=30), dictionary=d)) as base:
         uri = base.replace("http://", "ws://") + "/burst"
         got, stats = await receive_all(uri, len(msgs), dictionary_cache=tmp_path, fetch_when="now")
-        assert got == msgs and RESULTS["synced"] is True and RESULTS["dict_at_first"] == d.id
+        assert got == msgs and RESULTS.pop("synced") is True and RESULTS.pop("dict_at_first") == d.id
     async with serve_app(AuraMiddleware(burst_app(msgs, wait_synced=0.5), dictionary=d)) as base:
         uri = base.replace("http://", "ws://") + "/burst"
         # A client that never takes the dictionary: synced() gives up at its timeout with False.
         got, stats = await receive_all(uri, len(msgs), dictionary_cache=False, fetch="none")
-        assert got == msgs and RESULTS["synced"] is False and RESULTS["dict_at_first"] is None
+        assert got == msgs and RESULTS.pop("synced") is False and RESULTS.pop("dict_at_first") is None
 
 
 async def test_client_gets_only_the_methods_it_decodes(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ async def test_traffic_of_earlier_sessions_counts_towards_the_fetch(tmp_path: Pa
     async with serve_app(mw) as base:
         uri = base.replace("http://", "ws://") + "/burst"
         origin = base
-        fetched = []
+        fetched: list[bool] = []
         for _ in range(4):
             got, stats = await receive_all(uri, len(msgs), dictionary_cache=cache, wait=len(fetched) == 2)
             assert got == msgs

@@ -42,7 +42,7 @@ async def test_control_frames_and_dictionary_transfers_are_counted(tmp_path: Pat
                     await c.send(m)
                     assert await c.recv() == m
                 stats = c.stats
-        m = mw.metrics()
+        server = mw.metrics()
     coded = len(coded_form(d, "br"))
     # Client: the transfer is in its stats and its ratio.
     assert stats.dictionary_bytes == coded
@@ -50,22 +50,22 @@ async def test_control_frames_and_dictionary_transfers_are_counted(tmp_path: Pat
                                  + (coded if fetch == "http" else 0))
     assert stats.ratio == pytest.approx((stats.sent_raw_bytes + stats.received_raw_bytes) / stats.total_bytes)
     # Server: both directions' CONTROL frames, the in-band CHUNK payloads or the HTTP body.
-    assert m.control_bytes == stats.control_bytes
+    assert server.control_bytes == stats.control_bytes
     if fetch == "inband":
-        assert m.dictionary_inband_bytes == coded and m.dictionary_http_bytes == 0
-        assert m.control_bytes > coded
+        assert server.dictionary_inband_bytes == coded and server.dictionary_http_bytes == 0
+        assert server.control_bytes > coded
     else:
-        assert m.dictionary_http_bytes == coded and m.dictionary_inband_bytes == 0
-    assert m.total_bytes == m.wire_bytes + m.control_bytes + m.dictionary_http_bytes
-    assert m.ratio == pytest.approx(m.original_bytes / m.total_bytes) and m.ratio < m.data_ratio
-    text = render_prometheus(m)
+        assert server.dictionary_http_bytes == coded and server.dictionary_inband_bytes == 0
+    assert server.total_bytes == server.wire_bytes + server.control_bytes + server.dictionary_http_bytes
+    assert server.ratio == pytest.approx(server.original_bytes / server.total_bytes) and server.ratio < server.data_ratio
+    text = render_prometheus(server)
     route = "inband" if fetch == "inband" else "http"
     assert f'aura_wire_dictionary_transfer_bytes_total{{route="{route}"}} {coded}' in text
-    assert f"aura_wire_control_bytes_total {m.control_bytes}" in text
+    assert f"aura_wire_control_bytes_total {server.control_bytes}" in text
     snap = mw.metrics_snapshot()["total"]
-    assert snap["control_bytes"] == m.control_bytes and snap["dictionary_bytes"][route] == coded
+    assert snap["control_bytes"] == server.control_bytes and snap["dictionary_bytes"][route] == coded
     # The socket saw at least everything the metrics count (plus WebSocket and HTTP framing).
-    assert relay.total >= m.total_bytes
+    assert relay.total >= server.total_bytes
 
 
 def _deflate_sizes(messages: list[str]) -> int:
@@ -92,16 +92,17 @@ async def test_shadow_deflate_estimates_the_gain_over_permessage_deflate(tmp_pat
                 await c2.send(m)
                 assert await c2.recv() == m
             total = c1.stats.total_bytes  # the sampled connection (the first; shadow_max=1 leaves c2 out)
-        m = mw.metrics()
+        server = mw.metrics()
     # Both directions of the one sampled connection, exactly as RFC 7692 would code them.
-    assert m.shadow_messages == 2 * len(MSGS)
-    assert m.shadow_deflate_bytes == 2 * _deflate_sizes(MSGS)
-    assert m.shadow_aura_bytes <= total and m.shadow_aura_bytes > total - 200  # frames + CONTROL (HELLO)
-    assert m.vs_deflate == pytest.approx(m.shadow_deflate_bytes / m.shadow_aura_bytes) and m.vs_deflate > 1
-    text = render_prometheus(m)
-    assert f"aura_wire_vs_permessage_deflate_ratio {m.vs_deflate!r}" in text
-    point = MetricsHistory().sample(m)
-    assert point["vs_deflate"] == m.vs_deflate and point["interval"]["vs_deflate"] == m.vs_deflate
+    assert server.shadow_messages == 2 * len(MSGS)
+    assert server.shadow_deflate_bytes == 2 * _deflate_sizes(MSGS)
+    assert server.shadow_aura_bytes <= total and server.shadow_aura_bytes > total - 200  # frames + CONTROL (HELLO)
+    assert server.vs_deflate == pytest.approx(server.shadow_deflate_bytes / server.shadow_aura_bytes)
+    assert server.vs_deflate > 1
+    text = render_prometheus(server)
+    assert f"aura_wire_vs_permessage_deflate_ratio {server.vs_deflate!r}" in text
+    point = MetricsHistory().sample(server)
+    assert point["vs_deflate"] == server.vs_deflate and point["interval"]["vs_deflate"] == server.vs_deflate
     assert mw.metrics_snapshot()["total"]["vs_deflate"]["messages"] == 2 * len(MSGS)
 
 
@@ -109,6 +110,6 @@ def test_shadow_options_are_checked() -> None:
     from aura_wire.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        AuraMiddleware(echo, shadow_sample=2.0)
+        AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), shadow_sample=2.0)
     with pytest.raises(ConfigError):
-        AuraMiddleware(echo, shadow_max=-1)
+        AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), shadow_max=-1)

@@ -20,11 +20,11 @@ FUZZ = Path(__file__).resolve().parents[2] / "fuzz"
 sys.path.insert(0, str(FUZZ))
 
 import fuzz_session  # noqa: E402
-from fuzz_decoder import build_targets  # noqa: E402
+from fuzz_decoder import OracleFailure, Targets, build_targets  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def targets() -> object:
+def targets() -> Targets:
     return build_targets()
 
 
@@ -33,7 +33,7 @@ def _programs(n: int, seed: int) -> list[bytes]:
     return [bytes([i % 4]) + bytes(rnd.getrandbits(8) for _ in range(rnd.randint(8, 300))) for i in range(n)]
 
 
-def test_session_programs_hold_the_oracle(targets: object) -> None:
+def test_session_programs_hold_the_oracle(targets: Targets) -> None:
     fuzz_session.REACHED.clear()
     findings = []
     for data in fuzz_session.seed_inputs() + _programs(400, seed=2026):
@@ -49,7 +49,7 @@ def test_session_programs_hold_the_oracle(targets: object) -> None:
     assert any(k.startswith("pair: failed") for k in reached)
 
 
-def test_the_pair_oracle_catches_an_altered_message(targets: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pair_oracle_catches_an_altered_message(targets: Targets, monkeypatch: pytest.MonkeyPatch) -> None:
     """The oracle has teeth: a session that alters what it delivers is a finding."""
     from aura_wire.session import MessageReceived, Session
 
@@ -63,5 +63,5 @@ def test_the_pair_oracle_catches_an_altered_message(targets: object, monkeypatch
     # pair mode; max_chunk, codec and message-set choices; the server sends message 3 (text, not
     # sensitive), 8 frames go to the client; the client sends message 4, 8 frames go to the server
     program = bytes([1]) + bytes([0, 0, 5]) + bytes([1, 3, 200, 100, 2, 7, 0, 4, 200, 100, 3, 7])
-    with pytest.raises(fuzz_session.OracleFailure, match="differ from the sent"):
+    with pytest.raises(OracleFailure, match="differ from the sent"):
         fuzz_session.run_one(targets, program)

@@ -17,7 +17,7 @@ from aura_wire.session import ConnectionFailed, DictionaryInUse, MessageReceived
 from aura_wire.session.control import Chunk, Use, is_control_frame, pack_control, parse_control
 from aura_wire.session.negotiation import Hints, hint_tokens, parse_hints, split_offer
 from aura_wire.session.transfer import coded_form, decode_transfer
-from conftest import load_corpus, pump, small_dictionary
+from conftest import load_corpus, pump, small_dictionary, state_of
 from aura_wire import train_dictionary
 
 ID = "ab" * 32
@@ -55,7 +55,7 @@ def test_hint_tokens_round_trip_and_never_reach_the_application() -> None:
     assert aura and app == ["chat"]
 
 
-def _run(hints: Hints, dicts: list[Dictionary], messages: list[str], held: list[Dictionary] = (),
+def _run(hints: Hints, dicts: list[Dictionary], messages: list[str], held: list[Dictionary] | tuple[()] = (),
          context: bool = True) -> tuple[Session, Session, list[bytes]]:
     from aura_wire.session import SessionConfig
 
@@ -107,7 +107,7 @@ def test_held_dictionary_is_used_from_the_first_frame() -> None:
     assert server.state is State.USE_SENT and client.state is State.SYNCED
     for f in client.data_to_send():
         server.receive_frame(f)
-    assert server.state is State.SYNCED and server.receive_dictionary == d
+    assert state_of(server) is State.SYNCED and server.receive_dictionary == d
     assert [e for e in server.events() if isinstance(e, DictionaryInUse)] == [DictionaryInUse("send", d.id),
                                                                               DictionaryInUse("receive", d.id)]
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from aura_wire.errors import AuraError, FrameError, LimitError, ProtocolError
 from aura_wire.session.control import (
     Chunk,
+    ControlMessage,
     Get,
     Hello,
     Unknown,
@@ -34,14 +35,14 @@ messages = st.one_of(
 
 @settings(max_examples=200, deadline=None)
 @given(messages)
-def test_round_trip(msg):
+def test_round_trip(msg: ControlMessage) -> None:
     frame = pack_control(msg)
     assert frame[0] == 0x07 and is_control_frame(frame)
     assert parse_control(frame) == msg
     assert pack_control(parse_control(frame)) == frame
 
 
-def test_known_bytes():
+def test_known_bytes() -> None:
     did = "00" * 31 + "ff"
     assert pack_control(Use(did)) == b"\x07\x02" + b"\x00" * 31 + b"\xff"
     assert pack_control(Get(did, 300, 16384)) == b"\x07\x03" + bytes.fromhex(did) + b"\xac\x02\x80\x80\x01"
@@ -53,7 +54,7 @@ def test_known_bytes():
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=80))
-def test_arbitrary_bytes_parse_or_raise_aura_errors(body):
+def test_arbitrary_bytes_parse_or_raise_aura_errors(body: bytes) -> None:
     try:
         msg = parse_control(b"\x07" + body)
     except AuraError:
@@ -85,12 +86,12 @@ def test_arbitrary_bytes_parse_or_raise_aura_errors(body):
         (b"\x07\x03" + b"\x00" * 32 + b"\x01\x01\x00", FrameError),  # trailing byte
     ],
 )
-def test_malformed(frame, error):
+def test_malformed(frame: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_control(frame)
 
 
-def test_is_control_frame_needs_version_zero():
+def test_is_control_frame_needs_version_zero() -> None:
     assert not is_control_frame(b"\x47")
     assert not is_control_frame(b"")
     assert not is_control_frame(b"\x08")

@@ -12,6 +12,7 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 
 import aura_wire
 from aura_wire.tools import bench, peers
+from aura_wire.tools.bench_results import geomean
 from aura_wire.tools.bench import (
     PEERS,
     BenchError,
@@ -155,7 +156,7 @@ def _report(rows: list[tuple[float, float, float, float]], mem: int, enc: tuple[
                  "deflate-w15": _peer("deflate-w15", pmd, enc[1]), "zstd-dict": _peer("zstd-dict", zd)}
         corpora.append(CorpusResult(f"c{i}", "", 2, 1, 1, 1000, 0.0, 0, "trained", peers))
     names = ["aura-context", "aura-stateless", "deflate-w15", "zstd-dict"]
-    gm = {p: bench.geomean([c.peers[p].ratio for c in corpora]) for p in names}
+    gm = {p: geomean([c.peers[p].ratio for c in corpora]) for p in names}
     return BenchReport("0", True, "3", "x", 2, OFF, None, {}, corpora, gm,
                        {"aura-context": enc[0], "aura-stateless": 1.0, "deflate-w15": enc[1], "zstd-dict": 1.0},
                        {p: 1.0 for p in names}, {"aura-context": mem, "aura-stateless": 0, "deflate-w15": 0,
@@ -173,8 +174,8 @@ def test_targets_pass_and_fail_at_their_thresholds() -> None:
 
 
 def test_geomean() -> None:
-    assert bench.geomean([2.0, 8.0]) == pytest.approx(4.0)
-    assert bench.geomean([]) == 0.0
+    assert geomean([2.0, 8.0]) == pytest.approx(4.0)
+    assert geomean([]) == 0.0
 
 
 def test_plot(tmp_path: Path) -> None:
