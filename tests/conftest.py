@@ -23,6 +23,7 @@ import pytest
 
 from aura_wire import Dictionary, train_dictionary
 from aura_wire.session import Session, State
+from aura_wire.tools.demo import echo_app as echo_app  # the tests' echo server (re-exported)
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -241,26 +242,6 @@ def small_dictionary(tag: str = "a") -> Dictionary:
 
     content = (f'{{"type":"message","room":"{tag}","user":"alice","text":"hello world"}}' * 40).encode()
     return Dictionary({SECTION_META: b"\x81\xa4name\xa1" + tag.encode()[:1], SECTION_ZSTD: content})
-
-
-async def _echo(ws: Any) -> None:
-    await ws.accept()
-    while True:
-        msg = await ws.receive()
-        if msg["type"] == "websocket.disconnect":
-            return
-        if msg.get("text") is not None:
-            await ws.send_text(msg["text"])
-        else:
-            await ws.send_bytes(msg["bytes"])
-
-
-def echo_app() -> Any:
-    """A Starlette app that echoes every text/binary message at /echo (no subprotocol)."""
-    from starlette.applications import Starlette
-    from starlette.routing import WebSocketRoute
-
-    return Starlette(routes=[WebSocketRoute("/echo", _echo)])
 
 
 async def stream(conn: Any, messages: list[str]) -> list[str | bytes]:

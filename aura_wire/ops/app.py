@@ -1,6 +1,6 @@
 """The operations ASGI app: Prometheus metrics, JSON health, dashboard, time series.
 
-``make_ops_app(source, ...)`` returns an :class:`OpsApp`, a plain ASGI
+``OpsApp(source, ...)`` (also named ``make_ops_app``) is a plain ASGI
 callable (no framework) answering GET/HEAD on four configurable paths:
 
 * ``metrics_path`` (``/aura/metrics``): Prometheus text exposition 0.0.4.
@@ -52,7 +52,11 @@ def _check_path(name: str, path: str) -> str:
 
 
 class OpsApp:
-    """ASGI app of the operations endpoints (see module docstring)."""
+    """ASGI app of the operations endpoints (see module docstring).
+
+    ``arms`` adds per-arm canary metrics, ``cluster`` the cluster view, ``connections`` the open AURA / plain
+    connection counts (health JSON and dashboard).
+    """
 
     def __init__(
         self,
@@ -171,25 +175,8 @@ class OpsApp:
             await asyncio.sleep(max(self.history.interval, 0.05))
 
 
-def make_ops_app(
-    source: MetricsSource,
-    *,
-    metrics_path: str = "/aura/metrics",
-    health_path: str = "/aura/health",
-    dashboard_path: str = "/aura/dashboard",
-    series_path: str | None = None,
-    targets: HealthTargets | None = None,
-    history: MetricsHistory | None = None,
-    arms: ArmsSource | None = None,
-    refresh: float = 5.0,
-    cluster: ClusterSource | None = None,
-    connections: ConnectionsSource | None = None,
-) -> OpsApp:
-    """The ops ASGI app (see :class:`OpsApp`); ``arms`` adds per-arm canary metrics, ``cluster`` the cluster view,
-    ``connections`` the open AURA / plain connection counts (health JSON and dashboard)."""
-    return OpsApp(source, metrics_path=metrics_path, health_path=health_path, dashboard_path=dashboard_path,
-                  series_path=series_path, targets=targets, history=history, arms=arms, refresh=refresh,
-                  cluster=cluster, connections=connections)
+#: The factory name of the first release; the same callable as the class (one signature to keep).
+make_ops_app = OpsApp
 
 
 def _dumps(value: Any) -> bytes:

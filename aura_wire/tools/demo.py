@@ -39,9 +39,10 @@ from aura_wire.training import train_dictionary
 _Scope = MutableMapping[str, Any]
 
 
-async def _echo_app(scope: _Scope, receive: Callable[[], Awaitable[_Scope]],
-                    send: Callable[[_Scope], Awaitable[None]]) -> None:
-    """The example application: a plain ASGI app that echoes every WebSocket message."""
+async def echo_app(scope: _Scope, receive: Callable[[], Awaitable[_Scope]],
+                   send: Callable[[_Scope], Awaitable[None]]) -> None:
+    """The demo's application, also the tests' echo server: a plain ASGI app (no framework) that sends every
+    WebSocket message back as it came (text as text, binary as binary), on any path; HTTP gets a line of text."""
     if scope["type"] == "lifespan":
         while True:
             m = await receive()
@@ -147,7 +148,7 @@ async def _demo(args: argparse.Namespace) -> dict[str, Any]:
         d = train_dictionary(train, brio=feats["brio"], templates=feats["templates"], name="demo")
     train_s = time.perf_counter() - t0
     codec: dict[str, Any] = {"brio": feats["brio"], "templates": feats["templates"]}
-    app = AuraMiddleware(_echo_app, dictionary=d, **codec)
+    app = AuraMiddleware(echo_app, dictionary=d, **codec)
     lat: list[float] = []
     async with _serve(app) as port:
         url = f"ws://127.0.0.1:{port}/echo"

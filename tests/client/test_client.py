@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.errors import ConfigError
 from aura_wire.middleware import AuraMiddleware
-from conftest import TEST_CODEC, count_bytes, serve_app, small_dictionary
+from conftest import TEST_CODEC, count_bytes, port_of, serve_app, small_dictionary
 
 CC = TEST_CODEC
 MSG = '{"type":"message","room":"a","user":"alice","text":"hello world"}'
@@ -158,7 +158,7 @@ async def test_corrupted_inband_transfer_is_rejected_by_hash(tmp_path: Path) -> 
     d = small_dictionary()
     cache = DictionaryCache(tmp_path)
     async with serve_app(AuraMiddleware(INNER, dictionary=d, **CC)) as base:
-        async with count_bytes(int(base.rsplit(":", 1)[1]), alter_downstream=flip) as proxy:
+        async with count_bytes(port_of(base), alter_downstream=flip) as proxy:
             async with connect(f"ws://127.0.0.1:{proxy.port}/echo", dictionary_cache=cache, transfer_codings=(),
                                **CC) as c:  # uncoded transfer: the flip lands inside the dictionary bytes
                 assert c.aura

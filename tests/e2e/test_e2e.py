@@ -25,9 +25,6 @@ TRAIN = 80
 SLICE = 100
 
 
-INNER = echo_app()
-
-
 @pytest.mark.parametrize(
     ("backend", "name"),
     [("uvicorn", "chat_ubuntu_irc"), ("hypercorn", "logs_openssh")],
@@ -37,7 +34,7 @@ async def test_corpus_both_ways_exact_and_smaller_than_deflate(backend: str, nam
     messages = load_corpus(name, SLICE, skip=TRAIN)
     cache = DictionaryCache(tmp_path)
     raw = 2 * sum(len(m.encode()) for m in messages)
-    mw = AuraMiddleware(INNER, dictionary=d, **TEST_CODEC)
+    mw = AuraMiddleware(echo_app, dictionary=d, **TEST_CODEC)
     async with serve_app(mw, backend) as base:
         async with count_bytes(port_of(base)) as first:
             async with connect(f"ws://127.0.0.1:{first.port}/echo", dictionary_cache=cache, **TEST_CODEC) as c:
@@ -50,7 +47,7 @@ async def test_corpus_both_ways_exact_and_smaller_than_deflate(backend: str, nam
                 stats = c.stats
         assert got == messages  # exact, in order, same type
         assert stats.sent_raw_bytes == stats.received_raw_bytes == raw // 2
-    async with serve_app(INNER, backend) as base:
+    async with serve_app(echo_app, backend) as base:
         async with count_bytes(port_of(base)) as deflate:
             async with ws_connect(f"ws://127.0.0.1:{deflate.port}/echo", compression="deflate", proxy=None,
                                   max_size=None) as ws:
@@ -70,7 +67,7 @@ async def test_rollout_mid_traffic(tmp_path: Path) -> None:
     old = trained_dictionary(name, 40)
     new = trained_dictionary(name, TRAIN)
     messages = load_corpus(name, 40, skip=TRAIN)
-    mw = AuraMiddleware(INNER, dictionary=old, keep_versions=1, **TEST_CODEC)
+    mw = AuraMiddleware(echo_app, dictionary=old, keep_versions=1, **TEST_CODEC)
     async with serve_app(mw) as base:
         url = base.replace("http://", "ws://") + "/echo"
         async with connect(url, dictionary_cache=tmp_path / "a", **TEST_CODEC) as a:

@@ -41,7 +41,7 @@ async def test_corpus_against_deflate(name: str, tmp_path: Path) -> None:
     cache = DictionaryCache(tmp_path)
     cache.put(d)
     # Pure-Python coding of 100-KB messages blocks the shared event loop for seconds: no keepalive pings.
-    async with serve_app(AuraMiddleware(echo_app(), dictionary=d, **TEST_CODEC), ws_ping_interval=None) as base:
+    async with serve_app(AuraMiddleware(echo_app, dictionary=d, **TEST_CODEC), ws_ping_interval=None) as base:
         async with count_bytes(port_of(base)) as aura:
             async with connect(f"ws://127.0.0.1:{aura.port}/echo", dictionary_cache=cache,
                                websocket_options={"ping_interval": None}, **TEST_CODEC) as c:
@@ -49,7 +49,7 @@ async def test_corpus_against_deflate(name: str, tmp_path: Path) -> None:
                 assert await stream(c, messages) == messages
     deflate = {}
     for backend in ("uvicorn", "hypercorn"):
-        async with serve_app(echo_app(), backend) as base:
+        async with serve_app(echo_app, backend) as base:
             async with count_bytes(port_of(base)) as counter:
                 async with ws_connect(f"ws://127.0.0.1:{counter.port}/echo", compression="deflate", proxy=None,
                                       max_size=None, ping_interval=None) as ws:

@@ -31,7 +31,7 @@ def _app() -> Any:
         return FileResponse(TS / "test" / "socket-page.html")
 
     return Starlette(routes=[Route("/", page), Mount("/dist", app=StaticFiles(directory=TS / "dist")),
-                             Mount("/aura", app=AuraMiddleware(echo_app())), Mount("/plain", app=echo_app())])
+                             Mount("/aura", app=AuraMiddleware(echo_app)), Mount("/plain", app=echo_app)])
 
 
 @pytest.mark.parametrize("route", ["aura", "plain"])

@@ -37,12 +37,12 @@ async def test_every_message_both_ways_beats_deflate(backend: str, tmp_path: Pat
     cache = DictionaryCache(tmp_path)
     cache.put(d)
     raw = 2 * sum(len(m.encode()) for m in messages)
-    async with serve_app(AuraMiddleware(echo_app(), dictionary=d), backend) as base:
+    async with serve_app(AuraMiddleware(echo_app, dictionary=d), backend) as base:
         async with count_bytes(port_of(base)) as aura:
             async with connect(f"ws://127.0.0.1:{aura.port}/echo", dictionary_cache=cache) as c:
                 assert c.aura and await c.wait_synced(10)
                 assert await stream(c, messages) == messages
-    async with serve_app(echo_app(), backend) as base:
+    async with serve_app(echo_app, backend) as base:
         async with count_bytes(port_of(base)) as deflate:
             async with ws_connect(f"ws://127.0.0.1:{deflate.port}/echo", compression="deflate", proxy=None,
                                   max_size=None) as ws:

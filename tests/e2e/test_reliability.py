@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from aura_wire.client import connect
 from aura_wire.middleware import AuraMiddleware
-from conftest import TEST_CODEC, bound_socket, serve_app, small_dictionary
+from conftest import TEST_CODEC, bound_socket, echo_app, serve_app, small_dictionary
 
 CC = TEST_CODEC
 MSG = '{"type":"tick","sym":"AAA","px":"101.25","seq":%d}'
@@ -369,16 +369,10 @@ ORDERS = ['{"type":"order","id":%d,"side":"buy","qty":%d,"px":"%d.25","user":"u%
           for i in range(300)]
 
 
-async def _echo_text(ws: WebSocket) -> None:
-    await ws.accept()
-    async for m in ws.iter_text():
-        await ws.send_text(m)
-
-
 @pytest.mark.parametrize("server_templates,client_templates", [(True, False), (False, True)])
 async def test_templates_switch_never_narrows_what_a_side_decodes(server_templates: bool,
                                                                    client_templates: bool) -> None:
-    app = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", _echo_text)]), templates=server_templates)
+    app = AuraMiddleware(echo_app, templates=server_templates)
     async with serve_app(app) as base:
         async with connect(ws_url(base, "/echo"), dictionary_cache=False, templates=client_templates) as c:
             assert c.aura
@@ -399,7 +393,7 @@ async def test_templates_switch_never_narrows_what_a_side_decodes(server_templat
 async def test_ops_endpoints_via_add_middleware_and_via_the_handle(route: str) -> None:
     import httpx
 
-    inner = Starlette(routes=[WebSocketRoute("/echo", _echo_text)])
+    inner = Starlette(routes=[Mount("/", app=echo_app)])
     if route == "add_middleware":  # no handle: the options go through add_middleware
         # type: ignore: mypy finds AuraMiddleware's app/receive/send types narrower than starlette's factory protocol
         inner.add_middleware(AuraMiddleware, ops={"health_path": "/ops/health"}, **CC)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware, connection_of
-from conftest import count_bytes, load_corpus, serve_app, small_dictionary
+from conftest import count_bytes, load_corpus, port_of, serve_app, small_dictionary
 from aura_wire import train_dictionary
 
 N = 2000
@@ -62,7 +62,7 @@ async def test_held_dictionary_is_used_from_the_first_message_of_a_burst(tmp_pat
     msgs = load_corpus("market_coinbase", N, skip=4000)
     cache = DictionaryCache(tmp_path)
     async with serve_app(AuraMiddleware(burst_app(msgs), dictionary=d)) as base:
-        port = int(base.rsplit(":", 1)[1])
+        port = port_of(base)
         async with count_bytes(port) as plain:
             got, _ = await receive_all(f"ws://127.0.0.1:{plain.port}/burst", N, dictionary_cache=False,
                                        fetch="none")

@@ -9,31 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
 
 from aura_wire.client import connect
 from aura_wire.middleware import AuraMiddleware
 from aura_wire.ops.prometheus import render_prometheus
 from aura_wire.session.transfer import coded_form
-from conftest import count_bytes, serve_app, trained_dictionary
+from conftest import count_bytes, echo_app, port_of, serve_app, trained_dictionary
 
 MSGS = [f'{{"type":"ticker","product_id":"BTC-USD","price":"{40000 + i}.12","seq":{i}}}' for i in range(40)]
-
-
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    async for m in ws.iter_text():
-        await ws.send_text(m)
 
 
 @pytest.mark.parametrize("fetch", ["inband", "http"])
 async def test_control_frames_and_dictionary_transfers_are_counted(tmp_path: Path, fetch: str) -> None:
     d = trained_dictionary("market_coinbase", 300)
-    mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), dictionary=d)
+    mw = AuraMiddleware(echo_app, dictionary=d)
     async with serve_app(mw) as base:
-        port = int(base.rsplit(":", 1)[1])
+        port = port_of(base)
         async with count_bytes(port) as relay:
             async with connect(f"ws://127.0.0.1:{relay.port}/echo", dictionary_cache=tmp_path, fetch=fetch,
                                fetch_when="now") as c:
@@ -82,7 +73,7 @@ def _deflate_sizes(messages: list[str]) -> int:
 async def test_shadow_deflate_estimates_the_gain_over_permessage_deflate(tmp_path: Path) -> None:
     from aura_wire.ops.history import MetricsHistory
 
-    mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), shadow_sample=1.0, shadow_max=1)
+    mw = AuraMiddleware(echo_app, shadow_sample=1.0, shadow_max=1)
     async with serve_app(mw) as base:
         uri = base.replace("http://", "ws://") + "/echo"
         async with connect(uri, dictionary_cache=False) as c1, connect(uri, dictionary_cache=False) as c2:
@@ -110,6 +101,6 @@ def test_shadow_options_are_checked() -> None:
     from aura_wire.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), shadow_sample=2.0)
+        AuraMiddleware(echo_app, shadow_sample=2.0)
     with pytest.raises(ConfigError):
-        AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]), shadow_max=-1)
+        AuraMiddleware(echo_app, shadow_max=-1)

@@ -20,7 +20,7 @@ from websockets.typing import Subprotocol
 from aura_wire.client import connect
 from aura_wire.errors import ConfigError
 from aura_wire.middleware import AuraMiddleware, connection_of
-from conftest import TEST_CODEC, count_bytes, eventually, serve_app, small_dictionary
+from conftest import TEST_CODEC, count_bytes, eventually, port_of, serve_app, small_dictionary
 
 CC = TEST_CODEC
 SEEN: dict[str, Any] = {}
@@ -110,7 +110,7 @@ async def test_plain_client_gets_the_app_byte_for_byte() -> None:
     counts = []
     for app in (inner, AuraMiddleware(inner, dictionary=small_dictionary(), **CC)):
         async with serve_app(app) as base:
-            port = int(base.rsplit(":", 1)[1])
+            port = port_of(base)
             async with count_bytes(port) as counter:
                 async with ws_connect(f"ws://127.0.0.1:{counter.port}/echo", compression=None,
                                       subprotocols=None, proxy=None) as ws:

@@ -37,7 +37,7 @@ async def _extensions(url: str, subprotocols: list[str] | None) -> tuple[str | N
 async def test_aura_connection_has_no_deflate_plain_keeps_it(backend: str, options: dict[str, Any]) -> None:
     if backend == "hypercorn":
         use_with_hypercorn()
-    app = AuraMiddleware(echo_app())
+    app = AuraMiddleware(echo_app)
     async with serve_app(app, backend, **options) as base:
         url = base.replace("http", "ws") + "/echo"
         sub, ext, first = await _extensions(url, ["aura.v1"])
@@ -52,7 +52,7 @@ async def test_aura_connection_has_no_deflate_plain_keeps_it(backend: str, optio
 
 async def test_stock_uvicorn_deflates_aura_connections() -> None:
     """Why the protocols above exist: the stock implementation negotiates deflate for AURA too."""
-    async with serve_app(AuraMiddleware(echo_app()), "uvicorn", ws="websockets-sansio") as base:
+    async with serve_app(AuraMiddleware(echo_app), "uvicorn", ws="websockets-sansio") as base:
         sub, ext, _ = await _extensions(base.replace("http", "ws") + "/echo", ["aura.v1"])
         assert sub == "aura.v1"
         assert ext is not None and "permessage-deflate" in ext

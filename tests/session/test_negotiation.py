@@ -222,11 +222,8 @@ def test_param_helpers() -> None:
 # -- real server and client --------------------------------------------------------------------------------
 
 
-INNER = echo_app()
-
-
 async def test_e2e_default_client_adopts_non_default_server_parameters() -> None:
-    mw = AuraMiddleware(INNER, **SERVER_CODEC)
+    mw = AuraMiddleware(echo_app, **SERVER_CODEC)
     msgs = traffic(300, seed=7)
     async with serve_app(mw) as base:
         async with connect(base.replace("http", "ws") + "/echo", dictionary_cache=False) as c:
@@ -247,7 +244,7 @@ async def test_e2e_default_client_adopts_non_default_server_parameters() -> None
 
 
 async def test_e2e_client_refuses_a_too_large_context() -> None:
-    mw = AuraMiddleware(INNER, window=1 << 20, zstd_window=1 << 22)
+    mw = AuraMiddleware(echo_app, window=1 << 20, zstd_window=1 << 22)
     async with serve_app(mw) as base:
         with pytest.raises(ProtocolError, match="max_context_memory") as info:
             await connect(base.replace("http", "ws") + "/echo", dictionary_cache=False, max_context_memory=1 << 20)

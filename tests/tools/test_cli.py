@@ -245,14 +245,14 @@ def test_stats(health_server: int, tmp_path: Path) -> None:
 
 async def test_stats_from_a_real_middleware_server(tmp_path: Path) -> None:
     """uvicorn + AuraMiddleware with the ops app; traffic through aura_wire.client; then `stats` reads it."""
-    from aura_wire.tools.demo import _echo_app, _serve
+    from aura_wire.tools.demo import echo_app, _serve
     from aura_wire.client import connect
     from aura_wire.middleware import AuraMiddleware
     from aura_wire.ops.app import make_ops_app
 
     msgs = sample(40)
     d = train_dictionary(msgs[:20], brio=False, templates=False)
-    mw = AuraMiddleware(_echo_app, dictionary=d, ops_paths=("/aura",), brio=False, templates=False)
+    mw = AuraMiddleware(echo_app, dictionary=d, ops_paths=("/aura",), brio=False, templates=False)
     mw.ops_app = make_ops_app(mw.metrics)
     async with _serve(mw) as port:
         async with connect(f"ws://127.0.0.1:{port}/echo", dictionary_cache=False, brio=False,
