@@ -16,6 +16,7 @@ connection::
     ├── ContextDesyncError         context-mode state diverged         1007
     ├── DictionaryFormatError      dictionary file malformed / bad hash
     ├── ConfigError                invalid configuration (local)       1011
+    │   └── CorpusError              a message file cannot be read
     └── ProtocolError              session protocol violated           1002
 
 No I/O here.
@@ -42,6 +43,7 @@ __all__ = [
     "ContextDesyncError",
     "DictionaryFormatError",
     "ConfigError",
+    "CorpusError",
     "ProtocolError",
 ]
 
@@ -123,6 +125,10 @@ class ConfigError(AuraError):
 
     close_code = CLOSE_INTERNAL_ERROR
     remote = False
+
+
+class CorpusError(ConfigError):
+    """A message file (a JSONL corpus, an audit log, text) cannot be read as messages; the text names file and line."""
 
 
 class ProtocolError(AuraError):

@@ -41,6 +41,7 @@ if __name__ == "__main__":
 from aura_wire import AuraMiddleware, Dictionary  # noqa: E402
 from conftest import count_bytes, serve_app  # noqa: E402
 from aura_wire import train_dictionary  # noqa: E402
+from aura_wire.files import load_messages  # noqa: E402
 
 WS_IMPL = {
     "sansio": "aura_wire.middleware.servers:WebSocketsSansIOProtocol",  # pmd window 12, memLevel 5
@@ -128,15 +129,7 @@ async def run_corpus(messages: list[str], dictionary: Dictionary, *, ws_impl: st
 
 
 def load(name: str, n: int, skip: int = 0) -> list[str]:
-    out: list[str] = []
-    with open(CORPORA / f"{name}.jsonl", encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i < skip:
-                continue
-            if len(out) >= n:
-                break
-            out.append(json.loads(line)["m"])
-    return out
+    return load_messages(CORPORA / f"{name}.jsonl", limit=skip + n, field="m")[skip:]
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import pytest
 
 import aura_wire
+from aura_wire.files import load_messages
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -193,12 +194,4 @@ class Replica:
 
 def sample_messages(n: int, skip: int = 0) -> list[str]:
     """Messages from the package's bundled sample (no corpora needed)."""
-    out: list[str] = []
-    with open(REPO / "aura_wire" / "data" / "sample.jsonl", encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i < skip:
-                continue
-            if len(out) >= n:
-                break
-            out.append(json.loads(line)["m"])
-    return out
+    return load_messages(REPO / "aura_wire" / "data" / "sample.jsonl", limit=skip + n, field="m")[skip:]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 
 import aura_wire
+from aura_wire.files import load_messages
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -27,13 +27,7 @@ def load(name: str, limit: int | None = None) -> list[str]:
     path = CORPORA / f"{name}.jsonl"
     if not path.exists():
         pytest.skip(f"corpus {path} is absent (the corpora live in ../shared/corpora beside the repo)")
-    out: list[str] = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            out.append(json.loads(line)["m"])
-            if limit is not None and len(out) >= limit:
-                break
-    return out
+    return load_messages(path, limit=limit, field="m")
 
 
 def halves(name: str) -> tuple[list[str], list[str]]:

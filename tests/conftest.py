@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -22,6 +21,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 
 from aura_wire import Dictionary, train_dictionary
+from aura_wire.files import load_messages
 from aura_wire.session import Session, State
 from aura_wire.tools.demo import echo_app as echo_app  # the tests' echo server (re-exported)
 
@@ -38,15 +38,7 @@ def load_corpus(name: str, n: int | None = None, *, skip: int = 0) -> list[str]:
         pytest.skip(f"corpora folder {CORPORA} is absent (it sits next to the repository in CI)")
     if not path.exists():
         pytest.skip(f"corpus {name} not found in {CORPORA}")
-    out: list[str] = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i < skip:
-                continue
-            if n is not None and len(out) >= n:
-                break
-            out.append(json.loads(line)["m"])
-    return out
+    return load_messages(path, limit=None if n is None else skip + n, field="m")[skip:]
 
 
 @pytest.fixture

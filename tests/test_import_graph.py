@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "_loader": {"_compiled_modules"},
     "codec": {"errors", "metrics"},
     "training": {"codec", "errors"},
-    "files": {"codec"},
+    "files": {"codec", "errors"},
     "session": {"codec", "errors", "metrics"},
     "extension": {"codec", "session", "errors", "files"},
     "middleware": {"codec", "session", "errors", "metrics", "files", "ops", "cluster"},

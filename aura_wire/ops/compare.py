@@ -29,7 +29,6 @@ This module reads files only in :func:`load_config` and :func:`load_corpus`.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Final, Mapping, Sequence
@@ -42,7 +41,7 @@ from aura_wire.errors import AuraError, ConfigError
 from aura_wire.metrics import ROLE_DECODE, CompressionMetrics
 from aura_wire.ops.config import read_toml
 from aura_wire.training import train_dictionary
-from aura_wire.files import load_dictionary
+from aura_wire.files import load_dictionary, load_messages
 
 __all__ = ["compare", "compare_files", "format_table", "load_config", "load_corpus", "validate_config"]
 
@@ -121,22 +120,9 @@ def load_config(path: str | os.PathLike[str], *, index: int = 0) -> dict[str, An
 
 
 def load_corpus(path: str | os.PathLike[str], *, limit: int | None = None) -> list[str]:
-    """Messages of a JSONL corpus (one ``{"m": "..."}`` per line)."""
-    out: list[str] = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise ConfigError(f"{path}:{lineno}: not JSON: {exc}", field="corpus") from exc
-            if not isinstance(obj, dict) or not isinstance(obj.get("m"), str):
-                raise ConfigError(f'{path}:{lineno}: expected {{"m": "<message>"}}', field="corpus")
-            out.append(obj["m"])
-            if limit is not None and len(out) >= limit:
-                break
-    return out
+    """Messages of a JSONL corpus, strictly one ``{"m": "..."}`` per line (:func:`aura_wire.files.load_messages`
+    with ``field="m"``); a line that is not raises :class:`~aura_wire.errors.CorpusError`, a ConfigError."""
+    return load_messages(path, limit=limit, field="m")
 
 
 def compare(corpus_messages: Sequence[str | bytes], configs: Sequence[Mapping[str, Any]], *,

@@ -27,7 +27,7 @@ import urllib.request
 from typing import Any, Sequence
 
 import aura_wire
-from aura_wire.errors import AuraError
+from aura_wire.errors import AuraError, CorpusError
 from aura_wire.files import load_dictionary, save_dictionary
 from aura_wire.tools.console import (
     EXIT_FAIL,
@@ -74,14 +74,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         report = bench.run_bench(args.corpus, limit=args.limit, peers=peers, features=_features(args),
                                  trace_memory=not args.no_trace, progress=sys.stderr)
-    except bench.BenchError as exc:
+    except (bench.BenchError, CorpusError) as exc:
         raise CliError(str(exc)) from exc
     if args.compare_pure:
         sys.stderr.write(f"compiled vs pure: first {args.compare_pure} messages of each corpus, twice ...\n")
         try:
             report.compiled_vs_pure = bench.measure_compiled_vs_pure(args.corpus, limit=args.compare_pure,
                                                                      features=report.features)
-        except bench.BenchError as exc:
+        except (bench.BenchError, CorpusError) as exc:
             # Keep the main results: report the failure and go on.
             sys.stderr.write(f"aura-wire bench: compiled vs pure comparison skipped: {exc}\n")
             failed = True

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import IO, Any
 
+from aura_wire.errors import CorpusError
+
 EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
@@ -119,7 +121,7 @@ def _features(args: argparse.Namespace) -> dict[str, bool]:
 
 
 def _load(path: str, limit: int | None = None, field: str | None = None) -> list[str]:
-    from aura_wire.tools.corpus import BenchError, load_messages
+    from aura_wire.files import load_messages
 
     try:
         return load_messages(path, limit=limit, field=field)
@@ -127,7 +129,7 @@ def _load(path: str, limit: int | None = None, field: str | None = None) -> list
         raise CliError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise CliError(f"{path} is not UTF-8 text: {exc.reason}") from exc
-    except BenchError as exc:
+    except CorpusError as exc:
         raise CliError(str(exc)) from exc
 
 

@@ -23,9 +23,10 @@ from aura_wire.tools.bench import (
     bench_corpus,
     check_targets,
     format_report,
-    load_messages,
     run_bench,
 )
+from aura_wire.errors import CorpusError
+from aura_wire.files import load_messages
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "aura_wire" / "data" / "sample.jsonl"
@@ -54,7 +55,7 @@ def test_load_messages_three_formats(tmp_path: Path) -> None:
 def test_load_messages_rejects_broken_jsonl(tmp_path: Path) -> None:
     p = tmp_path / "bad.jsonl"
     p.write_text('{"m": "ok"}\n{"m": 3}\n', encoding="utf-8")
-    with pytest.raises(BenchError, match=":2:"):
+    with pytest.raises(CorpusError, match=":2:"):
         load_messages(p)
 
 
