@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Final, Sequence
+from typing import Any, Callable, Final, Sequence
 from aura_wire import train_dictionary
 
 REPO: Final = Path(__file__).resolve().parent.parent
@@ -363,6 +363,21 @@ def write_seed_corpus(targets: Targets, folder: Path) -> int:
     return n
 
 
+def reproduce(run: Callable[[Targets, bytes], None], paths: Sequence[Path]) -> int:
+    """Replay saved inputs through an oracle (``run_one`` of a harness); print each verdict; 1 if any failed."""
+    targets = build_targets()
+    bad = 0
+    for p in paths:
+        data = p.read_bytes()
+        try:
+            run(targets, data)
+            print(f"{p}: ok")
+        except Exception as exc:  # report every finding, whatever its type
+            bad += 1
+            print(f"{p}: {type(exc).__name__}: {exc}\n  input hex: {data.hex()}")
+    return 1 if bad else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=60,
@@ -375,17 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t_start = time.monotonic()
 
     if args.reproduce:
-        targets = build_targets()
-        bad = 0
-        for p in args.reproduce:
-            data = p.read_bytes()
-            try:
-                run_one(targets, data)
-                print(f"{p}: ok")
-            except Exception as exc:  # report every finding, whatever its type
-                bad += 1
-                print(f"{p}: {type(exc).__name__}: {exc}\n  input hex: {data.hex()}")
-        return 1 if bad else 0
+        return reproduce(run_one, args.reproduce)
 
     atheris: Any = importlib.import_module("atheris")
     # aura_wire loads its codec modules through its own import finder (aura_wire/_loader.py, compiled or

@@ -45,7 +45,8 @@ for _p in (str(REPO), str(REPO / "fuzz")):
         sys.path.insert(0, _p)
 
 from fuzz_decoder import (  # noqa: E402
-    FUZZ_MAX_MESSAGE, VALID_CLOSE_CODES, OracleFailure, Targets, build_targets, codec_options, synthetic_messages,
+    FUZZ_MAX_MESSAGE, VALID_CLOSE_CODES, OracleFailure, Targets, build_targets, codec_options, reproduce,
+    synthetic_messages,
 )
 
 MAX_OPS: Final = 48
@@ -384,17 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = ap.parse_known_args(argv)
     t_start = time.monotonic()
     if args.reproduce:
-        targets = build_targets()
-        bad = 0
-        for p in args.reproduce:
-            data = p.read_bytes()
-            try:
-                run_one(targets, data)
-                print(f"{p}: ok")
-            except Exception as exc:  # report every finding, whatever its type
-                bad += 1
-                print(f"{p}: {type(exc).__name__}: {exc}\n  input hex: {data.hex()}")
-        return 1 if bad else 0
+        return reproduce(run_one, args.reproduce)
 
     atheris: Any = importlib.import_module("atheris")
     import aura_wire  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -19,3 +20,16 @@ def need_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"browser test prerequisites missing in CI: {', '.join(missing)}")
         pytest.skip(f"browser test prerequisites missing: {', '.join(missing)} (see docs/browser.md)")
+
+
+async def drive_page(*urls: str) -> tuple[bytes, str]:
+    """Open the page(s) in headless Chromium through ``clients/typescript/test/drive.mjs``; return the first line it
+    prints (the page's JSON report, empty when it printed none) and its stderr."""
+    proc = await asyncio.create_subprocess_exec("node", str(TS / "test" / "drive.mjs"), *urls, cwd=TS,
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 120)
+    proc.stdin.close()
+    await asyncio.wait_for(proc.wait(), 60)
+    return line, (await proc.stderr.read()).decode()

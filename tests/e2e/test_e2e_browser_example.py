@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
 
 from conftest import serve_app
-from _browser import TS, need_browser
+from _browser import drive_page, need_browser
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "browser"
 
@@ -22,14 +21,8 @@ async def test_browser_example_streams_over_aura() -> None:
         sys.path.remove(str(EXAMPLE))
     app = build_app(rate=40.0, train=0)  # no dictionary: training is not what this test is about
     async with serve_app(app, "uvicorn", ws="aura_wire.middleware.servers:WebSocketsSansIOProtocol") as base:
-        proc = await asyncio.create_subprocess_exec("node", str(TS / "test" / "drive.mjs"), base + "/", cwd=TS,
-                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
-        assert proc.stdout is not None and proc.stdin is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 120)
-        proc.stdin.close()
-        await asyncio.wait_for(proc.wait(), 60)
-    assert line, (await proc.stderr.read()).decode() if proc.stderr else "no output"
+        line, err = await drive_page(base + "/")
+    assert line, err or "no output"
     got = json.loads(line)
     assert got["pageErrors"] == []
     assert got["transport"].startswith("AURA")

@@ -7,7 +7,6 @@ non-ASCII text, reads binaryType ``blob`` then ``arraybuffer``, and closes with 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from aura_wire import AuraMiddleware
 from conftest import echo_app, serve_app
-from _browser import TS, need_browser
+from _browser import TS, drive_page, need_browser
 
 EXPECTED = [["blob", [1, 2, 3]], ["text", "text after blob"], ["blob", [8, 7]], ["blob", [4, 5]],
             ["text", "é ✓ 😀"], ["arraybuffer", [42]]]
@@ -39,14 +38,8 @@ async def test_aura_socket_is_shaped_like_websocket(route: str) -> None:
     need_browser()
     async with serve_app(_app(), "uvicorn", ws="aura_wire.middleware.servers:WebSocketsSansIOProtocol") as base:
         url = f"{base}/?ws={base.replace('http', 'ws')}/{route}/echo"
-        proc = await asyncio.create_subprocess_exec("node", str(TS / "test" / "drive.mjs"), url, cwd=TS,
-                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
-        assert proc.stdout is not None and proc.stdin is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 120)
-        proc.stdin.close()
-        await asyncio.wait_for(proc.wait(), 60)
-    assert line, (await proc.stderr.read()).decode() if proc.stderr else ""
+        line, err = await drive_page(url)
+    assert line, err
     r = json.loads(line)
     # a browser logs the first, AURA-offering handshake that a server without AURA fails
     assert [e for e in r["pageErrors"] if "Error during WebSocket handshake" not in e] == []
