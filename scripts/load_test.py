@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, MutableMapping
 from aura_wire import load_dictionary, save_dictionary, train_dictionary
+from aura_wire.ops.app import answer_lifespan
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -112,13 +113,7 @@ class EchoApp:
                                     (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
         elif scope["type"] == "lifespan":
-            while True:
-                m = await receive()
-                if m["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif m["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
 
     async def _ws(self, scope: Scope, receive: Receive, send: Send) -> None:
         m = await receive()

@@ -149,7 +149,7 @@ class OpsApp:
     # -- ASGI ---------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             if scope["type"] == "websocket":
@@ -193,7 +193,8 @@ async def _respond(send: Send, status: int, ctype: str, body: bytes, head: bool,
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """Answer an ASGI lifespan scope (startup, shutdown) for an app with nothing to start: ops, the demo, scripts."""
     while True:
         msg = await receive()
         if msg["type"] == "lifespan.startup":

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, MutableMapping, Sequ
 import aura_wire
 from aura_wire.codec.frame import METHOD_NAMES, METHOD_TEMPLATE, METHOD_TEMPLATE_BRIO
 from aura_wire.errors import AuraError
+from aura_wire.ops.app import answer_lifespan
 from aura_wire.tools.console import (
     EXIT_OK,
     CliError,
@@ -44,13 +45,8 @@ async def echo_app(scope: _Scope, receive: Callable[[], Awaitable[_Scope]],
     """The demo's application, also the tests' echo server: a plain ASGI app (no framework) that sends every
     WebSocket message back as it came (text as text, binary as binary), on any path; HTTP gets a line of text."""
     if scope["type"] == "lifespan":
-        while True:
-            m = await receive()
-            if m["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif m["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await answer_lifespan(receive, send)
+        return
     if scope["type"] == "http":
         await receive()
         body = b"aura_wire demo: connect a WebSocket to /echo\n"
