@@ -22,6 +22,9 @@ from aura_wire import AuraMiddleware, CodecConfig, Decoder, Encoder, connect, tr
 d = train_dictionary(["a message", "another message"])
 enc = Encoder(d, config=CodecConfig(window=4096))
 dec = Decoder(d, config=CodecConfig(window=4096), max_message_size=1 << 20)
+from starlette.applications import Starlette
+web = Starlette()
+web.add_middleware(AuraMiddleware, dictionary=d, ops=True)  # starlette's typed middleware factory
 reveal_type(aura_wire.AuraMiddleware)
 reveal_type(connect)
 reveal_type(enc.config.window)

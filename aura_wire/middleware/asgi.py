@@ -239,6 +239,7 @@ class AuraMiddleware:
     def __init__(
         self,
         app: ASGIApp,
+        /,  # positional, as Starlette's add_middleware passes it (and its typed factory protocol needs)
         dictionary: Dictionary | None = None,
         *,
         context: bool = True,

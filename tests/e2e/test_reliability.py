@@ -395,8 +395,7 @@ async def test_ops_endpoints_via_add_middleware_and_via_the_handle(route: str) -
 
     inner = Starlette(routes=[Mount("/", app=echo_app)])
     if route == "add_middleware":  # no handle: the options go through add_middleware
-        # type: ignore: mypy finds AuraMiddleware's app/receive/send types narrower than starlette's factory protocol
-        inner.add_middleware(AuraMiddleware, ops={"health_path": "/ops/health"}, **CC)  # type: ignore[arg-type]
+        inner.add_middleware(AuraMiddleware, ops={"health_path": "/ops/health"}, **CC)
         app: Any = inner
     else:  # the wrapped app is the handle
         app = AuraMiddleware(inner, **CC)
