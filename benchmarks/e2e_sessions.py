@@ -19,131 +19,51 @@ dictionary), ``pmd15``/``pmd12`` (and ``pmd15s`` for the short session).  Ratios
 pmd-w15 bytes / scenario bytes (> 1: fewer bytes than permessage-deflate w15).
 
     PYTHONPATH=. python benchmarks/e2e_sessions.py [--corpora ../shared/corpora] [--n 2000] [--only a,b]
+
+The relay, the uvicorn server and the echo app are the tests' own (tests/conftest.py: count_bytes, serve_app;
+aura_wire.tools.demo.echo_app), so the benchmark counts bytes exactly as the tests do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import math
-import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
 
-from aura_wire.tools.bench import load_messages
 from aura_wire.client import DictionaryCache, connect
 from aura_wire.middleware import AuraMiddleware
 from aura_wire.training.economics import break_even, measure_saving
 from aura_wire.session.transfer import coded_form
 from aura_wire.training import train_dictionary
+from aura_wire.files import load_messages
+from aura_wire.tools.bench_results import geomean
+from aura_wire.tools.demo import echo_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' helpers, as pytest sets it
+from conftest import count_bytes, port_of, serve_app  # noqa: E402
 
 HOLD_BACK = 300  # at most; a quarter of the training half for short corpora
 MAX_TRAIN = 2000
 
 
-class Relay:
-    """A TCP relay in front of a port that counts the bytes each way."""
-
-    def __init__(self) -> None:
-        self.up = 0
-        self.down = 0
-        self.port = 0
-
-    @property
-    def total(self) -> int:
-        return self.up + self.down
-
-
-@contextlib.asynccontextmanager
-async def relay(target: int) -> AsyncIterator[Relay]:
-    r = Relay()
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
-        try:
-            while data := await src.read(65536):
-                if up:
-                    r.up += len(data)
-                else:
-                    r.down += len(data)
-                dst.write(data)
-                await dst.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                dst.close()
-
-    async def handle(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        sr, sw = await asyncio.open_connection("127.0.0.1", target)
-        for coro in (pipe(cr, sw, True), pipe(sr, cw, False)):
-            t = asyncio.get_running_loop().create_task(coro)
-            tasks.add(t)
-            t.add_done_callback(tasks.discard)
-
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    r.port = srv.sockets[0].getsockname()[1]
-    try:
-        yield r
-    finally:
-        srv.close()
-        # Let the pipes drain what the closing handshake sent, then stop them.
-        for _ in range(200):
-            if not tasks:
-                break
-            await asyncio.sleep(0.005)
-        for t in list(tasks):
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    async for m in ws.iter_text():
-        await ws.send_text(m)
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_server(app: Any) -> AsyncIterator[int]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio"))
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 async def aura_session(port: int, msgs: list[str], **options: Any) -> tuple[int, dict[str, Any]]:
-    async with relay(port) as r:
+    async with count_bytes(port) as r:
         async with connect(f"ws://127.0.0.1:{r.port}/echo", **options) as c:
             for m in msgs:
                 await c.send(m)
                 if await c.recv() != m:
                     raise AssertionError("echo altered a message")
             st = c.stats.as_dict()
+        await r.settled()  # the closing handshake is counted too
     return r.total, st
 
 
@@ -158,13 +78,14 @@ async def pmd_session(msgs: list[str], window: int, mem_level: int) -> int:
                                                 compress_settings={"memLevel": mem_level})
     async with serve(handler, "127.0.0.1", 0, extensions=[server_ext], compression=None) as srv:
         port = next(iter(srv.sockets)).getsockname()[1]
-        async with relay(port) as r:
+        async with count_bytes(port) as r:
             async with ws_connect(f"ws://127.0.0.1:{r.port}/", extensions=[client_ext], compression=None,
                                   max_size=None) as ws:
                 for m in msgs:
                     await ws.send(m)
                     if await ws.recv() != m:
                         raise AssertionError("pmd echo altered a message")
+            await r.settled()
     return r.total
 
 
@@ -181,11 +102,12 @@ async def bench_corpus(path: Path, n: int, short: int) -> dict[str, Any]:
     row: dict[str, Any] = {"corpus": path.stem, "messages": len(test), "dictionary": len(d), "coded_br": coded,
                            "coded_gzip": len(coded_form(d, "gzip")), "saving_per_message": round(saving, 2),
                            "break_even": break_even(coded, saving), "train_s": round(time.perf_counter() - t0, 1)}
-    mw = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]))
+    mw = AuraMiddleware(echo_app)
     mw.set_dictionary(d, saving_per_message=saving)
-    bare = AuraMiddleware(Starlette(routes=[WebSocketRoute("/echo", echo)]))
+    bare = AuraMiddleware(echo_app)
     with tempfile.TemporaryDirectory() as tmp:
-        async with uvicorn_server(mw) as port, uvicorn_server(bare) as bare_port:
+        async with serve_app(mw, ws="websockets-sansio") as base, serve_app(bare, ws="websockets-sansio") as bare_base:
+            port, bare_port = port_of(base), port_of(bare_base)
             row["new"], st = await aura_session(port, test, dictionary_cache=Path(tmp) / "new")
             row["new_fetched"] = st["dictionary"] is not None
             cache = DictionaryCache(Path(tmp) / "ret")
@@ -202,7 +124,7 @@ async def bench_corpus(path: Path, n: int, short: int) -> dict[str, Any]:
 
 async def returning(port: int, msgs: list[str], cache: DictionaryCache) -> int:
     """A client that used the dictionary with this origin before: it names it in its offer."""
-    async with relay(port) as r:
+    async with count_bytes(port) as r:
         cache.remember(f"http://127.0.0.1:{r.port}", next(iter(cache.entries()))[0])
         async with connect(f"ws://127.0.0.1:{r.port}/echo", dictionary_cache=cache) as c:
             if c.dictionary_id is None:
@@ -211,11 +133,8 @@ async def returning(port: int, msgs: list[str], cache: DictionaryCache) -> int:
                 await c.send(m)
                 if await c.recv() != m:
                     raise AssertionError("echo altered a message")
+        await r.settled()
     return r.total
-
-
-def geomean(xs: list[float]) -> float:
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else 0.0
 
 
 def table(rows: list[dict[str, Any]]) -> str:
