@@ -11,6 +11,7 @@ connection::
     │   └── UnsupportedVersionError  frame of a version we do not know 1002
     ├── PayloadError               payload does not decode             1007
     ├── UnknownDictionaryError     dictionary not held / not matching  1007
+    │   └── DictionaryMismatchError  frame coded with another dictionary 1007
     ├── UnknownTemplateError       template id not defined             1007
     ├── LimitError                 a configured limit was exceeded     1009
     ├── ContextDesyncError         context-mode state diverged         1007
@@ -38,6 +39,7 @@ __all__ = [
     "UnsupportedVersionError",
     "PayloadError",
     "UnknownDictionaryError",
+    "DictionaryMismatchError",
     "UnknownTemplateError",
     "LimitError",
     "ContextDesyncError",
@@ -94,6 +96,11 @@ class UnknownDictionaryError(AuraError):
     """A frame needs a dictionary the decoder does not hold, or the ids differ."""
 
     close_code = CLOSE_INVALID_DATA
+
+
+class DictionaryMismatchError(UnknownDictionaryError):
+    """A stateless frame that uses the dictionary failed its check byte: it was coded with
+    another dictionary than the one this decoder holds, or corrupted (spec/wire-format.md §5.4)."""
 
 
 class UnknownTemplateError(AuraError):

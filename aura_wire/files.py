@@ -20,7 +20,20 @@ from aura_wire.errors import CorpusError
 
 
 def load_dictionary(path: str | os.PathLike[str], *, expected_id: str | None = None) -> Dictionary:
-    """Read a dictionary file (see :func:`save_dictionary`); verify ``expected_id`` when given."""
+    """Read a dictionary file (see :func:`save_dictionary`) and verify it.
+
+    Pin the dictionary you mean with ``expected_id`` (its SHA-256, as served by the
+    dictionary endpoint and announced in HELLO): a file that differs is refused with
+    :class:`~aura_wire.errors.DictionaryFormatError` instead of loading under a new id.
+    A file named by its id (``<64 hex digits>.aura``, as caches store them) is verified
+    against that name even without ``expected_id`` (spec/wire-format.md §6).
+    """
+    if expected_id is None:
+        stem = os.path.basename(os.fspath(path))
+        if stem.endswith(".aura"):
+            stem = stem[:-5]
+        if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem):
+            expected_id = stem
     with open(path, "rb") as f:
         data = f.read(DEFAULT_MAX_DICTIONARY_SIZE + 1)
     return Dictionary.from_bytes(data, expected_id=expected_id)

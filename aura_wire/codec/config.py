@@ -20,7 +20,8 @@ DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 #: Revision of the context-mode update rules and payload forms this implementation runs
 #: (spec/session.md §8). Two peers whose revisions differ cannot share context state.
-CONTEXT_REVISION = 1
+#: Revision 2 is wire format v2 (STATE instructions, a check byte on every frame).
+CONTEXT_REVISION = 2
 
 #: CodecConfig fields that shape the mirrored context state: both peers of a connection MUST use
 #: the same values (the session layer negotiates them, spec/session.md).

@@ -1,17 +1,17 @@
-"""Decoder: frames back into the exact message (spec/wire-format.md §3-§5).
+"""Decoder: frames back into the exact message (spec/wire-format.md §3-§5, wire format v2).
 
 In context mode one Decoder serves one direction of one connection and keeps
-the state the frames tell it to keep (BRIO history and models, runtime
-templates); every frame flagged C is committed to that state, whatever method
-coded it.  A decoder follows instructions: its state changes only as the
-frame says, or by a simple rule over the decoded bytes.  No I/O here: bytes
-in, bytes out.
+the state the frames tell it to keep: histories, BRIO models, the check value,
+and the template state, which changes only after an exact TEMPLATE payload and
+by a STATE frame's explicit instructions.  A decoder follows instructions: it
+never matches a message against templates and never learns one.  Every frame
+is verified by its check byte (spec §5.4) before anything is delivered or
+committed.  No I/O here: bytes in, bytes out.
 """
 
 from __future__ import annotations
 
 import time
-import zlib
 from dataclasses import fields
 from typing import Any, Final
 
@@ -25,21 +25,24 @@ from aura_wire.codec.frame import (
     METHOD_CONTROL,
     METHOD_NAMES,
     METHOD_RAW,
+    METHOD_STATE,
     METHOD_TEMPLATE,
     METHOD_TEMPLATE_BRIO,
     METHOD_ZSTD,
+    STATE_COPIED_FLAGS,
+    FrameHeader,
+    dictionary_seed,
+    frame_check,
     parse_header,
 )
 from aura_wire.codec.shared import _shared_for
-from aura_wire.codec.stdcodecs import (
-    ZstdCodec,
-    ZstdHistory,
-    brotli_decompress,
-)
-from aura_wire.codec.templates.coders import TemplateDecoder
+from aura_wire.codec.stdcodecs import ZstdCodec, ZstdHistory, brotli_decompress
+from aura_wire.codec.templates.context import Instruction, parse_instructions
+from aura_wire.codec.templates.render import Decoded, TemplateDecoder
 from aura_wire.errors import (
     AuraError,
     ContextDesyncError,
+    DictionaryMismatchError,
     FrameError,
     LimitError,
     PayloadError,
@@ -58,9 +61,10 @@ class Decoder:
     ``config`` and ``options`` as for :class:`~aura_wire.codec.encoder.Encoder`;
     ``max_message_size`` (default: the config's, 16 MiB) bounds every decoded message.
     The method switches (``zstd``, ``brotli``, ``brio``, ``templates``)
-    are ignored: they shape an encoder, and a decoder accepts every method.  Every malformed,
-    truncated, oversized or hostile frame raises an
-    :class:`~aura_wire.errors.AuraError` subclass.
+    are ignored: they shape an encoder, and a decoder accepts every method.  Every
+    malformed, truncated, oversized or hostile frame raises an
+    :class:`~aura_wire.errors.AuraError` subclass; after any error a context decoder
+    refuses every later frame (spec §5.2 rule 3).
     """
 
     def __init__(
@@ -85,33 +89,31 @@ class Decoder:
         self.context = context
         self.max_message_size = max_message_size
         self.metrics = CompressionMetrics(ROLE_DECODE)
-        self._shared = _shared_for(dictionary, self.config)
-        self._brio: BrioDecoder | None = None
-        self._brio_plain: BrioDecoder | None = None
-        self._tmpl: TemplateDecoder | None = None
-        self._brio_stateless: BrioDecoder | None = None
-        self._tmpl_stateless: TemplateDecoder | None = None
-        self._tb: BrioDecoder | None = None
-        self._broken: AuraError | None = None
         cfg = self.config
+        self._shared = _shared_for(dictionary, cfg)
+        self._broken: AuraError | None = None
+        #: the dictionary seed of the check byte (spec §5.4), and the context check value
+        self._seed = dictionary_seed(dictionary)
+        self._check = self._seed
+        self._hist = b""  # COPY's message history when there is no BRIO decoder
         self._zhist: ZstdHistory | None = None
-        self._check = 0  # CRC-32 of every committed message, in order (spec §5.2 rule 4)
-        self._hist = b""  # COPY's message history when there is no BRIO decoder (see Encoder)
+        self._brio: BrioDecoder | None = None
+        self._tb: BrioDecoder | None = None
+        self._brio_stateless: BrioDecoder | None = None
+        self._brio_plain = BrioDecoder(None, context=False, window=0)
+        self._tmpl_stateless: TemplateDecoder | None = None
+        self._tmpl = TemplateDecoder(
+            self._shared.templates,
+            context=context,
+            max_runtime_templates=cfg.max_runtime_templates,
+            max_runtime_bytes=cfg.max_runtime_template_bytes,
+            content=self._shared.copy_content,
+        )
         if context:
             self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_rest)
-        if cfg.brio:
-            self._brio = BrioDecoder(self._shared.brio, context=context, window=cfg.window)
-            self._brio_plain = BrioDecoder(None, context=False, window=0)
-        if cfg.templates and (self._shared.templates is not None or context):
-            self._tmpl = TemplateDecoder(
-                self._shared.templates,
-                context=context,
-                max_runtime_templates=cfg.max_runtime_templates,
-                max_runtime_bytes=cfg.max_runtime_template_bytes,
-                content=self._shared.copy_content,
-            )
-        if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
-            self._tb = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)
+            self._brio = BrioDecoder(self._shared.brio, context=True, window=cfg.window)
+            if cfg.template_brio_window > 0:
+                self._tb = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)
 
     def decode(self, frame: bytes) -> str | bytes:
         """Return the message carried by ``frame`` (``str`` for text frames)."""
@@ -120,7 +122,10 @@ class Decoder:
             if self._broken is not None:
                 raise ContextDesyncError(f"decoder context is unusable after an earlier error: {self._broken}")
             data, text, method = self._decode(bytes(frame))
-        except AuraError:
+        except AuraError as exc:
+            if self.context and self._broken is None:
+                # spec §5.2 rule 3: the state may now differ from the encoder's
+                self._broken = exc
             self.metrics.record_error()
             raise
         self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (time.perf_counter_ns() - t0) * 1e-9,
@@ -130,165 +135,178 @@ class Decoder:
         return data
 
     def _decode(self, frame: bytes) -> tuple[bytes, bool, int]:
-        h = parse_header(frame)
-        payload = frame[1:]
-        limit = self.max_message_size
-        method = h.method
-        if method == METHOD_CONTROL:
+        """One frame, checks in the order of spec §5.6."""
+        h = parse_header(frame)  # steps 2-3
+        if h.method == METHOD_CONTROL:  # step 4
             raise FrameError("CONTROL frame given to the message decoder (session layer handles it)",
                              offset=0, field="header.method")
-        if h.uses_dictionary and (method == METHOD_RAW or method == METHOD_BROTLI):
-            raise FrameError(f"{METHOD_NAMES[method].upper()} frame with the dictionary flag set", offset=0,
-                             field="header.dictionary")
-        if h.context and not self.context:
-            raise ContextDesyncError("context frame received by a stateless decoder", offset=0, field="header.context")
-        if h.uses_dictionary and self.dictionary is None:
-            raise UnknownDictionaryError("frame uses a shared dictionary but none is held", offset=0,
-                                         field="header.dictionary")
+        pos = 1
+        instructions: list[Instruction] = []
+        if h.method == METHOD_STATE:
+            if not h.context:
+                raise FrameError("STATE frame without the context flag", offset=0, field="header.context")
+            if not self.context:
+                raise ContextDesyncError("STATE frame received by a stateless decoder", offset=0,
+                                         field="header.context")
+            instructions, pos = parse_instructions(frame, 1)  # step 8
+            if pos >= len(frame):
+                raise FrameError("STATE frame ends before its inner frame", offset=pos, field="state.inner")
+            ih = parse_header(frame[pos:pos + 1])
+            if ih.method >= METHOD_STATE or not ih.context:
+                raise FrameError(f"STATE frame around a {METHOD_NAMES[ih.method]} frame or a stateless one",
+                                 offset=pos, field="state.inner")
+            if (frame[0] ^ frame[pos]) & STATE_COPIED_FLAGS:
+                raise FrameError("STATE header flags differ from its inner frame's", offset=0, field="header")
+            headers = frame[0:1] + frame[pos:pos + 1]
+            instr = frame[1:pos]
+            h = ih
+            pos += 1
+        else:
+            headers = frame[0:1]
+            instr = b""
+        self._check_flags(h, pos - 1)  # steps 5-6
+        payload = frame[pos:]
+        limit = self.max_message_size
+        method = h.method
+        if method != METHOD_BRIO and method != METHOD_TEMPLATE_BRIO:
+            if not payload:  # step 7
+                raise FrameError("frame too short for its check byte", offset=pos, field="check")
+            x = payload[-1]
+            payload = payload[:-1]
+        tpay = b""
+        got: Decoded | None = None
+        # step 9: the payload
         if method == METHOD_RAW:
             if len(payload) > limit:
                 raise LimitError(f"message of {len(payload)} bytes exceeds max_message_size {limit}",
                                  field="raw.length")
             data = payload
         elif method == METHOD_ZSTD:
-            zc: ZstdCodec | None
-            if h.context:
-                assert self._zhist is not None
-                prefix = self._shared.zstd_prefix if h.uses_dictionary else b""
-                if h.uses_dictionary and not prefix:
-                    raise UnknownDictionaryError("context ZSTD frame uses shared content this dictionary lacks",
-                                                 offset=0, field="header.dictionary")
-                zc = self._zhist.codec(prefix) or self._shared.zstd_plain
-            else:
-                zc = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
-            if zc is None:
-                raise UnknownDictionaryError("frame uses the zstd dictionary but the dictionary has none",
-                                             offset=0, field="header.dictionary")
-            if h.context:
-                if len(payload) < 1:
-                    raise FrameError("context ZSTD frame lacks its check byte", offset=1, field="zstd.check")
-                data = self._checked(zc.decompress(payload[:-1], limit), payload[-1], len(frame) - 1)
-            else:
-                data = zc.decompress(payload, limit)
+            data = self._zstd(payload, h, limit)
         elif method == METHOD_BROTLI:
             data = brotli_decompress(payload, limit)
         elif method == METHOD_BRIO:
-            data = self._decode_brio(payload, h.context, h.uses_dictionary, limit)
+            data, x = self._brio_for(h).decode_unchecked(payload, limit)
         elif method == METHOD_TEMPLATE:
-            if self._tmpl is None:
-                raise UnknownDictionaryError("TEMPLATE frame but no templates are available", offset=0,
-                                             field="header.method")
-            if h.uses_dictionary != (self._shared.templates is not None):
-                raise UnknownDictionaryError("TEMPLATE frame dictionary flag does not match this decoder",
-                                             offset=0, field="header.dictionary")
-            if not h.context and self.context:
-                # a stateless frame (e.g. a broadcast) on a context connection: decode it with
-                # the shared templates only; it touches no connection state
-                tdec = self._tmpl_stateless
-                if tdec is None:
-                    tdec = TemplateDecoder(self._shared.templates, context=False,
-                                           content=self._shared.copy_content)
-                    self._tmpl_stateless = tdec
-                data = tdec.decode(payload, h.text, limit)
-            elif h.context:
-                if len(payload) < 1:
-                    raise FrameError("context TEMPLATE frame lacks its check byte", offset=1, field="template.check")
-                data = self._checked(self._tmpl.decode(payload[:-1], h.text, limit, self._history()),
-                                     payload[-1], len(frame) - 1)
-                if self._tb is not None:
-                    self._tb.observe(payload[:-1])
-            else:
-                data = self._tmpl.decode(payload, h.text, limit)
-        elif method == METHOD_TEMPLATE_BRIO:
-            data = self._decode_template_brio(payload, h.context, h.uses_dictionary, h.text, limit)
-        else:
-            raise FrameError(f"unknown method {method}", offset=0, field="header.method")
+            tdec = self._tmpl if h.context or not self.context else self._stateless_templates()
+            got = tdec.decode_payload(payload, limit, self._history() if h.context else b"")
+            data = got.data
+            tpay = payload
+        else:  # TEMPLATE_BRIO
+            assert self._tb is not None
+            # a template payload is never longer than its message (the encoder's rule), so the
+            # message limit bounds it too
+            tpay, x = self._tb.decode_unchecked(payload, limit)
+            got = self._tmpl.decode_payload(tpay, limit, self._history())
+            data = got.data
+        # step 10: the check byte
+        seed = self._check if h.context else (self._seed if h.uses_dictionary else 0)
+        c = frame_check(seed, data, instr, headers)
+        if c & 0xFF != x:
+            self._mismatch(h, len(frame) - 1)
+        # step 11: text
         if h.text:
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                err: AuraError = PayloadError(f"text frame is not valid UTF-8: {exc.reason}",
-                                              offset=exc.start, field="message")
-                if h.context:
-                    self._broken = err
-                raise err from exc
+                raise PayloadError(f"text frame is not valid UTF-8: {exc.reason}", offset=exc.start,
+                                   field="message") from exc
         if h.context:
-            self._check = zlib.crc32(data, self._check)
-            if self._zhist is not None:
-                self._zhist.commit(data)
-            if self._brio is not None and method != METHOD_BRIO:
-                self._brio.observe(data)
-            elif self._brio is None and self._tmpl is not None:
-                self._hist = trim_history(self._hist, data, self.config.window)
-            if self._tmpl is not None and method != METHOD_TEMPLATE and method != METHOD_TEMPLATE_BRIO:
-                self._tmpl.observe(data)
+            self._commit(data, method, c, got, tpay, instructions)
         return data, h.text, method
 
-    def _checked(self, data: bytes, check: int, offset: int) -> bytes:
-        """Verify a context frame's check byte (spec §5.2 rule 4); a mismatch breaks the decoder."""
-        if zlib.crc32(data, self._check) & 0xFF != check:
-            desync = ContextDesyncError("context check byte mismatch: this decoder's state differs from the "
-                                        "encoder's", offset=offset, field="check")
-            self._broken = desync
-            raise desync
-        return data
-
-    def _decode_template_brio(self, payload: bytes, context: bool, uses_dict: bool, text: bool, limit: int) -> bytes:
-        """TEMPLATE_BRIO (spec/wire-format.md §4.6): a BRIO payload over this direction's TEMPLATE payloads."""
-        if not context:
-            raise FrameError("TEMPLATE_BRIO frame without the context flag", offset=0, field="header.context")
-        tdec = self._tmpl
-        tb = self._tb
-        if tdec is None or tb is None:
-            raise FrameError("TEMPLATE_BRIO frame but this decoder has it disabled", offset=0,
-                             field="header.method")
-        if uses_dict != (self._shared.templates is not None):
-            raise UnknownDictionaryError("TEMPLATE_BRIO frame dictionary flag does not match this decoder",
-                                         offset=0, field="header.dictionary")
-        try:
-            # a template payload is never longer than its message (the encoder's rule), so the
-            # message limit bounds it too
-            tpay, check = tb.decode_unchecked(payload, limit)
-            data = self._checked(tdec.decode(tpay, text, limit, self._history()), check, len(payload))
-        except AuraError as exc:
-            # the payload context may have advanced: no later context frame can be trusted
-            self._broken = exc
-            raise
-        tb.observe(tpay)
-        return data
-
-    def _decode_brio(self, payload: bytes, context: bool, uses_dict: bool, limit: int) -> bytes:
-        if not self.config.brio:
-            raise FrameError("BRIO frame but BRIO is disabled in this decoder", offset=0, field="header.method")
-        if context:
-            dec = self._brio
-            if dec is None:
-                raise FrameError("BRIO frame but BRIO is disabled in this decoder", offset=0, field="header.method")
-            if uses_dict != (self._shared.brio is not None):
+    def _check_flags(self, h: FrameHeader, at: int) -> None:
+        """Steps 5-6 of spec §5.6: the header's flags against the method and this decoder."""
+        method = h.method
+        if h.uses_dictionary and (method == METHOD_RAW or method == METHOD_BROTLI):
+            raise FrameError(f"{METHOD_NAMES[method].upper()} frame with the dictionary flag set", offset=at,
+                             field="header.dictionary")
+        if method == METHOD_TEMPLATE_BRIO and not h.context:
+            raise FrameError("TEMPLATE_BRIO frame without the context flag", offset=at, field="header.context")
+        if h.context and not self.context:
+            raise ContextDesyncError("context frame received by a stateless decoder", offset=at,
+                                     field="header.context")
+        if h.uses_dictionary and self.dictionary is None:
+            raise UnknownDictionaryError("frame uses a shared dictionary but none is held", offset=at,
+                                         field="header.dictionary")
+        if method == METHOD_TEMPLATE_BRIO and self._tb is None:
+            raise FrameError("TEMPLATE_BRIO frame but template_brio_window is 0", offset=at, field="header.method")
+        if (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO) and \
+                h.uses_dictionary != (self._shared.templates is not None):
+            raise UnknownDictionaryError("template frame dictionary flag does not match this decoder's "
+                                         "dictionary (templates section)", offset=at, field="header.dictionary")
+        if method == METHOD_BRIO:
+            if h.context and h.uses_dictionary != (self._shared.brio is not None):
                 raise ContextDesyncError("context BRIO frame dictionary flag does not match this connection",
-                                         offset=0, field="header.dictionary")
-            try:
-                out: bytes = dec.decode(payload, limit)
-                return out
-            except AuraError as exc:
-                # the BRIO context did not advance: any later context frame would be coded against a
-                # state this decoder does not have, so the connection cannot go on (spec §5.2 rule 3)
-                self._broken = exc
-                raise
-        if uses_dict:
-            if self._shared.brio is None:
-                raise UnknownDictionaryError("BRIO frame uses dictionary content this dictionary lacks",
-                                             offset=0, field="header.dictionary")
-            dec2 = self._brio_stateless
-            if dec2 is None:
-                dec2 = BrioDecoder(self._shared.brio, context=False, window=0)
-                self._brio_stateless = dec2
-            out2: bytes = dec2.decode(payload, limit)
-            return out2
-        if self._brio_plain is None:
-            self._brio_plain = BrioDecoder(None, context=False, window=0)
-        out3: bytes = self._brio_plain.decode(payload, limit)
-        return out3
+                                         offset=at, field="header.dictionary")
+            if not h.context and h.uses_dictionary and self._shared.brio is None:
+                raise UnknownDictionaryError("BRIO frame uses dictionary sections this dictionary lacks",
+                                             offset=at, field="header.dictionary")
+        if method == METHOD_ZSTD and h.uses_dictionary:
+            has = self._shared.zstd_prefix if h.context else self._shared.zstd_dict
+            if not has:
+                raise UnknownDictionaryError("ZSTD frame uses a dictionary section this dictionary lacks",
+                                             offset=at, field="header.dictionary")
+
+    def _mismatch(self, h: FrameHeader, offset: int) -> None:
+        """Raise the check-byte error of spec §5.4 for this kind of frame."""
+        if h.context:
+            raise ContextDesyncError("check byte mismatch: this decoder's context differs from the encoder's "
+                                     "(lost or altered frame, or another dictionary)", offset=offset, field="check")
+        if h.uses_dictionary:
+            held = self.dictionary.id[:16] if self.dictionary is not None else "none"
+            raise DictionaryMismatchError(f"check byte mismatch: the frame was coded with another dictionary than "
+                                          f"{held}... (or corrupted)", offset=offset, field="check")
+        raise PayloadError("check byte mismatch: corrupt frame", offset=offset, field="check")
+
+    def _commit(self, data: bytes, method: int, c: int, got: Decoded | None, tpay: bytes,
+                instructions: list[Instruction]) -> None:
+        """Spec §5.2 rule 1: every context frame, whatever its method."""
+        self._check = c
+        if self._zhist is not None:
+            self._zhist.commit(data)
+        if self._brio is not None:
+            # a BRIO frame adopted its models while decoding; every frame enters the history
+            self._brio.observe(data)
+        else:
+            self._hist = trim_history(self._hist, data, self.config.window)
+        if got is not None:
+            self._tmpl.commit(got)
+            if self._tb is not None:
+                self._tb.observe(tpay)
+        if instructions:
+            self._tmpl.apply(instructions, data)
+
+    def _zstd(self, payload: bytes, h: FrameHeader, limit: int) -> bytes:
+        zc: ZstdCodec | None
+        if h.context:
+            assert self._zhist is not None
+            prefix = self._shared.zstd_prefix if h.uses_dictionary else b""
+            zc = self._zhist.codec(prefix) or self._shared.zstd_plain
+        else:
+            zc = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
+        assert zc is not None
+        return zc.decompress(payload, limit)
+
+    def _brio_for(self, h: FrameHeader) -> BrioDecoder:
+        if h.context:
+            assert self._brio is not None
+            return self._brio
+        if not h.uses_dictionary:
+            return self._brio_plain
+        dec = self._brio_stateless
+        if dec is None:
+            dec = BrioDecoder(self._shared.brio, context=False, window=0)
+            self._brio_stateless = dec
+        return dec
+
+    def _stateless_templates(self) -> TemplateDecoder:
+        """A stateless frame (e.g. a broadcast) on a context connection: the shared templates only."""
+        tdec = self._tmpl_stateless
+        if tdec is None:
+            tdec = TemplateDecoder(self._shared.templates, context=False, content=self._shared.copy_content)
+            self._tmpl_stateless = tdec
+        return tdec
 
     def _history(self) -> bytes:
         """This direction's last ``window`` message bytes (context mode; spec/templates.md §4.1.1)."""
@@ -297,13 +315,14 @@ class Decoder:
         return self._brio.hist if self._brio is not None else self._hist
 
     def memory_bytes(self) -> int:
-        total = 0
+        total = self._tmpl.memory_bytes()
         if self._brio is not None:
             total += self._brio.memory_bytes()
-        if self._tmpl is not None:
-            total += self._tmpl.memory_bytes()
         if self._zhist is not None:
             total += self._zhist.memory_bytes()
         if self._tb is not None:
             total += self._tb.memory_bytes()
-        return total + len(self._hist)  # COPY's own history, kept only without BRIO
+        return total
+
+
+__all__ = ["METHOD_SWITCHES", "Decoder"]

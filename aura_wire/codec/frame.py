@@ -1,4 +1,4 @@
-"""AURA frame header v1 (spec/wire-format.md §3).
+"""AURA frame header, wire format v2 (spec/wire-format.md §3, §5.4).
 
 A frame is one WebSocket message: a 1-byte header, then the method's payload
 up to the end of the message.  Frames are values: :func:`parse_header`
@@ -10,20 +10,32 @@ Header byte, most significant bit first::
     7 6 | 5 | 4 | 3 | 2 1 0
     ver | D | C | T | method
 
-``ver`` is 0 for v1; a frame with any other value is refused with
-:class:`UnsupportedVersionError` (a peer MUST NOT guess at a newer format).
+``ver`` is 1 for the data frames of v2 (0 for CONTROL frames, which the session
+versions); a data frame with any other value, v1's 0 included, is refused with
+:class:`UnsupportedVersionError` (a peer MUST NOT guess at another format).
 ``D``: the payload uses the connection's shared dictionary.  ``C``: context
 frame: it was coded against, and updates, the connection's per-direction
 state.  ``T``: the message is text (UTF-8), else binary.
+
+Every data frame carries a check byte over its message and header bytes
+(:func:`frame_check`, spec §5.4).
 """
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+import zlib
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from aura_wire.errors import FrameError, UnsupportedVersionError
 
+if TYPE_CHECKING:
+    from aura_wire.codec.dictionary import Dictionary
+
+#: Version bits of v1 data frames (refused now) and of CONTROL frames (versioned by the session).
 VERSION_V1: Final = 0
+#: Version bits of the data frames this package speaks (wire format v2).
+VERSION_V2: Final = 1
+WIRE_VERSION: Final = VERSION_V2
 
 METHOD_RAW: Final = 0
 METHOD_ZSTD: Final = 1
@@ -31,7 +43,7 @@ METHOD_BROTLI: Final = 2
 METHOD_TEMPLATE: Final = 3
 METHOD_BRIO: Final = 4
 METHOD_TEMPLATE_BRIO: Final = 5
-METHOD_RESERVED_6: Final = 6
+METHOD_STATE: Final = 6
 METHOD_CONTROL: Final = 7
 
 METHOD_NAMES: Final = {
@@ -41,7 +53,7 @@ METHOD_NAMES: Final = {
     METHOD_TEMPLATE: "template",
     METHOD_BRIO: "brio",
     METHOD_TEMPLATE_BRIO: "template+brio",
-    METHOD_RESERVED_6: "reserved-6",
+    METHOD_STATE: "state",
     METHOD_CONTROL: "control",
 }
 
@@ -58,7 +70,7 @@ class FrameHeader(NamedTuple):
     text: bool
     context: bool
     uses_dictionary: bool
-    version: int = VERSION_V1
+    version: int = VERSION_V2
 
     @property
     def method_name(self) -> str:
@@ -66,10 +78,10 @@ class FrameHeader(NamedTuple):
 
 
 def pack_header(method: int, text: bool, context: bool, uses_dictionary: bool) -> int:
-    """Return the header byte for a v1 frame."""
-    if method < 0 or method > MASK_METHOD:
-        raise ValueError(f"method out of range: {method}")
-    b = method
+    """Return the header byte of a v2 data frame."""
+    if method < 0 or method >= METHOD_CONTROL:
+        raise ValueError(f"data frame method out of range: {method}")
+    b = method | (WIRE_VERSION << 6)
     if text:
         b |= FLAG_TEXT
     if context:
@@ -82,28 +94,46 @@ def pack_header(method: int, text: bool, context: bool, uses_dictionary: bool) -
 def parse_header(frame: bytes) -> FrameHeader:
     """Parse the header byte of ``frame``.
 
-    Raises :class:`FrameError` for an empty frame or a reserved method, and
-    :class:`UnsupportedVersionError` for a version other than v1.
+    Raises :class:`FrameError` for an empty frame, and :class:`UnsupportedVersionError`
+    for a data frame whose version is not v2 (a CONTROL frame, ``0x07``, has version 0).
     """
     if len(frame) == 0:
         raise FrameError("empty frame: no header byte", offset=0, field="header")
     b = frame[0]
     version = b >> 6
-    if version != VERSION_V1:
+    method = b & MASK_METHOD
+    if version != WIRE_VERSION and not (method == METHOD_CONTROL and version == VERSION_V1):
         raise UnsupportedVersionError(
-            f"frame version {version + 1} is not supported (this peer speaks v1)",
+            f"frame version {version + 1} is not supported (this peer speaks v{WIRE_VERSION + 1})",
             offset=0,
             field="header.version",
         )
-    method = b & MASK_METHOD
-    if method == METHOD_RESERVED_6:
-        raise FrameError(f"reserved method tag {method}", offset=0, field="header.method")
     return FrameHeader(
         method=method,
         text=bool(b & FLAG_TEXT),
         context=bool(b & FLAG_CONTEXT),
         uses_dictionary=bool(b & FLAG_DICT),
+        version=version,
     )
+
+
+#: Header byte of a STATE frame without the inner frame's flags (spec §4.7): v2, C = 1, method 6;
+#: it carries the D and T bits of its inner frame.
+STATE_HEADER: Final = (WIRE_VERSION << 6) | FLAG_CONTEXT | METHOD_STATE
+#: The bits a STATE header copies from its inner header.
+STATE_COPIED_FLAGS: Final = FLAG_DICT | FLAG_TEXT
+
+
+def dictionary_seed(dictionary: Dictionary | None) -> int:
+    """The check seed of a dictionary: the first four bytes of its SHA-256, little-endian (spec §5.4)."""
+    if dictionary is None:
+        return 0
+    return int.from_bytes(bytes.fromhex(dictionary.id[:8]), "little")
+
+
+def frame_check(seed: int, message: bytes, instructions: bytes, headers: bytes) -> int:
+    """``crc32(F, crc32(I, crc32(m, s)))`` (spec §5.4); the frame's check byte is its low byte."""
+    return zlib.crc32(headers, zlib.crc32(instructions, zlib.crc32(message, seed)))
 
 
 #: Header byte of a CONTROL frame (method 7, no flags); the payload belongs to the session layer.

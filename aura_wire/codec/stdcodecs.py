@@ -19,6 +19,8 @@ import zstandard
 from aura_wire.errors import FrameError, LimitError, PayloadError
 
 _ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+#: The zstd dictionary magic (RFC 8878 §5): a context prefix must not start with it (spec §4.2).
+ZSTD_DICT_MAGIC: Final = b"\x37\xa4\x30\xec"
 
 
 class ZstdCodec:
@@ -210,3 +212,11 @@ class ZstdHistory:
         # the window covers the dictionary and the message
         wl = max(10, min(27, (len(prefix) + size).bit_length()))
         return ZstdCodec(prefix, self._level, raw_content=True, table_log=table_log, window_log=wl)
+
+    def usable(self, shared: bytes) -> bool:
+        """An encoder may send a context ZSTD frame: the prefix does not start with the zstd
+        dictionary magic, which a stock decoder would misread (spec/wire-format.md §4.2)."""
+        head = shared[:4]
+        if len(head) < 4 and self._blobs:
+            head = (head + self.content()[:4])[:4]
+        return head != ZSTD_DICT_MAGIC

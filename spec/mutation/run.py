@@ -37,6 +37,7 @@ VECTOR_TESTS = [
     "tests/test_vectors_wire.py",
     "tests/test_template_vectors.py",
     "tests/test_session_vectors.py",
+    "tests/test_dictionary_vectors.py",
     "tests/test_brio.py::test_vector",
 ]
 

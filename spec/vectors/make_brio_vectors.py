@@ -17,6 +17,7 @@ private source.
 from __future__ import annotations
 
 import json
+import zlib
 import os
 import sys
 
@@ -47,13 +48,18 @@ def _vector(name: str, description: str, sections: tuple[bytes, bytes] | None, c
     enc = BrioEncoder(shared, context=context, window=window)
     dec = BrioDecoder(shared, context=context, window=window)
     payloads = []
+    checks = []
     for m in messages:
-        p = enc.encode(m)
+        # the check bits are supplied by the frame layer (spec/brio.md §7); any byte will do here
+        check = zlib.crc32(m) & 0xFF
+        p = enc.encode(m, check)
         if context:
             enc.commit(m, True)
-        if dec.decode(p, len(m)) != m:
+        if dec.decode_unchecked(p, len(m)) != (m, check):
             raise SystemExit(f"vector {name}: round trip failed")
+        dec.observe(m)
         payloads.append(p.hex())
+        checks.append(check)
     doc = {
         "description": description,
         "context": context,
@@ -62,6 +68,7 @@ def _vector(name: str, description: str, sections: tuple[bytes, bytes] | None, c
                                                               "model": sections[1].hex()},
         "messages": [m.hex() for m in messages],
         "payloads": payloads,
+        "checks": checks,
     }
     with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)

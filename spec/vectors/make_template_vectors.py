@@ -3,8 +3,10 @@
 Run from the repo root: ``python spec/vectors/make_template_vectors.py``.  Sections are
 trained on synthetic messages only (nothing from real users).  Each vector holds the section
 (hex, or null: no dictionary), the mode, the messages and the payloads (hex, without the frame
-header; null where no template applied and the message was committed as coded by another method).
-Error vectors hold one payload and the name of the error it must raise.
+header; null where no template applied and the message was sent by another method) and, in context
+mode, the STATE instructions the encoder sent with each message (spec/wire-format.md §4.7).
+Error vectors hold the messages observed before, one payload (or instruction block) and the name
+of the error it must raise.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from aura_wire.codec.templates.coders import TemplateDecoder, TemplateEncoder  # noqa: E402
+from aura_wire.codec.templates.context import parse_instructions  # noqa: E402
 from aura_wire.codec.templates.section import TemplateSet  # noqa: E402
 from aura_wire.training.templates import train_templates  # noqa: E402
 from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
@@ -84,11 +87,14 @@ def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[
     ts = TemplateSet.from_section(section) if section is not None else None
     enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy, content=content)
     payloads: list[str | None] = []
+    instructions: list[str | None] = []
     hist = b""
     for m in msgs:
         data = m.encode("utf-8")
         p = enc.encode(data, True, hist)
         payloads.append(p.hex() if p is not None else None)
+        ins = enc.learn(data)
+        instructions.append(ins.hex() if ins else None)
         enc.commit(data, p is not None)
         if window:
             hist = (hist + data)[-window:]
@@ -104,14 +110,39 @@ def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[
         body["content"] = content.hex()
     body["messages"] = [msg_json(m) for m in msgs]
     body["payloads"] = payloads
+    if context:
+        body["instructions"] = instructions
     write(name, body)
+    LAST_INSTRUCTIONS[:] = instructions
     return payloads
+
+
+#: the instructions of the last vector written by case() (copies() replays them)
+LAST_INSTRUCTIONS: list[str | None] = []
+
+
+def observed(section: bytes | None, context: bool, setup: list[str]) -> list[dict[str, str | None]]:
+    """The setup messages of an error vector as the reference encoder sent them: text, payload
+    (or null) and STATE instructions (or null)."""
+    if not setup:
+        return []
+    enc = TemplateEncoder(TemplateSet.from_section(section) if section is not None else None, context=context,
+                          fuzzy=False)
+    out: list[dict[str, str | None]] = []
+    for m in setup:
+        data = m.encode("utf-8")
+        p = enc.encode(data, True)
+        ins = enc.learn(data)
+        enc.commit(data, p is not None)
+        out.append({"text": m, "payload": p.hex() if p is not None else None,
+                    "instructions": ins.hex() if ins else None})
+    return out
 
 
 def error_case(name: str, desc: str, section: bytes | None, context: bool, setup: list[str],
                payload: bytes, error: str, max_size: int | None = None) -> None:
     body: dict[str, object] = {"description": desc, "section": section.hex() if section is not None else None,
-                               "context": context, "observe": [msg_json(m) for m in setup],
+                               "context": context, "observe": observed(section, context, setup),
                                "payload": payload.hex(), "error": error}
     if max_size is not None:
         body["max_size"] = max_size
@@ -163,12 +194,15 @@ def copies(section: bytes | None, context: bool, msgs: list[str], payloads: list
         dec = TemplateDecoder(TemplateSet.from_section(section) if section is not None else None, context=context,
                               content=content)
         hist = b""
-        for m, p in zip(msgs, payloads):
+        for m, p, ins in zip(msgs, payloads, LAST_INSTRUCTIONS or [None] * len(msgs)):
             data = m.encode()
-            if p is None:
-                dec.observe(data)
-            else:
-                assert dec.decode(bytes.fromhex(p), True, 1 << 20, hist) == data
+            if p is not None:
+                got = dec.decode_payload(bytes.fromhex(p), 1 << 20, hist)
+                assert got.data == data
+                dec.commit(got)
+            if ins is not None:
+                block = bytes.fromhex(ins)
+                dec.apply(parse_instructions(block, 0)[0], data)
             if window:
                 hist = (hist + data)[-window:]
     finally:
@@ -192,7 +226,7 @@ def copy_cases(tsec: bytes) -> None:
     ):
         pl = case(name, desc, section, context, msgs, window=window, content=content)
         assert copies(section, context, msgs, pl, window, content) > 0, name
-    one = ['{"a":"xx"}']
+    one = ['{"a":"xx"}', '{"a":"xy"}']  # the shape's second message defines runtime template 0
     head = bytes([(8 + 0) << 2])  # context: runtime template id 0 (no dictionary), no mask
     error_case("error-copy-distance", "COPY distance 200 reaches before the reference buffer "
                "(5 bytes: no prediction, no history, the output {\"a\":)",
@@ -273,6 +307,159 @@ def fuzzy_cases(tsec: bytes) -> None:
                fz(0, [(10, 0, b"0123456789")]), "LimitError", max_size=len(msg) + 5)
 
 
+def tag(form: int, param: int, q: bool = False) -> bytes:
+    """An atom tag (spec §4.1): Q, P (param, or 7 and an extension), F."""
+    out = bytes([(0x80 if q else 0) | (min(param, 7) << 4) | form])
+    return out + (uv(param - 7) if param >= 7 else b"")
+
+
+RAW_, UINT, NEG, ZPAD, DEC, HEX, NUMS, DNUM, DDIG, TABLE, A64, LIT, ARR, OBJ, PREFIX = range(1, 16)
+SAME = 0
+#: a runtime JSON template with one slot, and one exact payload giving the slot a prediction
+JSON_SETUP = ['{"a":"xx"}', '{"a":"yy"}', '{"a":"ab-12-cd-0-345"}']
+#: a runtime text template: "job", a variable separator, a slot token, "done"
+TEXT_SETUP = ["job 1 done", "job  2 done"]
+R0 = bytes([(8 + 0) << 2])  # context reference to runtime template 0 (id 8 + 0), no mask
+
+
+def crafted(name: str, desc: str, setup: list[str], payloads: list[bytes]) -> None:
+    """A decode-only context vector: ``setup`` as the reference encoder sent it, then hand-made
+    payloads (forms the reference encoder does not choose); the messages are what they decode to."""
+    obs = observed(None, True, setup)
+    dec = TemplateDecoder(None, context=True)
+    msgs = [o["text"] for o in obs]
+    pls = [o["payload"] for o in obs]
+    ins = [o["instructions"] for o in obs]
+    for o in obs:
+        data = str(o["text"]).encode()
+        if o["payload"] is not None:
+            dec.commit(dec.decode_payload(bytes.fromhex(str(o["payload"])), 1 << 20))
+        if o["instructions"] is not None:
+            dec.apply(parse_instructions(bytes.fromhex(str(o["instructions"])), 0)[0], data)
+    for p in payloads:
+        got = dec.decode_payload(p, 1 << 20)
+        dec.commit(got)
+        msgs.append(got.data.decode())
+        pls.append(p.hex())
+        ins.append(None)
+    write(name, {"description": desc, "section": None, "context": True, "decode_only": True,
+                 "messages": [msg_json(str(m)) for m in msgs], "payloads": pls, "instructions": ins})
+
+
+def state_error_cases() -> None:
+    """Instructions that drop a template's state: a SAME after them must fail (templates.md §5.5)."""
+    obs = observed(None, True, JSON_SETUP)
+    for name, desc, block in (
+            ("error-same-after-redefine", "DEFINE over a live template drops its lasts: SAME fails",
+             "010100010504"),
+            ("error-same-after-evict", "EVICT then DEFINE of the same k: the lasts are gone, SAME fails",
+             "0200000100010504"),
+    ):
+        body = {"description": desc, "section": None, "context": True,
+                "observe": obs + [{"text": '{"a":"qq"}', "payload": None, "instructions": block}],
+                "payload": (R0 + tag(SAME, 0)).hex(), "error": "PayloadError"}
+        write(name, body)
+
+
+def atom_cases(jsec: bytes) -> None:
+    state_error_cases()
+    crafted("atoms-crafted", "hand-made atoms in a JSON slot: NEG 0 ('-0'), NUMS both modes with a lone 0 "
+            "group, PREFIX, odd-length uppercase HEX, A64, DEC, ZPAD, DNUM, DDIG, LIT, RECENT, quoted forms, "
+            "OBJ, ARR with sibling-array predictions", JSON_SETUP, [
+                R0 + tag(NEG, 0),                                               # -0
+                R0 + tag(RAW_, 14, q=True) + b"ab-12-cd-0-345",                 # back to the string
+                R0 + tag(NUMS, 0, q=True) + uv(2) + uv(0) + uv(1),              # ab-13-cd-0-344 (deltas +1, 0, -1)
+                R0 + tag(NUMS, 1, q=True) + uv(7) + uv(0) + uv(9),              # ab-7-cd-0-9 (values)
+                R0 + tag(PREFIX, 6, q=True) + uv(2) + b"zz",                    # ab-7-czz
+                R0 + tag(HEX, 2 * 5 + 1) + bytes([0x0A, 0xBC, 0xDE]),           # ABCDE
+                R0 + tag(A64, 4) + bytes([0x28, 0x92, 0xCB]),                   # A64 of 4 chars
+                R0 + tag(DEC, 2) + uv(2 * 1234),                                # 12.34
+                R0 + tag(DNUM, 2 * 5),                                          # 12.34 + 0.05
+                R0 + tag(ZPAD, 6) + uv(42),                                     # 000042
+                R0 + tag(DDIG, 2 * 7 + 1),                                      # 000042 - 8 -> 000034
+                R0 + tag(LIT, 1),                                               # true
+                R0 + tag(RAW_, 6, q=True) + b"recent",                          # "recent" enters recent
+                R0 + tag(LIT, 3, q=True),                                       # RECENT 0 -> "recent"
+                R0 + tag(OBJ, 2) + tag(RAW_, 1, q=True) + b"k" + tag(UINT, 1)
+                + tag(RAW_, 1, q=True) + b"l" + tag(LIT, 0),                    # {"k":1,"l":null}
+                R0 + tag(ARR, 2) + tag(ARR, 2) + tag(UINT, 10) + tag(DEC, 1) + uv(2 * 15)
+                + tag(ARR, 2) + tag(DNUM, 2 * 3) + tag(DNUM, 1),                # [[10,1.5],[13,1.4]]
+            ])
+    # errors in a JSON slot of runtime template 0, context
+    for name, desc, payload, err in (
+            ("error-atom-same-q", "SAME with the quote flag", R0 + tag(SAME, 0, q=True), "PayloadError"),
+            ("error-atom-zpad-nopad", "ZPAD whose value already has the width", R0 + tag(ZPAD, 3) + uv(123),
+             "PayloadError"),
+            ("error-atom-zpad-width", "ZPAD width 65", R0 + tag(ZPAD, 65) + uv(1), "PayloadError"),
+            ("error-atom-dec-scale-0", "DEC with scale 0", R0 + tag(DEC, 0) + uv(4), "PayloadError"),
+            ("error-atom-dec-scale-41", "DEC with scale 41", R0 + tag(DEC, 41) + uv(4), "PayloadError"),
+            ("error-atom-hex-empty", "HEX with n = 0", R0 + tag(HEX, 0), "PayloadError"),
+            ("error-atom-hex-nibble", "odd HEX whose first byte's high nibble is not 0",
+             R0 + tag(HEX, 2 * 3) + bytes([0x1A, 0xBC]), "PayloadError"),
+            ("error-atom-a64-pad", "A64 with non-zero pad bits", R0 + tag(A64, 1) + bytes([0x01]), "PayloadError"),
+            ("error-atom-nums-range", "NUMS mode 1 with a group of 10^18", R0 + tag(NUMS, 1, q=True) + uv(10 ** 18)
+             + uv(0) + uv(0), "PayloadError"),
+            ("error-atom-nums-mode", "NUMS mode 2", R0 + tag(NUMS, 2, q=True) + uv(0) + uv(0) + uv(0),
+             "PayloadError"),
+            ("error-atom-ddig-range", "DDIG below zero", R0 + tag(DDIG, 2 * 20000000 - 1 + 2), "PayloadError"),
+            ("error-atom-prefix-long", "PREFIX longer than the prediction", R0 + tag(PREFIX, 40, q=True) + uv(0),
+             "PayloadError"),
+            ("error-atom-prefix-past", "PREFIX bytes running past the payload", R0 + tag(PREFIX, 2, q=True) + uv(9)
+             + b"ab", "PayloadError"),
+            ("error-atom-table-empty", "TABLE without a dictionary (empty string table)", R0 + tag(TABLE, 0),
+             "PayloadError"),
+            ("error-atom-recent-missing", "RECENT naming a string never added (values under 4 bytes are not "
+             "recent strings)", R0 + tag(LIT, 3 + 1, q=True), "PayloadError"),
+            ("error-atom-lit-unknown", "LIT 3 with the quote flag off is RECENT; LIT with Q in p < 3 refused",
+             R0 + tag(LIT, 1, q=True), "PayloadError"),
+            ("error-atom-obj-key", "OBJ whose key is not a quoted string", R0 + tag(OBJ, 1) + tag(UINT, 1)
+             + tag(UINT, 2), "PayloadError"),
+            ("error-atom-container-count", "ARR announcing more elements than payload bytes", R0 + tag(ARR, 9)
+             + tag(UINT, 1), "PayloadError"),
+            ("error-atom-reserved", "a reserved tag: F = 0 with Q and param 0 in a text-free slot is SAME; "
+             "RAW running past the payload", R0 + tag(RAW_, 9) + b"abc", "PayloadError"),
+            ("error-mask-empty", "mode 1 with a coded mask of 0 (mask = lastmask = 0), then a valid slot",
+             bytes([(8 << 2) | 1]) + uv(0) + tag(UINT, 5), "PayloadError"),
+            ("error-atom-ddig-overflow", "DDIG beyond the digit count (120345 + 10^6 needs 7 digits)",
+             R0 + tag(DDIG, 7) + uv(2 * 10 ** 6 - 7 + 7), "PayloadError"),
+            ("error-mask-beyond", "a mask naming slot 1 of a one-slot template", bytes([(8 << 2) | 1]) + uv(2),
+             "PayloadError"),
+            ("error-output-limit", "an output longer than max_size (40)", R0 + tag(RAW_, 60) + b"x" * 60,
+             "LimitError"),
+            ("error-output-limit-gap", "the template's last literal takes the output past max_size (6)",
+             R0 + tag(UINT, 1), "LimitError"),
+            ("error-nesting-35", "arrays nested 35 deep (the limit is 32) around a valid value",
+             R0 + tag(ARR, 1) * 35 + tag(UINT, 1), "LimitError"),
+    ):
+        limit = {"error-output-limit": 40, "error-output-limit-gap": 6}.get(name)
+        error_case(name, desc, None, True, JSON_SETUP, payload, err, max_size=limit)
+    long_setup = JSON_SETUP[:2] + ['{"a":"' + "z" * 200 + '"}']
+    error_case("error-same-after-long-value", "SAME after a value longer than 128 bytes (stored as no "
+               "prediction)", None, True, long_setup, R0 + tag(SAME, 0), "PayloadError")
+    # text slots: runtime text template 0 is "job", variable separator, slot, "done"
+    for name, desc, payload, err in (
+            ("error-text-q", "a quoted atom in a text slot", R0 + uv(1) + tag(RAW_, 1, q=True) + b"7", "PayloadError"),
+            ("error-text-space", "a text slot value containing a space", R0 + uv(1) + tag(RAW_, 3) + b"7 8",
+             "PayloadError"),
+            ("error-text-sep-zero", "a variable separator of 0 spaces between two tokens", R0 + uv(0)
+             + tag(UINT, 7), "PayloadError"),
+            ("error-text-lit", "LIT (a JSON form) in a text slot", R0 + uv(1) + tag(LIT, 1), "PayloadError"),
+            ("error-text-sep-limit", "a separator longer than max_size", R0 + uv(5000) + tag(UINT, 7), "LimitError"),
+    ):
+        error_case(name, desc, None, True, TEXT_SETUP, payload, err, max_size=100 if "limit" in name else None)
+    ts = TemplateSet.from_section(jsec)
+    tid = min(ts.templates)
+    error_case("error-mask-stateless", "a mask (mode 2) in a stateless payload", jsec, False, [],
+               uv((tid << 2) | 2), "PayloadError")
+    error_case("error-section-ids", "a templates section whose ids do not ascend", bytes.fromhex(
+        "01" "00" "02" "05" "00" "01" "00" "01" "61" "01" "01" "05" "00" "01" "00" "01" "61" "01" "01"), False, [],
+        b"\x00", "DictionaryFormatError")
+    error_case("error-section-literal-space", "a text template whose literal token holds a space", bytes.fromhex(
+        "01" "00" "01" "00" "00" "01" "00" "03" "612062" "01" "01"), False, [], b"\x00", "DictionaryFormatError")
+    error_case("error-section-trailing", "a templates section with a trailing byte", bytes.fromhex(
+        "01" "00" "00" "00"), False, [], b"\x00", "DictionaryFormatError")
+
+
 def main() -> None:
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -290,15 +477,18 @@ def main() -> None:
          logs(6, 100))
     case("text-context", "text templates in context mode: prev_text prediction, DDIG, masks", tsec, True,
          logs(10, 100))
-    case("runtime-json", "no dictionary: runtime JSON shapes learned by observation", None, True, ticks(5, 300))
-    case("runtime-text", "no dictionary: runtime text templates, generalised online", None, True,
+    case("runtime-json", "no dictionary: runtime JSON shapes defined by DEFINE_JSON instructions", None, True,
+         ticks(5, 300))
+    case("runtime-text", "no dictionary: runtime text templates defined and generalised by DEFINE_TEXT", None, True,
          [f"user {u} logged in from 10.0.0.{i} port {4000 + i}" for i, u in enumerate(["ann", "bob", "cy", "dee"])])
     hot = [f'{{"hot":{i},"v":"x{i % 3}"}}' for i in range(80)]
-    stream = [m for i in range(80) for m in (hot[i], f'{{"once{i}":{i}}}')] + ['{"once0":7}']
-    pl = case("runtime-eviction", "no dictionary: 80 one-off shapes overflow the 64 runtime templates; the hot "
-              "shape, used between them, is never evicted (least recently used first); the first one-off "
-              "shape was evicted and is learned again at the end", None, True, stream)
-    assert all(p is not None for p in pl[2:-1:2]) and pl[-1] is None
+    stream = [m for i in range(80) for m in (hot[i], f'{{"once{i}":{i}}}', f'{{"once{i}":{i + 1}}}')]
+    stream.append('{"once0":7}')
+    pl = case("runtime-eviction", "no dictionary: 80 shapes, each seen twice (so defined), overflow the 64 "
+              "runtime templates; the reference encoder evicts the least recently used (EVICT, or a DEFINE over "
+              "its id), so the hot shape, used between them, stays; the first shape is gone at the end", None,
+              True, stream)
+    assert all(pl[k] is not None for k in range(6, 240, 3)) and pl[-1] is None
     case("forms", "every atom form: HEX, ZPAD, DEC, NEG, NUMS, PREFIX, A64, RECENT, OBJ, ARR", None, True, FORMS)
     error_case("error-unknown-id", "template id 200 is not defined", jsec, False, [], bytes([0xA0, 0x06, 0x00]),
                "UnknownTemplateError")
@@ -315,8 +505,9 @@ def main() -> None:
                bytes([(8 + 0) << 2, 0x00]), "PayloadError")
     fuzzy_cases(tsec)
     copy_cases(tsec)
+    atom_cases(jsec)
     error_case("error-nesting", "context: arrays nested 40 deep in a runtime JSON slot", None, True,
-               ['{"a":[1]}'], bytes([(8 + 0) << 2]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
+               ['{"a":[1]}', '{"a":[2]}'], bytes([(8 + 0) << 2]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
 
 
 if __name__ == "__main__":

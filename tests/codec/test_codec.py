@@ -42,7 +42,8 @@ def test_round_trip_std_methods(context: bool, msgs: list[str | bytes]) -> None:
     enc, dec = pair(None, context, **STD)
     for m in msgs:
         f = enc.encode(m)
-        assert len(f) <= len(m.encode() if isinstance(m, str) else m) + 1
+        # expansion bound (spec §3): header and check byte, plus a STATE frame's instructions
+        assert len(f) <= len(m.encode() if isinstance(m, str) else m) + 2 or f[0] & 7 == 6
         out = dec.decode(f)
         assert type(out) is type(m) and out == m
 
@@ -66,7 +67,7 @@ def test_round_trip_with_dictionary_and_sizes(std_dict: Dictionary, context: boo
     for m in msgs:
         f = enc.encode(m)
         raw = m.encode() if isinstance(m, str) else m
-        assert len(f) <= len(raw) + 1
+        assert len(f) <= len(raw) + 2 or f[0] & 7 == 6
         assert dec.decode(f) == m
 
 
@@ -136,7 +137,7 @@ def test_brotli_bomb_bounded() -> None:
     import brotli
     import tracemalloc
 
-    f = bytes([METHOD_BROTLI]) + brotli.compress(b"\0" * 50_000_000)
+    f = bytes([0x40 | METHOD_BROTLI]) + brotli.compress(b"\0" * 50_000_000) + b"\0"  # v2 header, a check byte
     tracemalloc.start()
     with pytest.raises(LimitError):
         Decoder(None, context=False, max_message_size=1 << 20).decode(f)
@@ -149,14 +150,15 @@ def test_brotli_bomb_bounded() -> None:
     "frame, error",
     [
         (b"", FrameError),
-        (b"\x40abc", UnsupportedVersionError),
-        (b"\x06abc", FrameError),
+        (b"\x08abc", UnsupportedVersionError),  # a v1 frame
+        (b"\x80abc", UnsupportedVersionError),
+        (b"\x46abc", FrameError),  # STATE without C
         (b"\x07abc", FrameError),
-        (b"\x01", FrameError),
-        (b"\x01\x00\x00\x00\x00", AuraError),
-        (b"\x02\xff\xff\xff", PayloadError),
-        (b"\x20abc", FrameError),
-        (b"\x08\xff\xfe", PayloadError),
+        (b"\x41", FrameError),  # no room for the check byte
+        (b"\x41\x00\x00\x00\x00", AuraError),
+        (b"\x42\xff\xff\xff", PayloadError),
+        (b"\x60abc", FrameError),
+        (b"\x48\xff\xfe\x00", PayloadError),
     ],
 )
 def test_bad_frames(frame: bytes, error: type[AuraError]) -> None:

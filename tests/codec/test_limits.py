@@ -23,6 +23,7 @@ import zstandard
 from aura_wire import Decoder, Dictionary, Encoder, load_dictionary, train_dictionary
 from aura_wire.codec.dictionary import DEFAULT_MAX_DICTIONARY_SIZE, MAGIC
 from aura_wire.codec.frame import (
+    frame_check,
     FLAG_CONTEXT, FLAG_DICT, FLAG_TEXT, METHOD_BRIO, METHOD_BROTLI, METHOD_RAW, METHOD_TEMPLATE, METHOD_ZSTD,
     parse_header,
 )
@@ -99,7 +100,7 @@ def _rle_block(last: bool, n: int = 131072) -> bytes:
 def test_zstd_lying_content_size_is_refused() -> None:
     """Frame_Content_Size says 10 bytes, 1000 RLE blocks would give 128 MB: refused, nothing allocated."""
     payload = bytes([0x20, 10]) + b"".join(_rle_block(i == 999) for i in range(1000))
-    _refused(bytes([METHOD_ZSTD]) + payload, PayloadError, brio=False, templates=False)
+    _refused(bytes([0x40 | METHOD_ZSTD]) + payload + b"\x00", PayloadError, brio=False, templates=False)
 
 
 def test_zstd_without_content_size_is_refused() -> None:
@@ -107,7 +108,7 @@ def test_zstd_without_content_size_is_refused() -> None:
     chunks = cctx.compressobj()
     data = chunks.compress(BOMB[:1 << 20]) + chunks.flush()
     assert data[:4] == b"\x28\xb5\x2f\xfd"
-    _refused(bytes([METHOD_ZSTD]) + data[4:], FrameError, brio=False, templates=False)
+    _refused(bytes([0x40 | METHOD_ZSTD]) + data[4:] + b"\x00", FrameError, brio=False, templates=False)
 
 
 def test_zstd_huge_window_small_content() -> None:
@@ -115,7 +116,7 @@ def test_zstd_huge_window_small_content() -> None:
     # FHD: FCS_flag=1 (2 bytes), single_segment=0; window descriptor exponent 21 -> 2^(10+21) = 2 GiB.
     payload = bytes([0x40, 21 << 3]) + (300 - 256).to_bytes(2, "little") + _rle_block(True, 300)
     dec = Decoder(None, context=False, max_message_size=LIMIT, brio=False, templates=False)
-    result, peak = _peak(lambda: dec.decode(bytes([METHOD_ZSTD]) + payload))
+    result, peak = _peak(lambda: dec.decode(bytes([0x40 | METHOD_ZSTD]) + payload + b"\x00"))
     assert result == b"A" * 300 or isinstance(result, AuraError)
     assert peak < PEAK_BUDGET
 
@@ -126,16 +127,17 @@ def test_zstd_huge_window_small_content() -> None:
 def test_brotli_bomb_stops_at_the_limit() -> None:
     payload = brotli.compress(BOMB, quality=5, lgwin=22)
     assert len(payload) < 4096
-    e = _refused(bytes([METHOD_BROTLI]) + payload, LimitError, brio=False, templates=False)
+    e = _refused(bytes([0x40 | METHOD_BROTLI]) + payload + b"\x00", LimitError, brio=False, templates=False)
     assert e.close_code == CLOSE_TOO_BIG
 
 
 def test_brotli_bomb_exactly_at_the_limit_passes() -> None:
     payload = brotli.compress(BOMB[:LIMIT], quality=5)
     dec = Decoder(None, context=False, max_message_size=LIMIT, brio=False, templates=False)
-    assert dec.decode(bytes([METHOD_BROTLI]) + payload) == BOMB[:LIMIT]
+    head = bytes([0x40 | METHOD_BROTLI])
+    assert dec.decode(head + payload + bytes([frame_check(0, BOMB[:LIMIT], b"", head) & 0xFF])) == BOMB[:LIMIT]
     payload = brotli.compress(BOMB[:LIMIT + 1], quality=5)
-    _refused(bytes([METHOD_BROTLI]) + payload, LimitError, brio=False, templates=False)
+    _refused(bytes([0x40 | METHOD_BROTLI]) + payload + b"\x00", LimitError, brio=False, templates=False)
 
 
 # -- every method, through the real encoder ---------------------------------------------------------------
@@ -172,7 +174,8 @@ def _bulk_frame(n: int) -> tuple[Encoder, Decoder, str, bytes]:
     enc = Encoder(None, context=True, **TEMPLATES_ONLY)
     dec = Decoder(None, context=True, max_message_size=LIMIT, **TEMPLATES_ONLY)
     small = '{"type":"bulk","items":["a","a","a"]}'
-    assert dec.decode(enc.encode(small)) == small  # both sides learn the shape (runtime template)
+    for _ in range(2):  # the second message of the shape defines it at the decoder (templates.md §5.5)
+        assert dec.decode(enc.encode(small)) == small
     big = json.dumps({"type": "bulk", "items": ["x" * 1000] * n}, separators=(",", ":"))
     frame = enc.encode(big)
     assert parse_header(frame).method == METHOD_TEMPLATE and len(frame) < len(big) // 50
@@ -183,7 +186,9 @@ def test_template_huge_repeated_slots() -> None:
     """Array elements that repeat their 1000-byte prediction (SAME atoms, 1 byte each): refused at the limit."""
     _, _, big, frame = _bulk_frame(60)
     dec = Decoder(None, context=True, max_message_size=16 * 1024, **TEMPLATES_ONLY)
-    dec.decode(Encoder(None, context=True, **TEMPLATES_ONLY).encode('{"type":"bulk","items":["a","a","a"]}'))
+    enc2 = Encoder(None, context=True, **TEMPLATES_ONLY)
+    for _ in range(2):
+        dec.decode(enc2.encode('{"type":"bulk","items":["a","a","a"]}'))
     result, peak = _peak(lambda: dec.decode(frame))
     assert isinstance(result, LimitError), result
     assert result.close_code == CLOSE_TOO_BIG
@@ -197,24 +202,22 @@ def test_template_crafted_bomb_beyond_what_the_encoder_makes() -> None:
     body = frame[:-1]  # without the check byte (spec/wire-format.md §5.2 rule 4)
     assert body.count(arr60) == 1
     n = 60000
-    crafted = _with_check(body.replace(arr60, bytes([0x7D]) + _uvarint(n - 7)) + b"\x00" * (n - 60), None, [])
+    crafted = _with_check(body.replace(arr60, bytes([0x7D]) + _uvarint(n - 7)) + b"\x00" * (n - 60), None, dec)
     result, peak = _peak(lambda: dec.decode(crafted))
     assert isinstance(result, LimitError), result
     assert peak < PEAK_BUDGET
 
 
-def _with_check(body: bytes, message: str | None, committed: list[str]) -> bytes:
-    """Re-append the check byte of an edited context frame (spec/wire-format.md §5.2 rule 4).
+def _with_check(body: bytes, message: str | None, dec: Decoder) -> bytes:
+    """Re-append the check byte of an edited context frame (spec/wire-format.md §5.4).
 
-    ``message`` is what the edited frame decodes to, ``committed`` the messages committed before it;
-    ``message=None`` when the frame must fail before its check byte is looked at (any byte then).
+    ``message`` is what the edited frame decodes to, ``dec`` the decoder that will receive it (its
+    check value chains the frames it committed); ``message=None`` when the frame must fail before
+    its check byte is looked at (any byte then).
     """
     if message is None:
         return body + b"\x00"
-    check = 0
-    for m in committed:
-        check = zlib.crc32(m.encode(), check)
-    return body + bytes([zlib.crc32(message.encode(), check) & 0xFF])
+    return body + bytes([frame_check(dec._check, message.encode(), b"", body[:1]) & 0xFF])
 
 
 def _uvarint(v: int) -> bytes:
@@ -229,13 +232,14 @@ def test_template_nesting_depth_in_a_frame(depth: int, ok: bool) -> None:
     enc = Encoder(None, context=True, **TEMPLATES_ONLY)
     dec = Decoder(None, context=True, **TEMPLATES_ONLY)
     teach = '{"type":"deep","seq":1,"v":[1,2]}'
-    assert dec.decode(enc.encode(teach)) == teach
+    for _ in range(2):
+        assert dec.decode(enc.encode(teach)) == teach
     model = enc.encode('{"type":"deep","seq":2,"v":[[[[[7]]]]]}')
     arr1 = bytes([0x1D])  # atom tag: F=13 (ARR), P=1 (count 1)
     body = model[:-1]  # without the check byte (spec/wire-format.md §5.2 rule 4)
     assert parse_header(model).method == METHOD_TEMPLATE and arr1 * 5 + b"\x117" in body
     want = '{"type":"deep","seq":2,"v":' + "[" * depth + "7" + "]" * depth + "}"
-    frame = _with_check(body.replace(arr1 * 5 + b"\x117", arr1 * depth + b"\x117"), want if ok else None, [teach])
+    frame = _with_check(body.replace(arr1 * 5 + b"\x117", arr1 * depth + b"\x117"), want if ok else None, dec)
     if ok:
         assert dec.decode(frame) == want
     else:
@@ -390,7 +394,7 @@ def test_close_codes_of_limit_errors() -> None:
 
 
 def test_raw_frame_over_the_limit() -> None:
-    frame = bytes([METHOD_RAW]) + b"x" * (LIMIT + 1)
+    frame = bytes([0x40 | METHOD_RAW]) + b"x" * (LIMIT + 1) + b"\x00"
     _refused(frame, LimitError, brio=False, templates=False)
 
 
@@ -494,6 +498,6 @@ def test_session_refuses_a_frame_over_the_message_limit() -> None:
     srv = session.Session(session.Role.SERVER, config=session.SessionConfig(max_message_size=1024))
     srv.start()
     srv.data_to_send()
-    srv.receive_frame(bytes([METHOD_RAW]) + b"x" * 5000)
+    srv.receive_frame(bytes([0x40 | METHOD_RAW]) + b"x" * 5000 + b"\x00")
     evs = [e for e in srv.events() if isinstance(e, session.ConnectionFailed)]
     assert evs and evs[0].code == CLOSE_TOO_BIG

@@ -95,7 +95,8 @@ def _check_sequence(d: Dictionary | None, context: bool, items: list[tuple[str |
     for msg, sensitive in items:
         frame = enc.encode(msg, sensitive=sensitive)
         raw = msg.encode("utf-8") if isinstance(msg, str) else msg
-        assert len(frame) <= len(raw) + 1
+        # expansion bound (spec §3): header and check byte, plus a STATE frame's instructions
+        assert len(frame) <= len(raw) + 2 or frame[0] & 7 == 6
         h = parse_header(frame)
         assert h.text == isinstance(msg, str)
         if sensitive:

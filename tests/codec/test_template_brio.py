@@ -38,7 +38,9 @@ def run(msgs: list[str], d: Dictionary | None = None, **cfg: Any) -> tuple[Encod
 def test_round_trip_and_used_without_dictionary() -> None:
     enc, dec, frames = run(TICKS)
     ms = methods(frames)
-    assert ms.count(METHOD_TEMPLATE_BRIO) > len(TICKS) // 2, ms
+    # v2: BRIO wins some frames a v1 encoder sent as TEMPLATE_BRIO (slot predictions follow only
+    # template frames, templates.md §5.1), but the payload context still carries most of them
+    assert ms.count(METHOD_TEMPLATE_BRIO) > len(TICKS) // 4, ms
     # every TEMPLATE_BRIO frame is a context frame and counts as a template hit on both sides
     assert all(parse_header(f).context for f in frames)
     hits = ms.count(METHOD_TEMPLATE) + ms.count(METHOD_TEMPLATE_BRIO)
@@ -79,7 +81,7 @@ def test_wrong_check_value_is_a_desync_and_breaks_the_decoder() -> None:
     tpay = enc._tmpl.encode(data, True)
     assert tpay is not None
     good = zlib.crc32(data, enc._check) & 0xFF
-    frame = bytes([0x1D]) + enc._tb.encode(tpay, good ^ 0x01)
+    frame = bytes([0x5D]) + enc._tb.encode(tpay, good ^ 0x01)  # v2 header: context, text, TEMPLATE_BRIO
     with pytest.raises(ContextDesyncError):
         dec.decode(frame)
     with pytest.raises(ContextDesyncError):  # unusable from now on
@@ -181,7 +183,10 @@ def test_payload_model_makes_template_brio_frames_smaller() -> None:
     # the first frames of a connection are where priors matter: compare the first 20 TB frames
     first = [f for f in primed if parse_header(f).method == METHOD_TEMPLATE_BRIO][:20]
     first0 = [f for f in unprimed if parse_header(f).method == METHOD_TEMPLATE_BRIO][:20]
-    assert sum(map(len, first)) < sum(map(len, first0)), (tb_bytes(primed), tb_bytes(unprimed))
+    k = min(len(first), len(first0))
+    assert k >= 3, (len(first), len(first0))
+    # per frame: the priors make the early TEMPLATE_BRIO frames smaller
+    assert sum(map(len, first[:k])) < sum(map(len, first0[:k])), (tb_bytes(primed), tb_bytes(unprimed))
 
 
 def test_decoder_without_the_section_cannot_read_primed_frames() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from conftest import TEST_CODEC, small_dictionary
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -23,7 +24,6 @@ from aura_wire.extension import (
     client_extensions,
     server_extensions,
 )
-from conftest import TEST_CODEC, small_dictionary
 
 CC = TEST_CODEC
 MESSAGES: list[str | bytes] = ["hi", b"\x00\x01bin", "", '{"type":"message","room":"a","user":"alice","text":"hello world"}',
@@ -50,7 +50,7 @@ class _Server:
         port = next(iter(srv.sockets)).getsockname()[1]
         return f"ws://127.0.0.1:{port}"
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.cm.__aexit__(*exc)
 
 
@@ -121,7 +121,7 @@ class _FaultyFactory(ClientPerMessageAuraFactory):
 
 @pytest.mark.parametrize(
     ("payload", "code"),
-    [(b"\x0e\x00", 1002), (b"\x07\x02" + b"\x00" * 32, 1002), (b"\x18\xff\xfe", 1007), (b"\x29abc", 1007)],
+    [(b"\x0e\x00", 1002), (b"\x07\x02" + b"\x00" * 32, 1002), (b"\x58\xff\xfe\x0a", 1007), (b"\x69abc", 1007)],
 )
 async def test_bad_frames_close_with_the_right_code(payload: bytes, code: int) -> None:
     async with _Server(server_extensions(None, **CC)) as uri:

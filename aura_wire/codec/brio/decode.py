@@ -31,7 +31,6 @@ from aura_wire.codec.brio.model import (
     BrioShared,
     _i64s,
     _initial_reps,
-    _msg_hash,
     _next_state_lit,
     _push_len,
     check_value,
@@ -102,7 +101,6 @@ class BrioDecoder:
             self._append(bytes(data))
 
     def _append(self, data: bytes) -> None:
-        self.conn_hash = _msg_hash(self.conn_hash, data)
         _push_len(self.lens, len(data))
         self.hist = trim_history(self.hist, data, self.window)
 

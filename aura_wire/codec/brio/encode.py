@@ -369,7 +369,6 @@ class BrioEncoder:
         self._trial_data = None
         self._trial_models = None
         self._trial_idx = None
-        self.conn_hash = _msg_hash(self.conn_hash, data)
         _push_len(self.lens, len(data))
         self.total += len(data)
         self.frames += 1

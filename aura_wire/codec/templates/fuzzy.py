@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from aura_wire.codec.templates.context import REF_FUZZY
 from aura_wire.codec.templates.edits import _edit_script
 from aura_wire.codec.templates.forms import (
     put_uv,
 )
-from aura_wire.codec.templates.payload import _slot_code, decode_payload
+from aura_wire.codec.templates.payload import _slot_code
+from aura_wire.codec.templates.render import decode_payload
 from aura_wire.codec.templates.section import KIND_TEXT, MAX_TOKENS, Template
 from aura_wire.codec.templates.state import (
     MAX_MATCH_BYTES,
-    REF_FUZZY,
     _Match,
     _State,
     ref_value,
@@ -227,7 +228,7 @@ def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid
     payload = bytes(out)
     # the decoder's rule, run on the encoder's (unchanged) state: use it only if exact
     try:
-        got, _ = decode_payload(st, payload, len(data))
+        got = decode_payload(st, payload, len(data)).data
     except AuraError:
         return None
     if got != data:

@@ -1,21 +1,31 @@
-"""Per-connection template state (spec/templates.md §5): slot history, runtime templates, LRU eviction.
+"""The encoder's matcher and runtime-template learner (spec/templates.md §3, §5.5, informative).
 
-In context mode both sides keep mirrored state: each slot's previous value (for
-SAME / delta forms) and *runtime templates* learned from messages no template
-matched.  The state changes only in ``commit`` (encoder) and
-``decode``/``observe`` (decoder), with the same rules on both sides.  No I/O.
+:class:`_State` extends the mirrored :class:`~aura_wire.codec.templates.context.TemplateState`
+with what only an encoder needs: indexes to find the template a message matches, and the
+learner that decides which runtime templates to keep (use order, eviction, generalisation).
+Its decisions reach the decoder as STATE instructions (:meth:`_State.learn` returns them), so
+these heuristics may change without a new wire version.  No I/O.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from aura_wire.codec.templates.forms import (
-    MAX_LAST,
-    RECENT_MAX_LEN,
-    RECENT_MIN_LEN,
-    AtomCtx,
+from aura_wire.codec.templates.context import (
+    LAST_BUDGET_BYTES,
+    MAX_INSTRUCTIONS,
+    MRU_SIZE,
+    OP_DEFINE_JSON,
+    OP_DEFINE_TEXT,
+    OP_EVICT,
+    TemplateState,
+    predictions,
+    same_mask,
+    write_define_json,
+    write_define_text,
+    write_evict,
 )
+from aura_wire.codec.templates.forms import put_uv
 from aura_wire.codec.templates.json_shape import (
     K_ARR,
     LEVELS,
@@ -26,9 +36,7 @@ from aura_wire.codec.templates.json_shape import (
     skeleton,
 )
 from aura_wire.codec.templates.section import (
-    _EMPTY_SET,
     KIND_JSON,
-    KIND_TEXT,
     Template,
     TemplateSet,
 )
@@ -40,12 +48,13 @@ from aura_wire.codec.templates.text import (
     text_matches,
     tokenize,
 )
+from aura_wire.codec.varint import uvarint_len
 
 #: Longest message matched against templates or learned from (spec §3): bounds the CPU spent.
 MAX_MATCH_BYTES: Final = 65536
-#: Budget for the per-connection "previous slot values" (bytes, templates).
-LAST_BUDGET_BYTES: Final = 6144
-LAST_BUDGET_TEMPLATES: Final = 128
+#: Least bounds of the learner's candidate pool (encoder memory; spec/templates.md §5.5, informative).
+CANDIDATES: Final = 64
+CANDIDATE_BYTES: Final = 16384
 
 
 # -- matching and per-connection state ----------------------------------------------
@@ -62,33 +71,28 @@ class _Match:
         self.seps = seps
 
 
-class _State:
-    """Matcher over a TemplateSet plus, in context mode, the connection's mirrored state."""
+class _State(TemplateState):
+    """Matcher over a TemplateSet plus, in context mode, the learner of runtime templates."""
 
     def __init__(self, templates: TemplateSet | None, context: bool, max_runtime: int, max_bytes: int,
                  max_state_bytes: int = LAST_BUDGET_BYTES) -> None:
-        self.set = templates if templates is not None else _EMPTY_SET
-        self.context = context
-        self.max_runtime = max_runtime if context else 0
-        self.max_bytes = max_bytes
-        self.base = self.set.next_id
-        self.runtime: dict[int, Template] = {}
+        super().__init__(templates, context, max_runtime, max_bytes, max_state_bytes)
+        # encoder-only: the runtime templates in use order (least recently used first) and
+        # the indexes that find them
         self.rt_order: dict[int, None] = {}
-        self.rt_bytes = 0
         self.rt_json: list[dict[bytes, list[int]]] = [{} for _ in range(LEVELS)]
         self.rt_text: dict[int, list[int]] = {}
-        # previous slot values: (tid, None) for the template's last message, and
-        # (tid, first value) for JSON shapes whose first slot is a short string
-        # (a symbol, a stream name): prediction from the last message of that key.
-        self.lasts: dict[tuple[int, bytes | None], list[bytes | None]] = {}
-        self.last_bytes = 0
-        self.last_budget = max_state_bytes
-        self.prev_text: list[bytes] = []
-        self.cx = AtomCtx(self.set.strings, self.set.string_index)
-        # most recently used template ids (front = latest) and each template's last
-        # "equal to prediction" mask, for the compact reference and mask coding (spec §4.1)
-        self.mru: list[int] = []
-        self.masks: dict[int, int] = {}
+        # encoder-only candidates: learned once, defined at the decoder when seen again
+        self.cands: dict[int, Template] = {}
+        self.cand_order: dict[int, None] = {}
+        self.cand_bytes = 0
+        self.cand_next = 0
+        self.cand_json: list[dict[bytes, int]] = [{} for _ in range(LEVELS)]
+        self.cand_text: dict[int, list[int]] = {}
+        # the STATE instructions the learner produced for the message being committed
+        self.pending = bytearray()
+        self.npending = 0
+        self.pending_ops: list[tuple[int, int, Template | None]] = []
         # per-message caches (not state: they only avoid redoing work for the same message
         # between a trial encode and its commit, and are dropped by ``after``)
         self.trial_match: _Match | None = None
@@ -159,12 +163,6 @@ class _State:
             self._ckeys[level] = skeleton(data, hs) if hs is not None else b""
             self._cdone |= bit
         return self._choles[level], self._ckeys[level]
-
-    def template(self, tid: int) -> Template | None:
-        t = self.set.templates.get(tid)
-        if t is None:
-            t = self.runtime.get(tid)
-        return t
 
     # -- matching (normative for context mode: spec §5.1) --
     def match(self, data: bytes) -> _Match | None:
@@ -241,118 +239,62 @@ class _State:
             values.append(b" " * seps[-1])
         return _Match(tid, t, values, [], seps)
 
-    # -- state update (context mode only; identical on both sides: spec §5) --
-    def after(self, data: bytes, m: _Match | None) -> None:
-        if self.context:
-            self._after(data, m)
-        self.clear_cache()
+    # -- the encoder's side of the state update (spec §5.1, §5.5) --
+    def learn(self, data: bytes, m: _Match | None) -> bytes:
+        """Run the learner on a context message (before it is committed); return the STATE
+        instruction block it decided (``count`` then the instructions), or b"" for none.
 
-    def _after(self, data: bytes, m: _Match | None) -> None:
+        The runtime templates and indexes change here; the mirrored effects on lasts, masks
+        and MRU are applied by :meth:`commit`, in the decoder's order (spec §5.1).
+        """
+        self.pending = bytearray()
+        self.npending = 0
+        self.pending_ops = []
+        if not self.context:
+            return b""
         if m is not None:
-            if m is self.trial_match:
-                # computed by the trial encode of this message on this (unchanged) state
-                mask = self.trial_mask
-            else:
-                mask = same_mask(_predictions(self, m.tid, m.tmpl, m.values[0] if m.values else None),
-                                 m.values)
-            self.masks.pop(m.tid, None)
-            self.masks[m.tid] = mask
-            if len(self.masks) > MAX_MASKS:
-                del self.masks[next(iter(self.masks))]
-            mru = self.mru
-            if m.tid in mru:
-                mru.remove(m.tid)
-            mru.insert(0, m.tid)
             self._touch(m.tid)
-            if len(mru) > MRU_SIZE:
-                mru.pop()
-            self._set_lasts(m.tid, m.values)
-            is_json = m.tmpl.kind == KIND_JSON
-            for v in m.values:
-                if is_json:
-                    if len(v) < 2 or v[0] != 0x22:
-                        continue
-                    v = v[1:-1]
-                if RECENT_MIN_LEN <= len(v) <= RECENT_MAX_LEN:
-                    self.cx.add_recent(v)
-            if m.tmpl.kind == KIND_TEXT:
-                prev: list[bytes] = []
-                for v in m.values[:PREV_TEXT_SLOTS]:
-                    if len(v) > MAX_LAST:
-                        break
-                    prev.append(v)
-                self.prev_text = prev
             if m.tmpl.kind == KIND_JSON and m.tmpl.level >= 2 and self.max_runtime > 0:
                 root = self.parsed(data)
                 if root is not None:
                     self._learn_json(data, root, coarse_from=m.tmpl.level)
-            return
-        if self.max_runtime <= 0 or len(data) > MAX_MATCH_BYTES:
-            return
-        root2 = self.parsed(data)
-        if root2 is not None:
-            self._learn_json(data, root2, coarse_from=LEVELS)
-            return
-        tk = self.tokens(data)
-        if tk is not None:
-            self._learn_text(tk[0], tk[1])
-
-    def _set_lasts(self, tid: int, values: list[bytes]) -> None:
-        self._put_lasts((tid, None), values)
-        t = self.template(tid)
-        if t is not None and values:
-            key = key_of(t, values[0])
-            if key is not None:
-                self._put_lasts((tid, key), values)
-
-    def _put_lasts(self, lk: tuple[int, bytes | None], values: list[bytes]) -> None:
-        lasts = self.lasts
-        nb = self.last_bytes
-        old = lasts.pop(lk, None)
-        if old is not None:
-            for v in old:
-                if v is not None:
-                    nb -= len(v)
-        long = False
-        for v2 in values:
-            if len(v2) <= MAX_LAST:
-                nb += len(v2)
+        elif self.max_runtime > 0 and len(data) <= MAX_MATCH_BYTES:
+            root2 = self.parsed(data)
+            if root2 is not None:
+                self._learn_json(data, root2, coarse_from=LEVELS)
             else:
-                long = True
-        new: list[bytes | None]
-        if long:
-            new = []
-            for v2 in values:
-                new.append(v2 if len(v2) <= MAX_LAST else None)
-        else:
-            new = list(values)
-        lasts[lk] = new
-        self.last_bytes = nb
-        while self.last_bytes > self.last_budget or len(lasts) > LAST_BUDGET_TEMPLATES:
-            self._drop_entry(next(iter(lasts)))
+                tk = self.tokens(data)
+                if tk is not None:
+                    self._learn_text(data, tk[0], tk[1])
+        if not self.npending:
+            return b""
+        out = bytearray()
+        put_uv(out, self.npending)
+        out += self.pending
+        return bytes(out)
 
-    def _drop_entry(self, lk: tuple[int, bytes | None]) -> None:
-        old = self.lasts.pop(lk, None)
-        if old is not None:
-            for v in old:
-                if v is not None:
-                    self.last_bytes -= len(v)
+    def commit(self, data: bytes, m: _Match | None) -> None:
+        """Commit a context message: the update of an exact payload (``m``: the match it
+        coded, None for any other frame), then the learner's instructions (spec §5.1)."""
+        if self.context:
+            if m is not None:
+                mask = self.trial_mask if m is self.trial_match else same_mask(
+                    predictions(self, m.tid, m.tmpl, m.values[0] if m.values else None), m.values)
+                self.update(m.tid, m.tmpl, m.values, mask)
+            for op, tid, _t in self.pending_ops:
+                # the runtime table itself already changed in learn(); mirror the rest
+                self._drop_lasts(tid)
+                self.masks.pop(tid, None)
+                if tid in self.mru:
+                    self.mru.remove(tid)
+        self.pending = bytearray()
+        self.npending = 0
+        self.pending_ops = []
+        self.clear_cache()
 
-    def _drop_lasts(self, tid: int) -> None:
-        for lk in [k for k in self.lasts if k[0] == tid]:
-            self._drop_entry(lk)
-
-    def lasts_for(self, tid: int) -> list[bytes | None] | None:
-        return self.lasts.get((tid, None)) if self.context else None
-
-    def keyed_lasts(self, tid: int, t: Template, first: bytes) -> list[bytes | None] | None:
-        if not self.context:
-            return None
-        key = key_of(t, first)
-        if key is None:
-            return None
-        return self.lasts.get((tid, key))
-
+    # The learner keeps what it learns as *candidates*, encoder-side only (they cost no byte);
+    # a candidate is defined at the decoder (a STATE instruction) when a later message has its
+    # shape again, so one-off shapes (chat lines, unique events) never cost a DEFINE.
     def _learn_json(self, data: bytes, root: Node, coarse_from: int) -> None:
         level = 1 if _has_long_array(root) else 0
         if level >= coarse_from:
@@ -362,43 +304,35 @@ class _State:
             return
         if key in self.rt_json[level]:
             return
-        self._add_runtime(Template.json(level, gaps_of(data, hs), {}, key))
+        cid = self.cand_json[level].get(key)
+        t = Template.json(level, gaps_of(data, hs), {}, key)
+        if cid is None:
+            self._add_cand(t)
+            return
+        self._drop_cand(cid)
+        self._add_runtime(t, data, hs)
 
-    def _learn_text(self, toks: list[bytes], seps: list[int]) -> None:
+    def _learn_text(self, data: bytes, toks: list[bytes], seps: list[int]) -> None:
         n = len(toks)
-        # online Drain: generalise a runtime template with the same token count when similar
+        # online Drain: generalise a live runtime template with the same token count when similar
         for tid in self.rt_text.get(n, ()):
             t = self.runtime[tid]
-            same = 0
-            lits = 0
-            for i in range(n):
-                if not t.slot[i]:
-                    lits += 1
-                    if t.toks[i] == toks[i]:
-                        same += 1
-            if lits == 0 or same * 2 < lits:
-                continue
-            ntoks = list(t.toks)
-            nslot = list(t.slot)
-            npre = list(t.pre)
-            nsuf = list(t.suf)
-            for i in range(n):
-                tok = toks[i]
-                if nslot[i]:
-                    p = npre[i]
-                    s = nsuf[i]
-                    if len(tok) < len(p) + len(s) or not tok.startswith(p) or not tok.endswith(s):
-                        npre[i], nsuf[i] = common_affixes([p + s, tok]) if (p or s) else (b"", b"")
-                        if len(tok) < len(npre[i]) + len(nsuf[i]):
-                            npre[i], nsuf[i] = b"", b""
-                elif ntoks[i] != tok:
-                    npre[i], nsuf[i] = common_affixes([ntoks[i], tok])
-                    ntoks[i] = b""
-                    nslot[i] = True
-            nseps = [t.seps[i] if t.seps[i] == seps[i] else -1 for i in range(n + 1)]
-            nt = Template.text(ntoks, nslot, npre, nsuf, nseps)
-            self._replace_runtime(tid, t, nt)
-            return
+            nt = _generalised(t, toks, seps)
+            if nt is not None:
+                self._replace_runtime(tid, t, nt, data)
+                return
+        # a candidate this message matches, or is similar to, becomes a live template
+        for cid in self.cand_text.get(n, ()):
+            t = self.cands[cid]
+            if text_matches(t, toks, seps):
+                self._drop_cand(cid)
+                self._add_runtime(t, data, None)
+                return
+            nt = _generalised(t, toks, seps)
+            if nt is not None:
+                self._drop_cand(cid)
+                self._add_runtime(nt, data, None)
+                return
         slot: list[bool] = []
         pre: list[bytes] = []
         suf: list[bytes] = []
@@ -416,7 +350,39 @@ class _State:
                 pre.append(b"")
                 suf.append(b"")
                 ltoks.append(tok)
-        self._add_runtime(Template.text(ltoks, slot, pre, suf, list(seps)))
+        self._add_cand(Template.text(ltoks, slot, pre, suf, list(seps)))
+
+    def _add_cand(self, t: Template) -> None:
+        """Keep a candidate (least recently added evicted first, within the runtime limits)."""
+        if t.size > self.max_bytes or self.max_runtime <= 0:
+            return
+        # the pool is the encoder's own memory, bounded apart from the decoder's limits, so a small
+        # runtime table still sees a shape come back
+        while self.cand_order and (len(self.cands) >= max(self.max_runtime, CANDIDATES)
+                                   or self.cand_bytes + t.size > max(self.max_bytes, CANDIDATE_BYTES)):
+            self._drop_cand(next(iter(self.cand_order)))
+        cid = self.cand_next
+        self.cand_next += 1
+        self.cands[cid] = t
+        self.cand_order[cid] = None
+        self.cand_bytes += t.size
+        if t.kind == KIND_JSON:
+            self.cand_json[t.level][t.key] = cid
+        else:
+            self.cand_text.setdefault(len(t.toks), []).append(cid)
+
+    def _drop_cand(self, cid: int) -> Template:
+        t = self.cands.pop(cid)
+        del self.cand_order[cid]
+        self.cand_bytes -= t.size
+        if t.kind == KIND_JSON:
+            del self.cand_json[t.level][t.key]
+        else:
+            lst = self.cand_text[len(t.toks)]
+            lst.remove(cid)
+            if not lst:
+                del self.cand_text[len(t.toks)]
+        return t
 
     def _index_runtime(self, tid: int, t: Template, add: bool) -> None:
         if t.kind == KIND_JSON:
@@ -440,30 +406,42 @@ class _State:
                     if not lst2:
                         del self.rt_text[n]
 
-    def _evict(self, tid: int) -> None:
+    def _evict_runtime(self, tid: int) -> None:
+        """Evict ``tid`` (least recently used) and send EVICT; lasts etc. follow at commit."""
         t = self.runtime.pop(tid)
         del self.rt_order[tid]
         self.rt_bytes -= t.size
         self._index_runtime(tid, t, False)
-        self._drop_lasts(tid)
-        self.masks.pop(tid, None)
-        if tid in self.mru:
-            self.mru.remove(tid)
+        write_evict(self.pending, tid - self.base)
+        self.npending += 1
+        self.pending_ops.append((OP_EVICT, tid, None))
 
     def _touch(self, tid: int) -> None:
-        """Make runtime template ``tid`` the most recently used (spec §5.5)."""
+        """Make runtime template ``tid`` the most recently used (the encoder's use order)."""
         if tid in self.rt_order:
             del self.rt_order[tid]
             self.rt_order[tid] = None
 
-    def _add_runtime(self, t: Template) -> None:
+    def _add_runtime(self, t: Template, data: bytes, hs: list[Node] | None) -> None:
         if t.size > self.max_bytes or self.max_runtime <= 0:
             return
         # evict the least recently used while either limit would be exceeded, then take the
-        # lowest free id (spec §5.5)
+        # lowest free id; a STATE frame holds at most MAX_INSTRUCTIONS, so an addition that
+        # would need more evictions is skipped
+        need = 0
+        total = self.rt_bytes
+        count = len(self.runtime)
+        for tid in self.rt_order:
+            if count < self.max_runtime and total + t.size <= self.max_bytes:
+                break
+            need += 1
+            count -= 1
+            total -= self.runtime[tid].size
+        if need >= MAX_INSTRUCTIONS:
+            return
         while self.rt_order and (len(self.runtime) >= self.max_runtime
                                  or self.rt_bytes + t.size > self.max_bytes):
-            self._evict(next(iter(self.rt_order)))
+            self._evict_runtime(next(iter(self.rt_order)))
         tid = self.base
         while tid in self.runtime:
             tid += 1
@@ -471,44 +449,71 @@ class _State:
         self.rt_order[tid] = None
         self.rt_bytes += t.size
         self._index_runtime(tid, t, True)
+        self._write_define(tid, t, data, hs)
 
-    def _replace_runtime(self, tid: int, old: Template, new: Template) -> None:
+    def _write_define(self, tid: int, t: Template, data: bytes, hs: list[Node] | None) -> None:
+        k = tid - self.base
+        if self.npending and self.pending_ops[-1][0] == OP_EVICT and self.pending_ops[-1][1] == tid:
+            # EVICT k then DEFINE k: the DEFINE alone replaces the template
+            self.pending_ops.pop()
+            self.npending -= 1
+            self.pending = self.pending[:len(self.pending) - 1 - uvarint_len(k)]
+        if hs is not None:
+            write_define_json(self.pending, k, [(n.start, n.end) for n in hs])
+        else:
+            write_define_text(self.pending, k, t)
+        self.npending += 1
+        self.pending_ops.append((OP_DEFINE_JSON if hs is not None else OP_DEFINE_TEXT, tid, t))
+
+    def _replace_runtime(self, tid: int, old: Template, new: Template, data: bytes) -> None:
         # same kind and token count: the index entry (and its position) stays as it is
         if self.rt_bytes - old.size + new.size > self.max_bytes:
             return
         self._touch(tid)
         self.runtime[tid] = new
         self.rt_bytes += new.size - old.size
-        self._drop_lasts(tid)
-        self.masks.pop(tid, None)
+        self._write_define(tid, new, data, None)
 
     def memory_bytes(self) -> int:
         return (self.rt_bytes + self.last_bytes + self.cx.recent_bytes
                 + 48 * (len(self.runtime) + len(self.lasts) + len(self.cx.recent)) + 256)
 
 
-def same_mask(preds: list[bytes | None] | None, values: list[bytes]) -> int:
-    """Bit i set when slot i equals its prediction (slots 0..62 only)."""
-    if preds is None:
-        return 0
-    mask = 0
-    for i in range(min(len(values), 63)):
-        p = preds[i]
-        if p is not None and p == values[i]:
-            mask |= 1 << i
-    return mask
+def _generalised(t: Template, toks: list[bytes], seps: list[int]) -> Template | None:
+    """Text template ``t`` generalised to also match a message of the same token count, or None
+    when fewer than half of its literal tokens are equal to the message's (online Drain)."""
+    n = len(toks)
+    same = 0
+    lits = 0
+    for i in range(n):
+        if not t.slot[i]:
+            lits += 1
+            if t.toks[i] == toks[i]:
+                same += 1
+    if lits == 0 or same * 2 < lits:
+        return None
+    ntoks = list(t.toks)
+    nslot = list(t.slot)
+    npre = list(t.pre)
+    nsuf = list(t.suf)
+    for i in range(n):
+        tok = toks[i]
+        if nslot[i]:
+            p = npre[i]
+            s = nsuf[i]
+            if len(tok) < len(p) + len(s) or not tok.startswith(p) or not tok.endswith(s):
+                npre[i], nsuf[i] = common_affixes([p + s, tok]) if (p or s) else (b"", b"")
+                if len(tok) < len(npre[i]) + len(nsuf[i]):
+                    npre[i], nsuf[i] = b"", b""
+        elif ntoks[i] != tok:
+            npre[i], nsuf[i] = common_affixes([ntoks[i], tok])
+            ntoks[i] = b""
+            nslot[i] = True
+    nseps = [t.seps[i] if t.seps[i] == seps[i] else -1 for i in range(n + 1)]
+    return Template.text(ntoks, nslot, npre, nsuf, nseps)
 
 
-REF_PLAIN: Final = 0
-REF_MASK: Final = 1
-REF_LASTMASK: Final = 2
-#: Reference mode 3: a fuzzy payload, the template plus an edit script (spec §4.3).
-REF_FUZZY: Final = 3
-#: A fuzzy payload's rendered template may exceed ``max_size`` by this much (spec §4.3).
-FUZZY_SLACK: Final = 4096
-
-
-def ref_value(st: _State, tid: int, mode: int) -> int:
+def ref_value(st: TemplateState, tid: int, mode: int) -> int:
     """The payload's first varint: ``r << 2 | mode`` where r is the MRU rank (context) or the id."""
     if st.context:
         mru = st.mru
@@ -522,13 +527,6 @@ def ref_value(st: _State, tid: int, mode: int) -> int:
     return (r << 2) | mode
 
 
-def key_of(t: Template, first: bytes) -> bytes | None:
-    """The prediction key of a message: its first slot value when that is a short JSON string."""
-    if t.kind == KIND_JSON and 2 <= len(first) <= 64 and first[0] == 0x22:
-        return first
-    return None
-
-
 def _has_long_array(root: Node) -> bool:
     stack = [root]
     while stack:
@@ -537,39 +535,3 @@ def _has_long_array(root: Node) -> bool:
             return True
         stack.extend(n.children)
     return False
-
-
-# -- encoder / decoder ------------------------------------------------------------
-
-#: Text slots 0..PREV_TEXT_SLOTS-1 (usually the date and time) are predicted from the previous
-#: text message, whatever its template; the others from the template's last message.
-PREV_TEXT_SLOTS: Final = 2
-#: Recently used template ids addressable by rank in context mode.
-MRU_SIZE: Final = 8
-MAX_MASKS: Final = 256
-
-
-def _predictions(st: _State, tid: int, t: Template, first: bytes | None) -> list[bytes | None] | None:
-    """Per-slot previous values (spec §5.2).
-
-    JSON: slot 0 from the template's last message, the others from the last
-    message with the same key (``first``, the first slot's value) when there
-    is one.  Text: the first slots from the previous text message.
-    """
-    if not st.context:
-        return None
-    base = st.lasts_for(tid)
-    if t.kind == KIND_TEXT:
-        prev = st.prev_text
-        if not prev or t.nslots == 0:
-            return base
-        preds: list[bytes | None] = list(base) if base is not None else [None] * t.nslots
-        for i in range(min(len(prev), t.nslots, PREV_TEXT_SLOTS)):
-            preds[i] = prev[i]
-        return preds
-    if first is None:
-        return base
-    keyed = st.keyed_lasts(tid, t, first)
-    if keyed is None:
-        return base
-    return [base[0] if base is not None else None] + keyed[1:]

@@ -196,10 +196,11 @@ def test_vector(path: str) -> None:
     ctx = vec["context"]
     dec = BrioDecoder(sh, context=ctx, window=vec["window"])
     enc = BrioEncoder(sh, context=ctx, window=vec["window"])
-    for m_hex, p_hex in zip(vec["messages"], vec["payloads"], strict=True):
+    for m_hex, p_hex, check in zip(vec["messages"], vec["payloads"], vec["checks"], strict=True):
         m, p = bytes.fromhex(m_hex), bytes.fromhex(p_hex)
-        assert dec.decode(p, len(m)) == m  # payload -> message
-        assert enc.encode(m) == p  # message -> payload (this encoder's choices)
+        assert dec.decode_unchecked(p, len(m)) == (m, check)  # payload -> message and check bits
+        dec.observe(m)
+        assert enc.encode(m, check) == p  # message -> payload (this encoder's choices)
         if ctx:
             enc.commit(m, True)
 

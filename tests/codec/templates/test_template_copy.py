@@ -95,16 +95,17 @@ def test_own_history_without_brio() -> None:
 
 
 def _learned(first: bytes) -> tuple[TemplateEncoder, TemplateDecoder]:
-    """An encoder and decoder (context, no dictionary) that learned the runtime shape of ``first``
+    """An encoder and decoder (context, no dictionary) that defined the runtime shape of ``first``
     and then saw ``first`` once more, so its slot has ``first``'s value as prediction."""
     enc, dec = TemplateEncoder(None, context=True), TemplateDecoder(None, context=True)
-    assert enc.encode(first, True) is None  # no template yet: one is learned (templates.md §5.5)
-    enc.commit(first, False)
-    dec.observe(first)
+    for _ in range(2):  # the shape's first message makes a candidate, its second defines it (§5.5)
+        assert enc.encode(first, True) is None
+        enc.commit(first, False)
+        dec.follow(enc.last_instructions, first)
     p = enc.encode(first, True)
     assert p is not None
     enc.commit(first, True)
-    assert dec.decode(p, True, BIG) == first
+    assert dec.decode(p, True, BIG, b"", enc.last_instructions) == first
     return enc, dec
 
 
@@ -161,9 +162,9 @@ def test_round_trip_with_random_repeats(rows: list[tuple[str, str, str]], seed: 
         p = enc.encode(m, True, hist)
         enc.commit(m, p is not None)
         if p is None:
-            dec.observe(m)
+            dec.follow(enc.last_instructions, m)
         else:
-            assert dec.decode(p, True, BIG, hist) == m
+            assert dec.decode(p, True, BIG, hist, enc.last_instructions) == m
         hist = (hist + m)[-256:]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from aura_wire import errors
 from aura_wire.codec.templates.coders import TemplateDecoder, TemplateEncoder
+from aura_wire.codec.templates.context import parse_instructions
 from aura_wire.codec.templates.section import TemplateSet
 
 VECTORS = Path(__file__).resolve().parents[3] / "spec" / "vectors" / "templates"
@@ -28,6 +29,20 @@ def test_vectors_exist() -> None:
     assert any(p.name.startswith("error-copy-") for p in FILES)
 
 
+def _replay(dec: TemplateDecoder, data: bytes, payload: str | None, instructions: str | None, hist: bytes) -> None:
+    """One message as a decoder sees it: its payload (if any) decoded and committed, then the
+    STATE instructions sent with it (spec/templates.md §5.1, §5.5)."""
+    if payload is not None:
+        got = dec.decode_payload(bytes.fromhex(payload), 1 << 20, hist)
+        assert got.data == data
+        dec.commit(got)
+    if instructions is not None:
+        block = bytes.fromhex(instructions)
+        ins, end = parse_instructions(block, 0)
+        assert end == len(block)
+        dec.apply(ins, data)
+
+
 @pytest.mark.parametrize("path", [p for p in FILES if not p.name.startswith("error-")], ids=lambda p: p.stem)
 def test_vector_decodes_and_encodes(path: Path) -> None:
     case = json.loads(path.read_text())
@@ -37,20 +52,23 @@ def test_vector_decodes_and_encodes(path: Path) -> None:
     content = bytes.fromhex(str(case.get("content", "")))
     dec = TemplateDecoder(ts, context=ctx, content=content)
     enc = TemplateEncoder(ts, context=ctx, fuzzy=fuzzy, content=content)
+    # decode-only vectors hold hand-made payloads the reference encoder would not choose
+    encode = not case.get("decode_only", False)
     assert any(p is not None for p in case["payloads"])
     # a fuzzy vector holds fuzzy payloads (reference mode 3, spec §4.3); the others none
     assert fuzzy == any(p is not None and int(p[:2], 16) & 3 == 3 for p in case["payloads"])
     window = int(case.get("window", 0))
+    instructions = case.get("instructions") or [None] * len(case["messages"])
     hist = b""
-    for m, p in zip(case["messages"], case["payloads"], strict=True):
+    for m, p, ins in zip(case["messages"], case["payloads"], instructions, strict=True):
         data = m["text"].encode("utf-8")
-        got = enc.encode(data, True, hist)
-        assert (got.hex() if got is not None else None) == p
-        enc.commit(data, got is not None)
-        if p is None:
-            dec.observe(data)
-        else:
-            assert dec.decode(bytes.fromhex(p), True, 1 << 20, hist) == data
+        if encode:
+            got = enc.encode(data, True, hist)
+            assert (got.hex() if got is not None else None) == p
+            sent = enc.learn(data)
+            assert (sent.hex() if sent else None) == ins
+            enc.commit(data, got is not None)
+        _replay(dec, data, p, ins, hist)
         if window:
             hist = (hist + data)[-window:]
 
@@ -58,9 +76,14 @@ def test_vector_decodes_and_encodes(path: Path) -> None:
 @pytest.mark.parametrize("path", [p for p in FILES if p.name.startswith("error-")], ids=lambda p: p.stem)
 def test_error_vector(path: Path) -> None:
     case = json.loads(path.read_text())
-    dec = TemplateDecoder(_set(case), context=bool(case["context"]))
-    for m in case["observe"]:
-        dec.observe(m["text"].encode("utf-8"))
     err = getattr(errors, case["error"])
-    with pytest.raises(err):
-        dec.decode(bytes.fromhex(case["payload"]), True, int(case.get("max_size", 1 << 20)))
+    with pytest.raises(err) as info:
+        dec = TemplateDecoder(_set(case), context=bool(case["context"]))
+        for m in case["observe"]:
+            _replay(dec, m["text"].encode("utf-8"), m["payload"], m["instructions"], b"")
+        got = dec.decode_payload(bytes.fromhex(case["payload"]), int(case.get("max_size", 1 << 20)))
+        dec.commit(got)
+        if "instructions" in case:
+            block = bytes.fromhex(case["instructions"])
+            dec.apply(parse_instructions(block, 0)[0], got.data)
+    assert type(info.value) is err

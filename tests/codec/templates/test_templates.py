@@ -68,10 +68,10 @@ def roundtrip_context(ts: TemplateSet | None, msgs: list[bytes], choose_all: boo
         enc.commit(m, chosen)
         if chosen:
             assert p is not None
-            assert dec.decode(p, True, BIG) == m
+            assert dec.decode(p, True, BIG, b"", enc.last_instructions) == m
             hits += 1
         else:
-            dec.observe(m)
+            dec.follow(enc.last_instructions, m)
     return hits
 
 
@@ -202,13 +202,15 @@ def test_context_is_smaller_than_stateless(tick_set: TemplateSet) -> None:
     assert c < a
 
 
-def test_runtime_templates_learned_by_observation() -> None:
+def test_runtime_templates_defined_by_instructions() -> None:
+    # a shape's first message makes a candidate, the second defines it (a STATE instruction the
+    # decoder follows), every later one is coded with it (templates.md §5.5)
     msgs = [b(json.dumps({"id": f"chunk-{i}", "delta": "w" * (i % 5), "n": i}, separators=(",", ":")))
             for i in range(30)]
     enc = TemplateEncoder(None, context=True)
     assert enc.encode(msgs[0], True) is None
     hits = roundtrip_context(None, msgs)
-    assert hits == len(msgs) - 1
+    assert hits == len(msgs) - 2
     text = [b(f"user {u} logged in from 10.0.0.{i} port {4000 + i}") for i, u in
             enumerate(["ann", "bob", "cy", "dee"] * 5)]
     assert roundtrip_context(None, text) >= len(text) - 3
@@ -229,9 +231,9 @@ def test_runtime_bounds() -> None:
         p = enc.encode(m, True)
         enc.commit(m, p is not None)
         if p is not None:
-            assert dec.decode(p, True, BIG) == m
+            assert dec.decode(p, True, BIG, b"", enc.last_instructions) == m
         else:
-            dec.observe(m)
+            dec.follow(enc.last_instructions, m)
         assert len(enc._st.runtime) <= 4 and enc._st.rt_bytes <= 300
     assert enc.memory_bytes() < 4096
 
@@ -285,9 +287,9 @@ def test_commit_ignores_stale_trials(tick_set: TemplateSet, log_set: TemplateSet
             noisy.commit(m, p is not None)
             blind.commit(m, p is not None)
             if p is not None:
-                assert dec.decode(p, True, BIG) == m
+                assert dec.decode(p, True, BIG, b"", blind.last_instructions) == m
             else:
-                dec.observe(m)
+                dec.follow(blind.last_instructions, m)
         for m in msgs[:20]:
             p = plain.encode(m, True)
             assert noisy.encode(m, True) == p and blind.encode(m, True) == p
@@ -323,7 +325,7 @@ def test_output_bounded_by_max_size(tick_set: TemplateSet) -> None:
         dec.decode(p, True, 50)
     # a nested-array bomb: each level costs one payload byte
     runtime = TemplateDecoder(None, context=True)
-    runtime.observe(b'{"a":[1]}')
+    runtime.follow(bytes.fromhex("0101000101" "01"), b'{"a":[1]}')  # DEFINE_JSON 0: the "1" is a slot
     bomb = bytes([(8 + 0) << 2]) + bytes([0x1D]) * 100  # runtime id 0 (rank 8 + 0), ARR(1) x 100
     with pytest.raises(LimitError):
         runtime.decode(bomb, True, BIG)
@@ -333,7 +335,14 @@ def test_output_bounded_by_max_size(tick_set: TemplateSet) -> None:
 @settings(max_examples=300, deadline=None)
 def test_random_payloads_raise_only_aura_errors(junk: bytes) -> None:
     dec = TemplateDecoder(_SHARED_SET, context=True)
-    dec.observe(b(TICKS[0]))
+    enc = TemplateEncoder(_SHARED_SET, context=True)
+    for m in (b(TICKS[0]), b(TICKS[0])):
+        p = enc.encode(m, True)
+        enc.commit(m, p is not None)
+        if p is None:
+            dec.follow(enc.last_instructions, m)
+        else:
+            dec.decode(p, True, 4096, b"", enc.last_instructions)
     try:
         out = dec.decode(junk, True, 4096)
     except AuraError:
@@ -461,12 +470,11 @@ def test_runtime_templates_are_evicted_least_recently_used_first() -> None:
             p = enc.encode(m, True)
             enc.commit(m, p is not None)
             if p is None:
-                dec.observe(m)
+                dec.follow(enc.last_instructions, m)
             else:
-                assert dec.decode(p, True, BIG) == m
+                assert dec.decode(p, True, BIG, b"", enc.last_instructions) == m
                 coded += m in hot
         assert len(enc._st.runtime) <= 4
-    # learned from the first hot message, then used by every later one: never evicted
-    assert coded == 39
+    # defined by the second hot message, then used by every later one: never evicted
+    assert coded == 38
     assert {k: t.to_bytes() for k, t in enc._st.runtime.items()} == {k: t.to_bytes() for k, t in dec._st.runtime.items()}
-    assert list(enc._st.rt_order) == list(dec._st.rt_order)

@@ -1,0 +1,229 @@
+"""Decoding TEMPLATE payloads: resolve the reference, render the slots (spec/templates.md §4).
+
+The decoder's half of the TEMPLATE method.  It reads the template state
+(:class:`~aura_wire.codec.templates.context.TemplateState`) and never writes it:
+the caller commits the result with :meth:`TemplateState.update`.  No matching,
+no learning, no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from aura_wire.codec.templates.atoms import decode_atom
+from aura_wire.codec.templates.context import (
+    FUZZY_SLACK,
+    LAST_BUDGET_BYTES,
+    MRU_SIZE,
+    REF_FUZZY,
+    REF_MASK,
+    REF_PLAIN,
+    Instruction,
+    TemplateState,
+    parse_instructions,
+    predictions,
+    same_mask,
+)
+from aura_wire.codec.templates.edits import _apply_edits
+from aura_wire.codec.templates.forms import get_uv
+from aura_wire.codec.templates.section import _SP, KIND_JSON, Template, TemplateSet
+from aura_wire.errors import (
+    LimitError,
+    PayloadError,
+    UnknownTemplateError,
+)
+
+
+class Decoded(NamedTuple):
+    """A decoded payload: the message and, for an exact payload, what the state update needs
+    (``tid`` is -1 for a fuzzy payload, which changes no state)."""
+
+    data: bytes
+    tid: int
+    template: Template | None
+    values: list[bytes]
+    mask: int
+
+
+def _resolve_ref(st: TemplateState, r: int) -> tuple[int, Template]:
+    """The template a reference names (spec §4): MRU rank or id."""
+    tid = r
+    if st.context:
+        if r < MRU_SIZE:
+            if r >= len(st.mru):
+                raise UnknownTemplateError(f"recent-template rank {r} is not defined", offset=0,
+                                           field="template.ref")
+            tid = st.mru[r]
+        else:
+            tid = r - MRU_SIZE
+    t = st.template(tid)
+    if t is None:
+        raise UnknownTemplateError(f"template id {tid} is not defined", offset=0, field="template.ref")
+    return tid, t
+
+
+def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
+    """Decode one TEMPLATE payload against the state, without changing it (spec §4).
+
+    For an exact payload the result carries the template, its slot values and the mask of
+    slots equal to their prediction before this message (spec §5.1 step 1); a fuzzy payload
+    (mode 3, spec §4.3) changes no state.
+    """
+    ref, pos = get_uv(buf, 0, "template.ref")
+    mode = ref & 3
+    tid, t = _resolve_ref(st, ref >> 2)
+    nedits = 0
+    if mode == REF_FUZZY:
+        at = pos
+        sub, pos = get_uv(buf, pos, "template.fuzzy")
+        mode = sub & 3
+        nedits = sub >> 2
+        if mode == REF_FUZZY:
+            raise PayloadError("reserved mask mode 3 in a fuzzy payload", offset=at, field="template.fuzzy")
+        if nedits == 0 or nedits > (len(buf) - pos) // 3:
+            raise PayloadError("fuzzy edit count is zero or exceeds the payload", offset=at,
+                               field="template.fuzzy")
+    mask = 0
+    if mode != REF_PLAIN:
+        at = pos
+        if not st.context:
+            raise PayloadError("slot mask in a stateless payload", offset=0, field="template.ref")
+        if mode == REF_MASK:
+            mask, pos = get_uv(buf, pos, "template.mask")
+        mask ^= st.masks.get(tid, 0)
+        if mask == 0 or mask >> min(t.nslots, 63):
+            raise PayloadError("slot mask is empty or names missing slots", offset=at, field="template.mask")
+    limit = max_size + FUZZY_SLACK if nedits else max_size
+    out, values, pos = _render(st, buf, pos, tid, t, mask, limit)
+    if nedits:
+        out, pos = _apply_edits(buf, pos, out, nedits, max_size)
+    if len(out) > max_size:
+        raise LimitError(f"decoded message exceeds max_message_size {max_size}", field="template.output")
+    if pos != len(buf):
+        raise PayloadError("trailing bytes after the last slot", offset=pos, field="template")
+    data = bytes(out)
+    if nedits:
+        return Decoded(data, -1, None, [], 0)
+    eq = 0
+    if st.context:
+        eq = same_mask(predictions(st, tid, t, values[0] if values else None), values)
+    return Decoded(data, tid, t, values, eq)
+
+
+def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int,
+            limit: int) -> tuple[bytearray, list[bytes], int]:
+    """Interleave the template's literals and the slot values coded at ``buf[pos:]`` (spec §4)."""
+    preds = predictions(st, tid, t, None)
+    out = bytearray()
+    values: list[bytes] = []
+    k = 0
+    if t.kind == KIND_JSON:
+        gaps = t.gaps
+        for i in range(len(gaps) - 1):
+            out += gaps[i]
+            c = t.consts.get(i)
+            if c is not None:
+                out += c
+                continue
+            if k == 1:
+                preds = predictions(st, tid, t, values[0])
+            lv = preds[k] if preds is not None else None
+            start = len(out)
+            if (mask >> k) & 1:
+                if lv is None:
+                    raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
+                out += lv
+            else:
+                pos = decode_atom(buf, pos, out, lv, True, st.cx, limit, 0)
+            values.append(bytes(out[start:]))
+            k += 1
+        out += gaps[-1]
+        return out, values, pos
+    n = len(t.toks)
+    for i in range(n + 1):
+        s = t.seps[i]
+        if s < 0:
+            at = pos
+            lv = preds[k] if preds is not None else None
+            if (mask >> k) & 1:
+                if lv is None:
+                    raise PayloadError("masked slot has no previous value", offset=pos,
+                                       field="template.mask")
+                s = len(lv)
+            else:
+                s, pos = get_uv(buf, pos, "template.sep")
+            if s > limit - len(out):
+                raise LimitError("separator exceeds max_message_size", offset=at, field="template.sep")
+            if 0 < i < n and s == 0:
+                raise PayloadError("empty separator between tokens", offset=at, field="template.sep")
+            values.append(b" " * s)
+            k += 1
+        if s:
+            out += b" " * s
+        if i == n:
+            break
+        if t.slot[i]:
+            out += t.pre[i]
+            lv = preds[k] if preds is not None else None
+            start = len(out)
+            if (mask >> k) & 1:
+                if lv is None:
+                    raise PayloadError("masked slot has no previous value", offset=pos,
+                                       field="template.mask")
+                out += lv
+            else:
+                pos = decode_atom(buf, pos, out, lv, False, st.cx, limit, 0)
+            v = bytes(out[start:])
+            if _SP in v:
+                raise PayloadError("text slot value contains a space", offset=pos, field="template.slot")
+            values.append(v)
+            out += t.suf[i]
+            k += 1
+        else:
+            out += t.toks[i]
+    return out, values, pos
+
+
+class TemplateDecoder:
+    """Decodes TEMPLATE payloads and keeps the template state the frames describe."""
+
+    def __init__(self, templates: TemplateSet | None, *, context: bool,
+                 max_runtime_templates: int = 64, max_runtime_bytes: int = 4096,
+                 max_state_bytes: int = LAST_BUDGET_BYTES, content: bytes = b"") -> None:
+        self._st = TemplateState(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        self._st.cx.content = bytes(content) if templates is not None else b""
+
+    def decode_payload(self, payload: bytes, max_size: int, hist: bytes = b"") -> Decoded:
+        """Rebuild the message; nothing is committed (see :meth:`commit`).
+
+        ``hist``: the direction's message history before this message (spec §4.1.1).
+        """
+        st = self._st
+        st.cx.hist = hist if st.context else b""
+        return decode_payload(st, bytes(payload), max_size)
+
+    def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes = b"", instructions: bytes = b"") -> bytes:
+        """Decode one payload and commit it at once, then apply the ``instructions`` block sent with
+        it (payload-level use: tests, tools; see :meth:`follow`)."""
+        got = self.decode_payload(payload, max_size, hist)
+        self.commit(got)
+        self.follow(instructions, got.data)
+        return got.data
+
+    def follow(self, block: bytes, data: bytes) -> None:
+        """Apply an instruction block (``count`` then the instructions, as in a STATE frame) sent
+        with message ``data``; b"" for none (spec/wire-format.md §4.7)."""
+        if block:
+            self.apply(parse_instructions(block, 0)[0], data)
+
+    def commit(self, got: Decoded) -> None:
+        """Context mode: the update after an exact payload (spec/templates.md §5.1)."""
+        if self._st.context and got.template is not None:
+            self._st.update(got.tid, got.template, got.values, got.mask)
+
+    def apply(self, instructions: list[Instruction], data: bytes) -> None:
+        """Context mode: a STATE frame's instructions, after its message ``data`` (spec §5.5)."""
+        self._st.apply(instructions, data)
+
+    def memory_bytes(self) -> int:
+        return self._st.memory_bytes()
