@@ -1,10 +1,11 @@
 /**
  * BRIO decoder (spec/brio.md): LZ77 over content block K ++ history ++ output, coded with an
  * adaptive binary range coder. `BrioDecoder` keeps one direction's context state (§6): history,
- * models, the last three message lengths and the connection hash. No I/O.
+ * models and the last three message lengths. The check bits are the frame's check byte,
+ * which the frame layer verifies (§7). No I/O.
  */
 import { EMPTY, History } from "./bytes.js";
-import { ContextDesyncError, DictionaryFormatError, LimitError, PayloadError } from "./errors.js";
+import { DictionaryFormatError, LimitError, PayloadError } from "./errors.js";
 
 export const NPROBS = 1474;
 const P_IS_MATCH = 0;
@@ -24,7 +25,6 @@ const P_NSUB = 1326;
 const P_MLIT = 1458;
 const TOP = 1 << 24;
 const MAX_CONTENT = 1 << 20;
-export const STATELESS_SEED = 0x42524930;
 
 const LIT_CLASS = new Uint8Array(256);
 for (let b = 0; b < 256; b++) {
@@ -70,26 +70,6 @@ export class BrioShared {
     const [s, c] = parseModelSection(model);
     return new BrioShared(content, s, c);
   }
-}
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** §7: seeded FNV-1a of the message, then fmix32. */
-export function msgHash(seed: number, data: Uint8Array): number {
-  let h = (0x811c9dc5 ^ seed ^ Math.imul(data.length, 0x9e3779b1)) >>> 0;
-  for (let i = 0; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
-  return fmix32(h >>> 0);
-}
-
-export function checkValue(seed: number, data: Uint8Array): number {
-  return msgHash(seed, data) >>> 24;
 }
 
 /** Range decoder (§3); probabilities adapt in place in `p`. */
@@ -288,19 +268,11 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
   return { data: w, check };
 }
 
-export function verifyCheck(check: number, expected: number, context: boolean, offset: number): void {
-  if (check !== expected) {
-    if (context) throw new ContextDesyncError("BRIO check value mismatch: the context of this connection diverged or the payload is corrupt", offset, "brio.check");
-    throw new PayloadError("BRIO check value mismatch: corrupt payload or wrong dictionary", offset, "brio.check");
-  }
-}
-
 /** One direction's BRIO decoder; in context mode it keeps the state of §6. */
 export class BrioDecoder {
   readonly content: Uint8Array;
   models: Uint16Array;
   private readonly history: History;
-  connHash = STATELESS_SEED;
   private readonly lens = [0, 0, 0];
   private readonly prior: Uint16Array;
 
@@ -334,15 +306,9 @@ export class BrioDecoder {
     return r;
   }
 
-  decode(payload: Uint8Array, maxSize: number): Uint8Array {
-    const { data, check } = this.decodeUnchecked(payload, maxSize);
-    verifyCheck(check, checkValue(this.connHash, data), this.context, payload.length);
-    if (this.context) this.append(data);
-    return data;
-  }
-
-  /** Decode without verifying the check; in context mode the adapted models are adopted. */
-  decodeUnchecked(payload: Uint8Array, maxSize: number): { data: Uint8Array; check: number } {
+  /** Decode one payload: the message and the 8 check bits, which the frame layer verifies
+   * (spec/wire-format.md §5.4); in context mode the adapted models are adopted. */
+  decode(payload: Uint8Array, maxSize: number): { data: Uint8Array; check: number } {
     // context mode adapts the connection's models in place: a frame that fails leaves them
     // half-adapted, but a context decoder that refused a frame refuses every later one anyway
     // (spec/wire-format.md §5.2 rule 3), so no copy per frame is needed
@@ -350,13 +316,12 @@ export class BrioDecoder {
     return decodeFrame(this.content, models, this.context ? this.hist : EMPTY, payload, maxSize, this.reps());
   }
 
-  /** A context frame coded by another method (or a checked TEMPLATE_BRIO payload). */
+  /** Commit a checked context frame, whatever its method (§6): history and lengths. */
   observe(data: Uint8Array): void {
     if (this.context) this.append(data);
   }
 
   private append(data: Uint8Array): void {
-    this.connHash = msgHash(this.connHash, data);
     this.lens[2] = this.lens[1]!;
     this.lens[1] = this.lens[0]!;
     this.lens[0] = data.length;

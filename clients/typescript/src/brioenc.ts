@@ -4,7 +4,7 @@
  * the LZMA-style range encoder the spec defines, finished canonically (§3). Stateless frames
  * depend only on the dictionary, so they are valid at any point of the session. No I/O.
  */
-import { STATELESS_SEED, msgHash, NPROBS } from "./brio.js";
+import { NPROBS } from "./brio.js";
 
 const P_IS_MATCH = 0;
 const P_IS_REP = 12;
@@ -164,7 +164,8 @@ function hash3(b: Uint8Array, i: number): number {
  * Encode `data` as a stateless BRIO payload with content `content` (K; empty for D = 0) and
  * initial models `prior` (the dictionary's stateless vector, or every probability 2048).
  */
-export function encodeBrioStateless(data: Uint8Array, content: Uint8Array, prior: Uint16Array): Uint8Array {
+/** `check`: the frame's check byte (spec/wire-format.md §5.4), coded as the last 8 bits (§7). */
+export function encodeBrioStateless(data: Uint8Array, content: Uint8Array, prior: Uint16Array, check: number): Uint8Array {
   const rc = new RangeEncoder(prior.slice(0, NPROBS));
   const n = data.length;
   // message length (§5.1)
@@ -263,6 +264,6 @@ export function encodeBrioStateless(data: Uint8Array, content: Uint8Array, prior
     }
     prev = data[pos - 1]!;
   }
-  rc.direct(msgHash(STATELESS_SEED, data) >>> 24, 8);
+  rc.direct(check & 0xff, 8);
   return rc.finish();
 }

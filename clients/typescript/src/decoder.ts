@@ -1,11 +1,13 @@
 /**
- * The frame decoder (spec/wire-format.md §3-§5): one per direction. Follows the frame's
- * instructions; in context mode it commits every context frame (§5.2) to the BRIO history and
- * models, the ZSTD history, the template state, the TEMPLATE_BRIO payload context and the
- * check value. A failed context frame breaks the decoder: every later frame is refused.
+ * The frame decoder (spec/wire-format.md §3-§5, wire format v2): one per direction. Follows the
+ * frame's instructions: every frame is verified by its check byte (§5.4) before anything is
+ * delivered or committed; in context mode it commits every context frame (§5.2) to the BRIO
+ * history and models, the ZSTD history, the template state (only after an exact TEMPLATE
+ * payload, and by a STATE frame's instructions), the TEMPLATE_BRIO payload context and the
+ * check value. It never matches or learns. A failed context decoder refuses every later frame.
  * No I/O; ZSTD and BROTLI are delegated to optional modules (`codecs.ts`).
  */
-import { EMPTY, History, concat, crc32, decodeUtf8 } from "./bytes.js";
+import { EMPTY, History, concat, decodeUtf8 } from "./bytes.js";
 import { BrioDecoder, BrioShared } from "./brio.js";
 import type { Codecs } from "./codecs.js";
 import {
@@ -16,21 +18,35 @@ import {
   SECTION_ZSTD,
   type Dictionary,
 } from "./dictionary.js";
-import { AuraError, ContextDesyncError, FrameError, LimitError, PayloadError, UnknownDictionaryError } from "./errors.js";
 import {
+  AuraError,
+  ContextDesyncError,
+  DictionaryMismatchError,
+  FrameError,
+  LimitError,
+  PayloadError,
+  UnknownDictionaryError,
+} from "./errors.js";
+import {
+  FLAG_DICT,
+  FLAG_TEXT,
   METHOD_BRIO,
   METHOD_BROTLI,
   METHOD_CONTROL,
   METHOD_NAMES,
   METHOD_RAW,
+  METHOD_STATE,
   METHOD_TEMPLATE,
   METHOD_TEMPLATE_BRIO,
   METHOD_ZSTD,
+  type FrameHeader,
+  dictionarySeed,
+  frameCheck,
   parseHeader,
 } from "./frame.js";
 import { TemplateSet } from "./templates/section.js";
-import { decodePayload } from "./templates/payload.js";
-import { V1TemplateState } from "./templates/state.js";
+import { type DecodedPayload, decodePayload } from "./templates/payload.js";
+import { type Instruction, TemplateState, parseInstructions } from "./templates/state.js";
 import { ZSTD_MAGIC, checkZstdFrame } from "./zstdframe.js";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
@@ -106,11 +122,13 @@ export class Decoder {
   private readonly brio: BrioDecoder;
   private brioPlain: BrioDecoder | null = null;
   private brioStateless: BrioDecoder | null = null;
-  private readonly tmpl: V1TemplateState;
-  private tmplStateless: V1TemplateState | null = null;
+  private readonly tmpl: TemplateState;
+  private tmplStateless: TemplateState | null = null;
   private readonly tb: BrioDecoder | null;
   private readonly zhist: History;
-  private check = 0;
+  /** the dictionary seed of the check byte, and the context check value (§5.4) */
+  private readonly seed: number;
+  private check: number;
   private broken: AuraError | null = null;
 
   constructor(
@@ -126,9 +144,11 @@ export class Decoder {
     }
     this.codecs = options.codecs ?? {};
     this.shared = Shared.of(dictionary);
+    this.seed = dictionarySeed(dictionary !== null ? dictionary.id : null);
+    this.check = this.seed;
     const p = this.params;
     this.brio = new BrioDecoder(this.shared.brio, this.context, p.window);
-    this.tmpl = new V1TemplateState(this.shared.templates, this.context, p.maxRuntimeTemplates, p.maxRuntimeTemplateBytes);
+    this.tmpl = new TemplateState(this.shared.templates, this.context, p.maxRuntimeTemplates, p.maxRuntimeTemplateBytes);
     this.tmpl.cx.content = this.shared.templates !== null ? this.shared.content : EMPTY;
     this.zhist = new History(this.context ? p.zstdWindow : 0);
     this.tb = this.context && p.templateBrioWindow > 0
@@ -141,63 +161,13 @@ export class Decoder {
     if (this.broken !== null) {
       throw new ContextDesyncError(`decoder context is unusable after an earlier error: ${this.broken.message}`);
     }
-    const h = parseHeader(frame);
-    const payload = frame.subarray(1);
-    const limit = this.maxMessageSize;
-    const method = h.method;
-    if (method === METHOD_CONTROL) throw new FrameError("CONTROL frame given to the message decoder (session layer handles it)", 0, "header.method");
-    if (h.usesDictionary && (method === METHOD_RAW || method === METHOD_BROTLI)) {
-      throw new FrameError(`${METHOD_NAMES[method]!.toUpperCase()} frame with the dictionary flag set`, 0, "header.dictionary");
+    try {
+      return this.decodeFrame(frame);
+    } catch (exc) {
+      // §5.2 rule 3: the state may now differ from the encoder's
+      if (this.context && exc instanceof AuraError) this.broken = exc;
+      throw exc;
     }
-    if (h.context && !this.context) throw new ContextDesyncError("context frame received by a stateless decoder", 0, "header.context");
-    if (h.usesDictionary && this.dictionary === null) throw new UnknownDictionaryError("frame uses a shared dictionary but none is held", 0, "header.dictionary");
-    let data: Uint8Array;
-    switch (method) {
-      case METHOD_RAW:
-        if (payload.length > limit) throw new LimitError(`message of ${payload.length} bytes exceeds max_message_size ${limit}`, undefined, "raw.length");
-        data = payload.slice();
-        break;
-      case METHOD_ZSTD:
-        data = this.decodeZstd(payload, h.context, h.usesDictionary, frame.length);
-        break;
-      case METHOD_BROTLI: {
-        const br = this.codecs.brotli;
-        if (br === undefined) throw new PayloadError("BROTLI frame but this client has no brotli module (capabilities not honoured)", 0, "header.method");
-        let out: Uint8Array | null;
-        try {
-          out = br.decompress(payload, limit);
-        } catch (exc) {
-          throw new PayloadError(`corrupt brotli payload: ${(exc as Error).message}`, undefined, "brotli");
-        }
-        if (out === null || out.length > limit) throw new LimitError(`brotli output exceeds max_message_size ${limit}`, undefined, "brotli");
-        data = out;
-        break;
-      }
-      case METHOD_BRIO:
-        data = this.decodeBrio(payload, h.context, h.usesDictionary, limit);
-        break;
-      case METHOD_TEMPLATE:
-        data = this.decodeTemplate(payload, h.context, h.usesDictionary, frame.length);
-        break;
-      case METHOD_TEMPLATE_BRIO:
-        data = this.decodeTemplateBrio(payload, h.context, h.usesDictionary);
-        break;
-      default:
-        throw new FrameError(`unknown method ${method}`, 0, "header.method");
-    }
-    if (h.text && decodeUtf8(data) === null) {
-      const err = new PayloadError("text frame is not valid UTF-8", undefined, "message");
-      if (h.context) this.broken = err;
-      throw err;
-    }
-    if (h.context) {
-      this.check = crc32(data, this.check);
-      const p = this.params;
-      if (data.length >= p.zstdHistoryMinSize) this.zhist.append(data);
-      if (method !== METHOD_BRIO) this.brio.observe(data);
-      if (method !== METHOD_TEMPLATE && method !== METHOD_TEMPLATE_BRIO) this.tmpl.observe(data);
-    }
-    return { data, text: h.text, method };
   }
 
   /** Decode and return what the application receives: a string for text, bytes for binary. */
@@ -206,27 +176,144 @@ export class Decoder {
     return d.text ? decodeUtf8(d.data)! : d.data;
   }
 
-  private checked(data: Uint8Array, check: number, offset: number): Uint8Array {
-    if ((crc32(data, this.check) & 0xff) !== check) {
-      const e = new ContextDesyncError("context check byte mismatch: this decoder's state differs from the encoder's", offset, "check");
-      this.broken = e;
-      throw e;
+  /** One frame, checks in the order of spec §5.6. */
+  private decodeFrame(frame: Uint8Array): Decoded {
+    let h = parseHeader(frame); // steps 2-3
+    if (h.method === METHOD_CONTROL) throw new FrameError("CONTROL frame given to the message decoder (session layer handles it)", 0, "header.method");
+    let pos = 1;
+    let instructions: Instruction[] = [];
+    let headers = frame.subarray(0, 1);
+    let instr: Uint8Array = EMPTY;
+    if (h.method === METHOD_STATE) {
+      if (!h.context) throw new FrameError("STATE frame without the context flag", 0, "header.context");
+      if (!this.context) throw new ContextDesyncError("STATE frame received by a stateless decoder", 0, "header.context");
+      const parsed = parseInstructions(frame, 1); // step 8
+      pos = parsed.end;
+      instructions = parsed.list;
+      if (pos >= frame.length) throw new FrameError("STATE frame ends before its inner frame", pos, "state.inner");
+      const ih = parseHeader(frame, pos);
+      if (ih.method >= METHOD_STATE || !ih.context) throw new FrameError(`STATE frame around a ${METHOD_NAMES[ih.method]} frame or a stateless one`, pos, "state.inner");
+      if ((frame[0]! ^ frame[pos]!) & (FLAG_DICT | FLAG_TEXT)) throw new FrameError("STATE header flags differ from its inner frame's", 0, "header");
+      headers = Uint8Array.of(frame[0]!, frame[pos]!);
+      instr = frame.subarray(1, pos);
+      h = ih;
+      pos++;
     }
-    return data;
+    this.checkFlags(h, pos - 1); // steps 5-6
+    let payload = frame.subarray(pos);
+    const limit = this.maxMessageSize;
+    const method = h.method;
+    let x = 0;
+    if (method !== METHOD_BRIO && method !== METHOD_TEMPLATE_BRIO) {
+      if (payload.length === 0) throw new FrameError("frame too short for its check byte", pos, "check"); // step 7
+      x = payload[payload.length - 1]!;
+      payload = payload.subarray(0, payload.length - 1);
+    }
+    // step 9: the payload
+    let data: Uint8Array;
+    let got: DecodedPayload | null = null;
+    let tpay: Uint8Array = EMPTY;
+    switch (method) {
+      case METHOD_RAW:
+        if (payload.length > limit) throw new LimitError(`message of ${payload.length} bytes exceeds max_message_size ${limit}`, undefined, "raw.length");
+        data = payload.slice();
+        break;
+      case METHOD_ZSTD:
+        data = this.decodeZstd(payload, h);
+        break;
+      case METHOD_BROTLI:
+        data = this.decodeBrotli(payload);
+        break;
+      case METHOD_BRIO: {
+        const r = this.brioFor(h).decode(payload, limit);
+        data = r.data;
+        x = r.check;
+        break;
+      }
+      case METHOD_TEMPLATE: {
+        let st = this.tmpl;
+        if (!h.context && this.context) {
+          // a stateless frame (a broadcast) decodes with the dictionary's templates only
+          this.tmplStateless ??= new TemplateState(this.shared.templates, false, 0, 0);
+          this.tmplStateless.cx.content = this.tmpl.cx.content;
+          st = this.tmplStateless;
+        }
+        st.cx.hist = h.context ? this.brio.hist : EMPTY;
+        got = decodePayload(st, payload, limit);
+        data = got.data;
+        tpay = payload;
+        break;
+      }
+      default: {
+        // TEMPLATE_BRIO: a template payload is never longer than its message (the encoder's
+        // rule), so the message limit bounds it too
+        const r = this.tb!.decode(payload, limit);
+        tpay = r.data;
+        x = r.check;
+        this.tmpl.cx.hist = this.brio.hist;
+        got = decodePayload(this.tmpl, tpay, limit);
+        data = got.data;
+      }
+    }
+    // step 10: the check byte
+    const c = frameCheck(h.context ? this.check : h.usesDictionary ? this.seed : 0, data, instr, headers);
+    if ((c & 0xff) !== x) this.mismatch(h, frame.length - 1);
+    // step 11: text
+    if (h.text && decodeUtf8(data) === null) throw new PayloadError("text frame is not valid UTF-8", undefined, "message");
+    if (h.context) {
+      // §5.2 rule 1: commit, whatever the method
+      this.check = c;
+      if (data.length >= this.params.zstdHistoryMinSize) this.zhist.append(data);
+      this.brio.observe(data);
+      if (got !== null) {
+        if (got.tmpl !== null) this.tmpl.update(got.tid, got.tmpl, got.values, got.mask);
+        this.tb?.observe(tpay);
+      }
+      if (instructions.length > 0) this.tmpl.apply(instructions, data); // step 12
+    }
+    return { data, text: h.text, method };
   }
 
-  private decodeZstd(payload: Uint8Array, context: boolean, usesDict: boolean, frameLen: number): Uint8Array {
-    let dict: Uint8Array | null;
-    if (context) {
-      if (usesDict && this.shared.content.length === 0) throw new UnknownDictionaryError("context ZSTD frame uses shared content this dictionary lacks", 0, "header.dictionary");
-      const prefix = usesDict ? concat(this.shared.content, this.zhist.view()) : this.zhist.view();
-      dict = prefix.length >= 8 ? prefix : null;
-      if (payload.length < 1) throw new FrameError("context ZSTD frame lacks its check byte", 1, "zstd.check");
-    } else {
-      dict = usesDict ? this.shared.zstdDict : null;
-      if (usesDict && dict === null) throw new UnknownDictionaryError("frame uses the zstd dictionary but the dictionary has none", 0, "header.dictionary");
+  /** Steps 5-6 of §5.6: the header's flags against the method and this decoder. */
+  private checkFlags(h: FrameHeader, at: number): void {
+    const method = h.method;
+    const d = h.usesDictionary;
+    const sh = this.shared;
+    if (d && (method === METHOD_RAW || method === METHOD_BROTLI)) {
+      throw new FrameError(`${METHOD_NAMES[method]!.toUpperCase()} frame with the dictionary flag set`, at, "header.dictionary");
     }
-    const body = context ? payload.subarray(0, payload.length - 1) : payload;
+    if (method === METHOD_TEMPLATE_BRIO && !h.context) throw new FrameError("TEMPLATE_BRIO frame without the context flag", at, "header.context");
+    if (h.context && !this.context) throw new ContextDesyncError("context frame received by a stateless decoder", at, "header.context");
+    if (d && this.dictionary === null) throw new UnknownDictionaryError("frame uses a shared dictionary but none is held", at, "header.dictionary");
+    if (method === METHOD_TEMPLATE_BRIO && this.tb === null) throw new FrameError("TEMPLATE_BRIO frame but template_brio_window is 0", at, "header.method");
+    if ((method === METHOD_TEMPLATE || method === METHOD_TEMPLATE_BRIO) && d !== (sh.templates !== null)) {
+      throw new UnknownDictionaryError("template frame dictionary flag does not match this decoder's dictionary (templates section)", at, "header.dictionary");
+    }
+    if (method === METHOD_BRIO) {
+      if (h.context && d !== (sh.brio !== null)) throw new ContextDesyncError("context BRIO frame dictionary flag does not match this connection", at, "header.dictionary");
+      if (!h.context && d && sh.brio === null) throw new UnknownDictionaryError("BRIO frame uses dictionary sections this dictionary lacks", at, "header.dictionary");
+    }
+    if (method === METHOD_ZSTD && d && (h.context ? sh.content.length === 0 : sh.zstdDict === null)) {
+      throw new UnknownDictionaryError("ZSTD frame uses a dictionary section this dictionary lacks", at, "header.dictionary");
+    }
+  }
+
+  /** The check-byte error of §5.4 for this kind of frame. */
+  private mismatch(h: FrameHeader, offset: number): never {
+    if (h.context) throw new ContextDesyncError("check byte mismatch: this decoder's context differs from the encoder's (lost or altered frame, or another dictionary)", offset, "check");
+    if (h.usesDictionary) {
+      const held = this.dictionary !== null ? this.dictionary.id.slice(0, 16) : "none";
+      throw new DictionaryMismatchError(`check byte mismatch: the frame was coded with another dictionary than ${held}... (or corrupted)`, offset, "check");
+    }
+    throw new PayloadError("check byte mismatch: corrupt frame", offset, "check");
+  }
+
+  private decodeZstd(body: Uint8Array, h: FrameHeader): Uint8Array {
+    let dict: Uint8Array | null;
+    if (h.context) {
+      const prefix = h.usesDictionary ? concat(this.shared.content, this.zhist.view()) : this.zhist.view();
+      dict = prefix.length >= 8 ? prefix : null;
+    } else dict = h.usesDictionary ? this.shared.zstdDict : null;
     const size = checkZstdFrame(body, this.maxMessageSize);
     const z = this.codecs.zstd;
     if (z === undefined) throw new PayloadError("ZSTD frame but this client has no zstd module (capabilities not honoured)", 0, "header.method");
@@ -237,66 +324,26 @@ export class Decoder {
       throw new PayloadError(`corrupt zstd payload: ${(exc as Error).message}`, undefined, "zstd");
     }
     if (out.length !== size) throw new PayloadError(`zstd produced ${out.length} bytes, header says ${size}`, undefined, "zstd");
-    return context ? this.checked(out, payload[payload.length - 1]!, frameLen - 1) : out;
+    return out;
   }
 
-  private decodeBrio(payload: Uint8Array, context: boolean, usesDict: boolean, limit: number): Uint8Array {
-    if (context) {
-      if (usesDict !== (this.shared.brio !== null)) throw new ContextDesyncError("context BRIO frame dictionary flag does not match this connection", 0, "header.dictionary");
-      try {
-        return this.brio.decode(payload, limit);
-      } catch (exc) {
-        if (exc instanceof AuraError) this.broken = exc;
-        throw exc;
-      }
-    }
-    if (usesDict) {
-      if (this.shared.brio === null) throw new UnknownDictionaryError("BRIO frame uses dictionary content this dictionary lacks", 0, "header.dictionary");
-      this.brioStateless ??= new BrioDecoder(this.shared.brio, false, 0);
-      return this.brioStateless.decode(payload, limit);
-    }
-    this.brioPlain ??= new BrioDecoder(null, false, 0);
-    return this.brioPlain.decode(payload, limit);
-  }
-
-  private decodeTemplate(payload: Uint8Array, context: boolean, usesDict: boolean, frameLen: number): Uint8Array {
-    if (usesDict !== (this.shared.templates !== null)) throw new UnknownDictionaryError("TEMPLATE frame dictionary flag does not match this decoder", 0, "header.dictionary");
-    if (!context) {
-      // a stateless frame (a broadcast) decodes with the dictionary's templates only
-      let st = this.tmpl;
-      if (this.context) {
-        this.tmplStateless ??= new V1TemplateState(this.shared.templates, false, 0, 0);
-        this.tmplStateless.cx.content = this.tmpl.cx.content;
-        st = this.tmplStateless;
-      }
-      return decodePayload(st, payload, this.maxMessageSize).data;
-    }
-    if (payload.length < 1) throw new FrameError("context TEMPLATE frame lacks its check byte", 1, "template.check");
-    const body = payload.subarray(0, payload.length - 1);
-    this.tmpl.cx.hist = this.brio.hist;
-    const { data, match } = decodePayload(this.tmpl, body, this.maxMessageSize);
-    this.checked(data, payload[payload.length - 1]!, frameLen - 1);
-    this.tmpl.commit(data, match ?? this.tmpl.match(data));
-    this.tb?.observe(body);
-    return data;
-  }
-
-  private decodeTemplateBrio(payload: Uint8Array, context: boolean, usesDict: boolean): Uint8Array {
-    if (!context) throw new FrameError("TEMPLATE_BRIO frame without the context flag", 0, "header.context");
-    const tb = this.tb;
-    if (tb === null) throw new FrameError("TEMPLATE_BRIO frame but this decoder has it disabled", 0, "header.method");
-    if (usesDict !== (this.shared.templates !== null)) throw new UnknownDictionaryError("TEMPLATE_BRIO frame dictionary flag does not match this decoder", 0, "header.dictionary");
+  private decodeBrotli(payload: Uint8Array): Uint8Array {
+    const br = this.codecs.brotli;
+    const limit = this.maxMessageSize;
+    if (br === undefined) throw new PayloadError("BROTLI frame but this client has no brotli module (capabilities not honoured)", 0, "header.method");
+    let out: Uint8Array | null;
     try {
-      const { data: tpay, check } = tb.decodeUnchecked(payload, this.maxMessageSize);
-      this.tmpl.cx.hist = this.brio.hist;
-      const { data, match } = decodePayload(this.tmpl, tpay, this.maxMessageSize);
-      this.checked(data, check, payload.length);
-      this.tmpl.commit(data, match ?? this.tmpl.match(data));
-      tb.observe(tpay);
-      return data;
+      out = br.decompress(payload, limit);
     } catch (exc) {
-      if (exc instanceof AuraError) this.broken = exc;
-      throw exc;
+      throw new PayloadError(`corrupt brotli payload: ${(exc as Error).message}`, undefined, "brotli");
     }
+    if (out === null || out.length > limit) throw new LimitError(`brotli output exceeds max_message_size ${limit}`, undefined, "brotli");
+    return out;
+  }
+
+  private brioFor(h: FrameHeader): BrioDecoder {
+    if (h.context) return this.brio;
+    if (h.usesDictionary) return (this.brioStateless ??= new BrioDecoder(this.shared.brio, false, 0));
+    return (this.brioPlain ??= new BrioDecoder(null, false, 0));
   }
 }

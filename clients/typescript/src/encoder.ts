@@ -1,15 +1,16 @@
 /**
- * Client -> server frames (spec/wire-format.md §4.1, §4.5, §5.3): stateless (C = 0), so they are
- * valid at any point of the session (before HELLO, during a dictionary switch) and touch no
+ * Client -> server frames (spec/wire-format.md §4.1, §4.5, §5.3, §5.4): stateless (C = 0), so they
+ * are valid at any point of the session (before HELLO, during a dictionary switch) and touch no
  * context state. BRIO with the dictionary's content and stateless models once this direction
- * switched to it (D = 1), without before (D = 0); RAW when BRIO is not shorter (a frame is never
- * more than 1 byte longer than its message, §3). No I/O.
+ * switched to it (D = 1, check byte seeded by the dictionary), without before (D = 0, seed 0);
+ * RAW when BRIO is not shorter (a frame is never more than 2 bytes longer than its message, §3).
+ * No I/O.
  */
 import { BrioShared, defaultModels } from "./brio.js";
 import { encodeBrioStateless } from "./brioenc.js";
 import { EMPTY } from "./bytes.js";
 import { SECTION_BRIO_CONTENT, SECTION_BRIO_MODEL, type Dictionary } from "./dictionary.js";
-import { FLAG_DICT, FLAG_TEXT, METHOD_BRIO, METHOD_RAW } from "./frame.js";
+import { METHOD_BRIO, METHOD_RAW, dictionarySeed, frameCheck, packHeader } from "./frame.js";
 
 const MIN_COMPRESSION_SIZE = 8;
 let plainModels: Uint16Array | null = null;
@@ -25,23 +26,29 @@ function brioOf(d: Dictionary): BrioShared | null {
   return s;
 }
 
+function check(seed: number, data: Uint8Array, header: number): number {
+  return frameCheck(seed, data, EMPTY, Uint8Array.of(header)) & 0xff;
+}
+
 export function encodeStateless(data: Uint8Array, text: boolean, dictionary: Dictionary | null = null): Uint8Array {
-  const t = text ? FLAG_TEXT : 0;
   if (data.length >= MIN_COMPRESSION_SIZE) {
     const shared = dictionary !== null ? brioOf(dictionary) : null;
     plainModels ??= defaultModels();
+    const h = packHeader(METHOD_BRIO, text, false, shared !== null);
     const payload = shared !== null
-      ? encodeBrioStateless(data, shared.content, shared.stateless)
-      : encodeBrioStateless(data, EMPTY, plainModels);
-    if (payload.length < data.length) {
+      ? encodeBrioStateless(data, shared.content, shared.stateless, check(dictionarySeed(dictionary!.id), data, h))
+      : encodeBrioStateless(data, EMPTY, plainModels, check(0, data, h));
+    if (payload.length < data.length + 1) {
       const out = new Uint8Array(payload.length + 1);
-      out[0] = METHOD_BRIO | t | (shared !== null ? FLAG_DICT : 0);
+      out[0] = h;
       out.set(payload, 1);
       return out;
     }
   }
-  const out = new Uint8Array(data.length + 1);
-  out[0] = METHOD_RAW | t;
+  const h = packHeader(METHOD_RAW, text, false, false);
+  const out = new Uint8Array(data.length + 2);
+  out[0] = h;
   out.set(data, 1);
+  out[data.length + 1] = check(0, data, h);
   return out;
 }

@@ -6,6 +6,7 @@
  *     │   └── UnsupportedVersionError  frame of a version we do not know 1002
  *     ├── PayloadError               payload does not decode             1007
  *     ├── UnknownDictionaryError     dictionary not held / not matching  1007
+ *     │   └── DictionaryMismatchError  frame coded with another dictionary 1007
  *     ├── UnknownTemplateError       template id not defined             1007
  *     ├── LimitError                 a configured limit was exceeded     1009
  *     ├── ContextDesyncError         context-mode state diverged         1007
@@ -46,6 +47,9 @@ export class FrameError extends AuraError {
 export class UnsupportedVersionError extends FrameError {}
 export class PayloadError extends AuraError {}
 export class UnknownDictionaryError extends AuraError {}
+/** A stateless D = 1 frame whose check byte does not match: coded with another dictionary (or
+ * corrupted), spec/wire-format.md §5.4. */
+export class DictionaryMismatchError extends UnknownDictionaryError {}
 export class UnknownTemplateError extends AuraError {}
 export class LimitError extends AuraError {
   override readonly closeCode: number = CLOSE_TOO_BIG;
@@ -67,6 +71,7 @@ export const ERROR_CLASSES: Record<string, abstract new (...args: never[]) => Au
   UnsupportedVersionError,
   PayloadError,
   UnknownDictionaryError,
+  DictionaryMismatchError,
   UnknownTemplateError,
   LimitError,
   ContextDesyncError,

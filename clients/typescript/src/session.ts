@@ -11,7 +11,7 @@ import type { Codecs } from "./codecs.js";
 import type { Dictionary } from "./dictionary.js";
 import { AuraError, CLOSE_INTERNAL_ERROR, LimitError, ProtocolError } from "./errors.js";
 import { encodeStateless } from "./encoder.js";
-import { METHOD_NAMES } from "./frame.js";
+import { METHOD_NAMES, METHOD_STATE } from "./frame.js";
 
 export type SessionState = "await-hello" | "offered" | "fetching" | "use-sent" | "synced" | "plain" | "closed";
 
@@ -30,8 +30,11 @@ const TRANSITIONS: Record<string, SessionState> = {
   "use-sent|recv use": "synced",
 };
 
+/** Room for a STATE frame's instruction block (16 instructions, WF §4.7) in the frame-size bound. */
+const MAX_STATE_BLOCK = 65536;
+
 /** The revision of the context rules this client runs (spec/session.md §8). */
-export const CONTEXT_REVISION = 1;
+export const CONTEXT_REVISION = 2;
 
 const PARAM_NAMES: (keyof ContextParams)[] = ["window", "zstdWindow", "zstdHistoryMinSize", "templateBrioWindow", "maxRuntimeTemplates", "maxRuntimeTemplateBytes"];
 const PARAM_WIRE_NAMES = ["window", "zstd_window", "zstd_history_min_size", "template_brio_window", "max_runtime_templates", "max_runtime_template_bytes"];
@@ -252,12 +255,16 @@ export class ClientSession {
 
   private receiveData(frame: Uint8Array): void {
     if (this.state === "await-hello") throw new ProtocolError("data frame before HELLO (HELLO is the server's first message)", undefined, "session.state");
-    if (frame.length > this.opts.maxMessageSize + 1) throw new LimitError(`frame of ${frame.length} bytes exceeds max_message_size ${this.opts.maxMessageSize}`, undefined, "frame");
-    const mask = this.opts.decodes;
-    if (mask !== undefined && frame.length > 0 && ((mask >> (frame[0]! & 7)) & 1) === 0) {
-      throw new ProtocolError(`server sent method ${METHOD_NAMES[frame[0]! & 7]}, which this client did not list in aura.decodes`, 0, "header.method");
+    // a frame is at most its message plus the header and check byte (WF §3), plus a STATE
+    // frame's instruction block; the decoder bounds the message itself
+    const state = frame.length > 0 && (frame[0]! & 7) === METHOD_STATE;
+    if (frame.length > this.opts.maxMessageSize + 2 + (state ? MAX_STATE_BLOCK : 0)) {
+      throw new LimitError(`frame of ${frame.length} bytes exceeds max_message_size ${this.opts.maxMessageSize}`, undefined, "frame");
     }
+    // §3.5: a STATE frame is a wrapper and needs no bit; the mask applies to its inner frame
+    if (!state && frame.length > 0) this.checkDecodes(frame[0]! & 7);
     const d = this.decoder.decode(frame);
+    if (state) this.checkDecodes(d.method);
     const st = this.stats;
     st.receivedMessages++;
     st.receivedWireBytes += frame.length;
@@ -265,6 +272,13 @@ export class ClientSession {
     const name = METHOD_NAMES[d.method]!;
     st.receivedMethods[name] = (st.receivedMethods[name] ?? 0) + 1;
     this.evs.push({ type: "message", data: d.text ? new TextDecoder().decode(d.data) : d.data });
+  }
+
+  private checkDecodes(method: number): void {
+    const mask = this.opts.decodes;
+    if (mask !== undefined && ((mask >> method) & 1) === 0) {
+      throw new ProtocolError(`server sent method ${METHOD_NAMES[method]}, which this client did not list in aura.decodes`, 0, "header.method");
+    }
   }
 
   private receiveControl(frame: Uint8Array): void {

@@ -43,7 +43,7 @@ try {
 }
 
 test("Chromium ran the vectors of every layer", () => {
-  for (const layer of ["wire/", "brio/", "templates/"]) {
+  for (const layer of ["wire/", "brio/", "templates/", "dictionaries/"]) {
     if (!results.some((r) => r.name.startsWith(layer))) throw new Error(`no ${layer} vectors ran`);
   }
 });

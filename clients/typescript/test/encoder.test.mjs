@@ -1,6 +1,6 @@
 // Client -> server frames: every message of the spec vectors (and edge cases) round-trips through
 // the stateless encoder and this package's decoder, with and without a dictionary; never more
-// than 1 byte longer than the message.
+// than 2 bytes longer than the message (header and check byte, spec/wire-format.md §3).
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import * as lib from "../dist/aura-wire.js";
@@ -25,7 +25,8 @@ for (const dictName of [null, "dict-templates.aura"]) {
     let brio = 0;
     for (const m of await messages()) {
       const f = lib.encodeStateless(m, false, d);
-      if (f.length > m.length + 1) throw new Error("frame longer than message + 1");
+      if (f.length > m.length + 2) throw new Error("frame longer than message + 2");
+      if (f[0] >> 6 !== 1) throw new Error("not a v2 data frame");
       if ((f[0] & 7) === 4) brio++;
       const got = dec.decode(f).data;
       if (got.length !== m.length || got.some((b, i) => b !== m[i])) throw new Error(`round trip differs for ${m.length}-byte message`);

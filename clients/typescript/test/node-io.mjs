@@ -2,7 +2,8 @@
 import { readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
-export const VECTORS = fileURLToPath(new URL("../../../spec/vectors/", import.meta.url));
+// AURA_VECTORS: another vectors folder (for example a checkout with regenerated vectors)
+export const VECTORS = process.env.AURA_VECTORS ?? fileURLToPath(new URL("../../../spec/vectors/", import.meta.url));
 
 export const nodeIo = {
   async list(dir) {

@@ -21,7 +21,7 @@ export async function serveStatic(pages = {}) {
       let file;
       if (path === "/vectors/index.json") {
         const index = {};
-        for (const d of ["wire", "brio", "templates", "session"]) index[d] = (await readdir(VECTORS + d)).filter((n) => n.endsWith(".json")).sort();
+        for (const d of ["wire", "brio", "templates", "dictionaries", "session"]) index[d] = (await readdir(VECTORS + d)).filter((n) => n.endsWith(".json")).sort();
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(index));
         return;

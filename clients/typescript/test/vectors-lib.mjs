@@ -25,13 +25,28 @@ function expectError(fn, lib, name) {
   throw new Error(`expected ${name}, nothing was raised`);
 }
 
+const PARAM_NAMES = {
+  window: "window",
+  zstd_window: "zstdWindow",
+  zstd_history_min_size: "zstdHistoryMinSize",
+  template_brio_window: "templateBrioWindow",
+  max_runtime_templates: "maxRuntimeTemplates",
+  max_runtime_template_bytes: "maxRuntimeTemplateBytes",
+};
+
 async function wireCase(io, lib, codecs, v) {
   const dict = v.dictionary ? await lib.Dictionary.fromBytes(await io.bytes(v.dictionary)) : null;
-  const dec = new lib.Decoder(dict, { context: v.context, maxMessageSize: v.max_message_size ?? 1 << 24, codecs });
+  const opts = { context: v.context, maxMessageSize: v.max_message_size ?? 1 << 24, codecs };
+  for (const [k, val] of Object.entries(v.params ?? {})) {
+    if (!(k in PARAM_NAMES)) throw new Error(`unknown connection parameter ${k}`);
+    opts[PARAM_NAMES[k]] = val;
+  }
+  const dec = new lib.Decoder(dict, opts);
   const frames = v.frames.map((f) => lib.fromHex(f));
   if (v.error) {
     for (const f of frames.slice(0, -1)) dec.decode(f);
     expectError(() => dec.decode(frames[frames.length - 1]), lib, v.error);
+    for (const f of v.later ?? []) expectError(() => dec.decode(lib.fromHex(f)), lib, "ContextDesyncError");
     return;
   }
   if (frames.length !== v.messages.length) throw new Error("frames and messages differ in count");
@@ -44,40 +59,67 @@ async function wireCase(io, lib, codecs, v) {
   });
 }
 
+// A malformed dictionary (spec/vectors/dictionaries): refused when it is loaded, container and
+// sections (the sections are parsed when a decoder is built on it).
+async function dictionaryCase(lib, v) {
+  let err = null;
+  try {
+    new lib.Decoder(await lib.Dictionary.fromBytes(lib.fromHex(v.dictionary)));
+  } catch (e) {
+    err = e;
+  }
+  expectError(() => {
+    if (err !== null) throw err;
+  }, lib, v.error);
+}
+
 function brioCase(_io, lib, v) {
   const ds = v.dictionary_sections;
   const sh = ds ? lib.BrioShared.fromSections(lib.fromHex(ds.content), lib.fromHex(ds.model)) : null;
   const dec = new lib.BrioDecoder(sh, v.context, v.window);
   v.messages.forEach((mh, i) => {
     const m = lib.fromHex(mh);
-    const got = dec.decode(lib.fromHex(v.payloads[i]), m.length);
-    if (!same(got, m)) throw new Error(`payload ${i}: message differs`);
+    const { data, check } = dec.decode(lib.fromHex(v.payloads[i]), m.length);
+    if (!same(data, m)) throw new Error(`payload ${i}: message differs`);
+    if (check !== v.checks[i]) throw new Error(`payload ${i}: check bits ${check}, expected ${v.checks[i]}`);
+    dec.observe(data);
   });
+}
+
+// One message as a decoder sees it (spec/templates.md §8): its payload (if any) decoded and
+// committed, then the STATE instructions sent with it.
+function replay(lib, st, data, payload, instructions, maxSize) {
+  let got = data;
+  if (payload !== null && payload !== undefined) {
+    const d = lib.decodeTemplatePayload(st, lib.fromHex(payload), maxSize);
+    if (data !== null && !same(d.data, data)) throw new Error("payload: message differs");
+    if (d.tmpl !== null) st.update(d.tid, d.tmpl, d.values, d.mask);
+    got = d.data;
+  }
+  if (instructions !== null && instructions !== undefined) {
+    const block = lib.fromHex(instructions);
+    const { list, end } = lib.parseInstructions(block, 0);
+    if (end !== block.length) throw new Error("instruction block has trailing bytes");
+    st.apply(list, got);
+  }
 }
 
 function templateCase(_io, lib, v) {
   const ts = v.section ? lib.TemplateSet.fromSection(lib.fromHex(v.section)) : null;
-  // template vectors run with the TemplateDecoder defaults of the reference: 64 runtime
-  // templates, 16384 runtime bytes (spec/templates.md §5.5)
-  const st = new lib.V1TemplateState(ts, !!v.context, 64, 16384);
+  const st = new lib.TemplateState(ts, !!v.context, v.max_runtime_templates ?? 64, v.max_runtime_template_bytes ?? 4096);
   if (ts !== null && v.content) st.cx.content = lib.fromHex(v.content);
   if (v.error) {
-    for (const m of v.observe) st.observe(enc.encode(m.text));
-    expectError(() => lib.decodeTemplatePayload(st, lib.fromHex(v.payload), v.max_size ?? 1 << 20), lib, v.error);
+    for (const m of v.observe) replay(lib, st, enc.encode(m.text), m.payload, m.instructions, 1 << 20);
+    replay(lib, st, null, v.payload, v.instructions, v.max_size ?? 1 << 20);
     return;
   }
   const window = v.window ?? 0;
+  const instructions = v.instructions ?? v.messages.map(() => null);
   let hist = new Uint8Array(0);
   v.messages.forEach((m, i) => {
     const data = enc.encode(m.text);
-    const p = v.payloads[i];
-    if (p === null) st.observe(data);
-    else {
-      st.cx.hist = v.context ? hist : new Uint8Array(0);
-      const { data: got, match } = lib.decodeTemplatePayload(st, lib.fromHex(p), 1 << 20);
-      if (!same(got, data)) throw new Error(`payload ${i}: message differs`);
-      if (v.context) st.commit(got, match ?? st.match(got));
-    }
+    st.cx.hist = v.context ? hist : new Uint8Array(0);
+    replay(lib, st, data, v.payloads[i], instructions[i], 1 << 20);
     if (window) {
       const h = new Uint8Array(hist.length + data.length);
       h.set(hist);
@@ -186,7 +228,14 @@ export async function vectorCases(io, lib, codecs) {
   }
   for (const name of await io.list("templates")) {
     const v = await io.json(`templates/${name}`);
-    cases.push({ name: `templates/${name}`, run: async () => templateCase(io, lib, v) });
+    // an error file MUST raise its error at some step: loading the section, the observed
+    // messages, the payload or its instructions (spec/templates.md §8)
+    const run = v.error ? () => expectError(() => templateCase(io, lib, v), lib, v.error) : () => templateCase(io, lib, v);
+    cases.push({ name: `templates/${name}`, run: async () => run() });
+  }
+  for (const name of await io.list("dictionaries")) {
+    const v = await io.json(`dictionaries/${name}`);
+    cases.push({ name: `dictionaries/${name}`, run: () => dictionaryCase(lib, v) });
   }
   for (const name of await io.list("session")) {
     const v = await io.json(`session/${name}`);

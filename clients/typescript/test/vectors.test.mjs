@@ -11,7 +11,7 @@ const zstd = await loadZstd(new Uint8Array(await readFile(new URL("../dist/zstd.
 const cases = await vectorCases(nodeIo, lib, { zstd, brotli: brotliModule });
 
 test("vectors exist for every layer", () => {
-  for (const layer of ["wire/", "brio/", "templates/"]) {
+  for (const layer of ["wire/", "brio/", "templates/", "dictionaries/"]) {
     if (!cases.some((c) => c.name.startsWith(layer))) throw new Error(`no ${layer} vectors found`);
   }
 });

@@ -7,13 +7,24 @@ import { LimitError, PayloadError } from "../errors.js";
 import { Reader } from "../varint.js";
 import { decodeAtom } from "./atoms.js";
 import { KIND_JSON, type Template } from "./section.js";
-import type { Match, TemplateState } from "./state.js";
+import { type TemplateState, sameMask } from "./state.js";
 
 const FUZZY_SLACK = 4096;
 const SP = 0x20;
 
-/** Decode one payload: the message and, for an exact payload (modes 0-2), its match. */
-export function decodePayload(st: TemplateState, buf: Uint8Array, maxSize: number): { data: Uint8Array; match: Match | null } {
+/** A decoded payload: the message and, for an exact payload (modes 0-2), what the state update
+ * of §5.1 needs (`tmpl` is null for a fuzzy payload, which changes no state). */
+export interface DecodedPayload {
+  data: Uint8Array;
+  tid: number;
+  tmpl: Template | null;
+  values: Uint8Array[];
+  /** slots equal to their prediction before this message (§5.1 step 1) */
+  mask: bigint;
+}
+
+/** Decode one payload against the state, without changing it (§4). */
+export function decodePayload(st: TemplateState, buf: Uint8Array, maxSize: number): DecodedPayload {
   const r = new Reader(buf, 0, PayloadError);
   const ref = r.uv("template.ref");
   let mode = ref % 4;
@@ -54,7 +65,9 @@ export function decodePayload(st: TemplateState, buf: Uint8Array, maxSize: numbe
   if (out.len > maxSize) throw new LimitError(`decoded message exceeds max_message_size ${maxSize}`, undefined, "template.output");
   if (r.pos !== buf.length) throw new PayloadError("trailing bytes after the last slot", r.pos, "template");
   data = out.slice();
-  return { data, match: nedits ? null : { tid, tmpl: t, values } };
+  if (nedits) return { data, tid: -1, tmpl: null, values: [], mask: 0n };
+  const eq = st.context ? sameMask(st.predictions(tid, t, values.length > 0 ? values[0]! : null), values) : 0n;
+  return { data, tid, tmpl: t, values, mask: eq };
 }
 
 function render(st: TemplateState, r: Reader, tid: number, t: Template, masked: boolean[], limit: number,

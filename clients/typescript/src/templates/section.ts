@@ -1,7 +1,6 @@
 /**
  * Templates and the dictionary's TEMPLATES section (spec/templates.md §2). Immutable once built.
  */
-import { key } from "../bytes.js";
 import { AuraError, DictionaryFormatError, PayloadError } from "../errors.js";
 import { Reader, uvarintLen } from "../varint.js";
 
@@ -24,18 +23,15 @@ export class Template {
   seps: number[] = [];
   nslots = 0;
   size = 0;
-  /** JSON: the skeleton key (gaps joined by NUL), as a binary string. */
-  key = "";
 
   constructor(readonly kind: number) {}
 
-  static json(level: number, gaps: Uint8Array[], consts: Map<number, Uint8Array>, skel?: string): Template {
+  static json(level: number, gaps: Uint8Array[], consts: Map<number, Uint8Array>): Template {
     const t = new Template(KIND_JSON);
     t.level = level;
     t.gaps = gaps;
     t.consts = consts;
     t.nslots = gaps.length - 1 - consts.size;
-    t.key = skel ?? gaps.map(key).join("\u0000");
     let size = 2 + uvarintLen(gaps.length - 1) + uvarintLen(consts.size);
     for (const g of gaps) size += uvarintLen(g.length) + g.length;
     for (const [h, v] of consts) size += uvarintLen(h) + uvarintLen(v.length) + v.length;
@@ -68,11 +64,6 @@ export class Template {
     t.nslots = ns;
     t.size = size;
     return t;
-  }
-
-  firstLiteral(): number {
-    for (let i = 0; i < this.toks.length; i++) if (!this.slot[i]) return i;
-    return -1;
   }
 }
 
@@ -137,33 +128,17 @@ export function readTemplate(r: Reader): Template {
   throw new PayloadError(`unknown template kind ${kind}`, r.pos - 1, "template.kind");
 }
 
-/** The templates and string table of one dictionary, with the lookup indexes of §3. */
+/** The templates and string table of one dictionary (a decoder needs no lookup index). */
 export class TemplateSet {
-  readonly jsonIndex: Map<string, number[]>[] = [];
-  /** (ntok, position, token) -> ids; positions per token count in order of first appearance. */
-  readonly textIndex = new Map<string, number[]>();
-  readonly textPositions = new Map<number, number[]>();
   readonly nextId: number;
 
   constructor(
     readonly strings: Uint8Array[],
     readonly templates: Map<number, Template>,
   ) {
-    for (let l = 0; l < LEVELS; l++) this.jsonIndex.push(new Map());
-    const ids = [...templates.keys()].sort((a, b) => a - b);
-    for (const tid of ids) {
-      const t = templates.get(tid)!;
-      if (t.kind === KIND_JSON) push(this.jsonIndex[t.level]!, t.key, tid);
-      else {
-        const n = t.toks.length;
-        const p = t.firstLiteral();
-        push(this.textIndex, textKey(n, p, p >= 0 ? t.toks[p]! : new Uint8Array(0)), tid);
-        let ps = this.textPositions.get(n);
-        if (ps === undefined) this.textPositions.set(n, (ps = []));
-        if (!ps.includes(p)) ps.push(p);
-      }
-    }
-    this.nextId = ids.length > 0 ? ids[ids.length - 1]! + 1 : 0;
+    let top = -1;
+    for (const tid of templates.keys()) if (tid > top) top = tid;
+    this.nextId = top + 1;
   }
 
   static fromSection(section: Uint8Array): TemplateSet {
@@ -194,13 +169,3 @@ export class TemplateSet {
 }
 
 export const EMPTY_SET = new TemplateSet([], new Map());
-
-export function textKey(n: number, p: number, tok: Uint8Array): string {
-  return `${n}:${p}:${key(tok)}`;
-}
-
-function push<K>(m: Map<K, number[]>, k: K, v: number): void {
-  const l = m.get(k);
-  if (l === undefined) m.set(k, [v]);
-  else l.push(v);
-}
