@@ -39,6 +39,9 @@ export class AtomCtx {
   readonly recentBySeq = new Map<number, Uint8Array>();
   rseq = 0;
   recentBytes = 0;
+  /** no live entry has a smaller seq (the eviction scan starts here: a Map used as a queue
+   * makes `keys().next()` walk every deleted slot, linear per eviction in V8) */
+  private low = 0;
   content: Uint8Array = new Uint8Array(0);
   hist: Uint8Array = new Uint8Array(0);
 
@@ -48,7 +51,6 @@ export class AtomCtx {
     const k = key(s);
     const old = this.recent.get(k);
     if (old !== undefined) {
-      this.recent.delete(k);
       this.recentBySeq.delete(old);
       this.recentBytes -= s.length;
     }
@@ -57,8 +59,9 @@ export class AtomCtx {
     this.recentBySeq.set(seq, s);
     this.recentBytes += s.length;
     while (this.recent.size > RECENT_MAX || this.recentBytes > RECENT_BYTES) {
-      const [oseq, v] = this.recentBySeq.entries().next().value as [number, Uint8Array];
-      this.recentBySeq.delete(oseq);
+      let v = this.recentBySeq.get(this.low);
+      while (v === undefined) v = this.recentBySeq.get(++this.low);
+      this.recentBySeq.delete(this.low);
       this.recent.delete(key(v));
       this.recentBytes -= v.length;
     }
