@@ -7,8 +7,8 @@ Modules left out, with the reason:
 * ``aura_wire.codec.config``, ``aura_wire.codec.dictionary``,
   ``aura_wire.codec.stdcodecs``: run once per connection or wrap C libraries
   (zstandard, brotli); compiling them gains nothing.
-* ``aura_wire.training.dictionary``: runs once per dictionary and only calls
-  the compiled trainers.
+* ``aura_wire.training.dictionary``, ``aura_wire.training.economics``: run once
+  per dictionary and only call the compiled codec and trainers.
 * the package ``__init__`` modules: docstrings and re-exports only.
 * ``aura_wire.metrics``, ``session``, ``middleware``, ``client``, ``extension``, ``files``, ``tools``: not
   hot, or they use asyncio/dynamic features mypyc does not speed up.
@@ -32,6 +32,8 @@ COMPILED_MODULES = [
     "aura_wire/codec/templates/atoms.py",
     "aura_wire/codec/templates/json_shape.py",
     "aura_wire/codec/templates/text.py",
+    "aura_wire/codec/templates/context.py",
+    "aura_wire/codec/templates/render.py",
     "aura_wire/codec/templates/state.py",
     "aura_wire/codec/templates/edits.py",
     "aura_wire/codec/templates/payload.py",
