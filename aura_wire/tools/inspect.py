@@ -48,7 +48,7 @@ from aura_wire.codec.decoder import Decoder
 from aura_wire.codec.shared import _shared_for
 from aura_wire.codec.templates.forms import get_uv
 from aura_wire.codec.templates.section import KIND_JSON, TemplateSet
-from aura_wire.codec.templates.state import MRU_SIZE, REF_FUZZY, REF_MASK
+from aura_wire.codec.templates.context import MRU_SIZE, REF_FUZZY, REF_MASK
 
 __all__ = ["Field", "Dissection", "read_frame_arg", "dissect", "format_dissection", "InputError",
            "describe_dictionary", "format_dictionary"]
