@@ -56,7 +56,8 @@ def main() -> int:
         return tracer
 
     for corpus in sys.argv[1:]:
-        msgs = [json.loads(line)["m"] for line in open(corpus, encoding="utf-8").readlines()[:400]]
+        with open(corpus, encoding="utf-8") as f:
+            msgs = [json.loads(line)["m"] for line in f.readlines()[:400]]
         d = trainer(msgs[:200])
         enc = Encoder(d, context=True)
         frames = [enc.encode(m) for m in msgs[200:]]

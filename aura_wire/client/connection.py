@@ -37,7 +37,7 @@ from aura_wire.client.cache import DictionaryCache
 from aura_wire.client.http import fetch_dictionary_sized
 from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE
 from aura_wire.codec.dictionary import Dictionary
-from aura_wire.codec.frame import METHOD_NAMES
+from aura_wire.codec.frame import MAX_FRAME_OVERHEAD, MAX_STATE_BLOCK, METHOD_NAMES
 
 from aura_wire.errors import CLOSE_INTERNAL_ERROR, AuraError, ConfigError, ProtocolError
 from aura_wire.session import (
@@ -632,7 +632,7 @@ class connect:
         hints = Hints(tuple(d.id for d in held), self.decodes, self.transfer_codings)
         offer = client_offer(self.subprotocols) + hint_tokens(hints)
         opts = dict(self.websocket_options)
-        opts.setdefault("max_size", self.session_config.max_message_size + 1)
+        opts.setdefault("max_size", self.session_config.max_message_size + MAX_FRAME_OVERHEAD + MAX_STATE_BLOCK)
         opts.setdefault("proxy", None)
         ws = await ws_connect(self.uri, subprotocols=[Subprotocol(p) for p in offer],
                               compression=self.compression, open_timeout=self.open_timeout, **opts)

@@ -120,6 +120,19 @@ def parse_header(frame: bytes) -> FrameHeader:
 #: Header byte of a STATE frame without the inner frame's flags (spec §4.7): v2, C = 1, method 6;
 #: it carries the D and T bits of its inner frame.
 STATE_HEADER: Final = (WIRE_VERSION << 6) | FLAG_CONTEXT | METHOD_STATE
+#: How far a frame may exceed its message (spec §3): the header and the check byte, plus room for
+#: a STATE frame's instruction block (16 instructions, §4.7). A pre-check only: the decoder bounds
+#: the message itself.
+MAX_FRAME_OVERHEAD: Final = 2
+MAX_STATE_BLOCK: Final = 65536
+
+
+def max_frame_size(max_message_size: int, frame: bytes) -> int:
+    """The largest acceptable size of ``frame`` for messages of at most ``max_message_size`` bytes."""
+    state = len(frame) > 0 and (frame[0] & MASK_METHOD) == METHOD_STATE
+    return max_message_size + MAX_FRAME_OVERHEAD + (MAX_STATE_BLOCK if state else 0)
+
+
 #: The bits a STATE header copies from its inner header.
 STATE_COPIED_FLAGS: Final = FLAG_DICT | FLAG_TEXT
 

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.decoder import Decoder
 from aura_wire.codec.encoder import Encoder
-from aura_wire.codec.frame import METHOD_NAMES
+from aura_wire.codec.frame import METHOD_NAMES, max_frame_size
 from aura_wire.errors import (
     AuraError,
     ConfigError,
@@ -439,7 +439,7 @@ class Session:
         if self._params_pending:
             raise ProtocolError("data frame before HELLO (HELLO is the server's first message)",
                                 field="session.state")
-        if len(frame) > self.config.max_message_size + 1:
+        if len(frame) > max_frame_size(self.config.max_message_size, frame):
             raise LimitError(f"frame of {len(frame)} bytes exceeds max_message_size "
                              f"{self.config.max_message_size}", field="frame")
         message = self._decoder.decode(frame)

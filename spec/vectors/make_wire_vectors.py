@@ -44,7 +44,7 @@ from aura_wire.codec.dictionary import (  # noqa: E402
     SECTION_TEMPLATE_BRIO_MODEL,
     SECTION_ZSTD,
 )
-from aura_wire.codec.frame import STATE_HEADER, dictionary_seed, frame_check, pack_header  # noqa: E402
+from aura_wire.codec.frame import STATE_HEADER, frame_check, pack_header  # noqa: E402
 from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
 
 STD = {"brio": False, "templates": False}

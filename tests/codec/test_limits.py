@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 import tracemalloc
-import zlib
 from pathlib import Path
 from typing import Any, Callable
 

@@ -33,7 +33,7 @@ def _decoder(case: dict[str, object]) -> Decoder:
     d = load_dictionary(VECTORS / str(name)) if name else None
     params = case.get("params") or {}
     assert isinstance(params, dict)
-    return Decoder(d, context=bool(case["context"]), max_message_size=int(case.get("max_message_size", 1 << 24)),
+    return Decoder(d, context=bool(case["context"]), max_message_size=int(str(case.get("max_message_size", 1 << 24))),
                    **params)
 
 

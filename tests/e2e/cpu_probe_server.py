@@ -13,14 +13,16 @@ import asyncio
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
 
-from aura_wire import AuraMiddleware, Dictionary
+from aura_wire import AuraMiddleware, load_dictionary
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+               send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> None:
     if scope["type"] != "websocket":
         return
     await receive()  # websocket.connect
@@ -40,7 +42,7 @@ async def main() -> None:
     ap.add_argument("fd", type=int)
     ap.add_argument("--dictionary", default=None)
     args = ap.parse_args()
-    d = Dictionary.load(args.dictionary) if args.dictionary else None
+    d = load_dictionary(args.dictionary) if args.dictionary else None
     sock = socket.socket(fileno=args.fd)
     config = uvicorn.Config(AuraMiddleware(app, d), log_level="warning", lifespan="off", ws="websockets-sansio")
     server = uvicorn.Server(config)

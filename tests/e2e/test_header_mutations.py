@@ -15,6 +15,7 @@ import json
 import random
 import sys
 from pathlib import Path
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -30,7 +31,8 @@ from conftest import serve_app
 HERE = Path(__file__).resolve().parent
 
 
-async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def echo(scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+               send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> None:
     if scope["type"] != "websocket":
         return
     await receive()

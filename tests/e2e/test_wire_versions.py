@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import pytest
@@ -45,7 +46,8 @@ def test_v1_parser_refuses_v2_frames() -> None:
     # v1 decoders MUST refuse a frame whose version bits are not 0 (v1 spec §3): every v2 data frame
     # has version bits 1, STATE frames included
     enc = Encoder(context=True)
-    frames = [enc.encode(m) for m in ["hello", b"\x00\x01", '{"a":1}', '{"a":2}', '{"a":3}'] * 3]
+    msgs: list[str | bytes] = ["hello", b"\x00\x01", '{"a":1}', '{"a":2}', '{"a":3}']
+    frames = [enc.encode(m) for m in msgs * 3]
     assert all(f[0] >> 6 == 1 for f in frames)
 
 
@@ -73,7 +75,8 @@ async def test_client_refuses_a_v1_server() -> None:
     assert closed and closed[0][0] == 1002 and "revision 1" in (closed[0][1] or "") and "2" in (closed[0][1] or "")
 
 
-async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def echo(scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+               send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> None:
     if scope["type"] != "websocket":
         return
     await receive()

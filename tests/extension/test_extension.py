@@ -50,7 +50,7 @@ class _Server:
         port = next(iter(srv.sockets)).getsockname()[1]
         return f"ws://127.0.0.1:{port}"
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: Any) -> None:
         await self.cm.__aexit__(*exc)
 
 

@@ -7,9 +7,11 @@ The real-socket tests (a burst right after accept) are in test_sync_first_messag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import brotli
 import pytest
-from conftest import load_corpus, pump, small_dictionary
+from conftest import load_corpus, pump, small_dictionary, state_of
 
 from aura_wire import train_dictionary
 from aura_wire.codec.dictionary import Dictionary
@@ -69,7 +71,7 @@ def test_hint_tokens_round_trip_and_never_reach_the_application() -> None:
     assert aura and app == ["chat"]
 
 
-def _run(hints: Hints, dicts: list[Dictionary], messages: list[str], held: list[Dictionary] = (),
+def _run(hints: Hints, dicts: list[Dictionary], messages: list[str], held: Sequence[Dictionary] = (),
          context: bool = True) -> tuple[Session, Session, list[bytes]]:
     from aura_wire.session import SessionConfig
 
@@ -122,7 +124,7 @@ def test_held_dictionary_is_used_from_the_first_frame() -> None:
     assert server.state is State.USE_SENT and client.state is State.SYNCED
     for f in client.data_to_send():
         server.receive_frame(f)
-    assert server.state is State.SYNCED and server.receive_dictionary == d
+    assert state_of(server) is State.SYNCED and server.receive_dictionary == d
     assert [e for e in server.events() if isinstance(e, DictionaryInUse)] == [DictionaryInUse("send", d.id),
                                                                               DictionaryInUse("receive", d.id)]
 

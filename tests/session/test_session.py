@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import random
+from typing import Any
 
 import pytest
-from conftest import TEST_CODEC, pump, small_dictionary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aura_wire.codec.dictionary import Dictionary
 from aura_wire.errors import ConfigError, ProtocolError
 from aura_wire.session import (
     TRANSITIONS,
@@ -23,37 +25,31 @@ from aura_wire.session import (
     SessionConfig,
     State,
 )
-from aura_wire.session.control import (
-    Chunk,
-    Get,
-    Hello,
-    Unknown,
-    Use,
-    pack_control,
-    parse_control,
-)
+from aura_wire.session.control import Chunk, Get, Hello, Unknown, Use, pack_control, parse_control
+from conftest import TEST_CODEC, pump, small_dictionary, state_of
 
 CC = TEST_CODEC
 
 
-def pair(dicts=None, config=None, client_config=None):
+def pair(dicts: Dictionary | list[Dictionary] | None = None, config: SessionConfig | None = None,
+         client_config: SessionConfig | None = None) -> tuple[Session, Session]:
     d = small_dictionary() if dicts is None else dicts
     server = Session(Role.SERVER, dictionaries=d if isinstance(d, list) else [d], config=config, codec_config=CC)
     client = Session(Role.CLIENT, config=client_config, codec_config=CC)
     return server, client
 
 
-def messages(events: list) -> list:
+def messages(events: list[Any]) -> list[str | bytes]:
     return [e.data for e in events if isinstance(e, MessageReceived)]
 
 
-def failure(events: list) -> ConnectionFailed:
+def failure(events: list[Any]) -> ConnectionFailed:
     fails = [e for e in events if isinstance(e, ConnectionFailed)]
     assert len(fails) == 1, events
     return fails[0]
 
 
-def test_no_dictionary_server_announces_none_and_both_stay_plain():
+def test_no_dictionary_server_announces_none_and_both_stay_plain() -> None:
     server = Session(Role.SERVER, codec_config=CC)
     client = Session(Role.CLIENT, codec_config=CC)
     server.start()
@@ -66,7 +62,7 @@ def test_no_dictionary_server_announces_none_and_both_stay_plain():
     assert not any(isinstance(e, DictionaryOffered) for e in ec)
 
 
-def test_client_holding_the_dictionary_switches_both_directions():
+def test_client_holding_the_dictionary_switches_both_directions() -> None:
     d = small_dictionary()
     server, client = pair(d)
     server.start()
@@ -76,13 +72,13 @@ def test_client_holding_the_dictionary_switches_both_directions():
     client.use_dictionary(d)
     assert client.state is State.USE_SENT and client.send_dictionary is d
     es, ec = pump(server, client)
-    assert server.state is State.SYNCED and client.state is State.SYNCED
+    assert server.state is State.SYNCED and state_of(client) is State.SYNCED
     assert DictionaryInUse("receive", d.id) in es and DictionaryInUse("send", d.id) in es
     assert DictionaryInUse("receive", d.id) in ec
     assert server.send_dictionary is d and client.receive_dictionary is d
 
 
-def test_inband_fetch_in_bounded_chunks_verified_then_switch():
+def test_inband_fetch_in_bounded_chunks_verified_then_switch() -> None:
     d = small_dictionary()
     server, client = pair(d, config=SessionConfig(max_chunk=100))
     server.start()
@@ -103,7 +99,7 @@ def test_inband_fetch_in_bounded_chunks_verified_then_switch():
     assert fetched == [] or fetched[0].dictionary == d
 
 
-def test_frames_after_switch_point_decode_with_fresh_context():
+def test_frames_after_switch_point_decode_with_fresh_context() -> None:
     d = small_dictionary()
     server, client = pair(d)
     server.start()
@@ -125,7 +121,7 @@ def test_frames_after_switch_point_decode_with_fresh_context():
     assert messages(ec + ec2) == sent[:2] + sent[4:]
 
 
-def test_corrupted_transfer_is_rejected_by_hash_with_1007():
+def test_corrupted_transfer_is_rejected_by_hash_with_1007() -> None:
     d = small_dictionary()
     server, client = pair(d, config=SessionConfig(max_chunk=4096))
     server.start()
@@ -145,7 +141,7 @@ def test_corrupted_transfer_is_rejected_by_hash_with_1007():
     assert len(fail.reason.encode()) <= 123
 
 
-def test_frames_after_close_are_ignored():
+def test_frames_after_close_are_ignored() -> None:
     server, client = pair()
     server.start()
     client.receive_frame(b"\x07\x99")  # unknown mandatory control type
@@ -170,7 +166,7 @@ def test_frames_after_close_are_ignored():
         (b"\x58\xff\xfe\x0a", 1007, "UTF-8"),  # context RAW text, invalid UTF-8, its check byte right
     ],
 )
-def test_client_bad_frames_close_with_the_right_code(frame, code, words):
+def test_client_bad_frames_close_with_the_right_code(frame: bytes, code: int, words: str) -> None:
     server, client = pair()
     server.start()
     pump(server, client)
@@ -179,7 +175,7 @@ def test_client_bad_frames_close_with_the_right_code(frame, code, words):
     assert fail.code == code and words.lower() in fail.reason.lower(), fail
 
 
-def test_use_of_unannounced_dictionary_is_a_protocol_error():
+def test_use_of_unannounced_dictionary_is_a_protocol_error() -> None:
     server, client = pair()
     server.start()
     server.data_to_send()
@@ -188,7 +184,7 @@ def test_use_of_unannounced_dictionary_is_a_protocol_error():
     assert fail.code == 1002 and "not announced" in fail.reason
 
 
-def test_second_use_and_hello_to_server_are_protocol_errors_naming_the_state():
+def test_second_use_and_hello_to_server_are_protocol_errors_naming_the_state() -> None:
     d = small_dictionary()
     server, client = pair(d)
     server.start()
@@ -204,7 +200,7 @@ def test_second_use_and_hello_to_server_are_protocol_errors_naming_the_state():
     assert failure(s2.events()).code == 1002
 
 
-def test_oversized_message_closes_with_1009():
+def test_oversized_message_closes_with_1009() -> None:
     server, client = pair(client_config=SessionConfig(max_message_size=1000))
     server.start()
     server.send_message("x" * 5000)
@@ -213,7 +209,19 @@ def test_oversized_message_closes_with_1009():
     assert fail.code == 1009
 
 
-def test_get_flood_is_bounded():
+def test_message_of_exactly_max_message_size_is_delivered() -> None:
+    # an incompressible message travels RAW: header + message + check byte (wire v2), one byte
+    # more than v1's frame; the frame pre-check must not refuse what the message limit allows
+    message = random.Random(7).randbytes(1024)  # nothing to compress
+    server, client = pair(client_config=SessionConfig(max_message_size=len(message)))
+    server.start()
+    pump(server, client)
+    server.send_message(message)
+    _, ec = pump(server, client)
+    assert messages(ec) == [message]
+
+
+def test_get_flood_is_bounded() -> None:
     d = small_dictionary()
     server, _ = pair(d, config=SessionConfig(max_chunk=1024, max_fetch_factor=2))
     server.start()
@@ -228,8 +236,8 @@ def test_get_flood_is_bounded():
     assert total <= 2 * len(d) + 200
 
 
-@pytest.mark.parametrize("get", [Get("ab" * 32, 0, 10), Get(None, 0, 0), Get(None, 0, 10**6), Get(None, 10**6, 1)])
-def test_bad_gets_are_protocol_errors(get):
+@pytest.mark.parametrize("get", [Get("ab" * 32, 0, 10), Get("", 0, 0), Get("", 0, 10**6), Get("", 10**6, 1)])
+def test_bad_gets_are_protocol_errors(get: Get) -> None:
     d = small_dictionary()
     server, _ = pair(d)
     server.start()
@@ -237,7 +245,7 @@ def test_bad_gets_are_protocol_errors(get):
     assert failure(server.events()).code == 1002
 
 
-def test_unsolicited_or_mismatched_chunk_is_a_protocol_error():
+def test_unsolicited_or_mismatched_chunk_is_a_protocol_error() -> None:
     d = small_dictionary()
     server, client = pair(d, config=SessionConfig(max_chunk=100))
     server.start()
@@ -253,7 +261,7 @@ def test_unsolicited_or_mismatched_chunk_is_a_protocol_error():
     assert failure(client.events()).code == 1002
 
 
-def test_optional_control_types_are_ignored():
+def test_optional_control_types_are_ignored() -> None:
     server, client = pair()
     server.start()
     pump(server, client)
@@ -263,7 +271,7 @@ def test_optional_control_types_are_ignored():
     assert messages(ec) == ["still fine"] and not client.closed
 
 
-def test_oversized_dictionary_is_declined_by_the_client():
+def test_oversized_dictionary_is_declined_by_the_client() -> None:
     d = small_dictionary()
     server, client = pair(d, client_config=SessionConfig(max_dictionary_size=100))
     server.start()
@@ -271,7 +279,7 @@ def test_oversized_dictionary_is_declined_by_the_client():
     assert client.state is State.PLAIN and not any(isinstance(e, DictionaryOffered) for e in ec)
 
 
-def test_local_misuse_raises():
+def test_local_misuse_raises() -> None:
     d = small_dictionary()
     server, client = pair(d)
     with pytest.raises(ProtocolError):
@@ -284,7 +292,7 @@ def test_local_misuse_raises():
         client.start()
 
 
-def test_sensitive_messages_do_not_change_later_frame_sizes():
+def test_sensitive_messages_do_not_change_later_frame_sizes() -> None:
     d = small_dictionary()
     sizes = []
     for secret in ("token=hunter2hunter2", "token=correcthorsebattery"):
@@ -303,7 +311,7 @@ def test_sensitive_messages_do_not_change_later_frame_sizes():
     assert sizes[0] == sizes[1]
 
 
-def test_send_prepared_counts_and_checks():
+def test_send_prepared_counts_and_checks() -> None:
     d = small_dictionary()
     server, client = pair(d)
     server.start()
@@ -322,7 +330,7 @@ def test_send_prepared_counts_and_checks():
         server.send_prepared(b"\x07\x02", 0)  # CONTROL
 
 
-def test_transition_table_is_complete_for_live_states():
+def test_transition_table_is_complete_for_live_states() -> None:
     for role in Role:
         for state in State:
             if state is State.CLOSED:
@@ -332,7 +340,7 @@ def test_transition_table_is_complete_for_live_states():
     assert (Role.SERVER, State.ANNOUNCED, Event.RECV_HELLO) not in TRANSITIONS
 
 
-def test_stats_count_raw_and_wire_bytes():
+def test_stats_count_raw_and_wire_bytes() -> None:
     server, client = pair()
     server.start()
     pump(server, client)
@@ -348,14 +356,14 @@ def test_stats_count_raw_and_wire_bytes():
 @settings(max_examples=40, deadline=None)
 @given(msgs=st.lists(st.one_of(st.text(max_size=300), st.binary(max_size=300)), max_size=12),
        switch_at=st.integers(0, 12), context=st.booleans())
-def test_round_trip_across_the_switch_point(msgs, switch_at, context):
+def test_round_trip_across_the_switch_point(msgs: list[str | bytes], switch_at: int, context: bool) -> None:
     d = small_dictionary()
     cfg = SessionConfig(context=context)
     server, client = pair(d, config=cfg, client_config=cfg)
     server.start()
     pump(server, client)
-    got_c: list = []
-    got_s: list = []
+    got_c: list[str | bytes] = []
+    got_s: list[str | bytes] = []
     for i, m in enumerate(msgs):
         if i == switch_at:
             client.use_dictionary(d)
@@ -368,12 +376,12 @@ def test_round_trip_across_the_switch_point(msgs, switch_at, context):
     assert not server.closed and not client.closed
 
 
-def test_hash_of_fetched_dictionary_matches_its_id():
+def test_hash_of_fetched_dictionary_matches_its_id() -> None:
     d = small_dictionary("z")
     assert hashlib.sha256(d.to_bytes()).hexdigest() == d.id
 
 
-def test_spec_state_table_matches_the_code():
+def test_spec_state_table_matches_the_code() -> None:
     from pathlib import Path
 
     spec = (Path(__file__).resolve().parents[2] / "spec" / "session.md").read_text()
@@ -388,7 +396,7 @@ def test_spec_state_table_matches_the_code():
     assert rows == table
 
 
-def test_public_names_exist():
+def test_public_names_exist() -> None:
     import importlib
 
     for name in ("aura_wire.session", "aura_wire.session.control", "aura_wire.session.negotiation",
@@ -411,13 +419,9 @@ def test_public_names_exist():
         (["aura.v1."], ["aura.v1."], None, None, False),
     ],
 )
-def test_subprotocol_negotiation(offered, app_sees, choice, wire, aura):
-    from aura_wire.session.negotiation import (
-        client_offer,
-        parse_selected,
-        server_select,
-        split_offer,
-    )
+def test_subprotocol_negotiation(offered: list[str], app_sees: list[str], choice: str | None, wire: str | None,
+                                 aura: bool) -> None:
+    from aura_wire.session.negotiation import client_offer, parse_selected, server_select, split_offer
 
     assert split_offer(offered)[1] == app_sees
     assert server_select(offered, choice) == (wire, aura)
@@ -431,7 +435,7 @@ def test_subprotocol_negotiation(offered, app_sees, choice, wire, aura):
                                  st.binary(max_size=60).map(lambda b: b"\x07" + b),
                                  st.binary(max_size=60).map(lambda b: b"\x07\x04" + b)), max_size=6),
        role=st.sampled_from([Role.SERVER, Role.CLIENT]))
-def test_hostile_frames_never_escape_as_exceptions(frames, role):
+def test_hostile_frames_never_escape_as_exceptions(frames: list[bytes], role: Role) -> None:
     d = small_dictionary()
     server, client = pair(d, config=SessionConfig(max_message_size=4096))
     server.start()

@@ -281,7 +281,7 @@ class _State(TemplateState):
                 mask = self.trial_mask if m is self.trial_match else same_mask(
                     predictions(self, m.tid, m.tmpl, m.values[0] if m.values else None), m.values)
                 self.update(m.tid, m.tmpl, m.values, mask)
-            for op, tid, _t in self.pending_ops:
+            for _op, tid, _t in self.pending_ops:
                 # the runtime table itself already changed in learn(); mirror the rest
                 self._drop_lasts(tid)
                 self.masks.pop(tid, None)

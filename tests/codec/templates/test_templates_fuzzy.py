@@ -14,7 +14,7 @@ from aura_wire.codec.decoder import Decoder
 from aura_wire.codec.encoder import Encoder
 from aura_wire.codec.templates.coders import TemplateDecoder, TemplateEncoder
 from aura_wire.codec.templates.section import TemplateSet
-from aura_wire.codec.templates.state import _State
+from aura_wire.codec.templates.context import TemplateState
 from aura_wire.training.templates import train_templates
 from aura_wire.codec.varint import encode_uvarint
 from aura_wire.errors import AuraError, LimitError, PayloadError
@@ -35,7 +35,7 @@ def _is_fuzzy(p: bytes | None) -> bool:
     return p is not None and p[0] & 3 == 3
 
 
-def _snap(s: _State) -> object:
+def _snap(s: TemplateState) -> object:
     """Everything §5 says both sides keep identical."""
     return (list(s.mru), dict(s.masks), {k: list(v) for k, v in s.lasts.items()}, list(s.prev_text),
             {tid: t.to_bytes() for tid, t in s.runtime.items()},
