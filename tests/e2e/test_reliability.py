@@ -224,7 +224,7 @@ def lying_zstd_frame(payload_bytes: int, declared: int = 1 << 20) -> bytes:
     Each 4-byte block (RFC 8878 §3.1.1.2, Block_Type 1) expands to 128 KiB: a 16 KB frame
     would produce 512 MB if decompressed before its size is checked.
     """
-    head = bytes([0x01 | 0x08])  # v1, ZSTD, text, no context, no dictionary (spec/wire-format.md §3)
+    head = bytes([0x40 | 0x01 | 0x08])  # v2, ZSTD, text, no context, no dictionary (spec/wire-format.md §3)
     # Frame_Header_Descriptor: 4-byte Frame_Content_Size, not single segment, so a Window_Descriptor
     # of 1 MiB follows (RFC 8878 §3.1.1.1.1-2): a streaming decoder then emits block after block.
     zhdr = bytes([0x80, 10 << 3]) + struct.pack("<I", declared)
@@ -241,7 +241,7 @@ def brotli_bomb(output_bytes: int) -> bytes:
     import brotli
 
     payload: bytes = brotli.compress(b"x" * output_bytes, quality=1, lgwin=24)
-    return bytes([0x02 | 0x08]) + payload
+    return bytes([0x40 | 0x02 | 0x08]) + payload  # v2, BROTLI, text
 
 
 _SERVER = r"""

@@ -182,9 +182,10 @@ async def raw_aura_exchange(base: str, path: str, frame: bytes | str) -> tuple[i
 @pytest.mark.parametrize(
     ("frame", "code", "words"),
     [
-        (b"\x06bad", 1002, "reserved method"),
+        (b"\x87bad", 1002, "version"),  # frame version 3
+        (b"\x06bad", 1002, "version"),  # a v1 data frame
         (b"\x07\x02" + b"\x11" * 32, 1002, "not announced"),
-        (b"\x18\xff\xfe", 1007, "UTF-8"),
+        (b"\x58\xff\xfe\x0a", 1007, "UTF-8"),  # context RAW text, invalid UTF-8, its check byte right
         ("text is not a frame", 1002, "binary"),
         (b"\x10" + b"x" * 5000, 1009, "max_message_size"),
     ],

@@ -38,7 +38,7 @@ def test_compare_reports_each_configuration() -> None:
         assert r["roundtrip_ok"] is True
         assert r["ratio"] == pytest.approx(total / r["wire_bytes"])
         assert sum(r["methods"].values()) == pytest.approx(1.0)
-    assert raw["wire_bytes"] == total + len(msgs)  # one header byte each
+    assert raw["wire_bytes"] == total + 2 * len(msgs)  # a header byte and a check byte each
     assert raw["methods"] == {"raw": 1.0}
     assert raw["ratio"] < 1.0 and raw["expansion_rate"] == 1.0
     assert zstd["wire_bytes"] < raw["wire_bytes"]
