@@ -7,7 +7,8 @@ note) covering the header bits (spec/wire-format.md §3), the method's payload
 (for ZSTD the RFC 8878 §3.1.1 frame header and block headers; for BROTLI the
 RFC 7932 §9.1 window size; for TEMPLATE the reference, mask and slot values;
 for BRIO the coded items, literals and matches with their source, and the
-check value; for TEMPLATE_BRIO both) and, when the
+check value; for TEMPLATE_BRIO both; for STATE the instructions and the
+inner frame, dissected; every data frame's check byte, spec §5.4) and, when the
 frame can be decoded (a dictionary is given, or none is needed), the decoded
 message.  :func:`format_dissection` renders it as text.
 
@@ -36,9 +37,13 @@ from aura_wire.codec.frame import (
     METHOD_CONTROL,
     METHOD_NAMES,
     METHOD_RAW,
+    METHOD_STATE,
     METHOD_TEMPLATE,
     METHOD_TEMPLATE_BRIO,
     METHOD_ZSTD,
+    STATE_COPIED_FLAGS,
+    WIRE_VERSION,
+    parse_header,
 )
 from aura_wire.errors import AuraError
 
@@ -48,7 +53,15 @@ from aura_wire.codec.decoder import Decoder
 from aura_wire.codec.shared import _shared_for
 from aura_wire.codec.templates.forms import get_uv
 from aura_wire.codec.templates.section import KIND_JSON, TemplateSet
-from aura_wire.codec.templates.context import MRU_SIZE, REF_FUZZY, REF_MASK
+from aura_wire.codec.templates.context import (
+    MRU_SIZE,
+    OP_DEFINE_JSON,
+    OP_DEFINE_TEXT,
+    OP_EVICT,
+    REF_FUZZY,
+    REF_MASK,
+    parse_instructions,
+)
 
 __all__ = ["Field", "Dissection", "read_frame_arg", "dissect", "format_dissection", "InputError",
            "describe_dictionary", "format_dictionary"]
@@ -161,46 +174,126 @@ def dissect(frame: bytes, dictionary: Dictionary | None = None, *, context: bool
         d.add("header", "(missing)", 0, 0, d.parse_error)
         return d
     b = frame[0]
-    version = b >> 6
     method = b & MASK_METHOD
     d.method = METHOD_NAMES.get(method, str(method))
-    d.add("header", f"0x{b:02x} = {b:08b}b", 0, 1, "ver(2) | D | C | T | method(3)  (wire-format §3)")
-    d.add("  version", f"{version} (v{version + 1})", 0, 1,
-          "" if version == 0 else "unsupported: this peer speaks v1 only")
-    d.add("  D dictionary", int(bool(b & FLAG_DICT)), 0, 1,
-          "payload uses the shared dictionary" if b & FLAG_DICT else "no shared dictionary")
-    d.add("  C context", int(bool(b & FLAG_CONTEXT)), 0, 1,
-          "coded against, and updates, the connection's state" if b & FLAG_CONTEXT else "decodes alone")
-    d.add("  T text", int(bool(b & FLAG_TEXT)), 0, 1, "UTF-8 text message" if b & FLAG_TEXT else "binary message")
-    d.add("  method", f"{method} {d.method.upper()}", 0, 1)
+    _header_fields(d, b, 0)
     payload = bytes(frame[1:])
     d.add("payload", f"{len(payload)} bytes", 1, len(payload))
-    if version != 0:
-        d.parse_error = f"frame version {version + 1} is not supported"
+    try:
+        parse_header(frame)  # the codec's own version rule (CONTROL frames have version 0)
+    except AuraError as exc:
+        d.parse_error = str(exc)
         return d
-    if method == METHOD_RAW:
-        d.add("  stored message", _preview(payload), 1, len(payload))
-    elif method == METHOD_ZSTD and b & FLAG_CONTEXT and payload:
-        # context ZSTD: the zstd frame, then the check byte (wire-format §5.2 rule 4)
-        _zstd_fields(d, payload[:-1])
-        d.add("  check byte", f"0x{payload[-1]:02x}", len(payload), 1, "crc32(message, check) & 0xFF")
-    elif method == METHOD_ZSTD:
-        _zstd_fields(d, payload)
-    elif method == METHOD_BROTLI:
-        _brotli_fields(d, payload)
-    elif method in (METHOD_TEMPLATE, METHOD_BRIO, METHOD_TEMPLATE_BRIO):
-        _method_fields(d, method, payload, dictionary, bool(b & FLAG_CONTEXT), bool(b & FLAG_DICT), decoder)
+    if method == METHOD_STATE:
+        _state_fields(d, frame, dictionary, decoder)
     elif method == METHOD_CONTROL:
         _control_fields(d)
     else:
-        d.parse_error = f"reserved method tag {method}"
-        d.add("  payload", "(reserved method)", 1, len(payload), d.parse_error)
+        _data_fields(d, method, b, payload, dictionary, decoder)
     if dictionary is not None:
         secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v)} B" for k, v in dictionary.sections.items())
         d.add("dictionary", f"{dictionary.id[:16]}... ({len(dictionary)} bytes: {secs})")
     if decode and method != METHOD_CONTROL and d.parse_error is None:
         _decode_into(d, dictionary, bool(b & FLAG_CONTEXT) if context is None else context, decoder)
     return d
+
+
+def _header_fields(d: Dissection, b: int, at: int, indent: str = "") -> None:
+    """The header byte's bits (wire-format §3) at frame offset ``at``."""
+    version = b >> 6
+    method = b & MASK_METHOD
+    name = METHOD_NAMES.get(method, str(method))
+    control = method == METHOD_CONTROL
+    d.add(f"{indent}header", f"0x{b:02x} = {b:08b}b", at, 1, "ver(2) | D | C | T | method(3)  (wire-format §3)")
+    d.add(f"{indent}  version", f"{version} (v{version + 1})", at, 1,
+          "" if version == WIRE_VERSION or (control and version == 0)
+          else f"unsupported: this peer speaks v{WIRE_VERSION + 1} only")
+    d.add(f"{indent}  D dictionary", int(bool(b & FLAG_DICT)), at, 1,
+          "payload uses the shared dictionary" if b & FLAG_DICT else "no shared dictionary")
+    d.add(f"{indent}  C context", int(bool(b & FLAG_CONTEXT)), at, 1,
+          "coded against, and updates, the connection's state" if b & FLAG_CONTEXT else "decodes alone")
+    d.add(f"{indent}  T text", int(bool(b & FLAG_TEXT)), at, 1,
+          "UTF-8 text message" if b & FLAG_TEXT else "binary message")
+    d.add(f"{indent}  method", f"{method} {name.upper()}", at, 1)
+
+
+_CHECK_NOTE = "crc32(F, crc32(I, crc32(m, s))) & 0xFF (wire-format §5.4)"
+
+
+def _data_fields(d: Dissection, method: int, b: int, payload: bytes, dictionary: Dictionary | None,
+                 decoder: Decoder | None) -> None:
+    """A data frame's payload (methods 0-5); every method but BRIO ends with the check byte."""
+    context = bool(b & FLAG_CONTEXT)
+    if method in (METHOD_RAW, METHOD_ZSTD, METHOD_BROTLI, METHOD_TEMPLATE):
+        if not payload:
+            d.parse_error = "frame too short for its check byte"
+            d.add("  check byte", "(missing)", 1, 0, d.parse_error)
+            return
+        body = payload[:-1]
+        if method == METHOD_RAW:
+            d.add("  stored message", _preview(body), 1, len(body))
+        elif method == METHOD_ZSTD:
+            _zstd_fields(d, body)
+        elif method == METHOD_BROTLI:
+            _brotli_fields(d, body)
+        else:
+            _template_fields(d, body, 1, context)
+        d.add("  check byte", f"0x{payload[-1]:02x}", len(payload), 1, _CHECK_NOTE)
+    elif method in (METHOD_BRIO, METHOD_TEMPLATE_BRIO):
+        _method_fields(d, method, payload, dictionary, context, bool(b & FLAG_DICT), decoder)
+    else:
+        d.parse_error = f"reserved method tag {method}"
+        d.add("  payload", "(reserved method)", 1, len(payload), d.parse_error)
+
+
+_OP_NAMES = {OP_EVICT: "EVICT", OP_DEFINE_JSON: "DEFINE_JSON", OP_DEFINE_TEXT: "DEFINE_TEXT"}
+
+
+def _state_fields(d: Dissection, frame: bytes, dictionary: Dictionary | None, decoder: Decoder | None) -> None:
+    """A STATE frame (wire-format §4.7): its instructions, then the inner frame dissected."""
+    if not frame[0] & FLAG_CONTEXT:
+        d.parse_error = "STATE frame without the context flag"
+        d.add("  state", "(malformed)", 0, 1, d.parse_error)
+        return
+    try:
+        instructions, pos = parse_instructions(frame, 1)
+    except AuraError as exc:
+        d.parse_error = f"{type(exc).__name__}: {exc}"
+        d.add("  instructions", "(malformed)", 1, None, d.parse_error)
+        return
+    d.add("  instructions", f"{len(instructions)} ({pos - 1} bytes)", 1, pos - 1,
+          "applied after the inner frame's message is decoded (templates §5.5)")
+    for ins in instructions:
+        name = _OP_NAMES.get(ins.op, str(ins.op))
+        if ins.op == OP_EVICT:
+            what = f"runtime template {ins.k}"
+        elif ins.op == OP_DEFINE_JSON:
+            holes = list(zip(ins.args[1::2], ins.args[2::2]))
+            what = f"runtime template {ins.k} from this message, {ins.args[0]} holes (skip, length) {holes}"
+        else:
+            what = f"runtime template {ins.k} from this message's {ins.args[0]} tokens"
+        d.add(f"  {name}", what, None, None, f"args {ins.args}" if ins.args and ins.op == OP_DEFINE_TEXT else "")
+    if pos >= len(frame):
+        d.parse_error = "STATE frame ends before its inner frame"
+        d.add("  inner frame", "(missing)", pos, 0, d.parse_error)
+        return
+    inner = frame[pos:]
+    ib = inner[0]
+    if (ib & MASK_METHOD) >= METHOD_STATE or not ib & FLAG_CONTEXT:
+        d.parse_error = (f"STATE frame around a {METHOD_NAMES.get(ib & MASK_METHOD, '?')} frame "
+                         "or a stateless one")
+    elif (frame[0] ^ ib) & STATE_COPIED_FLAGS:
+        d.parse_error = "STATE header flags differ from its inner frame's"
+    d.add("  inner frame", f"{len(inner)} bytes, method {METHOD_NAMES.get(ib & MASK_METHOD, '?')}", pos,
+          len(inner), "its check byte also covers the STATE header and instructions")
+    sub = dissect(inner, dictionary, decode=False, decoder=decoder)
+    for f in sub.fields:
+        d.fields.append(Field("  " + f.name, f.value, None if f.offset is None else f.offset + pos,
+                              f.length, f.note))
+    if d.parse_error is None:
+        d.parse_error = sub.parse_error
+    else:
+        d.add("  inner frame", "(refused)", pos, len(inner), d.parse_error)
 
 
 def _decode_into(d: Dissection, dictionary: Dictionary | None, context: bool, decoder: Decoder | None) -> None:
@@ -385,7 +478,7 @@ def _brio_fields(d: Dissection, method: int, payload: bytes, dictionary: Diction
         elif kind == "check":
             flush_literals()
             d.add("  check value", f"0x{int(a):02x}", len(d.frame) - 1, None,
-                  f"{b} bits: the message hash (spec/brio.md §7)")
+                  f"{b} bits: the frame's check byte, {_CHECK_NOTE} (spec/brio.md §7)")
         else:
             flush_literals()
             length, dist = int(a), int(b)
@@ -457,13 +550,7 @@ def _template_fields(d: Dissection, payload: bytes, base: int, context: bool) ->
 
 def _method_fields(d: Dissection, method: int, payload: bytes, dictionary: Dictionary | None, context: bool,
                    uses_dict: bool, decoder: Decoder | None) -> None:
-    """TEMPLATE, BRIO and TEMPLATE_BRIO payloads, field by field."""
-    if method == METHOD_TEMPLATE:
-        body = payload[:-1] if context else payload
-        _template_fields(d, body, 1, context)
-        if context and payload:
-            d.add("  check byte", f"0x{payload[-1]:02x}", len(payload), 1, "crc32(message, check) & 0xFF")
-        return
+    """BRIO and TEMPLATE_BRIO payloads, field by field."""
     decoded = _brio_fields(d, method, payload, dictionary, context, uses_dict, decoder)
     if method == METHOD_TEMPLATE_BRIO and decoded is not None:
         d.add("  TEMPLATE payload", f"{len(decoded)} bytes (BRIO-coded, spec/wire-format.md §4.6)")

@@ -115,7 +115,7 @@ def test_inspect_a_connections_frames(tmp_path: Path) -> None:
 def test_inspect_errors(tmp_path: Path) -> None:
     bad = run("inspect", "not a frame!", cwd=tmp_path, ok=False)
     assert bad.returncode == 2 and "neither hex, base64" in bad.stderr
-    broken = run("inspect", "48ffff", cwd=tmp_path, ok=False)  # version 2
+    broken = run("inspect", "08ffff", cwd=tmp_path, ok=False)  # version 1 (v1), refused by v2
     assert broken.returncode == 1 and "PARSE ERROR" in broken.stdout
 
 

@@ -61,8 +61,9 @@ def test_raw_frame_header_bits_and_message() -> None:
     assert frame[0] & 7 == METHOD_RAW
     d = dissect(frame)
     f = fields(d)
-    assert f["header"].startswith("0x08")
-    assert (f["version"], f["D dictionary"], f["C context"], f["T text"]) == ("0 (v1)", "0", "0", "1")
+    assert f["header"].startswith("0x48")
+    assert (f["version"], f["D dictionary"], f["C context"], f["T text"]) == ("1 (v2)", "0", "0", "1")
+    assert f["stored message"] == "'short'" and f["check byte"].startswith("0x")
     assert f["method"] == "0 RAW"
     assert d.message == "short" and d.parse_error is None
     assert "decoded (text, 5 bytes" in format_dissection(d)
@@ -129,9 +130,10 @@ def test_trailing_bytes_after_zstd_frame() -> None:
 
 
 def test_version_and_empty_and_reserved() -> None:
-    assert "not supported" in (dissect(b"\x48abc").parse_error or "")
+    assert "not supported" in (dissect(b"\x08abc").parse_error or "")  # a v1 frame
+    assert "not supported" in (dissect(b"\x88abc").parse_error or "")  # version 3
     assert dissect(b"").parse_error == "empty frame: no header byte"
-    assert "reserved method" in (dissect(b"\x06abc").parse_error or "")
+    assert "STATE frame without the context flag" in (dissect(b"\x46abc").parse_error or "")
 
 
 def test_context_frame_out_of_its_connection_says_why() -> None:
@@ -253,6 +255,36 @@ def test_template_frame_reference_and_slots() -> None:
             assert ref.offset == 1 and ref.length is not None and ref.length >= 1
             return
     raise AssertionError("no TEMPLATE frame")
+
+
+def test_state_frame_instructions_and_inner_frame() -> None:
+    from aura_wire import Decoder
+    from aura_wire.codec.frame import METHOD_STATE
+
+    msgs = sample(300)
+    enc = Encoder(None, context=True)
+    dec = Decoder(None, context=True)
+    seen = 0
+    for m in msgs:
+        frame = enc.encode(m)
+        dis = dissect(frame, decoder=dec)
+        assert dis.message == m and dis.parse_error is None
+        if frame[0] & 7 != METHOD_STATE:
+            continue
+        seen += 1
+        f: dict[str, str] = {}
+        for x in dis.fields:  # the STATE frame's own fields come first, then the inner frame's
+            f.setdefault(x.name.strip(), x.value)
+        names = [x.name.strip() for x in dis.fields]
+        assert f["method"] == "6 STATE" and f["version"] == "1 (v2)"
+        assert int(f["instructions"].split()[0]) >= 1
+        assert any(n in ("EVICT", "DEFINE_JSON", "DEFINE_TEXT") for n in names)
+        inner = next(x for x in dis.fields if x.name.strip() == "inner frame")
+        assert inner.offset is not None and frame[inner.offset] & 7 < METHOD_STATE
+        # the inner frame's header, dissected at its own offset
+        assert names.count("header") == 2
+        assert [x.offset for x in dis.fields if x.name.strip() == "header"] == [0, inner.offset]
+    assert seen > 0
 
 
 def test_control_frame() -> None:
