@@ -13,14 +13,14 @@ from librt.vecs import vec
 from mypy_extensions import i16, i32, i64
 
 from aura_wire.codec.brio.matchfinder import (
+    _NO32,
     _ZERO_IDX,
     HIST_HASH_BITS,
     PCHAIN_MAX_WINDOW,
     UNCOVERED,
     Candidates,
     MatchFinder,
-    _insert,
-    _link_insert,
+    _index,
     _lit_price,
     _price_bit,
     _price_dist,
@@ -355,17 +355,16 @@ class BrioEncoder:
             tail = data
             total0 = self.total
         H0: i64 = len(hist0)
-        if self.rmask > 0:
-            # the index after the frame is the same whichever parse made it; rebuild it with the links
-            _link_insert(self.idx, self.plink, self.rmask, hist0 + tail, H0 - 3 if H0 >= 3 else 0,
-                         H0 + len(tail), total0 - H0)
-            if trial_ok:
+        if self.rmask > 0 or not (trial_ok and self._trial_idx is not None):
+            # the index after the frame is the same whichever parse made it; rebuild it (with the links)
+            hb = hist0 + tail
+            start: i64 = H0 - 3 if H0 >= 3 else 0
+            _index(hb, start, H0 + len(tail), self.idx, total0 - H0, self.plink, self.rmask, _NO32, _NO32, 0, 0)
+            if self.rmask > 0 and trial_ok:
                 self.alt = self._trial_alt
-        elif trial_ok and self._trial_idx is not None:
+        elif self._trial_idx is not None:
             self.idx = self._trial_idx
             self.alt = self._trial_alt
-        else:
-            _insert(self.idx, hist0 + tail, H0 - 3 if H0 >= 3 else 0, H0 + len(tail), total0 - H0)
         self._trial_data = None
         self._trial_models = None
         self._trial_idx = None

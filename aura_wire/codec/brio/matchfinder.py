@@ -73,6 +73,9 @@ PRICE: Final = _price_table()
 _ZERO_IDX: Final = _filled_i16(1 << HIST_HASH_BITS, 0)
 #: Empty heads for the per-frame chain (sliced to size).
 _NEG_HEADS: Final = _filled_i32(1 << 16, -1)
+#: Empty indexes: what _index leaves out.
+_NO16: Final = vec[i16]()
+_NO32: Final = vec[i32]()
 
 
 # -- encoder core ----------------------------------------------------------------
@@ -175,74 +178,47 @@ def _lit_price(probs: vec[i16], prev: i64, b: i64, mbyte: i64) -> i64:
     return t
 
 
-def _insert(idx: vec[i16], hb: bytes, start: i64, end: i64, abs_base: i64) -> None:
-    """Record positions start..end-1 of hb (absolute position abs_base + j) in the history index."""
+def _index(hb: bytes, start: i64, end: i64, idx: vec[i16], abs_base: i64, plink: vec[i16], rmask: i64,
+           mhead: vec[i32], mchain: vec[i32], mbits: i64, cbase: i64) -> None:
+    """Record positions start..end-1 of hb, one rolling hash per position, in up to three indexes:
+
+    * the history index ``idx`` (skipped when empty): one entry per HIST_HASH_BITS-bit hash, keeping
+      16 bits of the absolute position ``abs_base + j``;
+    * with ``rmask`` > 0, the persistent chain ``plink`` (a ring of rmask + 1 links): the link of a
+      position is the distance to the previous position with the same index hash, or 0 when that one
+      is no longer in ``hb`` or farther than PCHAIN_MAX_WINDOW (an index entry is trusted only when the
+      position it names still has its hash);
+    * with ``mbits`` > 0, the per-frame chain ``mhead``/``mchain`` keyed by ``mbits`` bits
+      (``mchain[j - cbase]``)."""
     n: i64 = len(hb)
     j: i64 = start
     if j >= end or j + 4 > n:
         return
-    b0: i64 = hb[j]
-    b1: i64 = hb[j + 1]
-    b2: i64 = hb[j + 2]
-    v: i64 = b0 | (b1 << 8) | (b2 << 16)
-    while j < end and j + 4 <= n:
-        b3: i64 = hb[j + 3]
-        v = v | (b3 << 24)
-        h: i64 = ((v * HASH_MUL) & MASK32) >> (32 - HIST_HASH_BITS)
-        idx[h] = i16(((abs_base + j) & 0xFFFF) - 32768)
-        v = v >> 8
-        j += 1
-
-
-def _minsert(mhead: vec[i32], mchain: vec[i32], mbits: i64, hb: bytes, start: i64, end: i64,
-             base: i64) -> None:
-    """Chain positions start..end-1 (hb indexes, ``mchain[j - base]``) in the per-frame index."""
-    n: i64 = len(hb)
-    j: i64 = start
-    if j >= end or j + 4 > n:
-        return
-    b0: i64 = hb[j]
-    b1: i64 = hb[j + 1]
-    b2: i64 = hb[j + 2]
-    v: i64 = b0 | (b1 << 8) | (b2 << 16)
-    shift: i64 = 32 - mbits
-    while j < end and j + 4 <= n:
-        b3: i64 = hb[j + 3]
-        v = v | (b3 << 24)
-        h: i64 = ((v * HASH_MUL) & MASK32) >> shift
-        mchain[j - base] = mhead[h]
-        mhead[h] = i32(j)
-        v = v >> 8
-        j += 1
-
-
-def _link_insert(idx: vec[i16], plink: vec[i16], rmask: i64, hb: bytes, start: i64, end: i64,
-                 abs_base: i64) -> None:
-    """Commit positions start..end-1 of hb to the history index and the persistent chain.
-
-    The link of a position is the distance to the previous position with the same index hash, or 0 when
-    that one is no longer in ``hb`` or farther than PCHAIN_MAX_WINDOW; an index entry is trusted only
-    when the position it names still has its hash (entries keep 16 bits of the absolute position)."""
-    n: i64 = len(hb)
-    j: i64 = start
-    if j >= end or j + 4 > n:
-        return
+    use_idx: bool = len(idx) > 0
     b0: i64 = hb[j]
     b1: i64 = hb[j + 1]
     b2: i64 = hb[j + 2]
     v: i64 = b0 | (b1 << 8) | (b2 << 16)
     hshift: i64 = 32 - HIST_HASH_BITS
+    mshift: i64 = 32 - mbits
     while j < end and j + 4 <= n:
         b3: i64 = hb[j + 3]
         v = v | (b3 << 24)
-        h: i64 = ((v * HASH_MUL) & MASK32) >> hshift
-        pos: i64 = abs_base + j
-        d: i64 = (pos - (i64(idx[h]) + 32768)) & 0xFFFF
-        link: i64 = 0
-        if d > 0 and d <= j and d <= PCHAIN_MAX_WINDOW and (_mix4(hb, j - d) >> hshift) == h:
-            link = d
-        plink[pos & rmask] = i16(link)
-        idx[h] = i16((pos & 0xFFFF) - 32768)
+        hx: i64 = (v * HASH_MUL) & MASK32
+        if use_idx:
+            h: i64 = hx >> hshift
+            pos: i64 = abs_base + j
+            if rmask > 0:
+                d: i64 = (pos - (i64(idx[h]) + 32768)) & 0xFFFF
+                link: i64 = 0
+                if d > 0 and d <= j and d <= PCHAIN_MAX_WINDOW and (_mix4(hb, j - d) >> hshift) == h:
+                    link = d
+                plink[pos & rmask] = i16(link)
+            idx[h] = i16((pos & 0xFFFF) - 32768)
+        if mbits > 0:
+            hm: i64 = hx >> mshift
+            mchain[j - cbase] = mhead[hm]
+            mhead[hm] = i32(j)
         v = v >> 8
         j += 1
 
@@ -334,13 +310,13 @@ class MatchFinder:
         # every chain entry is written before it is read, so any buffer of the right size will do
         csize: i64 = end - fbase + 1
         self.mchain: vec[i32] = _NEG_HEADS[0:csize] if csize <= len(_NEG_HEADS) else _filled_i32(csize, -1)
-        _insert(idx, hb, H - 3 if H >= 3 else 0, H, abs_base)
-        _minsert(self.mhead, self.mchain, fbits, hb, fbase, H, fbase)
+        _index(hb, H - 3 if H >= 3 else 0, H, idx, abs_base, _NO16, 0, _NO32, _NO32, 0, 0)
+        _index(hb, fbase, H, _NO16, 0, _NO16, 0, self.mhead, self.mchain, fbits, fbase)
 
     def insert(self, start: i64, end: i64) -> None:
         """Index the frame's positions start..end-1 once they are coded."""
-        _insert(self.idx, self.hb, start, end, self.abs_base)
-        _minsert(self.mhead, self.mchain, self.fbits, self.hb, start, end, self.fbase)
+        _index(self.hb, start, end, self.idx, self.abs_base, _NO16, 0, self.mhead, self.mchain, self.fbits,
+               self.fbase)
 
     def find(self, s: Candidates, j: i64) -> None:
         """Rep candidates and main-match candidates at position ``j``, nearest first; a candidate is only
