@@ -1,14 +1,19 @@
-"""Build: compile the codec modules with mypyc unless AURA_WIRE_NO_COMPILE=1.
+"""Build: compile the codec modules with mypyc unless AURA_WIRE_NO_COMPILE=1, and BRIO's C speedups.
 
 The compiled set is listed once, in aura_wire/_compiled_modules.py, with the
 reason for each module left out.  The same sources ship as .py files and are
 the pure-Python fallback (see aura_wire/_loader.py).
+
+BRIO's C module (aura_wire/codec/brio/_speedups.c) is optional, as websockets'
+speedups.c is: when it fails to build, the install goes on without it and the
+mypyc/Python path runs (aura_wire/codec/brio/speedups.py).  AURA_WIRE_NO_SPEEDUPS=1
+skips it at build time (and turns it off at run time).
 """
 
 import ast
 import os
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 
 def compiled_modules() -> list[str]:
@@ -36,5 +41,12 @@ if os.environ.get("AURA_WIRE_NO_COMPILE", "") in ("", "0"):
         opt_level=os.environ.get("MYPYC_OPT_LEVEL", "3"),
         group_name="aura_wire_codec",
     )
+
+if os.environ.get("AURA_WIRE_NO_SPEEDUPS", "") in ("", "0"):
+    ext_modules.append(Extension(
+        "aura_wire.codec.brio._speedups",
+        sources=["aura_wire/codec/brio/_speedups.c"],
+        optional=True,  # a failed build is a warning: the package then runs the mypyc/Python path
+    ))
 
 setup(ext_modules=ext_modules)

@@ -10,6 +10,8 @@ Modules left out, with the reason:
 * ``aura_wire.training.dictionary``, ``aura_wire.training.economics``: run once
   per dictionary and only call the compiled codec and trainers.
 * the package ``__init__`` modules: docstrings and re-exports only.
+* ``aura_wire.codec.brio.speedups``: picks BRIO's path once per frame (the optional C module
+  ``_speedups``, built from ``_speedups.c`` by setup.py, or the compiled Python); not hot.
 * ``aura_wire.metrics``, ``session``, ``middleware``, ``client``, ``extension``, ``files``, ``tools``: not
   hot, or they use asyncio/dynamic features mypyc does not speed up.
 """

@@ -39,6 +39,8 @@ from aura_wire.codec.brio.model import (
     verify_check,
 )
 from aura_wire.codec.brio.rangecoder import _decode_len, _decode_lit, _RangeDecoder
+from aura_wire.codec.brio.speedups import current as speedups
+from aura_wire.codec.brio.speedups import raise_decode_error
 from aura_wire.errors import (
     LimitError,
     PayloadError,
@@ -82,7 +84,17 @@ class BrioDecoder:
         models = self.models[0:NPROBS]
         hist = self.hist if self.context else b""
         reps = _initial_reps(self.lens, self.context)
-        data, check = _decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
+        sp = speedups()
+        if sp is not None:
+            # the C module: the same message, models and errors, in one call (speedups.py)
+            res = sp.decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
+            code: int = res[0]
+            if code != 0:
+                raise_decode_error(code, res[3], res[4], max_size)
+            data: bytes = res[1]
+            check: i64 = res[2]
+        else:
+            data, check = _decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
         if self.context:
             self.models = models
         return data, check

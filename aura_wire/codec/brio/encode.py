@@ -57,6 +57,7 @@ from aura_wire.codec.brio.rangecoder import (
     _encode_msg_len,
     _RangeEncoder,
 )
+from aura_wire.codec.brio.speedups import current as speedups
 
 #: Default size (positions, 2 bytes each) of the persistent chain's ring; frames whose search reaches
 #: farther back chain per frame.
@@ -323,6 +324,13 @@ class BrioEncoder:
         """One frame of ``data`` after ``hist``; mutates ``models``, ``idx`` and ``reps`` (the caller
         passes copies).  ``check`` >= 0 is written as the check value instead of ``msghash(seed,
         data)`` (TEMPLATE_BRIO frames check the message they decode to, spec/wire-format.md §4.6)."""
+        sp = speedups()
+        if sp is not None and counts is None:
+            # the C module: the same frame, models, index and reps, in one call (speedups.py)
+            out: bytes = sp.encode_frame(self.content, self.head, self.chain, self.shared is not None, models, idx,
+                                         hist + data, len(hist), self.total - len(hist), reps, self.idx, self.plink,
+                                         self.rmask, unc, check, self.conn_hash)
+            return out
         rc = _RangeEncoder(models, counts)
         _encode_msg_len(rc, len(data))
         finder = MatchFinder(self.shared, models, idx, hist + data, len(hist), self.total - len(hist), reps,
@@ -359,7 +367,11 @@ class BrioEncoder:
             # the index after the frame is the same whichever parse made it; rebuild it (with the links)
             hb = hist0 + tail
             start: i64 = H0 - 3 if H0 >= 3 else 0
-            _index(hb, start, H0 + len(tail), self.idx, total0 - H0, self.plink, self.rmask, _NO32, _NO32, 0, 0)
+            sp = speedups()
+            if sp is not None:
+                sp.index(hb, start, H0 + len(tail), self.idx, total0 - H0, self.plink, self.rmask)
+            else:
+                _index(hb, start, H0 + len(tail), self.idx, total0 - H0, self.plink, self.rmask, _NO32, _NO32, 0, 0)
             if self.rmask > 0 and trial_ok:
                 self.alt = self._trial_alt
         elif self._trial_idx is not None:
