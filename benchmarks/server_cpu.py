@@ -14,6 +14,9 @@ half in order over one connection to a warm client that already holds the dictio
               ``ws="auto"`` implementation uses (window 12, memLevel 5; about 43 KiB)
   aura-ctx    ``AuraMiddleware(context=True)`` + the aura_wire client
   aura-sl     ``AuraMiddleware(context=False)``
+  aura-*-py   the same without BRIO's C speedups (the mypyc path; not in the default set): the
+              server turns them off for these connections only, so both paths run interleaved
+              in one process (``--configs plain,pmd-w15,pmd-w12,aura-ctx,aura-sl,aura-ctx-py,aura-sl-py``)
   ==========  ==============================================================================
 
   Every configuration runs on the same uvicorn process (ws="websockets", the permessage-deflate
@@ -70,8 +73,11 @@ from aura_wire import load_dictionary, save_dictionary, train_dictionary
 
 DEFAULT_CORPORA = ("market_coinbase", "llm_stream_vercel", "cdp_devtools_cnn", "json_github_webhooks", "logs_hdfs")
 CONFIGS = ("plain", "pmd-w15", "pmd-w12", "aura-ctx", "aura-sl")
+#: Also known: aura without BRIO's C speedups (the mypyc / Python path).
+PY_CONFIGS = ("aura-ctx-py", "aura-sl-py")
 #: URL prefix per configuration: /ctx and /sl are wrapped in AuraMiddleware, /raw is the bare app.
-PREFIX = {"plain": "raw", "pmd-w15": "raw", "pmd-w12": "raw", "aura-ctx": "ctx", "aura-sl": "sl"}
+PREFIX = {"plain": "raw", "pmd-w15": "raw", "pmd-w12": "raw", "aura-ctx": "ctx", "aura-sl": "sl",
+          "aura-ctx-py": "ctxpy", "aura-sl-py": "slpy"}
 STALL_SIZE = 5 * 1024 * 1024
 PING_EVERY = 0.005
 
@@ -120,6 +126,7 @@ def serve(workdir: str) -> None:
     from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
+    from aura_wire.codec.brio import speedups
     from aura_wire.middleware import AuraMiddleware
 
     with open(os.path.join(workdir, "setup.json"), encoding="utf-8") as f:
@@ -147,7 +154,7 @@ def serve(workdir: str) -> None:
             super().__init__(*args, **kwargs)
             self.available_extensions = [DeflateFactory()]
 
-    fans: dict[str, list[Any]] = {"raw": [], "ctx": [], "sl": []}
+    fans: dict[str, list[Any]] = {"raw": [], "ctx": [], "sl": [], "ctxpy": [], "slpy": []}
 
     def text(m: dict[str, Any]) -> str:
         return str(m.get("text") or "")
@@ -214,10 +221,13 @@ def serve(workdir: str) -> None:
     import inspect
 
     extra = {"shadow_sample": 0.0} if "shadow_sample" in inspect.signature(AuraMiddleware).parameters else {}
-    mws = {name: AuraMiddleware(inner, dictionary, context=(name == "ctx"), **extra, **codec) for name in ("ctx", "sl")}
+    mws = {name: AuraMiddleware(inner, dictionary, context=name.startswith("ctx"), **extra, **codec)
+           for name in ("ctx", "sl", "ctxpy", "slpy")}
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         prefix = scope.get("path", "/").strip("/").partition("/")[0]
+        if speedups.available():  # streams run one connection at a time: the path follows the connection
+            speedups.use(not prefix.endswith("py"))
         target = mws.get(prefix)
         await (target or inner)(scope, receive, send)
 
@@ -421,8 +431,12 @@ async def _handshake_time(port: int) -> float:
 # ---------------------------------------------------------------------------
 
 
-def codec_pass(dictionary: Dictionary, stream: list[str], codec: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Wire bytes and encode/decode time per message for aura (both modes) and permessage-deflate."""
+def codec_pass(dictionary: Dictionary, stream: list[str], codec: dict[str, Any],
+               configs: list[str]) -> dict[str, dict[str, float]]:
+    """Wire bytes and encode/decode time per message for aura (both modes; with and without BRIO's C
+    speedups when ``configs`` name the -py variants) and permessage-deflate."""
+    from aura_wire.codec.brio import speedups
+
     from websockets.extensions.permessage_deflate import (
         ClientPerMessageDeflateFactory,
         ServerPerMessageDeflateFactory,
@@ -444,11 +458,15 @@ def codec_pass(dictionary: Dictionary, stream: list[str], codec: dict[str, Any])
         cx = cli.process_response_params(response, [])
         peers.append((name, lambda m, d, sx=sx: bytes(sx.encode(Frame(Opcode.TEXT, d)).data),
                       lambda w, cx=cx: bytes(cx.decode(Frame(Opcode.TEXT, w, rsv1=True), max_size=None).data)))
-    for name, ctx in (("aura-ctx", True), ("aura-sl", False)):
+    for name, ctx in (("aura-ctx", True), ("aura-sl", False), ("aura-ctx-py", True), ("aura-sl-py", False)):
+        if name.endswith("-py") and (name not in configs or not speedups.available()):
+            continue
         enc = Encoder(dictionary, context=ctx, **codec)
         dec = Decoder(dictionary, context=ctx, **codec)
         peers.append((name, lambda m, d, e=enc: e.encode(m), lambda w, dd=dec: dd.decode(w)))
     for name, encode, decode in peers:
+        if speedups.available():
+            speedups.use(not name.endswith("-py"))
         times: list[int] = []
         dtimes: list[int] = []
         wire = 0
@@ -519,7 +537,7 @@ async def run_corpus(name: str, args: argparse.Namespace, codec: dict[str, Any],
                 for config in order:
                     cpu[config].append(await measure_stream(port, config, stream, cache_dir))
                 if args.codec_pass:
-                    codec_runs.append(codec_pass(dictionary, stream, codec))
+                    codec_runs.append(codec_pass(dictionary, stream, codec, args.configs))
                 print(f"  {name} run {r + 1}: " + "  ".join(f"{c} {cpu[c][-1]:.1f}" for c in args.configs),
                       file=sys.stderr)
     finally:
@@ -586,20 +604,21 @@ async def run_stall(args: argparse.Namespace, codec: dict[str, Any]) -> dict[str
 def report(res: dict[str, Any]) -> str:
     lines = [f"# server CPU per message, {res['build']} build, uvicorn ws=websockets; {res['runs']} interleaved "
              f"runs, median (spread = (max-min)/median)", f"# codec options: {res['codec'] or 'defaults'}", ""]
-    head = "| corpus | msgs | " + " | ".join(res["configs"]) + " | ctx / pmd-w15 | sl / pmd-w15 |"
+    auras = [c for c in res["configs"] if c.startswith("aura")]
+    bases = [b for b in ("pmd-w15", "pmd-w12") if b in res["configs"]]
+    rels = [(c, b) for b in bases for c in auras]
+    head = "| corpus | msgs | " + " | ".join(res["configs"]) + "".join(f" | {c} / {b}" for c, b in rels) + " |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
-    ctx_rel, sl_rel = [], []
+    rel: dict[tuple[str, str], list[float]] = {k: [] for k in rels}
     for name, r in res["corpora"].items():
         cpu = r["cpu_us"]
         cells = [f"{cpu[c]['median']:.1f} ±{100 * cpu[c]['spread']:.0f}%" for c in res["configs"]]
-        base = cpu.get("pmd-w15", {}).get("median", 0.0)
-        rc = cpu["aura-ctx"]["median"] / base if base and "aura-ctx" in cpu else 0.0
-        rs = cpu["aura-sl"]["median"] / base if base and "aura-sl" in cpu else 0.0
-        ctx_rel.append(rc)
-        sl_rel.append(rs)
-        lines.append(f"| {name} | {r['messages']} | " + " | ".join(cells) + f" | {rc:.2f}x | {rs:.2f}x |")
+        for c, b in rels:
+            rel[(c, b)].append(cpu[c]["median"] / cpu[b]["median"] if cpu[b]["median"] else 0.0)
+        lines.append(f"| {name} | {r['messages']} | " + " | ".join(cells) +
+                     "".join(f" | {rel[k][-1]:.2f}x" for k in rels) + " |")
     lines.append("| geomean | | " + " | ".join("" for _ in res["configs"]) +
-                 f" | {geomean(ctx_rel):.2f}x | {geomean(sl_rel):.2f}x |")
+                 "".join(f" | {geomean(rel[k]):.2f}x" for k in rels) + " |")
     if any("codec" in r for r in res["corpora"].values()):
         lines += ["", "# codec alone (this process): ratio = original / wire bytes; encode/decode per message (us)", ""]
         head = ("| corpus | peer | ratio | vs pmd-w15 | enc mean | p50 | p95 | p99 | max | dec mean | "
@@ -614,7 +633,8 @@ def report(res: dict[str, Any]) -> str:
                              f"{v['enc_mean_us']:.1f} | {v['enc_p50_us']:.1f} | {v['enc_p95_us']:.1f} | "
                              f"{v['enc_p99_us']:.1f} | {v['enc_max_us']:.0f} | {v['dec_mean_us']:.1f} | "
                              f"{v['dec_mean_us'] / c['pmd-w15']['dec_mean_us']:.2f}x |")
-        for peer in ("aura-ctx", "aura-sl"):
+        for peer in [p for p in next(r["codec"] for r in res["corpora"].values() if "codec" in r)
+                     if p.startswith("aura")]:
             rr = [r["codec"][peer]["ratio"] / r["codec"]["pmd-w15"]["ratio"] for r in res["corpora"].values()
                   if "codec" in r]
             dd = [r["codec"][peer]["dec_mean_us"] / r["codec"]["pmd-w15"]["dec_mean_us"]
@@ -686,7 +706,11 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     codec = parse_codec(args.codec)
     Encoder(None, **codec)  # options checked before anything starts
     rng = random.Random(args.seed)
-    res: dict[str, Any] = {"build": "compiled" if is_compiled() else "pure", "runs": args.runs,
+    from aura_wire.codec.brio import speedups
+
+    build = "compiled" if is_compiled() else "pure"
+    build += ", BRIO C speedups " + ("on" if speedups.current() is not None else f"off ({speedups.reason})")
+    res: dict[str, Any] = {"build": build, "runs": args.runs,
                            "configs": list(args.configs), "codec": codec, "corpora": {}}
     if not args.no_stream:
         for name in args.corpora:
@@ -723,9 +747,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
-    unknown = [c for c in args.configs if c not in CONFIGS]
+    unknown = [c for c in args.configs if c not in CONFIGS + PY_CONFIGS]
     if unknown:
-        ap.error(f"unknown config(s) {unknown}; known: {', '.join(CONFIGS)}")
+        ap.error(f"unknown config(s) {unknown}; known: {', '.join(CONFIGS + PY_CONFIGS)}")
     res = asyncio.run(amain(args))
     print(report(res))
     if args.json:
