@@ -121,6 +121,21 @@ static int get_vec(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const ch
     return 0;
 }
 
+/* Buffers of ``n`` objects with the item sizes ``sizes``: all of them, or none and -1. */
+static int get_vecs(PyObject *const *objs, Py_buffer *views, const Py_ssize_t *sizes, int n) {
+    for (int i = 0; i < n; i++) {
+        if (get_vec(objs[i], &views[i], sizes[i], "BRIO speedups argument") < 0) {
+            while (i-- > 0) PyBuffer_Release(&views[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void release_vecs(Py_buffer *views, int n) {
+    for (int i = 0; i < n; i++) PyBuffer_Release(&views[i]);
+}
+
 /* -- range encoder (rangecoder.py _RangeEncoder) ---------------------------------------------- */
 typedef struct {
     int64_t low;
@@ -779,24 +794,10 @@ static PyObject *py_encode_frame(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     int32_t *mhead = NULL, *mchain = NULL;
     RC rc = {0, MASK32, 0, 1, {NULL, 0, 0}, NULL, 0};
-    if (get_vec(o_content, &v[0], 1, "content") < 0) goto done;
-    got++;
-    if (get_vec(o_head, &v[1], 4, "head") < 0) goto done;
-    got++;
-    if (get_vec(o_chain, &v[2], 4, "chain") < 0) goto done;
-    got++;
-    if (get_vec(o_models, &v[3], 2, "models") < 0) goto done;
-    got++;
-    if (get_vec(o_idx, &v[4], 2, "idx") < 0) goto done;
-    got++;
-    if (get_vec(o_hb, &v[5], 1, "hb") < 0) goto done;
-    got++;
-    if (get_vec(o_reps, &v[6], 8, "reps") < 0) goto done;
-    got++;
-    if (get_vec(o_pidx, &v[7], 2, "pidx") < 0) goto done;
-    got++;
-    if (get_vec(o_plink, &v[8], 2, "plink") < 0) goto done;
-    got++;
+    PyObject *const objs[9] = {o_content, o_head, o_chain, o_models, o_idx, o_hb, o_reps, o_pidx, o_plink};
+    static const Py_ssize_t sizes[9] = {1, 4, 4, 2, 2, 1, 8, 2, 2};
+    if (get_vecs(objs, v, sizes, 9) < 0) return NULL;
+    got = 9;
     Finder f;
     f.content = (const uint8_t *)v[0].buf;
     f.c_len = v[0].len;
@@ -862,7 +863,7 @@ static PyObject *py_encode_frame(PyObject *self, PyObject *args) {
         result = rc_finish(&rc);
     }
 done:
-    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    release_vecs(v, got);
     PyMem_Free(mhead);
     PyMem_Free(mchain);
     PyMem_Free(rc.out.buf);
@@ -876,29 +877,20 @@ static PyObject *py_index(PyObject *self, PyObject *args) {
     PyObject *o_hb, *o_idx, *o_plink;
     long long start, end, abs_base, rmask;
     if (!PyArg_ParseTuple(args, "OLLOLOL", &o_hb, &start, &end, &o_idx, &abs_base, &o_plink, &rmask)) return NULL;
-    Py_buffer hb, idx, plink;
-    if (get_vec(o_hb, &hb, 1, "hb") < 0) return NULL;
-    if (get_vec(o_idx, &idx, 2, "idx") < 0) {
-        PyBuffer_Release(&hb);
-        return NULL;
-    }
-    if (get_vec(o_plink, &plink, 2, "plink") < 0) {
-        PyBuffer_Release(&hb);
-        PyBuffer_Release(&idx);
-        return NULL;
-    }
+    Py_buffer v[3];
+    PyObject *const objs[3] = {o_hb, o_idx, o_plink};
+    static const Py_ssize_t sizes[3] = {1, 2, 2};
+    if (get_vecs(objs, v, sizes, 3) < 0) return NULL;
     PyObject *r = Py_None;
-    if (idx.len != 2 << HIST_HASH_BITS || start < 0 || (rmask > 0 && plink.len != 2 * (rmask + 1))) {
+    if (v[1].len != 2 << HIST_HASH_BITS || start < 0 || (rmask > 0 && v[2].len != 2 * (rmask + 1))) {
         PyErr_SetString(PyExc_ValueError, "BRIO speedups: index state of the wrong size");
         r = NULL;
     } else {
-        index_positions((const uint8_t *)hb.buf, hb.len, start, end, (int16_t *)idx.buf, abs_base,
-                        rmask > 0 ? (int16_t *)plink.buf : NULL, rmask > 0 ? rmask : 0, NULL, NULL, 0, 0);
+        index_positions((const uint8_t *)v[0].buf, v[0].len, start, end, (int16_t *)v[1].buf, abs_base,
+                        rmask > 0 ? (int16_t *)v[2].buf : NULL, rmask > 0 ? rmask : 0, NULL, NULL, 0, 0);
         Py_INCREF(r);
     }
-    PyBuffer_Release(&hb);
-    PyBuffer_Release(&idx);
-    PyBuffer_Release(&plink);
+    release_vecs(v, 3);
     return r;
 }
 
@@ -1046,16 +1038,10 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
     Out w = {NULL, 0, 0};
     int err = E_OK;
     int64_t err_value = 0, err_offset = 0;
-    if (get_vec(o_content, &v[0], 1, "content") < 0) goto done;
-    got++;
-    if (get_vec(o_models, &v[1], 2, "models") < 0) goto done;
-    got++;
-    if (get_vec(o_hist, &v[2], 1, "hist") < 0) goto done;
-    got++;
-    if (get_vec(o_payload, &v[3], 1, "payload") < 0) goto done;
-    got++;
-    if (get_vec(o_reps, &v[4], 8, "reps") < 0) goto done;
-    got++;
+    PyObject *const objs[5] = {o_content, o_models, o_hist, o_payload, o_reps};
+    static const Py_ssize_t sizes[5] = {1, 2, 1, 1, 8};
+    if (get_vecs(objs, v, sizes, 5) < 0) return NULL;
+    got = 5;
     if (v[1].len != 2 * NPROBS || v[4].len < 4 * 8) {
         PyErr_SetString(PyExc_ValueError, "BRIO speedups: decode_frame state of the wrong size");
         goto done;
@@ -1215,7 +1201,7 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
 fail:
     result = Py_BuildValue("(iOiLL)", err, Py_None, 0, (long long)err_value, (long long)err_offset);
 done:
-    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    release_vecs(v, got);
     PyMem_Free(w.buf);
     return result;
 }
