@@ -32,7 +32,7 @@ from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics, Shad
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
 from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig, State
 from aura_wire.session.negotiation import Hints, parse_hints, server_select, split_offer
-from aura_wire.session.params import restrict_methods
+from aura_wire.session.params import restrict_methods, server_codec_config
 
 if TYPE_CHECKING:
     from aura_wire.cluster.node import ClusterNode
@@ -709,7 +709,7 @@ class _ServerAdapter:
                 Role.SERVER,
                 dictionaries=[self.mw.dictionary] if self.mw.dictionary is not None else [],
                 config=self.mw.session_config,
-                codec_config=codec,
+                codec_config=server_codec_config(codec),
                 send_metrics=sent,
                 receive_metrics=received,
                 hints=self.hints,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Mapping, NamedTuple, Sequence
 
-from aura_wire.codec.config import CONTEXT_FIELDS, CONTEXT_REVISION, CodecConfig
+from aura_wire.codec.config import CONTEXT_FIELDS, CONTEXT_REVISION, DEFAULT_LEVEL, LEVELS, CodecConfig
 from aura_wire.errors import ConfigError, ProtocolError
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "check_params",
     "context_memory",
     "codec_config_with",
+    "SERVER_WINDOW",
+    "server_codec_config",
 ]
 
 #: Key 0: 1 when data frames use context mode (both directions), 0 for stateless frames.
@@ -75,6 +77,24 @@ class ContextParams(NamedTuple):
         out = [(PARAM_CONTEXT, int(self.context)), (PARAM_REVISION, self.revision)]
         out += [(PARAM_KEYS[name], self.values[name]) for name in CONTEXT_FIELDS]
         return tuple(out)
+
+
+#: The BRIO history (``window``) a server announces when its configuration does not choose one:
+#: 32 KiB, the window of permessage-deflate w15, the incumbent a connection is compared with.
+#: The codec's own default (8 KiB) is sized for many connections per process; on real sockets
+#: it lost to deflate on large JSON messages (DevTools traffic: 0.94x deflate w15 without a
+#: dictionary, 1.11x with 32 KiB; logs 0.91x -> 0.95x; benchmarks/e2e_sessions.py, docs/benchmarks.md).
+#: Cost: about 40 KiB more per connection (encoder and decoder), far below deflate w15's ~295 KiB.
+SERVER_WINDOW: Final = 32768
+
+
+def server_codec_config(codec_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The codec configuration a server session runs for ``codec_config``: the user's knobs, and
+    :data:`SERVER_WINDOW` as ``window`` unless the user or the chosen ``level`` sets one."""
+    cfg = dict(codec_config)
+    if "window" not in cfg and "window" not in LEVELS.get(int(cfg.get("level", DEFAULT_LEVEL)), {}):
+        cfg["window"] = SERVER_WINDOW
+    return cfg
 
 
 def announced_params(context: bool, codec_config: Mapping[str, Any]) -> ContextParams:

@@ -204,13 +204,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CliError("--target-messages needs held-back messages (--hold-back > 0)")
         if args.zstd_dict_size is not None:
             raise CliError("--target-messages chooses the size; leave out --zstd-dict-size")
+        from aura_wire.session.params import server_codec_config
         from aura_wire.session.transfer import coded_form as _coded
         from aura_wire.training.economics import choose_size
 
         with _ticker(f"training 4 sizes on {len(fit):,} messages, measured on {len(held):,} held back", err):
             best, sizes = choose_size(fit, held, target_messages=args.target_messages,
                                       transfer_size=lambda x: len(_coded(x, "br")),
-                                      codec_config={"brio": feats["brio"], "templates": feats["templates"]},
+                                      codec_config=server_codec_config({"brio": feats["brio"],
+                                                                        "templates": feats["templates"]}),
                                       **kwargs)
         d = best.dictionary
     else:
@@ -221,10 +223,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         import msgpack
 
         from aura_wire.codec.dictionary import SECTION_META
+        from aura_wire.session.params import server_codec_config
         from aura_wire.training.economics import measure_saving
 
         with _ticker(f"measuring the saving on {len(held):,} held-back messages", err):
-            saving = measure_saving(d, held, codec_config={"brio": feats["brio"], "templates": feats["templates"]})
+            # what a switch saves on the connection a server runs (its window: session.params)
+            saving = measure_saving(d, held, codec_config=server_codec_config({"brio": feats["brio"],
+                                                                               "templates": feats["templates"]}))
         meta = dict(d.meta)
         meta["saving_per_message"] = round(saving, 3)
         meta["saving_measured_on"] = len(held)

@@ -27,13 +27,17 @@ __all__ = ["measure_saving", "break_even", "choose_size", "SizeCandidate"]
 
 def measure_saving(dictionary: Dictionary, messages: Sequence[str | bytes], *, context: bool = True,
                    warmup: int | None = None, codec_config: Mapping[str, Any] | None = None) -> float:
-    """Bytes per message the dictionary saves on ``messages`` (held-back traffic), >= 0.
+    """Bytes per message a switch to the dictionary saves on ``messages`` (held-back traffic), >= 0.
 
-    Both encoders code the messages in order; the first ``warmup`` (default: a
-    third) are not counted, so the figure is the saving on a connection that
-    already has a history, which is what a client that fetches mid-connection
-    buys (the connection's own history gives much of the gain a dictionary
-    gives to a cold start).  0.0 when the dictionary does not help.
+    Models what a client that fetches mid-connection buys: one encoder codes every
+    message without the dictionary; the other switches to the dictionary after the
+    first ``warmup`` messages (default: a third) and, as a switch does (spec/session.md
+    §6.4), starts there from fresh context state, so the history the connection had
+    built is lost.  The saving is the difference over the messages after the switch
+    point, per message: the restart's cost is in it, and a dictionary that only helps
+    a cold start, which the connection's own history soon gives as well, announces
+    little.  0.0 when the switch does not pay.  Pass the ``codec_config`` the server
+    runs (its window shapes what the connection's own history gives).
     """
     if warmup is None:
         warmup = len(messages) // 3
@@ -45,9 +49,9 @@ def measure_saving(dictionary: Dictionary, messages: Sequence[str | bytes], *, c
     with_dict = Encoder(dictionary, context=context, **cfg)
     diff = 0
     for i, m in enumerate(messages):
-        d = len(without.encode(m)) - len(with_dict.encode(m))
+        n = len(without.encode(m))
         if i >= warmup:
-            diff += d
+            diff += n - len(with_dict.encode(m))
     return max(0.0, diff / counted)
 
 
