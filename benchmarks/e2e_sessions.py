@@ -169,7 +169,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             return f"{r[key]:,} ({r[base] / r[key]:.3f}x)"
         out.append(f"| {r['corpus']} | {r['messages']} | {cell('new')}{'' if r['new_fetched'] else ' nf'} | "
                    f"{cell('returning')} | {cell('short', 'pmd15s')}{'' if r['short_fetched'] else ' nf'} | "
-                   f"{cell('nodict')} | {cell('generic')} | {cell('generic_short', 'pmd15s')} | {r['pmd15']:,} | {r['pmd12']:,} ({r['pmd15'] / r['pmd12']:.2f}x) | "
+                   f"{cell('nodict')} | {cell('generic')} | {cell('generic_short', 'pmd15s')} | "
+                   f"{r['pmd15']:,} | {r['pmd12']:,} ({r['pmd15'] / r['pmd12']:.2f}x) | "
                    f"{r['coded_br']:,} / {r['dictionary']:,} | {r['saving_per_message']} | "
                    f"{r['break_even']:.0f} |")
     g = {k: geomean([r[b] / r[k] for r in rows]) for k, b in (("new", "pmd15"), ("returning", "pmd15"),

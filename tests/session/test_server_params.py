@@ -24,8 +24,8 @@ def test_server_window_unless_chosen() -> None:
 
 
 async def test_middleware_announces_the_server_window_and_the_client_adopts_it(tmp_path: Path) -> None:
-    for options, window in (({}, SERVER_WINDOW), ({"window": 4096}, 4096)):
-        async with serve_app(AuraMiddleware(echo_app, **options)) as base:
+    for mw, window in ((AuraMiddleware(echo_app), SERVER_WINDOW), (AuraMiddleware(echo_app, window=4096), 4096)):
+        async with serve_app(mw) as base:
             url = base.replace("http://", "ws://") + "/echo"
             async with connect(url, dictionary_cache=tmp_path) as c:
                 assert c.session is not None and c.session.params is not None
