@@ -141,64 +141,16 @@ class Decoder:
             raise FrameError("CONTROL frame given to the message decoder (session layer handles it)",
                              offset=0, field="header.method")
         pos = 1
+        headers = frame[0:1]
+        instr = b""
         instructions: list[Instruction] = []
         if h.method == METHOD_STATE:
-            if not h.context:
-                raise FrameError("STATE frame without the context flag", offset=0, field="header.context")
-            if not self.context:
-                raise ContextDesyncError("STATE frame received by a stateless decoder", offset=0,
-                                         field="header.context")
-            instructions, pos = parse_instructions(frame, 1)  # step 8
-            if pos >= len(frame):
-                raise FrameError("STATE frame ends before its inner frame", offset=pos, field="state.inner")
-            ih = parse_header(frame[pos:pos + 1])
-            if ih.method >= METHOD_STATE or not ih.context:
-                raise FrameError(f"STATE frame around a {METHOD_NAMES[ih.method]} frame or a stateless one",
-                                 offset=pos, field="state.inner")
-            if (frame[0] ^ frame[pos]) & STATE_COPIED_FLAGS:
-                raise FrameError("STATE header flags differ from its inner frame's", offset=0, field="header")
-            headers = frame[0:1] + frame[pos:pos + 1]
-            instr = frame[1:pos]
-            h = ih
-            pos += 1
-        else:
-            headers = frame[0:1]
-            instr = b""
+            h, inner, instructions = self._unwrap_state(frame, h)
+            headers = frame[0:1] + frame[inner:inner + 1]
+            instr = frame[1:inner]
+            pos = inner + 1
         self._check_flags(h, pos - 1)  # steps 5-6
-        payload = frame[pos:]
-        limit = self.max_message_size
-        method = h.method
-        if method != METHOD_BRIO and method != METHOD_TEMPLATE_BRIO:
-            if not payload:  # step 7
-                raise FrameError("frame too short for its check byte", offset=pos, field="check")
-            x = payload[-1]
-            payload = payload[:-1]
-        tpay = b""
-        got: Decoded | None = None
-        # step 9: the payload
-        if method == METHOD_RAW:
-            if len(payload) > limit:
-                raise LimitError(f"message of {len(payload)} bytes exceeds max_message_size {limit}",
-                                 field="raw.length")
-            data = payload
-        elif method == METHOD_ZSTD:
-            data = self._zstd(payload, h, limit)
-        elif method == METHOD_BROTLI:
-            data = brotli_decompress(payload, limit)
-        elif method == METHOD_BRIO:
-            data, x = self._brio_for(h).decode_unchecked(payload, limit)
-        elif method == METHOD_TEMPLATE:
-            tdec = self._tmpl if h.context or not self.context else self._stateless_templates()
-            got = tdec.decode_payload(payload, limit, self._history() if h.context else b"")
-            data = got.data
-            tpay = payload
-        else:  # TEMPLATE_BRIO
-            assert self._tb is not None
-            # a template payload is never longer than its message (the encoder's rule), so the
-            # message limit bounds it too
-            tpay, x = self._tb.decode_unchecked(payload, limit)
-            got = self._tmpl.decode_payload(tpay, limit, self._history())
-            data = got.data
+        data, x, got, template_payload = self._payload(h, frame[pos:], pos)  # steps 7 and 9
         # step 10: the check byte
         seed = self._check if h.context else (self._seed if h.uses_dictionary else 0)
         c = frame_check(seed, data, instr, headers)
@@ -212,8 +164,61 @@ class Decoder:
                 raise PayloadError(f"text frame is not valid UTF-8: {exc.reason}", offset=exc.start,
                                    field="message") from exc
         if h.context:
-            self._commit(data, method, c, got, tpay, instructions)
-        return data, h.text, method
+            self._commit(data, h.method, c, got, template_payload, instructions)
+        return data, h.text, h.method
+
+    def _unwrap_state(self, frame: bytes, h: FrameHeader) -> tuple[FrameHeader, int, list[Instruction]]:
+        """A STATE frame with header ``h`` (spec §4.7, §5.6 step 8): its inner frame's header, that
+        header's offset, and the instructions before it."""
+        if not h.context:
+            raise FrameError("STATE frame without the context flag", offset=0, field="header.context")
+        if not self.context:
+            raise ContextDesyncError("STATE frame received by a stateless decoder", offset=0,
+                                     field="header.context")
+        instructions, pos = parse_instructions(frame, 1)
+        if pos >= len(frame):
+            raise FrameError("STATE frame ends before its inner frame", offset=pos, field="state.inner")
+        ih = parse_header(frame[pos:pos + 1])
+        if ih.method >= METHOD_STATE or not ih.context:
+            raise FrameError(f"STATE frame around a {METHOD_NAMES[ih.method]} frame or a stateless one",
+                             offset=pos, field="state.inner")
+        if (frame[0] ^ frame[pos]) & STATE_COPIED_FLAGS:
+            raise FrameError("STATE header flags differ from its inner frame's", offset=0, field="header")
+        return ih, pos, instructions
+
+    def _payload(self, h: FrameHeader, payload: bytes, pos: int) -> tuple[bytes, int, Decoded | None, bytes]:
+        """Steps 7 and 9 of spec §5.6 for the payload at offset ``pos``: the message, the check byte
+        the frame carries, and for a template method the decoded template and its payload."""
+        limit = self.max_message_size
+        method = h.method
+        if method == METHOD_BRIO:
+            data, x = self._brio_for(h).decode_unchecked(payload, limit)
+            return data, x, None, b""
+        if method == METHOD_TEMPLATE_BRIO:
+            assert self._tb is not None
+            # a template payload is never longer than its message (the encoder's rule), so the
+            # message limit bounds it too
+            template_payload, x = self._tb.decode_unchecked(payload, limit)
+            got = self._tmpl.decode_payload(template_payload, limit, self._history())
+            return got.data, x, got, template_payload
+        if not payload:  # step 7
+            raise FrameError("frame too short for its check byte", offset=pos, field="check")
+        x = payload[-1]
+        payload = payload[:-1]
+        if method == METHOD_TEMPLATE:
+            tdec = self._tmpl if h.context or not self.context else self._stateless_templates()
+            got = tdec.decode_payload(payload, limit, self._history() if h.context else b"")
+            return got.data, x, got, payload
+        if method == METHOD_RAW:
+            if len(payload) > limit:
+                raise LimitError(f"message of {len(payload)} bytes exceeds max_message_size {limit}",
+                                 field="raw.length")
+            data = payload
+        elif method == METHOD_ZSTD:
+            data = self._zstd(payload, h, limit)
+        else:  # BROTLI
+            data = brotli_decompress(payload, limit)
+        return data, x, None, b""
 
     def _check_flags(self, h: FrameHeader, at: int) -> None:
         """Steps 5-6 of spec §5.6: the header's flags against the method and this decoder."""
@@ -259,7 +264,7 @@ class Decoder:
                                           f"{held}... (or corrupted)", offset=offset, field="check")
         raise PayloadError("check byte mismatch: corrupt frame", offset=offset, field="check")
 
-    def _commit(self, data: bytes, method: int, c: int, got: Decoded | None, tpay: bytes,
+    def _commit(self, data: bytes, method: int, c: int, got: Decoded | None, template_payload: bytes,
                 instructions: list[Instruction]) -> None:
         """Spec §5.2 rule 1: every context frame, whatever its method."""
         self._check = c
@@ -273,20 +278,20 @@ class Decoder:
         if got is not None:
             self._tmpl.commit(got)
             if self._tb is not None:
-                self._tb.observe(tpay)
+                self._tb.observe(template_payload)
         if instructions:
             self._tmpl.apply(instructions, data)
 
     def _zstd(self, payload: bytes, h: FrameHeader, limit: int) -> bytes:
-        zc: ZstdCodec | None
+        codec: ZstdCodec | None
         if h.context:
             assert self._zhist is not None
             prefix = self._shared.zstd_prefix if h.uses_dictionary else b""
-            zc = self._zhist.codec(prefix) or self._shared.zstd_plain
+            codec = self._zhist.codec(prefix) or self._shared.zstd_plain
         else:
-            zc = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
-        assert zc is not None
-        return zc.decompress(payload, limit)
+            codec = self._shared.zstd_dict if h.uses_dictionary else self._shared.zstd_plain
+        assert codec is not None
+        return codec.decompress(payload, limit)
 
     def _brio_for(self, h: FrameHeader) -> BrioDecoder:
         if h.context:

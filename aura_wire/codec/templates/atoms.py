@@ -78,6 +78,33 @@ from aura_wire.errors import LimitError, PayloadError
 
 # -- encoding ------------------------------------------------------------------
 
+class _Choice:
+    """The cheapest form found so far for one slot value (encoder only).
+
+    ``form`` and ``param`` make the tag, ``length`` is the coded length (tag included);
+    ``value`` is the varint a DEC or ZPAD winner writes after its tag, ``groups`` the digit
+    groups of the current and the previous value (interleaved) that a NUMS winner writes.
+    A form replaces the choice only when it is strictly shorter: the earliest form offered
+    wins a tie, so the order of the ``_offer_*`` calls in :func:`encode_scalar` is part of
+    the wire format's determinism.
+    """
+
+    __slots__ = ("form", "param", "length", "value", "groups")
+
+    def __init__(self, n: i64) -> None:
+        self.form: i64 = F_RAW
+        self.param: int = int(n)
+        self.length: i64 = _tag_len(int(n)) + n
+        self.value: int = 0
+        self.groups: list[int] = _NO_GROUPS
+
+    def offer(self, form: i64, param: int, length: i64) -> None:
+        if length < self.length:
+            self.form = form
+            self.param = param
+            self.length = length
+
+
 def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
                   cx: AtomCtx) -> None:
     """Append the smallest form that renders ``content`` (quoted when ``q``).
@@ -85,184 +112,180 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
     ``last`` is the content of the slot's previous value (context mode) or None.
     Forms are compared by their coded length (the earliest wins a tie, in the
     order RAW, TABLE, recent LIT, UINT/NEG/DEC, DNUM, ZPAD, HEX, A64, DDIG,
-    NUMS delta, NUMS absolute, PREFIX); only the winner is written.
+    NUMS delta, NUMS absolute, PREFIX); only the winner is written, unless a
+    COPY of the value is shorter still.
     """
     n: i64 = len(content)
     if n == 0:
         out.append((Q_BIT if q else 0) | F_RAW)
         return
-    bform: i64 = F_RAW
-    bparam: int = int(n)
-    blen: i64 = _tag_len(int(n)) + n
-    bval: int = 0
-    bv = 0
+    ch = _Choice(n)
+    _offer_references(ch, content, cx)
+    numeric = _offer_numbers(ch, content, last, n)
+    _offer_packed(ch, content, n)
+    if last is not None and ch.length > 2:
+        _offer_relative(ch, content, last, n)
+    # a number is coded by value (and delta) forms, never COPY (spec §4.1.1, informative)
+    if (cx.msg is not None and n >= COPY_MIN_VALUE and ch.length >= COPY_TRY_COST and not numeric
+            and _write_copy(out, content, q, last, cx, ch.length)):
+        return
+    _write_choice(out, ch, content, q, n)
+
+
+def _offer_references(ch: _Choice, content: bytes, cx: AtomCtx) -> None:
+    """TABLE (the dictionary's string table) and LIT with a recent string of the connection."""
     idx = cx.index.get(content)
     if idx is not None:
-        tl: i64 = _tag_len(idx)
-        if tl < blen:
-            bform = F_TABLE
-            bparam = idx
-            blen = tl
+        ch.offer(F_TABLE, idx, _tag_len(idx))
     rs = cx.recent.get(content)
     if rs is not None:
         r = 3 + cx.rseq - 1 - rs
-        tl = _tag_len(r)
-        if tl < blen:
-            bform = F_LIT
-            bparam = r
-            blen = tl
+        ch.offer(F_LIT, r, _tag_len(r))
+
+
+def _offer_numbers(ch: _Choice, content: bytes, last: bytes | None, n: i64) -> bool:
+    """UINT, NEG, DEC and DNUM for a canonical decimal, ZPAD for a zero-padded integer;
+    True when ``content`` is a number (of either kind)."""
     c0: i64 = content[0]
-    numeric = False  # a number: coded by value (and delta) forms, never COPY (spec §4.1.1, informative)
-    if (0x30 <= c0 <= 0x39 or c0 == 0x2D) and n <= 40:
-        m, scale = _parse_dec(content)
-        if scale >= 0:
-            numeric = True
-            cform: i64 = -1
-            cparam = 0
-            clen: i64 = 0
-            if scale == 0:
-                if m >= 0:
-                    if m <= _U64:
-                        cform = F_UINT
-                        cparam = m
-                        clen = _tag_len(m)
-                elif -m <= _U64:
-                    cform = F_NEG
-                    cparam = -m
-                    clen = _tag_len(-m)
-            elif -_P62 < m < _P62:
-                cform = F_DEC
-                cparam = int(scale)
-                bv = zz(m)
-                clen = _tag_len(cparam) + uvarint_len(bv)
-            if cform >= 0 and clen < blen:
-                bform = cform
-                bparam = cparam
-                blen = clen
-                if cform == F_DEC:
-                    bval = bv
-            if last is not None:
-                lm, lscale = _parse_dec(last)
-                if lscale >= 0 and lscale == scale:
-                    d = zz(m - lm)
-                    if d <= _U64:
-                        tl = _tag_len(d)
-                        if tl < blen:
-                            bform = F_DNUM
-                            bparam = d
-                            blen = tl
-        elif c0 == 0x30 and n <= MAX_ZPAD:
-            # zero-padded integer such as "081109" or "007"
-            v = _digits_value(content)
-            if v >= 0:
-                numeric = True
-            if v >= 0 and n <= 19:
-                clen = _tag_len(int(n)) + uvarint_len(v)
-                if clen < blen:
-                    bform = F_ZPAD
-                    bparam = int(n)
-                    blen = clen
-                    bval = v
-    if n >= 6 and blen > 4:
+    if not ((0x30 <= c0 <= 0x39 or c0 == 0x2D) and n <= 40):
+        return False
+    m, scale = _parse_dec(content)
+    if scale >= 0:
+        _offer_decimal(ch, m, scale)
+        if last is not None:
+            lm, lscale = _parse_dec(last)
+            if lscale >= 0 and lscale == scale:
+                d = zz(m - lm)
+                if d <= _U64:
+                    ch.offer(F_DNUM, d, _tag_len(d))
+        return True
+    if c0 == 0x30 and n <= MAX_ZPAD:
+        # zero-padded integer such as "081109" or "007"
+        v = _digits_value(content, 0, n)
+        if v < 0:
+            return False
+        if n <= 19:
+            clen: i64 = _tag_len(int(n)) + uvarint_len(v)
+            if clen < ch.length:
+                ch.offer(F_ZPAD, int(n), clen)
+                ch.value = v
+        return True
+    return False
+
+
+def _offer_decimal(ch: _Choice, m: int, scale: i64) -> None:
+    """UINT or NEG for an integer, DEC (mantissa as a zigzag varint) for a fraction."""
+    if scale == 0:
+        if m >= 0:
+            if m <= _U64:
+                ch.offer(F_UINT, m, _tag_len(m))
+        elif -m <= _U64:
+            ch.offer(F_NEG, -m, _tag_len(-m))
+    elif -_P62 < m < _P62:
+        v = zz(m)
+        clen: i64 = _tag_len(int(scale)) + uvarint_len(v)
+        if clen < ch.length:
+            ch.offer(F_DEC, int(scale), clen)
+            ch.value = v
+
+
+def _offer_packed(ch: _Choice, content: bytes, n: i64) -> None:
+    """HEX (two digits a byte) and A64 (6 bits a character), when the choice costs over 4 bytes."""
+    if n >= 6 and ch.length > 4:
         hc = _hex_case(content)
         if hc == 1 or hc == 2:
             hp = int(2 * n + (hc - 1))
-            clen = _tag_len(hp) + ((n + 1) >> 1)
-            if clen < blen:
-                bform = F_HEX
-                bparam = hp
-                blen = clen
-    if n >= 4 and blen > 4 and _a64_ok(content):
-        clen = _tag_len(int(n)) + ((6 * n + 7) >> 3)
-        if clen < blen:
-            bform = F_A64
-            bparam = int(n)
-            blen = clen
-    gg: list[int] = _NO_GROUPS
-    if last is not None and blen > 2:
-        d2 = _ddig_delta(content, last)
-        if 0 <= d2 <= _U64:
-            tl = _tag_len(d2)
-            if tl < blen:
-                bform = F_DDIG
-                bparam = d2
-                blen = tl
-        if blen > 2:
-            gg = _groups_pair(content, last)
-        else:
-            gg = _NO_GROUPS
+            ch.offer(F_HEX, hp, _tag_len(hp) + ((n + 1) >> 1))
+    if n >= 4 and ch.length > 4 and _a64_ok(content):
+        ch.offer(F_A64, int(n), _tag_len(int(n)) + ((6 * n + 7) >> 3))
+
+
+def _offer_relative(ch: _Choice, content: bytes, last: bytes, n: i64) -> None:
+    """The forms relative to the slot's previous value: DDIG, NUMS (delta, then absolute), PREFIX."""
+    d2 = _ddig_delta(content, last)
+    if 0 <= d2 <= _U64:
+        ch.offer(F_DDIG, d2, _tag_len(d2))
+    if ch.length > 2:
+        gg = _groups_pair(content, last)
         if gg:
-            clen = 1
+            clen: i64 = 1
             clen2: i64 = 1
             for j in range(0, len(gg), 2):
                 clen += uvarint_len(zz(gg[j] - gg[j + 1]))
                 clen2 += uvarint_len(gg[j])
-            if clen < blen:
-                bform = F_NUMS
-                bparam = 0
-                blen = clen
-            if clen2 < blen:
-                bform = F_NUMS
-                bparam = 1
-                blen = clen2
-        if blen > 3:
-            k: i64 = 0
-            nl: i64 = len(last)
-            lim: i64 = n if n < nl else nl
-            while k < lim and content[k] == last[k]:
-                k += 1
-            if k >= 3:
-                rest: i64 = n - k
-                clen = _tag_len(int(k)) + uvarint_len(int(rest)) + rest
-                if clen < blen:
-                    bform = F_PREFIX
-                    bparam = int(k)
-                    blen = clen
+            ch.offer(F_NUMS, 0, clen)
+            ch.offer(F_NUMS, 1, clen2)
+            ch.groups = gg
+    if ch.length > 3:
+        k: i64 = 0
+        nl: i64 = len(last)
+        lim: i64 = n if n < nl else nl
+        while k < lim and content[k] == last[k]:
+            k += 1
+        if k >= 3:
+            rest: i64 = n - k
+            ch.offer(F_PREFIX, int(k), _tag_len(int(k)) + uvarint_len(int(rest)) + rest)
+
+
+def _write_copy(out: bytearray, content: bytes, q: bool, last: bytes | None, cx: AtomCtx,
+                best: i64) -> bool:
+    """Append the value as a COPY (spec §4.1.1) when its pieces code shorter than ``best``."""
     msg = cx.msg
-    if msg is not None and n >= COPY_MIN_VALUE and blen >= COPY_TRY_COST and not numeric:
-        ref = cx.ref
-        if ref is None:
-            ref = cx.hist + msg
-            cx.ref = ref
-        pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last, cx.kindex, cx.copy_searches)
-        if pieces is not None:
-            clen = _tag_len(len(pieces) >> 1)
-            for j in range(0, len(pieces), 2):
-                h: i64 = pieces[j]
-                clen += uvarint_len(h)
-                clen += uvarint_len(pieces[j + 1]) if h & 1 else h >> 1
-            if clen < blen:
-                _put_tag(out, q, F_SAME, len(pieces) >> 1)
-                k2: i64 = 0
-                for j in range(0, len(pieces), 2):
-                    h = pieces[j]
-                    put_uv(out, h)
-                    if h & 1:
-                        put_uv(out, pieces[j + 1])
-                    else:
-                        out += content[k2:k2 + (h >> 1)]
-                    k2 += h >> 1
-                return
-    _put_tag(out, q, int(bform), bparam)
-    if bform == F_RAW:
+    assert msg is not None
+    ref = cx.ref
+    if ref is None:
+        ref = cx.hist + msg
+        cx.ref = ref
+    pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last, cx.kindex, cx.copy_searches)
+    if pieces is None:
+        return False
+    clen: i64 = _tag_len(len(pieces) >> 1)
+    for j in range(0, len(pieces), 2):
+        h: i64 = pieces[j]
+        clen += uvarint_len(h)
+        clen += uvarint_len(pieces[j + 1]) if h & 1 else h >> 1
+    if clen >= best:
+        return False
+    _put_tag(out, q, F_SAME, len(pieces) >> 1)
+    k: i64 = 0
+    for j in range(0, len(pieces), 2):
+        h = pieces[j]
+        put_uv(out, h)
+        if h & 1:
+            put_uv(out, pieces[j + 1])
+        else:
+            out += content[k:k + (h >> 1)]
+        k += h >> 1
+    return True
+
+
+def _write_choice(out: bytearray, ch: _Choice, content: bytes, q: bool, n: i64) -> None:
+    """Append the chosen form: its tag, then what follows the tag in that form."""
+    form = ch.form
+    param = ch.param
+    _put_tag(out, q, int(form), param)
+    if form == F_RAW:
         out += content
-    elif bform == F_DEC or bform == F_ZPAD:
-        put_uv(out, bval)
-    elif bform == F_HEX:
+    elif form == F_DEC or form == F_ZPAD:
+        put_uv(out, ch.value)
+    elif form == F_HEX:
         _pack_hex(out, content)
-    elif bform == F_A64:
+    elif form == F_A64:
         _put_a64(out, content)
-    elif bform == F_NUMS:
-        if bparam == 0:
+    elif form == F_NUMS:
+        gg = ch.groups
+        if param == 0:
             for j in range(0, len(gg), 2):
                 put_uv(out, zz(gg[j] - gg[j + 1]))
         else:
             for j in range(0, len(gg), 2):
                 put_uv(out, gg[j])
-    elif bform == F_PREFIX:
-        put_uv(out, int(n) - bparam)
-        out += content[bparam:]
+    elif form == F_PREFIX:
+        put_uv(out, int(n) - param)
+        out += content[param:]
 
+
+# -- decoding ------------------------------------------------------------------
 
 def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_slot: bool,
                 cx: AtomCtx, limit: int, depth: int, prev_kids: list[bytes] | None = None,
@@ -271,6 +294,7 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
 
     ``last`` is the slot's previous *raw* value (None when there is none).
     ``json_slot`` allows quoted strings and JSON literals / containers.
+    ``prev_kids`` and ``kids_out``: see :func:`_decode_array`.
     """
     if pos >= len(buf):
         raise PayloadError("truncated payload: slot tag expected", offset=pos, field="slot.tag")
@@ -282,183 +306,242 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
     param, pos = _read_param(buf, pos, (tag >> 4) & 7)
     if q and not json_slot:
         raise PayloadError("quoted value in a text slot", offset=at, field="slot.tag")
-    if form == F_SAME and param != 0:
-        return _decode_copy(buf, pos, at, out, q, param,
-                            content_of(last, json_slot)[0] if last is not None else None, cx, limit)
     if form == F_SAME:
+        if param != 0:
+            return _decode_copy(buf, pos, at, out, q, param,
+                                content_of(last, json_slot)[0] if last is not None else None, cx, limit)
         if q:
             raise PayloadError("SAME with the quote flag", offset=at, field="slot.tag")
         if last is None:
             raise PayloadError("SAME but the slot has no previous value", offset=at, field="slot.tag")
         out += last
-        _check(out, limit)
-        return pos
-    if form == F_LIT and param >= 3:
-        seq = cx.rseq - 1 - (param - 3)
-        got = cx.recent_by_seq.get(seq)
-        if got is None:
-            raise PayloadError(f"recent string {param - 3} is not defined", offset=at, field="slot.recent")
-        if q:
-            out.append(0x22)
-        out += got
-        if q:
-            out.append(0x22)
-        _check(out, limit)
-        return pos
-    if form == F_LIT or form == F_ARR or form == F_OBJ:
+    elif form == F_LIT and param >= 3:
+        _decode_recent(out, at, q, param, cx)
+    elif form == F_LIT or form == F_ARR or form == F_OBJ:
         if not json_slot or q:
             raise PayloadError("JSON value form outside a JSON slot", offset=at, field="slot.tag")
         if form == F_LIT:
             if param > 2:
                 raise PayloadError(f"unknown literal {param}", offset=at, field="slot.lit")
             out += _LITS[param]
-            _check(out, limit)
-            return pos
-        if depth >= MAX_DEPTH:
-            raise LimitError("JSON nesting too deep in a slot", offset=at, field="slot.depth")
-        if param > len(buf) - pos:
-            raise PayloadError("container count exceeds the payload", offset=at, field="slot.count")
-        if form == F_ARR:
-            # element i is predicted by element i of the previous sibling array (prev_kids),
-            # else by element i-1; an array element's own elements by the previous element's
-            out.append(0x5B)
-            prev_el: bytes | None = None
-            prev_el_kids: list[bytes] | None = None
-            for i in range(param):
-                if i:
-                    out.append(0x2C)
-                lv = prev_kids[i] if (prev_kids is not None and i < len(prev_kids)) else prev_el
-                is_arr = pos < len(buf) and (buf[pos] & 0x8F) == F_ARR
-                my_kids: list[bytes] | None = [] if is_arr else None
-                start = len(out)
-                pos = decode_atom(buf, pos, out, lv, True, cx, limit, depth + 1, prev_el_kids, my_kids)
-                prev_el = bytes(out[start:])
-                prev_el_kids = my_kids
-                if kids_out is not None:
-                    kids_out.append(prev_el)
-            out.append(0x5D)
         else:
-            out.append(0x7B)
-            for i in range(param):
-                if i:
-                    out.append(0x2C)
-                kstart = len(out)
-                pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
-                if len(out) - kstart < 2 or out[kstart] != 0x22:
-                    raise PayloadError("object key is not a string", offset=pos, field="slot.key")
-                out.append(0x3A)
-                pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
-            out.append(0x7D)
-        _check(out, limit)
-        return pos
-    lc: bytes | None = None
-    if last is not None:
-        lc = content_of(last, json_slot)[0]
+            if depth >= MAX_DEPTH:
+                raise LimitError("JSON nesting too deep in a slot", offset=at, field="slot.depth")
+            if param > len(buf) - pos:
+                raise PayloadError("container count exceeds the payload", offset=at, field="slot.count")
+            if form == F_ARR:
+                pos = _decode_array(buf, pos, out, param, cx, limit, depth, prev_kids, kids_out)
+            else:
+                pos = _decode_object(buf, pos, out, param, cx, limit, depth)
+    else:
+        lc: bytes | None = None
+        if last is not None:
+            lc = content_of(last, json_slot)[0]
+        if q:
+            out.append(0x22)
+        pos = _decode_scalar(buf, pos, at, out, form, param, lc, cx)
+        if q:
+            out.append(0x22)
+    _check(out, limit)
+    return pos
+
+
+def _decode_recent(out: bytearray, at: int, q: bool, param: int, cx: AtomCtx) -> None:
+    """LIT with ``param >= 3``: the connection's recent string ``param - 3`` back (spec §4.4)."""
+    seq = cx.rseq - 1 - (param - 3)
+    got = cx.recent_by_seq.get(seq)
+    if got is None:
+        raise PayloadError(f"recent string {param - 3} is not defined", offset=at, field="slot.recent")
     if q:
         out.append(0x22)
+    out += got
+    if q:
+        out.append(0x22)
+
+
+def _decode_array(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx, limit: int, depth: int,
+                  prev_kids: list[bytes] | None, kids_out: list[bytes] | None) -> int:
+    """A JSON array of ``count`` atoms.  Element i is predicted by element i of the previous
+    sibling array (``prev_kids``), else by element i-1; an array element's own elements by the
+    previous element's.  The elements are appended to ``kids_out`` when given."""
+    out.append(0x5B)
+    prev_el: bytes | None = None
+    prev_el_kids: list[bytes] | None = None
+    for i in range(count):
+        if i:
+            out.append(0x2C)
+        lv = prev_kids[i] if (prev_kids is not None and i < len(prev_kids)) else prev_el
+        is_arr = pos < len(buf) and (buf[pos] & 0x8F) == F_ARR
+        my_kids: list[bytes] | None = [] if is_arr else None
+        start = len(out)
+        pos = decode_atom(buf, pos, out, lv, True, cx, limit, depth + 1, prev_el_kids, my_kids)
+        prev_el = bytes(out[start:])
+        prev_el_kids = my_kids
+        if kids_out is not None:
+            kids_out.append(prev_el)
+    out.append(0x5D)
+    return pos
+
+
+def _decode_object(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx, limit: int,
+                   depth: int) -> int:
+    """A JSON object of ``count`` members, each a string atom (the key) and an atom (the value)."""
+    out.append(0x7B)
+    for i in range(count):
+        if i:
+            out.append(0x2C)
+        kstart = len(out)
+        pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
+        if len(out) - kstart < 2 or out[kstart] != 0x22:
+            raise PayloadError("object key is not a string", offset=pos, field="slot.key")
+        out.append(0x3A)
+        pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
+    out.append(0x7D)
+    return pos
+
+
+def _decode_scalar(buf: bytes, pos: int, at: int, out: bytearray, form: int, param: int,
+                   lc: bytes | None, cx: AtomCtx) -> int:
+    """The forms that render a value's content (its quotes are the caller's): append it, return the
+    new pos.  ``lc`` is the content of the slot's previous value, ``at`` the tag's offset."""
     if form == F_RAW:
         if param > len(buf) - pos:
             raise PayloadError("raw slot runs past the payload", offset=at, field="slot.raw")
         out += buf[pos:pos + param]
-        pos += param
-    elif form == F_UINT:
+        return pos + param
+    if form == F_UINT:
         out += str(param).encode()
-    elif form == F_NEG:
+        return pos
+    if form == F_NEG:
         out += b"-" + str(param).encode()
-    elif form == F_ZPAD:
-        if param > MAX_ZPAD:
-            raise PayloadError("zero-padded width too large", offset=at, field="slot.zpad")
-        v, pos = get_uv(buf, pos, "slot.zpad")
-        s = str(v)
-        if len(s) >= param:
-            raise PayloadError("zero-padded value has no padding", offset=at, field="slot.zpad")
-        out += s.rjust(param, "0").encode()
-    elif form == F_DEC:
+        return pos
+    if form == F_ZPAD:
+        return _decode_zpad(buf, pos, at, out, param)
+    if form == F_DEC:
         if param == 0 or param > 40:
             raise PayloadError("decimal scale out of range", offset=at, field="slot.dec")
         v, pos = get_uv(buf, pos, "slot.dec")
         out += render_decimal(unzz(v), param)
-    elif form == F_HEX:
-        alpha = _HEXU if param & 1 else _HEXL
-        param >>= 1
-        nb = (param + 1) >> 1
-        if param == 0 or nb > len(buf) - pos:
-            raise PayloadError("hex slot runs past the payload", offset=at, field="slot.hex")
-        if param & 1:
-            b0 = buf[pos]
-            if b0 > 15:
-                raise PayloadError("hex padding nibble is not zero", offset=pos, field="slot.hex")
-            out.append(alpha[b0])
-            pos += 1
-            nb -= 1
-        for i in range(nb):
-            b = buf[pos + i]
-            out.append(alpha[b >> 4])
-            out.append(alpha[b & 15])
-        pos += nb
-    elif form == F_A64:
-        bits = 6 * param
-        nb = (bits + 7) >> 3
-        if param == 0 or nb > len(buf) - pos:
-            raise PayloadError("A64 slot runs past the payload", offset=at, field="slot.a64")
-        acc = int.from_bytes(buf[pos:pos + nb], "big")
-        pad = nb * 8 - bits
-        if acc & ((1 << pad) - 1):
-            raise PayloadError("A64 padding bits are not zero", offset=pos, field="slot.a64")
-        acc >>= pad
-        chars = bytearray(param)
-        for i in range(param - 1, -1, -1):
-            chars[i] = A64[acc & 63]
-            acc >>= 6
-        out += chars
-        pos += nb
-    elif form == F_NUMS:
-        if lc is None or param > 1:
-            raise PayloadError("NUMS without a previous value or with a bad mode", offset=at, field="slot.nums")
-        lg = _groups(lc)
-        if lg is None:
-            raise PayloadError("NUMS on a previous value without digit groups", offset=at, field="slot.nums")
-        gv: list[int] = []
-        for j in range(len(lg[1])):
-            d, pos = get_uv(buf, pos, "slot.nums")
-            v = lg[1][j] + unzz(d) if param == 0 else d
-            if v < 0 or v >= 10 ** 18:
-                raise PayloadError("NUMS group out of range", offset=pos, field="slot.nums")
-            gv.append(v)
-        out += _render_groups(lg[0], gv)
-    elif form == F_DNUM:
-        if lc is None:
-            raise PayloadError("delta without a previous value", offset=at, field="slot.dnum")
-        ld = parse_decimal(lc)
-        if ld is None:
-            raise PayloadError("delta on a non-numeric previous value", offset=at, field="slot.dnum")
-        out += render_decimal(ld[0] + unzz(param), ld[1])
-    elif form == F_DDIG:
-        if lc is None:
-            raise PayloadError("digit delta without a previous value", offset=at, field="slot.ddig")
-        lk = _digit_skeleton(lc)
-        if lk is None:
-            raise PayloadError("digit delta on a value without digits", offset=at, field="slot.ddig")
-        v = lk[1] + unzz(param)
-        if v < 0 or v >= 10 ** lk[2]:
-            raise PayloadError("digit delta out of range", offset=at, field="slot.ddig")
-        out += _render_ddig(lk[0], v, lk[2])
-    elif form == F_TABLE:
+        return pos
+    if form == F_HEX:
+        return _decode_hex(buf, pos, at, out, param)
+    if form == F_A64:
+        return _decode_a64(buf, pos, at, out, param)
+    if form == F_NUMS:
+        return _decode_nums(buf, pos, at, out, param, lc)
+    if form == F_DNUM:
+        _decode_dnum(at, out, param, lc)
+        return pos
+    if form == F_DDIG:
+        _decode_ddig(at, out, param, lc)
+        return pos
+    if form == F_TABLE:
         if param >= len(cx.strings):
             raise PayloadError(f"string table index {param} out of range", offset=at, field="slot.table")
         out += cx.strings[param]
-    elif form == F_PREFIX:
-        if lc is None or param > len(lc):
-            raise PayloadError("prefix longer than the previous value", offset=at, field="slot.prefix")
-        rest, pos = get_uv(buf, pos, "slot.prefix")
-        if rest > len(buf) - pos:
-            raise PayloadError("prefix slot runs past the payload", offset=at, field="slot.prefix")
-        out += lc[:param]
-        out += buf[pos:pos + rest]
-        pos += rest
-    else:
-        raise PayloadError(f"reserved slot form {form}", offset=at, field="slot.tag")
-    if q:
-        out.append(0x22)
-    _check(out, limit)
+        return pos
+    if form == F_PREFIX:
+        return _decode_prefix(buf, pos, at, out, param, lc)
+    raise PayloadError(f"reserved slot form {form}", offset=at, field="slot.tag")
+
+
+def _decode_zpad(buf: bytes, pos: int, at: int, out: bytearray, width: int) -> int:
+    if width > MAX_ZPAD:
+        raise PayloadError("zero-padded width too large", offset=at, field="slot.zpad")
+    v, pos = get_uv(buf, pos, "slot.zpad")
+    s = str(v)
+    if len(s) >= width:
+        raise PayloadError("zero-padded value has no padding", offset=at, field="slot.zpad")
+    out += s.rjust(width, "0").encode()
     return pos
+
+
+def _decode_hex(buf: bytes, pos: int, at: int, out: bytearray, param: int) -> int:
+    """``param``: the digit count times two, plus 1 for uppercase; an odd count has a zero high nibble."""
+    alpha = _HEXU if param & 1 else _HEXL
+    ndigits = param >> 1
+    nb = (ndigits + 1) >> 1
+    if ndigits == 0 or nb > len(buf) - pos:
+        raise PayloadError("hex slot runs past the payload", offset=at, field="slot.hex")
+    if ndigits & 1:
+        b0 = buf[pos]
+        if b0 > 15:
+            raise PayloadError("hex padding nibble is not zero", offset=pos, field="slot.hex")
+        out.append(alpha[b0])
+        pos += 1
+        nb -= 1
+    for i in range(nb):
+        b = buf[pos + i]
+        out.append(alpha[b >> 4])
+        out.append(alpha[b & 15])
+    return pos + nb
+
+
+def _decode_a64(buf: bytes, pos: int, at: int, out: bytearray, nchars: int) -> int:
+    bits = 6 * nchars
+    nb = (bits + 7) >> 3
+    if nchars == 0 or nb > len(buf) - pos:
+        raise PayloadError("A64 slot runs past the payload", offset=at, field="slot.a64")
+    acc = int.from_bytes(buf[pos:pos + nb], "big")
+    pad = nb * 8 - bits
+    if acc & ((1 << pad) - 1):
+        raise PayloadError("A64 padding bits are not zero", offset=pos, field="slot.a64")
+    acc >>= pad
+    chars = bytearray(nchars)
+    for i in range(nchars - 1, -1, -1):
+        chars[i] = A64[acc & 63]
+        acc >>= 6
+    out += chars
+    return pos + nb
+
+
+def _decode_nums(buf: bytes, pos: int, at: int, out: bytearray, mode: int, lc: bytes | None) -> int:
+    """The previous value's digit groups replaced: by delta (``mode`` 0) or by value (1)."""
+    if lc is None or mode > 1:
+        raise PayloadError("NUMS without a previous value or with a bad mode", offset=at, field="slot.nums")
+    lg = _groups(lc)
+    if lg is None:
+        raise PayloadError("NUMS on a previous value without digit groups", offset=at, field="slot.nums")
+    gv: list[int] = []
+    for j in range(len(lg[1])):
+        d, pos = get_uv(buf, pos, "slot.nums")
+        v = lg[1][j] + unzz(d) if mode == 0 else d
+        if v < 0 or v >= 10 ** 18:
+            raise PayloadError("NUMS group out of range", offset=pos, field="slot.nums")
+        gv.append(v)
+    out += _render_groups(lg[0], gv)
+    return pos
+
+
+def _decode_dnum(at: int, out: bytearray, delta: int, lc: bytes | None) -> None:
+    if lc is None:
+        raise PayloadError("delta without a previous value", offset=at, field="slot.dnum")
+    ld = parse_decimal(lc)
+    if ld is None:
+        raise PayloadError("delta on a non-numeric previous value", offset=at, field="slot.dnum")
+    out += render_decimal(ld[0] + unzz(delta), ld[1])
+
+
+def _decode_ddig(at: int, out: bytearray, delta: int, lc: bytes | None) -> None:
+    if lc is None:
+        raise PayloadError("digit delta without a previous value", offset=at, field="slot.ddig")
+    skeleton = _digit_skeleton(lc)
+    if skeleton is None:
+        raise PayloadError("digit delta on a value without digits", offset=at, field="slot.ddig")
+    mask, value, ndigits = skeleton
+    v = value + unzz(delta)
+    if v < 0 or v >= 10 ** ndigits:
+        raise PayloadError("digit delta out of range", offset=at, field="slot.ddig")
+    out += _render_ddig(mask, v, ndigits)
+
+
+def _decode_prefix(buf: bytes, pos: int, at: int, out: bytearray, keep: int, lc: bytes | None) -> int:
+    """The previous value's first ``keep`` bytes, then a length and that many new bytes."""
+    if lc is None or keep > len(lc):
+        raise PayloadError("prefix longer than the previous value", offset=at, field="slot.prefix")
+    rest, pos = get_uv(buf, pos, "slot.prefix")
+    if rest > len(buf) - pos:
+        raise PayloadError("prefix slot runs past the payload", offset=at, field="slot.prefix")
+    out += lc[:keep]
+    out += buf[pos:pos + rest]
+    return pos + rest

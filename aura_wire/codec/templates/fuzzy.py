@@ -134,10 +134,51 @@ def _align(t: Template, toks: list[bytes]) -> tuple[int, int, int] | None:
 
 def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid: int, t: Template,
                 a: int, b: int) -> bytes | None:
-    """A fuzzy payload coding ``data`` as template ``tid`` plus edits, verified by decoding it."""
-    n = len(toks)
+    """A fuzzy payload coding ``data`` as template ``tid`` plus edits, verified by decoding it.
+
+    The template's first ``a`` and last ``b`` tokens fit the message's (see :func:`_align`): its
+    slots take their values from those tokens (empty elsewhere), and the edit script turns the
+    rendered template into the message.
+    """
+    d = len(toks) - len(t.toks)
+    jmap = _token_map(t, toks, a, b, d)
+    rseps = _rendered_seps(t, seps, a, b, d)
+    values, rtoks = _slot_values(t, toks, jmap, rseps)
+    sc = _slot_code(_Match(tid, t, values, [], rseps), data, st, False)
+    if sc is None:
+        return None
+    rparts, mparts = _edit_sides(toks, seps, rtoks, rseps, a, b)
+    _, edits = _edit_script(rparts, mparts)
+    if not edits or len(edits) > 32:
+        return None
+    out = bytearray()
+    put_uv(out, ref_value(st, tid, REF_FUZZY))
+    put_uv(out, (len(edits) << 2) | sc[0])
+    out += sc[1]
+    c = 0
+    for e0, e1, ins in edits:
+        put_uv(out, e0 - c)
+        put_uv(out, e1 - e0)
+        put_uv(out, len(ins))
+        out += ins
+        c = e1
+    if len(out) >= len(data):
+        return None
+    payload = bytes(out)
+    # the decoder's rule, run on the encoder's (unchanged) state: use it only if exact
+    try:
+        got = decode_payload(st, payload, len(data)).data
+    except AuraError:
+        return None
+    if got != data:
+        return None
+    return payload
+
+
+def _token_map(t: Template, toks: list[bytes], a: int, b: int, d: int) -> list[int]:
+    """For each template token, the message token it stands for (-1: none): the aligned start and
+    end, and (same token count) every token in between that fits."""
     nt = len(t.toks)
-    d = n - nt
     jmap = [-1] * nt
     for i in range(a):
         jmap[i] = i
@@ -147,6 +188,13 @@ def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid
         for i in range(a, nt - b):
             if _fits(t, i, toks[i]):
                 jmap[i] = i
+    return jmap
+
+
+def _rendered_seps(t: Template, seps: list[int], a: int, b: int, d: int) -> list[int]:
+    """The separator widths the template renders with: its own fixed ones, else the message's where
+    tokens correspond, else one space (none before the first token)."""
+    nt = len(t.toks)
     tseps = t.seps
     rseps = [0] * (nt + 1)
     for i in range(nt + 1):
@@ -158,6 +206,14 @@ def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid
             rseps[i] = seps[i + d]
         else:
             rseps[i] = seps[i] if i == 0 else 1
+    return rseps
+
+
+def _slot_values(t: Template, toks: list[bytes], jmap: list[int],
+                 rseps: list[int]) -> tuple[list[bytes], list[bytes]]:
+    """The template's slot values (variable separators included) and its rendered tokens."""
+    nt = len(t.toks)
+    tseps = t.seps
     values: list[bytes] = []
     rtoks: list[bytes] = []
     for i in range(nt + 1):
@@ -175,9 +231,16 @@ def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid
             rtoks.append(t.pre[i] + v + t.suf[i])
         else:
             rtoks.append(t.toks[i])
-    sc = _slot_code(_Match(tid, t, values, [], rseps), data, st, False)
-    if sc is None:
-        return None
+    return values, rtoks
+
+
+def _edit_sides(toks: list[bytes], seps: list[int], rtoks: list[bytes], rseps: list[int], a: int,
+                b: int) -> tuple[list[bytes], list[bytes]]:
+    """Corresponding parts of the rendered template and of the message for the edit script: token
+    by token, or (other token counts) the aligned tokens one by one and the middle as one part."""
+    n = len(toks)
+    nt = len(rtoks)
+    d = n - nt
     rparts: list[bytes] = []
     mparts: list[bytes] = []
     if d == 0:
@@ -209,31 +272,7 @@ def _fuzzy_text(st: _State, data: bytes, toks: list[bytes], seps: list[int], tid
             mparts.append(toks[i + d])
     rparts.append(b" " * rseps[nt])
     mparts.append(b" " * seps[n])
-    rend, edits = _edit_script(rparts, mparts)
-    if not edits or len(edits) > 32:
-        return None
-    out = bytearray()
-    put_uv(out, ref_value(st, tid, REF_FUZZY))
-    put_uv(out, (len(edits) << 2) | sc[0])
-    out += sc[1]
-    c = 0
-    for e0, e1, ins in edits:
-        put_uv(out, e0 - c)
-        put_uv(out, e1 - e0)
-        put_uv(out, len(ins))
-        out += ins
-        c = e1
-    if len(out) >= len(data):
-        return None
-    payload = bytes(out)
-    # the decoder's rule, run on the encoder's (unchanged) state: use it only if exact
-    try:
-        got = decode_payload(st, payload, len(data)).data
-    except AuraError:
-        return None
-    if got != data:
-        return None
-    return payload
+    return rparts, mparts
 
 
 def encode_fuzzy(st: _State, data: bytes) -> bytes | None:
