@@ -134,77 +134,28 @@ _P62: Final = 1 << 62
 #: Placeholder digit-group list (never appended to).
 _NO_GROUPS: Final[list[int]] = []
 _E18: Final = 10 ** 18
+#: Powers of ten up to a 40-character decimal's largest scale.
+_POW10: Final = [10 ** k for k in range(41)]
 
 
-def _parse_dec(s: bytes) -> tuple[int, i64]:
-    """The decimal parser (see :func:`parse_decimal`), without allocation: (mantissa, scale), scale -1
-    when ``s`` is not a canonically spelled decimal.  Digits are summed 18 at a time in an i64."""
-    n: i64 = len(s)
-    if n == 0 or n > 40:
-        return 0, -1
-    i: i64 = 0
-    neg = False
-    if s[0] == 0x2D:
-        neg = True
-        i = 1
-    start: i64 = i
-    m = 0
-    acc: i64 = 0
-    nacc: i64 = 0
+def _digit_run_end(s: bytes, i: i64, n: i64) -> i64:
+    """The end of the run of ASCII digits at ``s[i:n]``."""
     while i < n:
         c: i64 = s[i]
         if c < 0x30 or c > 0x39:
             break
-        acc = acc * 10 + (c - 0x30)
-        nacc += 1
-        if nacc == 18:
-            m = m * _E18 + int(acc)
-            acc = 0
-            nacc = 0
         i += 1
-    int_len: i64 = i - start
-    if int_len == 0 or (int_len > 1 and s[start] == 0x30):
-        return 0, -1
-    scale: i64 = 0
-    if i < n:
-        if s[i] != 0x2E:
-            return 0, -1
-        i += 1
-        fstart: i64 = i
-        while i < n:
-            c = s[i]
-            if c < 0x30 or c > 0x39:
-                break
-            acc = acc * 10 + (c - 0x30)
-            nacc += 1
-            if nacc == 18:
-                m = m * _E18 + int(acc)
-                acc = 0
-                nacc = 0
-            i += 1
-        scale = i - fstart
-        if scale == 0 or i != n:
-            return 0, -1
-    if nacc:
-        m = m * _POW10[nacc] + int(acc)
-    if neg:
-        if m == 0:
-            return 0, -1
-        m = -m
-    return m, scale
+    return i
 
 
-_POW10: Final = [10 ** k for k in range(19)]
-
-
-def _digits_value(s: bytes) -> int:
-    """The value of an all-digit string (-1 when another byte occurs)."""
-    n: i64 = len(s)
+def _digits_value(s: bytes, start: i64, end: i64) -> int:
+    """The value of the all-digit string ``s[start:end]`` (-1 when another byte occurs), without
+    allocation: digits are summed 18 at a time in an i64."""
     m = 0
     acc: i64 = 0
     nacc: i64 = 0
-    i: i64 = 0
-    while i < n:
+    i: i64 = start
+    while i < end:
         c: i64 = s[i]
         if c < 0x30 or c > 0x39:
             return -1
@@ -218,6 +169,33 @@ def _digits_value(s: bytes) -> int:
     if nacc:
         m = m * _POW10[nacc] + int(acc)
     return m
+
+
+def _parse_dec(s: bytes) -> tuple[int, i64]:
+    """The decimal parser (see :func:`parse_decimal`), without allocation: (mantissa, scale), scale -1
+    when ``s`` is not a canonically spelled decimal."""
+    n: i64 = len(s)
+    if n == 0 or n > 40:
+        return 0, -1
+    start: i64 = 1 if s[0] == 0x2D else 0
+    int_end = _digit_run_end(s, start, n)
+    int_len: i64 = int_end - start
+    if int_len == 0 or (int_len > 1 and s[start] == 0x30):
+        return 0, -1
+    m = _digits_value(s, start, int_end)
+    scale: i64 = 0
+    if int_end < n:
+        if s[int_end] != 0x2E:
+            return 0, -1
+        scale = _digit_run_end(s, int_end + 1, n) - int_end - 1
+        if scale == 0 or int_end + 1 + scale != n:
+            return 0, -1
+        m = m * _POW10[scale] + _digits_value(s, int_end + 1, n)
+    if start:
+        if m == 0:
+            return 0, -1
+        m = -m
+    return m, scale
 
 
 def _a64_ok(s: bytes) -> bool:
@@ -291,26 +269,10 @@ def _groups_pair(a: bytes, b: bytes) -> list[int]:
             if i2 != na or j2 != nb:
                 return _NO_GROUPS
             break
-        va: i64 = 0
-        i3: i64 = i2
-        while i3 < na:
-            c: i64 = a[i3]
-            if c < 0x30 or c > 0x39:
-                break
-            if i3 - i2 < 18:
-                va = va * 10 + (c - 0x30)
-            i3 += 1
+        i3 = _digit_run_end(a, i2, na)
         if (i3 - i2 > 1 and a[i2] == 0x30) or i3 - i2 > 18:
             return _NO_GROUPS
-        vb: i64 = 0
-        j3: i64 = j2
-        while j3 < nb:
-            c = b[j3]
-            if c < 0x30 or c > 0x39:
-                break
-            if j3 - j2 < 18:
-                vb = vb * 10 + (c - 0x30)
-            j3 += 1
+        j3 = _digit_run_end(b, j2, nb)
         if (j3 - j2 > 1 and b[j2] == 0x30) or j3 - j2 > 18:
             return _NO_GROUPS
         ng += 1
@@ -318,8 +280,8 @@ def _groups_pair(a: bytes, b: bytes) -> list[int]:
             return _NO_GROUPS
         if ng == 1:
             out = []
-        out.append(int(va))
-        out.append(int(vb))
+        out.append(_digits_value(a, i2, i3))
+        out.append(_digits_value(b, j2, j3))
         i = i3
         j = j3
     return out
