@@ -19,195 +19,44 @@ protocol logic in :mod:`aura_wire.session.core`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
-import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from aura_wire.cluster.bus import Prepared
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
-from aura_wire.errors import CLOSE_INTERNAL_ERROR, ConfigError, ProtocolError
+from aura_wire.errors import ConfigError
 from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics, ShadowDeflate
+from aura_wire.middleware.adapter import ServerAdapter
+from aura_wire.middleware.connection import (
+    SENSITIVE_KEY,
+    ASGIApp,
+    AuraConnection,
+    ConnectionGone,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    connection_of,
+)
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
-from aura_wire.session import ConnectionFailed, MessageReceived, Role, Session, SessionConfig, State
-from aura_wire.session.negotiation import Hints, parse_hints, server_select, split_offer
-from aura_wire.session.params import restrict_methods, server_codec_config
+from aura_wire.session import SessionConfig
+from aura_wire.session.negotiation import parse_hints, split_offer
+from aura_wire.session.params import restrict_methods
 
 if TYPE_CHECKING:
     from aura_wire.cluster.node import ClusterNode
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# AuraConnection, ConnectionGone, connection_of and SENSITIVE_KEY live in .connection; they are
+# importable from here as before.
+__all__ = ["AuraMiddleware", "AuraConnection", "ConnectionGone", "connection_of", "SENSITIVE_KEY"]
 
-__all__ = ["AuraMiddleware", "AuraConnection", "ConnectionGone", "connection_of"]
-
-#: Messages buffered between the connection's reader task and the application.
-_INBOX_SIZE = 16
 #: A broadcast yields to the event loop after this many deliveries (about 1-2 ms of work).
 _YIELD_EVERY = 64
-_ids = itertools.count(1)
 
 
 def _metrics_dict(m: CompressionMetrics) -> dict[str, Any]:
     out: dict[str, Any] = m.snapshot()
     return out
-
-
-
-class ConnectionGone(OSError):
-    """Raised by ``send`` once an AURA connection has ended (the peer left, or the session failed).
-
-    The ASGI spec asks a server to raise "a server-specific subclass of IOError" when
-    ``send`` is called on a closed connection (uvicorn raises ``ClientDisconnected``); the
-    middleware does the same, so frameworks react as they do without it (Starlette turns any
-    OSError into ``WebSocketDisconnect(1006)``) and a send-only loop ends when its client leaves.
-    """
-
-
-#: Key of an ASGI ``websocket.send`` message that marks the message sensitive (no compression context).
-SENSITIVE_KEY = "aura.sensitive"
-
-class AuraConnection:
-    """The middleware's handle on one websocket connection (AURA or passed through).
-
-    Reachable from the application as ``scope["extensions"]["aura"]["connection"]``
-    (see :func:`connection_of`); used by :meth:`AuraMiddleware.broadcast`.
-    """
-
-    def __init__(self, middleware: AuraMiddleware, scope: Scope, send: Send) -> None:
-        self.id = next(_ids)
-        self.middleware = middleware
-        self.scope = scope
-        self.opened_at = time.time()
-        self.session: Session | None = None
-        self.subprotocol: str | None = None
-        self.arm: str | None = None  # canary arm, when the middleware splits connections
-        self.closed = False
-        self.channels: set[str] = set()  # broadcast channels this connection subscribes to
-        self._raw_send = send
-        self._lock = asyncio.Lock()
-        self._sync_changed = asyncio.Event()  # set when the send dictionary is in force or the connection ends
-        #: Shadow permessage-deflate when this connection is sampled (AuraMiddleware(shadow_sample=...)).
-        self.shadow: ShadowDeflate | None = None
-        self._shadow_seen = 0  # the connection's AURA bytes (all frames) already counted
-
-    def observe_shadow(self, direction: str, message: str | bytes) -> None:
-        """Sampled connections: count what permessage-deflate would have sent for ``message`` and what
-        AURA sent (every frame since the last observation, CONTROL frames included)."""
-        shadow, s = self.shadow, self.session
-        if shadow is None or s is None:
-            return
-        st = s.stats
-        total = st.sent_wire_bytes + st.received_wire_bytes + st.control_sent_bytes + st.control_received_bytes
-        m = self.middleware.sent_metrics
-        m.shadow_messages += 1
-        m.shadow_deflate_bytes += shadow.deflate_size(direction, message)
-        m.shadow_aura_bytes += total - self._shadow_seen
-        self._shadow_seen = total
-
-    async def synced(self, timeout: float | None = None) -> bool:
-        """Wait until this connection's frames to the client use a dictionary (spec/session.md §6.1).
-
-        True once they do: at once for a client that named the dictionary in its offer
-        (spec §6.1.1), after its USE otherwise.  False when none will on this connection
-        (passed through, no dictionary announced, closed) or when ``timeout`` seconds pass
-        first (a client that fetches only when it pays may switch late or never, spec §6.8).
-        """
-        while True:
-            s = self.session
-            if s is not None and s.send_dictionary is not None:
-                return True
-            if s is None or self.closed or s.closed or s.state is State.PLAIN:
-                return False
-            self._sync_changed.clear()
-            try:
-                await asyncio.wait_for(self._sync_changed.wait(), timeout)
-            except asyncio.TimeoutError:
-                return False
-
-    def _notify(self) -> None:
-        self._sync_changed.set()
-
-    @property
-    def aura(self) -> bool:
-        """True when this connection speaks AURA."""
-        return self.session is not None
-
-    async def flush(self) -> None:
-        """Send what the session queued, in order (one sender at a time keeps the order)."""
-        session = self.session
-        if session is None:
-            return
-        async with self._lock:
-            for frame in session.data_to_send():
-                if self.closed:
-                    return
-                try:
-                    await self._raw_send({"type": "websocket.send", "bytes": frame})
-                except OSError:
-                    # The peer is gone (uvicorn raises ClientDisconnected); the reader will see the
-                    # disconnect and tell the application through receive().
-                    self.closed = True
-                    self._notify()
-                    return
-        if session.send_dictionary is not None or session.closed:
-            self._notify()
-
-    async def send_plain(self, message: str | bytes) -> None:
-        """Send an application message to a passed-through (non-AURA) connection."""
-        async with self._lock:
-            if self.closed:
-                return
-            if isinstance(message, str):
-                await self._raw_send({"type": "websocket.send", "text": message})
-            else:
-                await self._raw_send({"type": "websocket.send", "bytes": message})
-
-    async def send_close(self, message: Message) -> None:
-        """Send a ``websocket.close`` message once, after the frames already queued."""
-        async with self._lock:
-            if not self.closed:
-                self.closed = True
-                self._notify()
-                with contextlib.suppress(OSError):
-                    await self._raw_send(message)
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close this connection from outside the application (e.g. an admin or a rollout policy)."""
-        if self.session is not None:
-            await self.flush()
-            self.session.close()
-        await self.send_close({"type": "websocket.close", "code": code, "reason": reason})
-
-    def snapshot(self) -> dict[str, Any]:
-        s = self.session
-        return {
-            "id": self.id,
-            "path": self.scope.get("path"),
-            "aura": s is not None,
-            "subprotocol": self.subprotocol,
-            "arm": self.arm,
-            "state": s.state.value if s is not None else "passthrough",
-            "dictionary": s.send_dictionary.id if s is not None and s.send_dictionary is not None else None,
-            "age_seconds": round(time.time() - self.opened_at, 3),
-            "stats": s.stats.as_dict() if s is not None else None,
-        }
-
-
-def connection_of(websocket_or_scope: Any) -> AuraConnection:
-    """The :class:`AuraConnection` of a Starlette ``WebSocket`` (anything with ``.scope``) or an ASGI scope."""
-    scope = getattr(websocket_or_scope, "scope", websocket_or_scope)
-    try:
-        conn = scope["extensions"]["aura"]["connection"]
-    except (KeyError, TypeError) as exc:
-        raise ConfigError("this websocket did not pass through AuraMiddleware", field="scope") from exc
-    if not isinstance(conn, AuraConnection):
-        raise ConfigError("scope['extensions']['aura']['connection'] is not an AuraConnection", field="scope")
-    return conn
 
 
 class AuraMiddleware:
@@ -456,7 +305,7 @@ class AuraMiddleware:
             app_scope = self._scope_with_handle(scope, conn)
             app_scope["subprotocols"] = app_protocols
             conn.scope = app_scope
-            await _ServerAdapter(self, conn, offered, receive, send, hints).run(app_scope)
+            await ServerAdapter(self, conn, offered, receive, send, hints).run(app_scope)
         finally:
             conn.closed = True
             self.connections.pop(conn.id, None)
@@ -652,164 +501,3 @@ class AuraMiddleware:
         return out
 
 
-class _ServerAdapter:
-    """Runs one AURA-offering websocket connection: wraps receive/send around a Session."""
-
-    def __init__(self, mw: AuraMiddleware, conn: AuraConnection, offered: list[str], receive: Receive,
-                 send: Send, hints: Hints) -> None:
-        self.mw = mw
-        self.hints = hints
-        self.conn = conn
-        self.offered = offered
-        self.raw_receive = receive
-        self.raw_send = send
-        self.accepted = False
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue(_INBOX_SIZE)
-        self.reader: asyncio.Task[None] | None = None
-        self.final: Message | None = None
-        self.app_closed = False  # the application sent websocket.close
-
-    async def run(self, app_scope: Scope) -> None:
-        try:
-            await self.mw.app(app_scope, self.receive, self.send)
-        finally:
-            if self.reader is not None:
-                self.reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self.reader
-            if self.conn.session is not None:
-                self.conn.session.close()
-            self.conn._notify()
-
-    async def receive(self) -> Message:
-        if self.conn.session is None:
-            return await self.raw_receive()
-        if self.final is not None and self.inbox.empty():
-            return self.final
-        return await self.inbox.get()
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "websocket.accept" and not self.accepted:
-            self.accepted = True
-            chosen, aura = server_select(self.offered, message.get("subprotocol"))
-            self.conn.subprotocol = message.get("subprotocol")
-            if not aura:
-                await self.raw_send(message)
-                return
-            out = dict(message)
-            out["subprotocol"] = chosen
-            codec, sent, received = self.mw.codec_config, self.mw.sent_metrics, self.mw.received_metrics
-            if self.mw.canary is not None:
-                arm = self.mw.canary.choose()
-                self.conn.arm = arm.name
-                codec = {**codec, **arm.config}
-                sent, received = arm.sent_metrics, arm.received_metrics
-            new = Session(
-                Role.SERVER,
-                dictionaries=[self.mw.dictionary] if self.mw.dictionary is not None else [],
-                config=self.mw.session_config,
-                codec_config=server_codec_config(codec),
-                send_metrics=sent,
-                receive_metrics=received,
-                hints=self.hints,
-                savings=self.mw.savings,
-            )
-            self.conn.session = new
-            self.mw.total_aura_connections += 1
-            self.mw._maybe_shadow(self.conn)
-            await self.raw_send(out)
-            new.start()
-            await self.conn.flush()
-            self.reader = asyncio.create_task(self._read())
-            return
-        session = self.conn.session
-        if session is None:
-            if SENSITIVE_KEY in message:
-                message = {k: v for k, v in message.items() if k != SENSITIVE_KEY}
-            await self.raw_send(message)
-            return
-        if kind == "websocket.send":
-            if self.app_closed:
-                # after its own close the application gets what the server gives it (uvicorn: RuntimeError)
-                await self.raw_send({k: v for k, v in message.items() if k != SENSITIVE_KEY})
-                return
-            if self.conn.closed or session.closed:
-                raise ConnectionGone("the AURA connection is closed")
-            text = message.get("text")
-            data: str | bytes = text if text is not None else bytes(message.get("bytes") or b"")
-            # {"type": "websocket.send", ..., "aura.sensitive": True}: code it with no shared state
-            # (spec/wire-format.md §5.3), e.g. a message that carries a secret next to attacker data
-            sensitive = bool(message.get(SENSITIVE_KEY, False))
-            session.send_message(data, sensitive=sensitive)
-            if self.conn.shadow is not None:
-                self.conn.observe_shadow("sent", data)
-            cluster = self.mw.cluster
-            if cluster is not None and not sensitive:
-                cluster.sample(data)  # sensitive messages never reach the shared training buffer
-            await self.conn.flush()
-            if self.conn.closed:  # the server reported the peer gone while we wrote
-                raise ConnectionGone("the AURA connection is closed")
-        elif kind == "websocket.close":
-            self.app_closed = True
-            await self.conn.send_close(message)
-            session.close()
-        else:
-            await self.raw_send(message)
-
-    async def _fail(self, code: int, reason: str) -> None:
-        self.mw.failures[code] = self.mw.failures.get(code, 0) + 1
-        await self.conn.send_close({"type": "websocket.close", "code": code, "reason": reason})
-        self.final = {"type": "websocket.disconnect", "code": code, "reason": reason}
-        await self.inbox.put(self.final)
-
-    async def _read(self) -> None:
-        try:
-            await self._read_loop()
-        except OSError:
-            pass  # the server reports the peer gone while we answered a control frame (uvicorn: ClientDisconnected)
-        finally:
-            self.conn.closed = True
-            self.conn._notify()
-            if self.conn.session is not None:
-                self.conn.session.close()
-            if self.final is None:
-                self.final = {"type": "websocket.disconnect", "code": 1006}
-                if not self.inbox.full():
-                    self.inbox.put_nowait(self.final)
-
-    async def _read_loop(self) -> None:
-        session = self.conn.session
-        assert session is not None
-        while True:
-            msg = await self.raw_receive()
-            kind = msg["type"]
-            if kind == "websocket.disconnect":
-                self.conn.closed = True  # from now on the application's sends raise ConnectionGone
-                self.final = msg
-                await self.inbox.put(msg)
-                return
-            if kind != "websocket.receive":
-                continue
-            data = msg.get("bytes")
-            if data is None:
-                session.fail(ProtocolError("text message on an AURA connection (frames are binary messages)",
-                                           field="websocket.opcode"))
-            else:
-                try:
-                    session.receive_frame(data)
-                except Exception:  # a bug in the codec: close with 1011, no details leaked
-                    await self._fail(CLOSE_INTERNAL_ERROR, "internal error")
-                    raise
-            await self.conn.flush()
-            for ev in session.events():
-                if isinstance(ev, MessageReceived):
-                    if self.conn.shadow is not None:
-                        self.conn.observe_shadow("received", ev.data)
-                    if isinstance(ev.data, str):
-                        await self.inbox.put({"type": "websocket.receive", "text": ev.data})
-                    else:
-                        await self.inbox.put({"type": "websocket.receive", "bytes": ev.data})
-                elif isinstance(ev, ConnectionFailed):
-                    await self._fail(ev.code, ev.reason)
-                    return
