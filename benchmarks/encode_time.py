@@ -8,7 +8,8 @@ Split as ``aura-wire bench``: the first half of each corpus trains the dictionar
 ``--dict-dir`` when saved there by ``benchmarks/frame_digest.py``, so both builds code with the same
 dictionary), the second half is encoded in order as one connection, in context and in stateless mode.
 Only ``Encoder.encode`` is timed (``time.perf_counter_ns`` around each call); the best of ``--rounds``
-per corpus and mode is kept, which removes most of the noise of a shared machine.
+per corpus and mode is kept, which removes most of the noise of a shared machine.  ``--decode`` times
+``Decoder.decode`` of the same frames instead (encoded once, untimed).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 
 import aura_wire
-from aura_wire import Dictionary, Encoder, train_dictionary
+from aura_wire import Decoder, Dictionary, Encoder, train_dictionary
 from aura_wire.tools.corpus import load_messages
 
 
@@ -28,6 +29,7 @@ def main() -> int:
     ap.add_argument("--corpora", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpora"))
     ap.add_argument("--dict-dir", default=None)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--decode", action="store_true", help="time Decoder.decode instead of Encoder.encode")
     args = ap.parse_args()
     total = 0.0
     for fname in sorted(n for n in os.listdir(args.corpora) if n.endswith(".jsonl")):
@@ -42,20 +44,42 @@ def main() -> int:
             d = train_dictionary(msgs[:mid], name=name)
         row = []
         for context in (True, False):
+            frames = _frames(d, context, msgs[mid:]) if args.decode else []
             best = float("inf")
             for _ in range(args.rounds):
-                enc = Encoder(d, context=context)
-                ns = 0
-                for m in msgs[mid:]:
-                    t0 = time.perf_counter_ns()
-                    enc.encode(m)
-                    ns += time.perf_counter_ns() - t0
+                ns = _time_decode(d, context, frames) if args.decode else _time_encode(d, context, msgs[mid:])
                 best = min(best, ns / 1e9)
             row.append(best)
             total += best
         print(f"{name:24s} context {row[0]:7.3f} s  stateless {row[1]:7.3f} s", flush=True)
-    print(f"{'total':24s} {total:.3f} s ({'compiled' if aura_wire.compiled else 'pure'})")
+    what = "decode" if args.decode else "encode"
+    print(f"{'total':24s} {total:.3f} s {what} ({'compiled' if aura_wire.compiled else 'pure'})")
     return 0
+
+
+def _time_encode(d: Dictionary, context: bool, messages: list[str]) -> int:
+    enc = Encoder(d, context=context)
+    ns = 0
+    for m in messages:
+        t0 = time.perf_counter_ns()
+        enc.encode(m)
+        ns += time.perf_counter_ns() - t0
+    return ns
+
+
+def _frames(d: Dictionary, context: bool, messages: list[str]) -> list[bytes]:
+    enc = Encoder(d, context=context)  # one connection: frames in order
+    return [enc.encode(m) for m in messages]
+
+
+def _time_decode(d: Dictionary, context: bool, frames: list[bytes]) -> int:
+    dec = Decoder(d, context=context)
+    ns = 0
+    for f in frames:
+        t0 = time.perf_counter_ns()
+        dec.decode(f)
+        ns += time.perf_counter_ns() - t0
+    return ns
 
 
 if __name__ == "__main__":
