@@ -52,8 +52,8 @@ def version_text() -> str:
 
 
 def _add_feature_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-brio", action="store_true", help="do not use BRIO even when it is installed")
-    p.add_argument("--no-templates", action="store_true", help="do not use templates even when installed")
+    p.add_argument("--no-brio", action="store_true", help="code without BRIO")
+    p.add_argument("--no-templates", action="store_true", help="code without templates")
 
 
 # ---------------------------------------------------------------------------
@@ -420,13 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("corpus", nargs="+", help="JSONL ({\"m\": ...}) or plain-text corpora")
     b.add_argument("--limit", type=_positive, help="use only the first N messages of each corpus")
     b.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    b.add_argument("--markdown", metavar="PATH", help="write the tables and targets as Markdown")
+    b.add_argument("--markdown", metavar="PATH", help="write the tables and the design thresholds as Markdown")
     b.add_argument("--plot", metavar="PNG", help="write a chart (needs matplotlib: pip install 'aura_wire[plot]')")
     b.add_argument("--peers", help="comma-separated subset of: " + ", ".join(
         ["aura-context", "aura-stateless", "deflate-w15", "deflate-w12", "zstd", "zstd-dict",
          "zstd-stream", "brotli"]))
     b.add_argument("--no-trace", action="store_true", help="skip the tracemalloc memory measurement")
-    b.add_argument("--check", action="store_true", help="exit with status 1 when a target fails")
+    b.add_argument("--check", action="store_true", help="exit with status 1 when a design threshold fails")
     b.add_argument("--compare-pure", type=_positive, metavar="N",
                    help="also time the aura peers compiled vs pure Python (AURA_WIRE_PURE=1) on the first N "
                    "messages of each corpus (needs the compiled build)")
