@@ -148,3 +148,12 @@ async def test_dictionary_endpoint_for_websockets_serve(tmp_path: Any) -> None:
             await fetch_dictionary(uri, "0" * 64)
         exts = await roundtrip(uri, client_extensions([got], **CC))  # then offer it in the handshake
         assert exts[0].dictionary == d
+
+
+def test_package_reexports_the_module_api() -> None:
+    """``aura_wire.extension`` offers every public name of ``permessage_aura`` (listed once, there)."""
+    import aura_wire.extension as package
+    from aura_wire.extension import permessage_aura
+
+    for name in permessage_aura.__all__:
+        assert getattr(package, name) is getattr(permessage_aura, name)
