@@ -27,17 +27,9 @@ from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import ConfigError
 from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics, ShadowDeflate
 from aura_wire.middleware.adapter import ServerAdapter
-from aura_wire.middleware.connection import (
-    SENSITIVE_KEY,
-    ASGIApp,
-    AuraConnection,
-    ConnectionGone,
-    Message,
-    Receive,
-    Scope,
-    Send,
-    connection_of,
-)
+from aura_wire.middleware.connection import SENSITIVE_KEY as SENSITIVE_KEY
+from aura_wire.middleware.connection import ASGIApp, AuraConnection, Message, Receive, Scope, Send, connection_of
+from aura_wire.middleware.connection import ConnectionGone as ConnectionGone
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
 from aura_wire.session import SessionConfig
 from aura_wire.session.negotiation import parse_hints, split_offer
