@@ -24,9 +24,13 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO
+
+import msgpack
 
 import aura_wire
+from aura_wire.codec.dictionary import SECTION_META, SECTION_NAMES, SECTION_TEMPLATES, Dictionary
+from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import AuraError, CorpusError
 from aura_wire.files import load_dictionary, save_dictionary
 from aura_wire.tools.console import (
@@ -42,8 +46,13 @@ from aura_wire.tools.console import (
     _pct,
     _ticker,
 )
+from aura_wire.metrics import CompressionMetrics
+from aura_wire.session.params import server_codec_config
+from aura_wire.session.transfer import coded_form
 from aura_wire.tools.demo import cmd_demo
 from aura_wire.training import train_dictionary
+from aura_wire.training.economics import break_even, choose_size, measure_saving
+from aura_wire.training.templates import summarize
 
 
 def version_text() -> str:
@@ -164,18 +173,50 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from aura_wire.codec.dictionary import SECTION_NAMES, SECTION_TEMPLATES, Dictionary
-
     err = sys.stderr
-    # Check where the dictionary goes before training, not after (training takes a while).
-    out_dir = os.path.dirname(os.path.abspath(args.output))
+    _check_output(args.output)  # before training, not after (training takes a while)
+    msgs = _read_corpora(args, err)
+    feats = _features(args)
+    # Held back from training: the last messages measure what the dictionary saves per message
+    # on traffic it has not seen (stored in its meta section and announced in HELLO, spec §6.8).
+    hold = min(500, len(msgs) // 10) if args.hold_back is None else min(args.hold_back, len(msgs) - 1)
+    held = msgs[len(msgs) - hold:] if hold > 0 else []
+    d, sizes = _train(args, feats, msgs[: len(msgs) - hold], held, err)
+    saving: float | None = None
+    if held:
+        d, saving = _with_saving(d, held, feats, err)
+    try:
+        save_dictionary(d, args.output)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
+    summary = _train_summary(args, d, msgs, held, saving, sizes)
+    section = d.section(SECTION_TEMPLATES)
+    if section is not None:
+        summary.update(_template_summary(section, msgs, err))
+    # Whole-codec figure: the stateless encoder on (a sample of) the input.
+    met = _stateless_metrics(d, msgs, feats, err)
+    summary["stateless_ratio"] = met.ratio
+    summary["stateless_bytes_saved_on_sample"] = met.bytes_saved
+    summary["stateless_sample_messages"] = met.messages
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_train_summary(args, summary, met, sizes)
+    return EXIT_OK
+
+
+def _check_output(output: str) -> None:
+    out_dir = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(out_dir):
-        raise CliError(f"the output directory {os.path.dirname(args.output) or out_dir} does not exist "
+        raise CliError(f"the output directory {os.path.dirname(output) or out_dir} does not exist "
                        "(create it first)")
-    if os.path.isdir(args.output):
-        raise CliError(f"{args.output} is a directory; give a file name, e.g. {os.path.join(args.output, 'app.aura')}")
+    if os.path.isdir(output):
+        raise CliError(f"{output} is a directory; give a file name, e.g. {os.path.join(output, 'app.aura')}")
     if not os.access(out_dir, os.W_OK):
         raise CliError(f"cannot write to the output directory {out_dir}")
+
+
+def _read_corpora(args: argparse.Namespace, err: TextIO) -> list[str]:
     msgs: list[str] = []
     for path in args.corpus:
         size = os.path.getsize(path) if os.path.exists(path) else 0
@@ -186,96 +227,81 @@ def cmd_train(args: argparse.Namespace) -> int:
         msgs += got
     if not msgs:
         raise CliError("no messages to train on")
-    feats = _features(args)
+    return msgs
+
+
+def _train(args: argparse.Namespace, feats: dict[str, bool], fit: list[str], held: list[str],
+           err: TextIO) -> tuple[Dictionary, list[Any]]:
+    """The trained dictionary and, with ``--target-messages``, the content sizes tried."""
     kwargs: dict[str, Any] = {"brio": feats["brio"], "templates": feats["templates"],
                               "name": args.name or os.path.splitext(os.path.basename(args.corpus[0]))[0]}
     if args.min_distinct is not None:
         kwargs["min_distinct"] = args.min_distinct
     if args.zstd_dict_size is not None:
         kwargs["zstd_dict_size"] = args.zstd_dict_size
-    # Held back from training: the last messages measure what the dictionary saves per message
-    # on traffic it has not seen (stored in its meta section and announced in HELLO, spec §6.8).
-    hold = min(500, len(msgs) // 10) if args.hold_back is None else min(args.hold_back, len(msgs) - 1)
-    held = msgs[len(msgs) - hold:] if hold > 0 else []
-    fit = msgs[: len(msgs) - hold]
-    sizes: list[Any] = []
-    if args.target_messages is not None:
-        if not held:
-            raise CliError("--target-messages needs held-back messages (--hold-back > 0)")
-        if args.zstd_dict_size is not None:
-            raise CliError("--target-messages chooses the size; leave out --zstd-dict-size")
-        from aura_wire.session.params import server_codec_config
-        from aura_wire.session.transfer import coded_form as _coded
-        from aura_wire.training.economics import choose_size
-
-        with _ticker(f"training 4 sizes on {len(fit):,} messages, measured on {len(held):,} held back", err):
-            best, sizes = choose_size(fit, held, target_messages=args.target_messages,
-                                      transfer_size=lambda x: len(_coded(x, "br")),
-                                      codec_config=server_codec_config({"brio": feats["brio"],
-                                                                        "templates": feats["templates"]}),
-                                      **kwargs)
-        d = best.dictionary
-    else:
+    if args.target_messages is None:
         with _ticker(f"training on {len(fit):,} messages", err):
-            d = train_dictionary(fit, **kwargs)
-    saving: float | None = None
-    if held:
-        import msgpack
+            return train_dictionary(fit, **kwargs), []
+    if not held:
+        raise CliError("--target-messages needs held-back messages (--hold-back > 0)")
+    if args.zstd_dict_size is not None:
+        raise CliError("--target-messages chooses the size; leave out --zstd-dict-size")
+    with _ticker(f"training 4 sizes on {len(fit):,} messages, measured on {len(held):,} held back", err):
+        best, sizes = choose_size(fit, held, target_messages=args.target_messages,
+                                  transfer_size=lambda x: len(coded_form(x, "br")),
+                                  codec_config=server_codec_config({"brio": feats["brio"],
+                                                                    "templates": feats["templates"]}),
+                                  **kwargs)
+    return best.dictionary, sizes
 
-        from aura_wire.codec.dictionary import SECTION_META
-        from aura_wire.session.params import server_codec_config
-        from aura_wire.training.economics import measure_saving
 
-        with _ticker(f"measuring the saving on {len(held):,} held-back messages", err):
-            # what a switch saves on the connection a server runs (its window: session.params)
-            saving = measure_saving(d, held, codec_config=server_codec_config({"brio": feats["brio"],
-                                                                               "templates": feats["templates"]}))
-        meta = dict(d.meta)
-        meta["saving_per_message"] = round(saving, 3)
-        meta["saving_measured_on"] = len(held)
-        d = Dictionary({**d.sections, SECTION_META: msgpack.packb(meta)})
-    try:
-        save_dictionary(d, args.output)
-    except OSError as exc:
-        raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
-    raw = sum(len(m.encode("utf-8")) for m in msgs)
-    secs = ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v):,} B" for k, v in d.sections.items())
-    from aura_wire.session.transfer import coded_form
-    from aura_wire.training.economics import break_even
+def _with_saving(d: Dictionary, held: list[str], feats: dict[str, bool], err: TextIO) -> tuple[Dictionary, float]:
+    """``d`` with the saving per message measured on ``held`` in its meta section, and that saving."""
+    with _ticker(f"measuring the saving on {len(held):,} held-back messages", err):
+        # what a switch saves on the connection a server runs (its window: session.params)
+        saving = measure_saving(d, held, codec_config=server_codec_config({"brio": feats["brio"],
+                                                                           "templates": feats["templates"]}))
+    meta = dict(d.meta)
+    meta["saving_per_message"] = round(saving, 3)
+    meta["saving_measured_on"] = len(held)
+    return Dictionary({**d.sections, SECTION_META: msgpack.packb(meta)}), saving
 
+
+def _train_summary(args: argparse.Namespace, d: Dictionary, msgs: list[str], held: list[str],
+                   saving: float | None, sizes: list[Any]) -> dict[str, Any]:
     coded = {c: len(coded_form(d, c)) for c in ("br", "gzip")}
-    summary: dict[str, Any] = {"output": args.output, "id": d.id, "bytes": len(d), "sections": secs,
-                               "messages": len(msgs), "message_bytes": raw, "held_back": len(held),
-                               "transfer_bytes": coded, "saving_per_message": saving,
-                               "break_even_messages": (None if saving is None or saving <= 0
-                                                       else round(break_even(coded["br"], saving))),
-                               "sizes": [{"content_bytes": c.size, "transfer_bytes": c.transfer,
-                                          "saving_per_message": round(c.saving, 3), "net_bytes": round(c.net)}
-                                         for c in sizes]}
-    section = d.section(SECTION_TEMPLATES)
-    if section is not None:
-        from aura_wire.training.templates import summarize
+    return {"output": args.output, "id": d.id, "bytes": len(d),
+            "sections": ", ".join(f"{SECTION_NAMES.get(k, str(k))} {len(v):,} B" for k, v in d.sections.items()),
+            "messages": len(msgs), "message_bytes": sum(len(m.encode("utf-8")) for m in msgs),
+            "held_back": len(held), "transfer_bytes": coded, "saving_per_message": saving,
+            "break_even_messages": (None if saving is None or saving <= 0
+                                    else round(break_even(coded["br"], saving))),
+            "sizes": [{"content_bytes": c.size, "transfer_bytes": c.transfer,
+                       "saving_per_message": round(c.saving, 3), "net_bytes": round(c.net)}
+                      for c in sizes]}
 
-        tot: dict[str, Any] = {}
-        step = max(1, len(msgs) // 50)
-        bar = Progress(len(msgs), "measuring template hit rate", err)
-        for i in range(0, len(msgs), step):
-            part = summarize(section, msgs[i:i + step])
-            for k in ("messages", "template_hits", "bytes_in", "bytes_saved"):
-                tot[k] = tot.get(k, 0) + int(str(part[k]))
-            for k in ("templates", "json_templates", "text_templates"):
-                tot[k] = part[k]
-            bar.update(len(msgs[i:i + step]))
-        bar.close()
-        n = tot.get("messages", 0) or 1
-        summary["templates_found"] = tot.get("templates", 0)
-        summary["json_templates"] = tot.get("json_templates", 0)
-        summary["text_templates"] = tot.get("text_templates", 0)
-        summary["template_hit_rate"] = tot.get("template_hits", 0) / n
-        summary["template_bytes_saved"] = tot.get("bytes_saved", 0)
-    # Whole-codec figure: the stateless encoder on (a sample of) the input.
-    from aura_wire.codec.encoder import Encoder
 
+def _template_summary(section: bytes, msgs: list[str], err: TextIO) -> dict[str, Any]:
+    """Templates found and how often they match the input (in-sample)."""
+    tot: dict[str, Any] = {}
+    step = max(1, len(msgs) // 50)
+    bar = Progress(len(msgs), "measuring template hit rate", err)
+    for i in range(0, len(msgs), step):
+        part = summarize(section, msgs[i:i + step])
+        for k in ("messages", "template_hits", "bytes_in", "bytes_saved"):
+            tot[k] = tot.get(k, 0) + int(str(part[k]))
+        for k in ("templates", "json_templates", "text_templates"):
+            tot[k] = part[k]
+        bar.update(len(msgs[i:i + step]))
+    bar.close()
+    n = tot.get("messages", 0) or 1
+    return {"templates_found": tot.get("templates", 0), "json_templates": tot.get("json_templates", 0),
+            "text_templates": tot.get("text_templates", 0),
+            "template_hit_rate": tot.get("template_hits", 0) / n,
+            "template_bytes_saved": tot.get("bytes_saved", 0)}
+
+
+def _stateless_metrics(d: Dictionary, msgs: list[str], feats: dict[str, bool], err: TextIO) -> CompressionMetrics:
     sample = msgs[:: max(1, len(msgs) // 2000)]
     enc = Encoder(d, context=False, brio=feats["brio"], templates=feats["templates"])
     bar = Progress(len(sample), "measuring stateless ratio", err)
@@ -283,16 +309,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         enc.encode(m)
         bar.update()
     bar.close()
-    met = enc.metrics
-    summary["stateless_ratio"] = met.ratio
-    summary["stateless_bytes_saved_on_sample"] = met.bytes_saved
-    summary["stateless_sample_messages"] = met.messages
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return EXIT_OK
-    print(f"dictionary {d.id[:16]}... written to {args.output} ({len(d):,} bytes: {secs})")
-    print(f"trained on {len(msgs):,} messages ({raw:,} bytes); the input is in-sample, so these figures "
-          "flatter it: measure on held-back traffic with `aura-wire bench`")
+    return enc.metrics
+
+
+def _print_train_summary(args: argparse.Namespace, summary: dict[str, Any], met: CompressionMetrics,
+                         sizes: list[Any]) -> None:
+    saving = summary["saving_per_message"]
+    held = summary["held_back"]
+    coded = summary["transfer_bytes"]
+    print(f"dictionary {summary['id'][:16]}... written to {args.output} ({summary['bytes']:,} bytes: "
+          f"{summary['sections']})")
+    print(f"trained on {summary['messages']:,} messages ({summary['message_bytes']:,} bytes); the input is "
+          "in-sample, so these figures flatter it: measure on held-back traffic with `aura-wire bench`")
     if "templates_found" in summary:
         print(f"templates found: {summary['templates_found']} ({summary['json_templates']} JSON shapes, "
               f"{summary['text_templates']} text)")
@@ -306,17 +334,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     for c in sizes:
         print(f"size {c.size:>6,}: transfer {c.transfer:>7,} B, saves {c.saving:6.2f} B/message, net over "
               f"{args.target_messages:,} messages {c.net:>+10,.0f} B{'  <- kept' if c.size == kept else ''}")
-    print(f"transfer: {coded['br']:,} bytes Brotli-coded, {coded['gzip']:,} gzip, {len(d):,} plain")
+    print(f"transfer: {coded['br']:,} bytes Brotli-coded, {coded['gzip']:,} gzip, {summary['bytes']:,} plain")
     if saving is None:
         print("saving per message: not measured (--hold-back 0); clients fetch it at once")
     elif saving <= 0:
-        print(f"saving per message on {len(held):,} held-back messages: none; a client never fetches it "
+        print(f"saving per message on {held:,} held-back messages: none; a client never fetches it "
               "(returning clients that hold it still use it)")
     else:
-        print(f"saving per message on {len(held):,} held-back messages: {saving:.2f} bytes; break-even: "
+        print(f"saving per message on {held:,} held-back messages: {saving:.2f} bytes; break-even: "
               f"{summary['break_even_messages']:,} messages (a client fetches it once its connection has carried "
               "that many)")
-    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------
