@@ -320,9 +320,7 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
     elif form == F_LIT or form == F_ARR or form == F_OBJ:
         if not json_slot or q:
             raise PayloadError("JSON value form outside a JSON slot", offset=at, field="slot.tag")
-        if form == F_LIT:
-            if param > 2:
-                raise PayloadError(f"unknown literal {param}", offset=at, field="slot.lit")
+        if form == F_LIT:  # param >= 3 is RECENT (above): 0..2 are null, true, false
             out += _LITS[param]
         else:
             if depth >= MAX_DEPTH:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,32 +44,47 @@ def _replay(dec: TemplateDecoder, data: bytes, payload: str | None, instructions
         dec.apply(ins, data)
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if not p.name.startswith("error-")], ids=lambda p: p.stem)
-def test_vector_decodes_and_encodes(path: Path) -> None:
+SUCCESS = [p for p in FILES if not p.name.startswith("error-")]
+
+
+def _load(path: Path) -> tuple[dict[str, Any], TemplateSet | None, bool, bytes, int, list[str | None]]:
     case = json.loads(path.read_text())
-    ts = _set(case)
-    ctx = bool(case["context"])
-    fuzzy = bool(case.get("fuzzy", False))
-    content = bytes.fromhex(str(case.get("content", "")))
-    dec = TemplateDecoder(ts, context=ctx, content=content)
-    enc = TemplateEncoder(ts, context=ctx, fuzzy=fuzzy, content=content)
-    # decode-only vectors hold hand-made payloads the reference encoder would not choose
-    encode = not case.get("decode_only", False)
     assert any(p is not None for p in case["payloads"])
-    # a fuzzy vector holds fuzzy payloads (reference mode 3, spec §4.3); the others none
-    assert fuzzy == any(p is not None and int(p[:2], 16) & 3 == 3 for p in case["payloads"])
-    window = int(case.get("window", 0))
     instructions = case.get("instructions") or [None] * len(case["messages"])
+    return (case, _set(case), bool(case["context"]), bytes.fromhex(str(case.get("content", ""))),
+            int(case.get("window", 0)), instructions)
+
+
+@pytest.mark.parametrize("path", SUCCESS, ids=lambda p: p.stem)
+def test_vector_decodes(path: Path) -> None:
+    """What every decoder must do: payloads and instructions in order give the messages."""
+    case, ts, ctx, content, window, instructions = _load(path)
+    # a fuzzy vector holds fuzzy payloads (reference mode 3, spec §4.3); the others none
+    assert bool(case.get("fuzzy", False)) == any(p is not None and int(p[:2], 16) & 3 == 3 for p in case["payloads"])
+    dec = TemplateDecoder(ts, context=ctx, content=content)
     hist = b""
     for m, p, ins in zip(case["messages"], case["payloads"], instructions, strict=True):
         data = m["text"].encode("utf-8")
-        if encode:
-            got = enc.encode(data, True, hist)
-            assert (got.hex() if got is not None else None) == p
-            sent = enc.learn(data)
-            assert (sent.hex() if sent else None) == ins
-            enc.commit(data, got is not None)
         _replay(dec, data, p, ins, hist)
+        if window:
+            hist = (hist + data)[-window:]
+
+
+@pytest.mark.parametrize("path", [p for p in SUCCESS if not json.loads(p.read_text()).get("decode_only", False)],
+                         ids=lambda p: p.stem)
+def test_vector_encodes(path: Path) -> None:
+    """The reference encoder's choices: it sends exactly these payloads and instructions (decode-only
+    vectors hold hand-made payloads the reference encoder would not choose)."""
+    case, ts, ctx, content, window, instructions = _load(path)
+    enc = TemplateEncoder(ts, context=ctx, fuzzy=bool(case.get("fuzzy", False)), content=content)
+    hist = b""
+    for m, p, ins in zip(case["messages"], case["payloads"], instructions, strict=True):
+        data = m["text"].encode("utf-8")
+        got = enc.encode(data, True, hist)
+        assert (got.hex() if got is not None else None) == p
+        sent = enc.learn(data)
+        assert (sent.hex() if sent else None) == ins
+        enc.commit(data, got is not None)
         if window:
             hist = (hist + data)[-window:]
 
