@@ -140,13 +140,60 @@ def observed(section: bytes | None, context: bool, setup: list[str]) -> list[dic
 
 
 def error_case(name: str, desc: str, section: bytes | None, context: bool, setup: list[str],
-               payload: bytes, error: str, max_size: int | None = None) -> None:
+               payload: bytes, error: str, max_size: int | None = None,
+               observe: list[dict[str, str | None]] | None = None) -> None:
+    """An error vector; ``observe`` (instead of ``setup``): hand-made observed messages (see ``hand``)."""
+    obs = observe if observe is not None else observed(section, context, setup)
     body: dict[str, object] = {"description": desc, "section": section.hex() if section is not None else None,
-                               "context": context, "observe": observed(section, context, setup),
-                               "payload": payload.hex(), "error": error}
+                               "context": context, "observe": obs, "payload": payload.hex(), "error": error}
     if max_size is not None:
         body["max_size"] = max_size
+    if not name.startswith("error-section-"):
+        _check_error(body)
     write(name, body)
+
+
+def _check_error(body: dict[str, object]) -> None:
+    """The reference decoder raises exactly the vector's error (as tests/ replay it)."""
+    sec = body["section"]
+    dec = TemplateDecoder(TemplateSet.from_section(bytes.fromhex(sec)) if isinstance(sec, str) else None,
+                          context=bool(body["context"]))
+    try:
+        for o in body["observe"]:  # type: ignore[attr-defined]
+            data = str(o["text"]).encode()
+            if o["payload"] is not None:
+                got = dec.decode_payload(bytes.fromhex(o["payload"]), 1 << 20)
+                assert got.data == data, (o, got.data)
+                dec.commit(got)
+            if o["instructions"] is not None:
+                dec.apply(parse_instructions(bytes.fromhex(o["instructions"]), 0)[0], data)
+    except Exception as exc:
+        raise AssertionError(f"{body['description']}: setup failed: {exc!r}") from exc
+    try:
+        dec.commit(dec.decode_payload(bytes.fromhex(str(body["payload"])), int(body.get("max_size", 1 << 20))))
+    except Exception as exc:
+        assert type(exc).__name__ == body["error"], (body["description"], exc)
+    else:
+        raise AssertionError(f"{body['description']}: no error")
+
+
+def hand(steps: list[tuple[bytes | None, bytes | None, str | None]],
+         section: bytes | None = None) -> list[dict[str, str | None]]:
+    """Hand-made context messages: (payload or None, instruction block or None, the message when there
+    is no payload); the message of a payload is what the reference decoder makes of it."""
+    dec = TemplateDecoder(TemplateSet.from_section(section) if section is not None else None, context=True)
+    out: list[dict[str, str | None]] = []
+    for payload, block, text in steps:
+        if payload is not None:
+            got = dec.decode_payload(payload, 1 << 20)
+            dec.commit(got)
+            text = got.data.decode()
+        assert text is not None
+        if block is not None:
+            dec.apply(parse_instructions(block, 0)[0], text.encode())
+        out.append({"text": text, "payload": payload.hex() if payload is not None else None,
+                    "instructions": block.hex() if block is not None else None})
+    return out
 
 
 def deletes(n: int, start: int = 0) -> list[str]:
@@ -223,6 +270,9 @@ def copy_cases(tsec: bytes) -> None:
              "COPY from the message history (H, window 4096) and from the prediction (P), context"),
             ("copy-content", psec, False, panel[40:44], 0, kc,
              "COPY from the dictionary's shared content K (stateless)"),
+            ("copy-all-parts", psec, True, panel[40:52], 4096, kc,
+             "context COPY with the shared content K, the prediction P and the history H all non-empty: "
+             "distances count back through K ++ P ++ H ++ out"),
     ):
         pl = case(name, desc, section, context, msgs, window=window, content=content)
         assert copies(section, context, msgs, pl, window, content) > 0, name
@@ -421,7 +471,7 @@ def atom_cases(jsec: bytes) -> None:
             ("error-mask-empty", "mode 1 with a coded mask of 0 (mask = lastmask = 0), then a valid slot",
              bytes([(8 << 2) | 1]) + uv(0) + tag(UINT, 5), "PayloadError"),
             ("error-atom-ddig-overflow", "DDIG beyond the digit count (120345 + 10^6 needs 7 digits)",
-             R0 + tag(DDIG, 7) + uv(2 * 10 ** 6 - 7 + 7), "PayloadError"),
+             R0 + tag(DDIG, 2 * 10 ** 6), "PayloadError"),
             ("error-mask-beyond", "a mask naming slot 1 of a one-slot template", bytes([(8 << 2) | 1]) + uv(2),
              "PayloadError"),
             ("error-output-limit", "an output longer than max_size (40)", R0 + tag(RAW_, 60) + b"x" * 60,
@@ -508,6 +558,57 @@ def main() -> None:
     atom_cases(jsec)
     error_case("error-nesting", "context: arrays nested 40 deep in a runtime JSON slot", None, True,
                ['{"a":[1]}', '{"a":[2]}'], bytes([(8 + 0) << 2]) + bytes([0x1D]) * 40 + bytes([0x0D]), "LimitError")
+    mutation_cases(jsec, tsec)
+
+
+def define_json(k: int, skip: int, length: int) -> bytes:
+    """DEFINE_JSON k with one hole (wire-format.md §4.7)."""
+    return bytes([0x01]) + uv(k) + uv(1) + uv(skip) + uv(length)
+
+
+def block(*instructions: bytes) -> bytes:
+    return uv(len(instructions)) + b"".join(instructions)
+
+
+def mutation_cases(jsec: bytes, tsec: bytes) -> None:
+    """Vectors that pin rules the others left open (found by spec/mutation/: a decoder breaking the
+    rule passed every vector).  Several have two faults: the expected error is the first one met
+    (wire-format.md §5.6 step 9), so a decoder that skips the first check fails with another error."""
+    one = '{"a":1}'
+    # template ids above 12 are named by reference r = id + 8 (templates.md §4)
+    uses = [uv((8 + 13) << 2) + tag(UINT, 2), uv(0 << 2) + tag(UINT, 3), uv((8 + 13) << 2) + tag(SAME, 0)]
+    obs = hand([(None, block(define_json(13, 5, 1), define_json(40, 5, 1)), one)] + [(u, None, None) for u in uses]
+               + [(uv((8 + 40) << 2) + tag(UINT, 9), None, None)])
+    write("runtime-high-id", {"description": "runtime templates 13 and 40 (DEFINE_JSON) used by id (r = id + 8 "
+                              "= 21, 48) and by MRU rank", "section": None, "context": True, "decode_only": True,
+                              "messages": [msg_json(str(o["text"])) for o in obs],
+                              "payloads": [o["payload"] for o in obs], "instructions": [o["instructions"] for o in obs]})
+    # the MRU holds 8 templates: the 9th used pushes the oldest out, and an EVICT leaves rank 7 empty
+    steps: list[tuple[bytes | None, bytes | None, str | None]] = [
+        (None, block(*[define_json(k, 5, 1) for k in range(9)]), one)]
+    steps += [(uv((8 + k) << 2) + tag(UINT, k), None, None) for k in range(9)]
+    steps += [(None, block(bytes([0x00]) + uv(5)), one)]
+    error_case("error-mru-rank-after-evict", "nine runtime templates used in turn (the MRU keeps the last 8: 8..1), "
+               "then EVICT 5: MRU rank 7 is empty", None, True, [], uv(7 << 2) + tag(UINT, 1),
+               "UnknownTemplateError", observe=hand(steps))
+    # a fuzzy payload with mask mode 3 where the template has a lastmask: refused, never read as mode 2
+    steps = [(None, block(define_json(0, 5, 1)), one), (R0 + tag(UINT, 5), None, None), (R0 + tag(SAME, 0), None, None)]
+    error_case("error-fuzzy-mask-mode-context", "context: a fuzzy payload whose mask mode is 3, for a template "
+               "whose lastmask is 1 (its slot equalled its prediction)", None, True, [],
+               uv((8 << 2) | 3) + uv((1 << 2) | 3) + uv(1) + uv(1) + uv(1) + b"X", "PayloadError",
+               observe=hand(steps))
+    # the first fault met wins: the count (or mask) check comes before the output limit is reached
+    error_case("error-atom-container-count-first", "ARR of 3 elements with 2 payload bytes left, whose first "
+               "element would also take the output past max_size (8): the count is refused first", None, True,
+               JSON_SETUP, R0 + tag(ARR, 3) + tag(LIT, 0) + tag(LIT, 0), "PayloadError", max_size=8)
+    error_case("error-copy-count-first", "COPY of 3 pieces with 3 payload bytes left, whose first piece would also "
+               "take the output past max_size (8): the count is refused first", None, True, JSON_SETUP,
+               R0 + tag(SAME, 3) + bytes([0x0B, 0x05, 0x00]), "PayloadError", max_size=8)
+    ts = TemplateSet.from_section(jsec)
+    tid = min(t for t in ts.templates if ts.templates[t].nslots >= 2)
+    error_case("error-mask-stateless-first", "a mask (mode 1, slot 1) in a stateless payload whose slot 0 would "
+               "also take the output past max_size (4): the mask is refused first", jsec, False, [],
+               uv((tid << 2) | 1) + uv(2) + tag(UINT, 12345), "PayloadError", max_size=4)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from aura_wire.codec.dictionary import (  # noqa: E402
     SECTION_TEMPLATE_BRIO_MODEL,
     SECTION_ZSTD,
 )
-from aura_wire.codec.frame import STATE_HEADER, frame_check, pack_header  # noqa: E402
+from aura_wire.codec.frame import STATE_HEADER, dictionary_seed, frame_check, pack_header  # noqa: E402
 from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
 
 STD = {"brio": False, "templates": False}
@@ -441,7 +441,130 @@ def main() -> None:
           [state_raw(b"\x01\x02\x00\x02\x00\x00\x02\x02\x01", b"two tokens")], "PayloadError", context=True)
     error("error-template-unknown", "a context TEMPLATE frame naming runtime template 0 before any DEFINE",
           [sealed(0, hdr(TEMPLATE, True, True), bytes([8 << 2]), b"")], "UnknownTemplateError", context=True)
+    # -- v2 additions pinned by mutation testing (spec/mutation/) -------------------------------
+    prev_msgs = [f"{c}{i} worker alpha finished job {1000 + 7 * i} in {i * 13 % 97} ms and wrote {i * 31 % 1000} "
+                 f"rows to table events{' ok' if i % 2 else ' 7'}" for i, c in zip(range(8), "QWERTYUI")]
+    frames = coded("brio-prev-class", "context BRIO frames after messages ending in a letter or a digit: the "
+                   "first literal of each frame is coded with class(prev) of the previous message's last byte "
+                   "(brio.md §4.1), not of 0", prev_msgs, None, True, zstd=False, brotli=False, templates=False)
+    assert all(f[0] & 7 == BRIO for f in frames[1:])
+    # a zstd frame whose content is complete but whose last block is missing: only the end-of-frame
+    # check refuses it (Frame_Content_Size 0, no block at all)
+    error("error-zstd-no-last-block", "a zstd frame with Frame_Content_Size 0 and no block: truncated (its "
+          "check byte is right for the empty message)", [sealed(0, hdr(ZSTD), b"\x20\x00", b"")], "PayloadError")
+    # a 5-byte ZSTD prefix: decoded without a dictionary (§4.2.1), so a sequence reaching into it is corrupt
+    hello = b"hello"
+    zp = _prefix_frame(hello, hello * 20)
+    c_hello = frame_check(0, hello, b"", hdr(RAW, False, True))
+    error("error-zstd-short-prefix", "context ZSTD after one 5-byte message (zstd_history_min_size 1): a "
+          "prefix shorter than 8 bytes is no dictionary, so a match into it is corrupt (the frame would decode "
+          "to 'hello' * 20 with the 5 bytes as a raw-content dictionary)",
+          [sealed(0, hdr(RAW, False, True), hello, hello), sealed(c_hello, hdr(ZSTD, False, True), zp, hello * 20)],
+          "PayloadError", context=True, params={"zstd_history_min_size": 1})
+    # a brotli stream cut by its last byte, a zero byte: a decoder that reads zero bits past the end of
+    # its input (as some ports do) decodes the same message; the stream does not end within the payload
+    zm, zs = _zero_ending_brotli()
+    error("error-brotli-truncated-zero", "a brotli stream without its last byte (0x00): the stream does not "
+          "end (ISLAST) within the payload, even if zero bits past the end would complete it",
+          [sealed(0, hdr(BROTLI, True), zs[:-1], zm)], "PayloadError")
+    # a fuzzy payload (templates.md §4.3) whose rendered template is longer than max_message_size while
+    # its output after the edits fits: R may reach max_message_size + 4096
+    tick = synthetic(1000)[720].encode()
+    exact = Encoder(dt, context=False, brio=False, zstd=False, brotli=False).encode(tick.decode())
+    assert exact[0] & 7 == TEMPLATE and exact[1] & 3 == 0 and exact[1] < 0x80, "a one-byte stateless reference"
+    fz = bytes([exact[1] | 3]) + uv(1 << 2) + exact[2:-1] + uv(0) + uv(6) + uv(0)  # one edit: delete 6 bytes
+    vector("template-fuzzy-slack", "a stateless fuzzy TEMPLATE frame: the template renders the whole tick (longer "
+           "than max_message_size), the edit deletes its first 6 bytes, and the message fits",
+           [tick[6:].decode()], [sealed(dictionary_seed(dt), hdr(TEMPLATE, True, d=True), fz, tick[6:])],
+           "dict-templates.aura", False, max_size=len(tick) - 6)
+    # error precedence (§5.6): each vector has two faults and names the error of the earlier step
+    error("error-precedence-broken-before-empty", "step 1 before step 2: an empty frame after a failed context "
+          "frame is a context-desync error", [good[:-1] + bytes([good[-1] ^ 1])], "ContextDesyncError",
+          context=True, later=[b"", b"\x07\x00"])
+    error("error-precedence-version-before-control", "step 3 before step 4: a CONTROL method with version bits 3 "
+          "(0xc7) is an unsupported version", [b"\xc7\x00"], "UnsupportedVersionError")
+    error("error-precedence-state-context-before-stateless", "step 5: a STATE header with C = 0 (frame error) "
+          "given to a stateless decoder", [b"\x46\x01\x00\x00\x50a\x00"], "FrameError")
+    error("error-precedence-state-stateless-before-instructions", "step 5 before step 8: a STATE frame whose "
+          "instruction count is 0, given to a stateless decoder", [b"\x56\x00\x50a\x00"], "ContextDesyncError")
+    error("error-precedence-raw-dict-before-context", "step 5 order: RAW with D = 1 (frame error) before C = 1 "
+          "in a stateless decoder", [sealed(0, hdr(RAW, ctx=True, d=True), b"a", b"a")], "FrameError")
+    error("error-precedence-context-before-dict", "step 5 order: C = 1 in a stateless decoder before D = 1 "
+          "without a dictionary", [sealed(0, hdr(ZSTD, ctx=True, d=True), b"\x20\x00\x01\x00\x00", b"")],
+          "ContextDesyncError")
+    error("error-precedence-dict-before-brio-flag", "step 5 before step 6: a context BRIO frame with D = 1 on a "
+          "connection without dictionary is an unknown dictionary, not a context desync",
+          [hdr(BRIO, ctx=True, d=True) + brio_stream(0, n=0)], "UnknownDictionaryError", context=True)
+    error("error-precedence-brio-flag-before-payload", "step 6 before step 9: a context BRIO frame with D = 0 "
+          "on a connection whose dictionary has BRIO sections, its payload also malformed (FF FF FF FF)",
+          [hdr(BRIO, ctx=True) + b"\xff\xff\xff\xff\x00\x01"], "ContextDesyncError",
+          dictionary="dict-templates.aura", context=True)
+    error("error-precedence-template-brio-disabled-before-short", "step 6 before step 7: TEMPLATE_BRIO with "
+          "template_brio_window 0 and no payload", [b"\x5d"], "FrameError", context=True,
+          params={"template_brio_window": 0})
+    error("error-precedence-dict-before-short", "step 5 before step 7: a ZSTD frame with D = 1 and no payload, "
+          "no dictionary held", [hdr(ZSTD, d=True)], "UnknownDictionaryError")
+    error("error-precedence-state-syntax-before-inner", "step 8 order: a STATE frame whose instruction is "
+          "malformed (opcode 3) around an inner frame of method 7", [b"\x56\x01\x03\x00\x57a\x00"], "FrameError",
+          context=True)
+    error("error-precedence-inner-version-before-method", "step 8: the inner header's version is checked before "
+          "its method (inner 0x16: version 0, STATE)", [b"\x56\x01\x00\x00\x16a\x00"], "UnsupportedVersionError",
+          context=True)
+    error("error-precedence-payload-before-check", "step 9 before step 10: a stateless RAW frame over "
+          "max_message_size whose check byte is also wrong", [sealed(0, hdr(RAW), b"r" * 11, b"r" * 10)],
+          "LimitError", max_size=10)
+    error("error-precedence-check-before-utf8", "step 10 before step 11: a stateless text RAW frame with invalid "
+          "UTF-8 and a wrong check byte", [sealed(0, hdr(RAW, True), b"\xff", b"\xfe")], "PayloadError")
+    error("error-precedence-check-before-instructions", "step 10 before step 12: a STATE frame with a wrong check "
+          "byte whose instruction (EVICT 3) would also fail", [state_raw(b"\x01\x00\x03", b"x")[:-1]
+                                                               + bytes([state_raw(b"\x01\x00\x03", b"x")[-1] ^ 1])],
+          "ContextDesyncError", context=True)
+    error("error-precedence-utf8-before-instructions", "step 11 before step 12: a text STATE frame with invalid "
+          "UTF-8 whose instruction (EVICT 3) would also fail", [state_raw(b"\x01\x00\x03", b"\xff")],
+          "PayloadError", context=True)
     print(f"wrote {count[0]} vectors to {OUT}")
+
+
+def _zero_ending_brotli() -> tuple[bytes, bytes]:
+    """The first of a fixed series of messages whose brotli stream (quality 5) ends with a zero byte."""
+    import brotli
+
+    words = ["alpha", "beta", "gamma", "delta", "fox", "quick", "brown", "lazy", "dog", "jumps"]
+    for i in range(1, 5000):
+        m = " ".join(words[(i * 7 + j * j) % 10] for j in range(5 + i % 60)).encode()
+        c = brotli.compress(m, quality=5)
+        if c[-1] == 0:
+            d = brotli.Decompressor()
+            d.process(c[:-1])
+            assert not d.is_finished()
+            return m, c
+    raise AssertionError("no brotli stream ending with a zero byte")
+
+
+def _prefix_frame(prefix: bytes, message: bytes) -> bytes:
+    """A magicless zstd frame of ``message`` whose first sequence refers to ``prefix``, the bytes
+    before the frame: libzstd never codes against a dictionary under 8 bytes, so the frame is the
+    second block of a frame that starts with ``prefix`` as its own block, behind a new header
+    (single segment, one-byte Frame_Content_Size)."""
+    assert len(message) < 256
+    co = zstandard.ZstdCompressor(level=3, write_content_size=False, write_checksum=False).compressobj()
+    first = co.compress(prefix) + co.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    rest = co.compress(message) + co.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+    head = 4 + 2 + 3  # magic, descriptor and window byte, the raw block's header
+    assert first[head:] == prefix and first[head - 3] & 7 == 0, "the prefix is one raw block"
+    frame = bytes([0x20, len(message)]) + rest
+    plain = zstandard.ZstdDecompressor(format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+    try:
+        plain.decompress(frame)
+    except zstandard.ZstdError:
+        pass
+    else:
+        raise AssertionError("the frame does not refer to the prefix")
+    with_prefix = zstandard.ZstdDecompressor(
+        dict_data=zstandard.ZstdCompressionDict(prefix, dict_type=zstandard.DICT_TYPE_RAWCONTENT),
+        format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+    assert with_prefix.decompress(frame) == message
+    return frame
 
 
 def _no_fcs(cparams: zstandard.ZstdCompressionParameters) -> bytes:
