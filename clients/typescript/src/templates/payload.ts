@@ -62,7 +62,8 @@ export function decodePayload(st: TemplateState, buf: Uint8Array, maxSize: numbe
   if (nedits) {
     out = applyEdits(r, out.view(), nedits, maxSize);
   }
-  if (out.len > maxSize) throw new LimitError(`decoded message exceeds max_message_size ${maxSize}`, undefined, "template.output");
+  // no output check here: render() ends with one against `limit` (= maxSize for an exact payload),
+  // and applyEdits() checks every edit against maxSize
   if (r.pos !== buf.length) throw new PayloadError("trailing bytes after the last slot", r.pos, "template");
   data = out.slice();
   if (nedits) return { data, tid: -1, tmpl: null, values: [], mask: 0n };
