@@ -5,8 +5,8 @@ the content size present, no checksum and no dictionary id: the AURA header
 already says whether the shared dictionary is used.  BROTLI payloads are one
 brotli stream (RFC 7932).  Every decompression is bounded: the declared zstd
 content size is checked against the limit before any allocation (and libzstd
-stops at it), and brotli output is produced in steps of at most 1 MiB, refused
-as soon as it passes the limit.  No I/O here.
+stops at it); a brotli stream's window is checked (22 bits at most) and its output
+produced in steps of about 1 MiB, refused as soon as it passes the limit.  No I/O here.
 """
 
 from __future__ import annotations
@@ -128,25 +128,55 @@ def brotli_compress(data: bytes, quality: int) -> bytes:
 #: Output produced per brotli step: a bomb is refused once ``max_size`` is passed, never after a
 #: large buffer was grown for it (one unbounded ``process`` call grew ~80 MiB for a 12 KB frame).
 _BROTLI_STEP: Final = 1 << 20
+#: The largest brotli window a BROTLI payload may use (spec §4.3); the encoder uses it.
+BROTLI_MAX_WBITS: Final = 22
+
+
+def brotli_window_bits(payload: bytes) -> int:
+    """WBITS of a brotli stream, from its first bits (RFC 7932 §9.1); 0 when the code is invalid
+    (the reserved value, or the large-window marker of RFC 9841)."""
+    if not payload:
+        return 0
+    bits = payload[0] | (payload[1] << 8 if len(payload) > 1 else 0)
+    if bits & 1 == 0:
+        return 16
+    n = (bits >> 1) & 7
+    if n:
+        return 17 + n
+    m = (bits >> 4) & 7
+    if m == 1:
+        return 0  # 1000 001: large window (RFC 9841), or invalid in RFC 7932
+    return 8 + m if m else 17
 
 
 def brotli_decompress(payload: bytes, max_size: int) -> bytes:
+    """One brotli stream, output bounded by ``max_size``.
+
+    The window is checked first: libbrotli allocates it as its ring buffer, so a stream declaring
+    16 MiB (WBITS 24) would cost that much beside the output; spec §4.3 allows at most 22 bits."""
+    wbits = brotli_window_bits(payload)
+    if wbits > BROTLI_MAX_WBITS or (wbits == 0 and payload):
+        raise PayloadError(f"brotli window of {wbits} bits exceeds the {BROTLI_MAX_WBITS} bits spec §4.3 allows"
+                           if wbits else "brotli stream with an invalid window code", offset=1, field="brotli.window")
     dec = brotli.Decompressor()
     parts: list[bytes] = []
     total = 0
     data = payload
     try:
         while True:
+            # the limit is where the binding stops growing its buffer: a step may pass it a little
             out = dec.process(data, output_buffer_limit=min(_BROTLI_STEP, max_size + 1 - total))
             data = b""
-            if out:
-                total += len(out)
-                if total > max_size:
-                    raise LimitError(f"brotli output exceeds max_message_size {max_size}", field="brotli")
-                parts.append(out)
-            if dec.is_finished() or dec.can_accept_more_data():
-                break  # done, or the decoder wants input that the payload no longer has (truncated)
             if not out:
+                # Finished, or the decoder needs input the payload no longer has (truncated).
+                # Not can_accept_more_data(): it only says the input was consumed, while output may
+                # still be pending (a stream of more than one step failed as "truncated").
+                break
+            total += len(out)
+            if total > max_size:
+                raise LimitError(f"brotli output exceeds max_message_size {max_size}", field="brotli")
+            parts.append(out)
+            if dec.is_finished():
                 break
     except brotli.error as exc:
         raise PayloadError(f"corrupt brotli payload: {exc}", field="brotli") from exc

@@ -15,6 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
+import brotli  # noqa: E402
 import zstandard  # noqa: E402
 
 from aura_wire import (  # noqa: E402
@@ -383,6 +384,8 @@ def main() -> None:
           [sealed(0, br[:1], br[1:-1] + b"\x00\x01", msg_br)], "PayloadError")
     error("error-brotli-limit", "brotli output of 2520 bytes, max_message_size 2500", [br], "LimitError",
           max_size=2500)
+    error("error-brotli-window", "a well-formed brotli stream with a 24-bit window (WBITS above 22, §4.3): refused "
+          "before decoding", [sealed(0, br[:1], brotli.compress(msg_br, quality=5, lgwin=24), msg_br)], "PayloadError")
     # -- errors: BRIO (spec/brio.md §11) -------------------------------------------------------
     x_a = frame_check(0, b"a", b"", hdr(BRIO)) & 0xFF
     error("error-brio-ffff", "BRIO payload starting FF FF FF FF", [hdr(BRIO) + b"\xff\xff\xff\xff\x00\x01"],

@@ -331,6 +331,12 @@ export class Decoder {
     const br = this.codecs.brotli;
     const limit = this.maxMessageSize;
     if (br === undefined) throw new PayloadError("BROTLI frame but this client has no brotli module (capabilities not honoured)", 0, "header.method");
+    // spec §4.3: the window is memory the decoder allocates; refused above 22 bits, before decoding
+    const wbits = brotliWindowBits(payload);
+    if (wbits === 0 || wbits > BROTLI_MAX_WBITS) {
+      throw new PayloadError(wbits === 0 ? "brotli stream with an invalid window code"
+        : `brotli window of ${wbits} bits exceeds the ${BROTLI_MAX_WBITS} bits spec §4.3 allows`, 1, "brotli.window");
+    }
     let out: Uint8Array | null;
     try {
       out = br.decompress(payload, limit);
@@ -346,4 +352,19 @@ export class Decoder {
     if (h.usesDictionary) return (this.brioStateless ??= new BrioDecoder(this.shared.brio, false, 0));
     return (this.brioPlain ??= new BrioDecoder(null, false, 0));
   }
+}
+
+/** The largest brotli window a BROTLI payload may use (spec/wire-format.md §4.3). */
+export const BROTLI_MAX_WBITS = 22;
+
+/** WBITS of a brotli stream from its first bits (RFC 7932 §9.1); 0 when the code is invalid. */
+export function brotliWindowBits(p: Uint8Array): number {
+  if (p.length === 0) return 0;
+  const bits = p[0] | (p.length > 1 ? p[1] << 8 : 0);
+  if ((bits & 1) === 0) return 16;
+  const n = (bits >> 1) & 7;
+  if (n !== 0) return 17 + n;
+  const m = (bits >> 4) & 7;
+  if (m === 1) return 0; // large window (RFC 9841), invalid in RFC 7932
+  return m !== 0 ? 8 + m : 17;
 }
