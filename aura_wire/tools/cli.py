@@ -164,7 +164,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             if len(results) > 1:
                 print(("\n" if n else "") + f"=== frame {n + 1} of {len(results)} ===")
             print(format_dissection(r))
-    return EXIT_FAIL if any(r.parse_error for r in results) else EXIT_OK
+    return EXIT_FAIL if any(r.failed for r in results) else EXIT_OK
 
 
 # ---------------------------------------------------------------------------

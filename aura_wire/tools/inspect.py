@@ -51,6 +51,7 @@ from aura_wire.codec.brio.decode import BrioDecoder
 from aura_wire.codec.config import DEFAULT_MAX_MESSAGE_SIZE, CodecConfig
 from aura_wire.codec.decoder import Decoder
 from aura_wire.codec.shared import _shared_for
+from aura_wire.codec.stdcodecs import BROTLI_MAX_WBITS, brotli_window_bits
 from aura_wire.codec.templates.forms import get_uv
 from aura_wire.codec.templates.section import KIND_JSON, TemplateSet
 from aura_wire.codec.templates.context import (
@@ -93,6 +94,17 @@ class Dissection:
     message: str | bytes | None = None
     decode_error: str | None = None
     parse_error: str | None = None
+    #: the decoder was run and refused the frame (``decode_error`` says why); False when decoding
+    #: was not attempted (no dictionary at hand, or ``decode=False``)
+    refused: bool = False
+    #: the refusal was the check byte's (spec §5.4): the frame is corrupt, or a context frame was
+    #: decoded without its connection's earlier frames
+    check_mismatch: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The frame could not be parsed, or the decoder refused it (``aura-wire inspect`` exits 1)."""
+        return self.parse_error is not None or self.refused
 
     def add(self, name: str, value: object, offset: int | None = None, length: int | None = None,
             note: str = "") -> None:
@@ -109,6 +121,8 @@ class Dissection:
             "message": msg,
             "decode_error": self.decode_error,
             "parse_error": self.parse_error,
+            "refused": self.refused,
+            "check_mismatch": self.check_mismatch,
         }
 
 
@@ -304,6 +318,8 @@ def _decode_into(d: Dissection, dictionary: Dictionary | None, context: bool, de
     try:
         d.message = dec.decode(d.frame)
     except AuraError as exc:
+        d.refused = True
+        d.check_mismatch = exc.field == "check"
         d.decode_error = f"{type(exc).__name__}: {exc}"
         if d.frame[0] & FLAG_CONTEXT and decoder is None:
             d.decode_error += (" (a context frame decodes only with the state of its connection; "
@@ -400,16 +416,15 @@ def _brotli_fields(d: Dissection, p: bytes) -> None:
         d.parse_error = "brotli payload is empty"
         d.add("  brotli stream", "(empty)", 1, 0, d.parse_error)
         return
-    bits = int.from_bytes(p[:2], "little")
-    if bits & 1 == 0:
-        wbits = 16
-    elif (bits >> 1) & 7 != 0:
-        wbits = 17 + ((bits >> 1) & 7)
-    elif (bits >> 4) & 7 != 0:
-        wbits = 8 + ((bits >> 4) & 7)
+    wbits = brotli_window_bits(p)
+    if not wbits:
+        d.parse_error = "brotli stream with an invalid window code"
+        d.add("  brotli stream", "WBITS invalid (reserved, or RFC 9841 large window)", 1, len(p), d.parse_error)
+    elif wbits > BROTLI_MAX_WBITS:
+        d.parse_error = f"brotli window of {wbits} bits exceeds the {BROTLI_MAX_WBITS} bits of wire-format §4.3"
+        d.add("  brotli stream", f"WBITS={wbits} (window {(1 << wbits) - 16} bytes)", 1, len(p), d.parse_error)
     else:
-        wbits = 17
-    d.add("  brotli stream", f"WBITS={wbits} (window {(1 << wbits) - 16} bytes)", 1, len(p), "RFC 7932 §9.1")
+        d.add("  brotli stream", f"WBITS={wbits} (window {(1 << wbits) - 16} bytes)", 1, len(p), "RFC 7932 §9.1")
 
 
 #: BRIO items listed one by one; the rest are counted.
@@ -463,8 +478,11 @@ def _brio_fields(d: Dissection, method: int, payload: bytes, dictionary: Diction
         lit_run.clear()
 
     whole = bytearray(bdec.hist if bdec.context else b"")
+    last = max(0, len(payload) - 1)
     for kind, a, b, at in rows:
-        off = 1 + min(int(at), len(payload))
+        # the range decoder reads ahead: the byte it had reached can be past the payload's last
+        # one, where the frame ends, so the offset shown is clamped to the payload
+        off = 1 + min(int(at), last)
         if kind == "length":
             d.add("  message length", f"{a} bytes", 1, None, "range-coded (spec/brio.md §5.1)")
         elif kind == "literal":
@@ -694,6 +712,11 @@ def format_dissection(d: Dissection, *, hexdump: bool = True) -> str:
         if len(shown) > 2000:
             shown = shown[:2000] + "..."
         lines.append(f"decoded ({kind}, {size} bytes, ratio {size / max(1, len(d.frame)):.2f}): {shown}")
+    elif d.check_mismatch:
+        lines.append(f"CHECK BYTE MISMATCH: refused, the frame is corrupt or (a context frame) decoded without its "
+                     f"connection's earlier frames: {d.decode_error}")
+    elif d.refused:
+        lines.append(f"REFUSED by the decoder: {d.decode_error}")
     elif d.decode_error:
         lines.append(f"not decoded: {d.decode_error}")
     return "\n".join(lines)
