@@ -110,7 +110,7 @@ class Decoder:
             content=self._shared.copy_content,
         )
         if context:
-            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_rest)
+            self._zhist = self._shared.zstd_history(cfg)
             self._brio = BrioDecoder(self._shared.brio, context=True, window=cfg.window)
             if cfg.template_brio_window > 0:
                 self._tb = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)

@@ -16,9 +16,7 @@ from aura_wire.codec.dictionary import (
     SECTION_ZSTD,
     Dictionary,
 )
-from aura_wire.codec.stdcodecs import (
-    ZstdCodec,
-)
+from aura_wire.codec.stdcodecs import ZstdCodec, ZstdHistory
 from aura_wire.codec.templates.copy import ContentIndex
 from aura_wire.codec.templates.section import TemplateSet
 
@@ -65,6 +63,11 @@ class _Shared:
                 self.copy_content = dictionary.section(SECTION_BRIO_CONTENT) or b""
                 if self.copy_content:
                     self.copy_index = ContentIndex(self.copy_content)
+
+    def zstd_history(self, cfg: CodecConfig) -> ZstdHistory:
+        """A new ZSTD history for one direction of a context connection (spec §4.2.1), for its
+        Encoder or Decoder alike: kept at rest with this dictionary's level-1 codec."""
+        return ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self.zstd_rest)
 
 
 def _shared_for(dictionary: Dictionary | None, cfg: CodecConfig) -> _Shared:
