@@ -80,6 +80,8 @@ export interface Decoded {
   data: Uint8Array;
   text: boolean;
   method: number;
+  /** The message as a string when it is text (decoded once, while checking its UTF-8). */
+  string: string | null;
 }
 
 /** Objects derived from one dictionary, built once and shared by its decoders. */
@@ -173,7 +175,7 @@ export class Decoder {
   /** Decode and return what the application receives: a string for text, bytes for binary. */
   decodeMessage(frame: Uint8Array): string | Uint8Array {
     const d = this.decode(frame);
-    return d.text ? decodeUtf8(d.data)! : d.data;
+    return d.string ?? d.data;
   }
 
   /** One frame, checks in the order of spec §5.6. */
@@ -259,7 +261,8 @@ export class Decoder {
     const c = frameCheck(h.context ? this.check : h.usesDictionary ? this.seed : 0, data, instr, headers);
     if ((c & 0xff) !== x) this.mismatch(h, frame.length - 1);
     // step 11: text
-    if (h.text && decodeUtf8(data) === null) throw new PayloadError("text frame is not valid UTF-8", undefined, "message");
+    const string = h.text ? decodeUtf8(data) : null;
+    if (h.text && string === null) throw new PayloadError("text frame is not valid UTF-8", undefined, "message");
     if (h.context) {
       // §5.2 rule 1: commit, whatever the method
       this.check = c;
@@ -271,7 +274,7 @@ export class Decoder {
       }
       if (instructions.length > 0) this.tmpl.apply(instructions, data); // step 12
     }
-    return { data, text: h.text, method };
+    return { data, text: h.text, method, string };
   }
 
   /** Steps 5-6 of §5.6: the header's flags against the method and this decoder. */

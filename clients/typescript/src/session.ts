@@ -271,7 +271,7 @@ export class ClientSession {
     st.receivedRawBytes += d.data.length;
     const name = METHOD_NAMES[d.method]!;
     st.receivedMethods[name] = (st.receivedMethods[name] ?? 0) + 1;
-    this.evs.push({ type: "message", data: d.text ? new TextDecoder().decode(d.data) : d.data });
+    this.evs.push({ type: "message", data: d.string ?? d.data });
   }
 
   private checkDecodes(method: number): void {

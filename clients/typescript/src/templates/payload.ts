@@ -56,7 +56,7 @@ export function decodePayload(st: TemplateState, buf: Uint8Array, maxSize: numbe
     const bits = mask.toString(2);
     for (let k = 0; k < bits.length; k++) masked[k] = bits.charCodeAt(bits.length - 1 - k) === 0x31;
   }
-  let out = new ByteWriter(Math.min(limit, 256));
+  let out = st.scratch();
   const values = render(st, r, tid, t, masked, limit, out);
   let data: Uint8Array;
   if (nedits) {

@@ -7,7 +7,7 @@
  * EVICT / DEFINE_JSON / DEFINE_TEXT instructions of STATE frames (`apply`, §5.5). Nothing here
  * matches a message against templates or learns one. No I/O.
  */
-import { equal, key } from "../bytes.js";
+import { ByteWriter, equal, key } from "../bytes.js";
 import { FrameError, LimitError, PayloadError, UnknownTemplateError } from "../errors.js";
 import { Reader } from "../varint.js";
 import { AtomCtx } from "./atoms.js";
@@ -174,6 +174,7 @@ export class TemplateState {
   private prevText: Uint8Array[] = [];
   private mru: number[] = [];
   private readonly masks = new Map<number, bigint>();
+  private out: ByteWriter | null = null;
 
   constructor(
     templates: TemplateSet | null,
@@ -185,6 +186,15 @@ export class TemplateState {
     this.cx = new AtomCtx(this.set.strings);
     this.maxRuntime = context ? maxRuntime : 0;
     this.base = this.set.nextId;
+  }
+
+  /** The payload decoder's output buffer, reused from frame to frame (its contents are copied
+   * out before the next frame); one that grew past 64 KiB for a large message is not kept. */
+  scratch(): ByteWriter {
+    let w = this.out;
+    if (w === null || w.buf.length > 65536) w = this.out = new ByteWriter(256);
+    w.len = 0;
+    return w;
   }
 
   template(tid: number): Template | undefined {
@@ -229,7 +239,8 @@ export class TemplateState {
   }
 
   /** §5.1 steps 1-5 after an exact payload naming `tid` with slot `values`; `mask`: the slots
-   * equal to their prediction before this update. */
+   * equal to their prediction before this update. The state keeps `values` (and views of them)
+   * without copying: the caller hands over arrays nothing else holds or writes. */
   update(tid: number, t: Template, values: Uint8Array[], mask: bigint): void {
     if (!this.context) return;
     this.masks.delete(tid);
@@ -250,13 +261,13 @@ export class TemplateState {
         if (v.length < 2 || v[0] !== 0x22) continue;
         v = v.subarray(1, v.length - 1);
       }
-      if (v.length >= RECENT_MIN_LEN && v.length <= RECENT_MAX_LEN) this.cx.addRecent(v.slice());
+      if (v.length >= RECENT_MIN_LEN && v.length <= RECENT_MAX_LEN) this.cx.addRecent(v);
     }
     if (t.kind === KIND_TEXT) {
       const prev: Uint8Array[] = [];
       for (const v of values.slice(0, PREV_TEXT_SLOTS)) {
         if (v.length > MAX_LAST) break;
-        prev.push(v.slice());
+        prev.push(v);
       }
       this.prevText = prev;
     }
@@ -295,7 +306,7 @@ export class TemplateState {
 
   private putLasts(lk: string, tid: number, values: Uint8Array[]): void {
     this.dropEntry(lk);
-    const stored = values.map((v) => (v.length <= MAX_LAST ? v.slice() : null));
+    const stored = values.map((v) => (v.length <= MAX_LAST ? v : null));
     for (const v of stored) if (v !== null) this.lastBytes += v.length;
     this.lasts.set(lk, { tid, values: stored });
     while (this.lastBytes > LAST_BUDGET_BYTES || this.lasts.size > LAST_BUDGET_TEMPLATES) {
