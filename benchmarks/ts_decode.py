@@ -5,9 +5,10 @@ Python encoder as a server would (context mode, default config); then
 ``clients/typescript/scripts/bench-decode.mjs`` decodes the stream with the built client
 (``dist/aura-wire.js``: frame to string, what AuraSocket does per message) in several passes, each
 on a fresh decoder, every message checked byte for byte. Prints the time per message of the first
-pass (cold JIT) and the fastest of the others (warm), in CPU time of the node process. The comparison with permessage-deflate is
-browser_e2e.py's, in Chromium; this script is for profiling the decoder (``--prof DIR``: node
---cpu-prof) and comparing two versions of it on the same frames.
+pass (cold JIT) and the fastest of the others (warm), in CPU time of the node process. The
+comparison with permessage-deflate is browser_e2e.py's, in Chromium; this script is for profiling
+the decoder (``--prof DIR``: node --cpu-prof) and comparing two versions of it on the same frames
+(``AURA_BUNDLE=path`` loads another build of the client).
 
 Run: ``PYTHONPATH=. python benchmarks/ts_decode.py [--n 2000] [--train 500] [--passes 7] [corpus ...]``
 (needs ``npm ci && npm run build`` in clients/typescript).
@@ -16,7 +17,6 @@ Run: ``PYTHONPATH=. python benchmarks/ts_decode.py [--n 2000] [--train 500] [--p
 from __future__ import annotations
 
 import argparse
-import json
 import struct
 import subprocess
 import sys

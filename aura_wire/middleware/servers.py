@@ -13,8 +13,13 @@ client that does not offer AURA, keeps permessage-deflate exactly as the server 
 * uvicorn: ``uvicorn.run(app, ws="aura_wire.middleware.servers:WebSocketsSansIOProtocol")`` (or
   ``...:WebSocketsProtocol`` for the ``websockets`` implementation); ``--ws`` on the command line
   takes the same import string.
-* hypercorn: call :func:`use_with_hypercorn` once before serving (hypercorn has no protocol
-  option, so this replaces the handshake class its websocket stream module uses).
+* hypercorn: call :func:`use_with_hypercorn` once before serving. hypercorn (0.14 to 0.18)
+  offers no supported hook: its ``Handshake.accept`` always offers ``PerMessageDeflate`` and there is
+  no config key, protocol class option or ASGI extension for it. So this is a narrow patch: a
+  subclass of ``hypercorn.protocol.ws_stream.Handshake`` installed in that module, which only
+  withholds the client's extension offer when the accepted subprotocol is AURA. It checks the
+  hypercorn version and the shape of what it replaces, and refuses (``ConfigError``) rather than
+  patch a hypercorn it does not recognise.
 
 Only adapters live here: no codec or session logic.
 """
@@ -80,18 +85,54 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def use_with_hypercorn() -> None:
+#: hypercorn releases whose ``ws_stream.Handshake`` this module was checked against: the source of
+#: 0.14.4, 0.16.0, 0.17.3 and 0.18.0 (the same ``extensions`` attribute, ``accept(subprotocol,
+#: additional_headers)`` and per-connection ``Handshake(...)`` lookup in the module); tested with 0.18
+HYPERCORN_CHECKED = ((0, 14), (0, 18))
+
+
+def _hypercorn_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    parts: list[int] = []
+    for p in version("hypercorn").split("."):
+        digits = "".join(c for c in p if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def use_with_hypercorn(*, allow_unchecked: bool = False) -> None:
     """Make hypercorn negotiate no permessage-deflate on AURA connections (idempotent).
 
-    hypercorn builds its handshake from ``hypercorn.protocol.ws_stream.Handshake`` and offers no
-    option for it, so this installs a subclass there whose ``accept`` skips the extension
-    handshake when the accepted subprotocol is AURA; other connections are unchanged.
+    hypercorn has no supported hook for the extension negotiation (``Handshake.accept`` always
+    offers ``PerMessageDeflate``; no config key, no protocol option), so this installs a subclass
+    of ``hypercorn.protocol.ws_stream.Handshake`` in that module, which hypercorn's websocket
+    stream instantiates per connection. Its ``accept`` withholds the client's extension offer
+    when the accepted subprotocol is AURA; every other connection goes through hypercorn's own
+    code unchanged. A hypercorn outside :data:`HYPERCORN_CHECKED` is refused with ``ConfigError``
+    unless ``allow_unchecked`` (the shape of the class is checked either way).
     """
+    import inspect
+
     from hypercorn.protocol import ws_stream
+
+    from aura_wire.errors import ConfigError
 
     base = ws_stream.Handshake
     if getattr(base, "_aura_no_deflate", False):
         return
+    ver = _hypercorn_version()
+    lo, hi = HYPERCORN_CHECKED
+    if not (lo <= ver[:2] <= hi) and not allow_unchecked:
+        raise ConfigError(f"use_with_hypercorn() was checked with hypercorn {lo[0]}.{lo[1]} to {hi[0]}.{hi[1]}, "
+                          f"not {'.'.join(map(str, ver))}: pass allow_unchecked=True to patch it anyway",
+                          field="hypercorn")
+    params = list(inspect.signature(base.accept).parameters)
+    if params != ["self", "subprotocol", "additional_headers"] or not hasattr(base([], "1.1"), "extensions"):
+        raise ConfigError("hypercorn.protocol.ws_stream.Handshake is not the class use_with_hypercorn() knows "
+                          "(accept(subprotocol, additional_headers) and an extensions attribute)", field="hypercorn")
 
     class AuraHandshake(base):  # type: ignore[misc, valid-type]
         _aura_no_deflate = True

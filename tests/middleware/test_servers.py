@@ -56,3 +56,49 @@ async def test_stock_uvicorn_deflates_aura_connections() -> None:
         sub, ext, _ = await _extensions(base.replace("http", "ws") + "/echo", ["aura.v1"])
         assert sub == "aura.v1"
         assert ext is not None and "permessage-deflate" in ext
+
+
+def _stock_handshake() -> type:
+    from hypercorn.protocol import ws_stream
+
+    cls: type = ws_stream.Handshake
+    return cls.__mro__[1] if getattr(cls, "_aura_no_deflate", False) else cls
+
+
+def test_use_with_hypercorn_refuses_an_unchecked_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypercorn.protocol import ws_stream
+
+    from aura_wire import ConfigError
+    from aura_wire.middleware import servers
+
+    stock = _stock_handshake()
+    monkeypatch.setattr(ws_stream, "Handshake", stock)
+    monkeypatch.setattr(servers, "_hypercorn_version", lambda: (0, 19, 0))
+    with pytest.raises(ConfigError, match=r"hypercorn 0\.14 to 0\.18, not 0\.19\.0"):
+        use_with_hypercorn()
+    assert ws_stream.Handshake is stock  # nothing patched
+    use_with_hypercorn(allow_unchecked=True)
+    assert ws_stream.Handshake.__mro__[1] is stock
+
+
+def test_use_with_hypercorn_refuses_an_unknown_handshake(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypercorn.protocol import ws_stream
+
+    from aura_wire import ConfigError
+
+    class Other(_stock_handshake()):  # type: ignore[misc]
+        def accept(self, subprotocol: str | None) -> Any:  # a changed signature
+            return None
+
+    monkeypatch.setattr(ws_stream, "Handshake", Other)
+    with pytest.raises(ConfigError, match="not the class"):
+        use_with_hypercorn()
+    assert ws_stream.Handshake is Other
+
+
+def test_installed_hypercorn_is_a_checked_version() -> None:
+    """The real hypercorn the suite runs is inside the checked range (a newer one fails here first)."""
+    from aura_wire.middleware.servers import HYPERCORN_CHECKED, _hypercorn_version
+
+    lo, hi = HYPERCORN_CHECKED
+    assert lo <= _hypercorn_version()[:2] <= hi
