@@ -10,7 +10,9 @@ fetched from the server directly. Each corpus runs its pages in one browser prof
   * ``aura``: AuraSocket again, the dictionary cached (named with ``aura.have``): a measured run;
   * ``plain``: the same page with a plain ``WebSocket``: Chromium's permessage-deflate.
 
-Socket bytes: server -> client, the same for every repetition (checked: ``exact`` is False otherwise).
+Socket bytes: server -> client, the same for every repetition (checked: ``exact`` is False otherwise);
+``aura up`` / ``pmd up``: client -> server (the echo: AuraSocket's stateless frames against Chromium's
+permessage-deflate), handshake included.
 
 Timing (``--stall``): the page holds its main thread after ``open`` until the whole stream is
 queued (checked: the server's last send precedes the page's unblock, ``queued``), and echoes only
@@ -175,7 +177,7 @@ def main() -> None:
           f"before them (at most half the corpus), {args.reps} repetitions; us per message: mean over messages of "
           "the fastest repetition of each; med: median over repetitions of the ratio of the means")
     print(f"{'corpus':22} {'msgs':>5} {'aura B':>9} {'pmd B':>9} {'pmd/aura':>8} {'decode':>7} {'aura rx':>7} "
-          f"{'pmd rx':>7} {'dec/pmd':>7} {'med':>5}  exact queued  ext(aura|pmd)", flush=True)
+          f"{'pmd rx':>7} {'dec/pmd':>7} {'med':>5} {'aura up':>8} {'pmd up':>8}  exact queued  ext(aura|pmd)", flush=True)
     rows = []
     for name in names:
         with open(CORPORA / f"{name}.jsonl", encoding="utf-8") as f:
@@ -200,11 +202,12 @@ def main() -> None:
         med = statistics.median(sum(a["page"]["decodeUs"][1:]) / sum(p["page"]["intervalsUs"]) for a, p in r["reps"])
         a, p = r["aura"], r["plain"]
         row = (name, n, a["down"], p["down"], p["down"] / a["down"], dec, arx, prx, dec / prx, med, ok and same_bytes,
-               queued, a["page"]["extensions"], p["page"]["extensions"], a["page"]["stats"]["dictionaryState"])
+               queued, a["page"]["extensions"], p["page"]["extensions"], a["page"]["stats"]["dictionaryState"],
+               a["up"], p["up"])
         rows.append(row)
         print(f"{row[0]:22} {row[1]:5d} {row[2]:9d} {row[3]:9d} {row[4]:8.2f} {row[5]:7.1f} {row[6]:7.1f} {row[7]:7.1f} "
-              f"{row[8]:7.2f} {row[9]:5.2f}  {str(row[10]):5} {str(row[11]):6}  {row[12] or '-'} | {row[13] or '-'}  "
-              f"{row[14]}", flush=True)
+              f"{row[8]:7.2f} {row[9]:5.2f} {row[15]:8d} {row[16]:8d}  {str(row[10]):5} {str(row[11]):6}  "
+              f"{row[12] or '-'} | {row[13] or '-'}  {row[14]}", flush=True)
     gm = math.exp(sum(math.log(r[4]) for r in rows) / len(rows))
     print(f"geomean socket bytes, permessage-deflate / aura (server->client): {gm:.2f}x; "
           f"decode / pmd receive time <= 2x on {sum(r[8] <= 2 for r in rows)} of {len(rows)} corpora")
