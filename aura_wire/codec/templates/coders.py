@@ -9,6 +9,8 @@ matches or learns.  No I/O here.
 
 from __future__ import annotations
 
+from typing import Final
+
 from aura_wire.codec.templates.copy import COPY_SEARCHES, ContentIndex
 from aura_wire.codec.templates.context import (
     LAST_BUDGET_BYTES,
@@ -16,8 +18,12 @@ from aura_wire.codec.templates.context import (
 from aura_wire.codec.templates.fuzzy import encode_fuzzy
 from aura_wire.codec.templates.payload import encode_match
 from aura_wire.codec.templates.render import TemplateDecoder
-from aura_wire.codec.templates.section import TemplateSet
+from aura_wire.codec.templates.section import KIND_TEXT, TemplateSet
 from aura_wire.codec.templates.state import _Match, _State
+
+
+#: Most bytes a template frame may lose to BRIO to keep the text predictions fresh (state_bonus).
+_BONUS_MAX: Final = 3
 
 
 class TemplateEncoder:
@@ -42,6 +48,12 @@ class TemplateEncoder:
         #: the instruction block of the last committed message (b"" for none): what a decoder
         #: following this encoder at payload level applies (TemplateDecoder.follow)
         self.last_instructions = b""
+        # state_bonus: what a stale prev_text costs (EWMA, 1/16 bytes), whether prev_text is fresh
+        # (the last message was an exact text template frame) and that message's first two values
+        self._stale_cost = _BONUS_MAX << 2
+        self._fresh = False
+        self._last0: bytes | None = None
+        self._last1: bytes | None = None
 
     def encode(self, data: bytes, text: bool, hist: bytes = b"") -> bytes | None:
         """Return the TEMPLATE payload for ``data``, or None when no template applies.
@@ -75,6 +87,51 @@ class TemplateEncoder:
         m = self._trial_match
         return m is not None and (m.tid, None) not in self._st.lasts
 
+    def state_bonus(self) -> int:
+        """Context mode: bytes a non-template frame of the trial's message is expected to cost later.
+
+        Only exact template frames update ``prev_text`` (spec/templates.md §5.1), which predicts
+        slots 0 and 1 (usually date and time) of the next text message whatever its template.
+        After a BRIO frame they are stale.  The cost is measured on the stream: for each text
+        message whose prev_text is stale, the coded bytes of its slots 0 and 1 that equal the
+        previous message's values (fresh predictions would have omitted them) but not the stale
+        ones, averaged (EWMA).  That is a lower bound (the template's ``lasts`` and the recent
+        strings go stale too, and a stale state makes the next template frame lose to BRIO again):
+        the bonus is 4 times it, capped at ``_BONUS_MAX``, for a template that has predictions.  It
+        starts at the cap: a stream that starts in the BRIO regime tends to stay there.  Measured
+        (first 2000 messages, half coded): OpenSSH logs +24 %, Android logs -0.8 %, IRC -0.4 %,
+        HDFS unchanged; streams whose first slots never repeat (millisecond times) measure about 0
+        and keep the plain 1-byte preference.  The first 150 OpenSSH messages of a connection
+        lose 5 % (BRIO adapts its model only on BRIO frames).
+        """
+        m = self._trial_match
+        if m is None or m.tmpl.kind != KIND_TEXT or (m.tid, None) not in self._st.lasts:
+            return 0
+        d = self._stale_cost >> 2
+        return _BONUS_MAX if d > _BONUS_MAX else d
+
+    def _observe(self, m: _Match | None) -> None:
+        """At commit: measure what a stale prev_text cost this message (see state_bonus), then
+        remember its first two values."""
+        st = self._st
+        if m is None or m.tmpl.kind != KIND_TEXT or st.trial_match is not m:
+            self._last0 = None
+            self._last1 = None
+            return
+        vals = m.values
+        v0 = vals[0] if len(vals) > 0 else None
+        v1 = vals[1] if len(vals) > 1 else None
+        if not self._fresh and self._last0 is not None:
+            prev = st.prev_text
+            lost = 0
+            if v0 is not None and v0 == self._last0 and (len(prev) < 1 or prev[0] != v0):
+                lost += st.trial_c0
+            if v1 is not None and v1 == self._last1 and (len(prev) < 2 or prev[1] != v1):
+                lost += st.trial_c1
+            self._stale_cost += ((lost << 4) - self._stale_cost) >> 3
+        self._last0 = v0
+        self._last1 = v1
+
     def learn(self, data: bytes) -> bytes:
         """Context mode, before the frame is built: the STATE instruction block the learner
         decided for this message (b"" for none).  Always followed by :meth:`commit`."""
@@ -92,7 +149,12 @@ class TemplateEncoder:
         data = bytes(data)
         if self._learned is None:
             self.learn(data)
+        tm = self._trial_match if self._trial_data is not None and self._trial_data == data else None
+        self._observe(tm)
         m = self._match_for(data) if exact else None
+        if tm is not None:
+            self._st.note_use(tm.tid, m is not None)
+        self._fresh = m is not None and m.tmpl.kind == KIND_TEXT
         self._trial_data = None
         self._trial_match = None
         self.last_instructions = self._learned or b""

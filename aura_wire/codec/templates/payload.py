@@ -41,6 +41,9 @@ def _slot_code(m: _Match, data: bytes, st: _State, copy: bool = True) -> tuple[i
     # the state update after this message needs the same mask (spec §5): keep it for commit
     st.trial_match = m
     st.trial_mask = mask
+    # the coded size of slots 0 and 1 (TemplateEncoder.state_bonus)
+    st.trial_c0 = starts[1] - starts[0] if n > 0 else 0
+    st.trial_c1 = starts[2] - starts[1] if n > 1 else 0
     if preds is not None and n <= 63 and mask:
         lm = st.masks.get(m.tid, 0)
         drop = 0
