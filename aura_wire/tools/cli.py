@@ -82,6 +82,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     peers = bench.PEERS if not args.peers else tuple(x.strip() for x in args.peers.split(",") if x.strip())
     try:
         report = bench.run_bench(args.corpus, limit=args.limit, peers=peers, features=_features(args),
+                                 config={"level": args.level} if args.level else None,
                                  trace_memory=not args.no_trace, progress=sys.stderr)
     except (bench.BenchError, CorpusError) as exc:
         raise CliError(str(exc)) from exc
@@ -452,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--peers", help="comma-separated subset of: " + ", ".join(
         ["aura-context", "aura-stateless", "deflate-w15", "deflate-w12", "zstd", "zstd-dict",
          "zstd-stream", "brotli"]))
+    b.add_argument("--level", type=int, choices=(1, 2, 3, 4),
+                   help="the aura peers' CodecConfig level (default: the codec's default, 3)")
     b.add_argument("--no-trace", action="store_true", help="skip the tracemalloc memory measurement")
     b.add_argument("--check", action="store_true", help="exit with status 1 when a design threshold fails")
     b.add_argument("--compare-pure", type=_positive, metavar="N",
