@@ -85,7 +85,8 @@ def case(name: str, desc: str, section: bytes | None, context: bool, msgs: list[
     ``window`` > 0: COPY's message history is the last ``window`` bytes of the earlier messages;
     ``content``: COPY's shared content K."""
     ts = TemplateSet.from_section(section) if section is not None else None
-    enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy, content=content)
+    # hold_defines off: runtime-eviction defines shapes never used, to fill and evict the table
+    enc = TemplateEncoder(ts, context=context, fuzzy=fuzzy, content=content, hold_defines=False)
     payloads: list[str | None] = []
     instructions: list[str | None] = []
     hist = b""
@@ -127,7 +128,7 @@ def observed(section: bytes | None, context: bool, setup: list[str]) -> list[dic
     if not setup:
         return []
     enc = TemplateEncoder(TemplateSet.from_section(section) if section is not None else None, context=context,
-                          fuzzy=False)
+                          fuzzy=False, hold_defines=False)
     out: list[dict[str, str | None]] = []
     for m in setup:
         data = m.encode("utf-8")

@@ -33,8 +33,12 @@ class TemplateEncoder:
     def __init__(self, templates: TemplateSet | None, *, context: bool,
                  max_runtime_templates: int = 64, max_runtime_bytes: int = 4096,
                  max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True, content: bytes = b"",
-                 content_index: ContentIndex | None = None, copy_searches: int = COPY_SEARCHES) -> None:
+                 content_index: ContentIndex | None = None, copy_searches: int = COPY_SEARCHES,
+                 hold_defines: bool = True) -> None:
         self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        # hold DEFINEs back while runtime templates go unused (state.WIN_MIN); the spec vectors that
+        # exercise eviction are made with it off, so that unused templates are defined and evicted
+        self._st.hold_defines = hold_defines
         # COPY's shared content K (spec §4.1.1): only with the dictionary's templates (frame flag D)
         self._st.cx.content = bytes(content) if templates is not None else b""
         if templates is not None and content_index is not None and content_index.kc == self._st.cx.content:

@@ -98,6 +98,7 @@ class _State(TemplateState):
         self.cand_json: list[dict[bytes, int]] = [{} for _ in range(LEVELS)]
         self.cand_text: dict[int, list[int]] = {}
         # see WIN_MIN; rt_used: the live runtime templates that coded a template frame
+        self.hold_defines = True
         self.win = 256
         self.held = 0
         self.rt_used: set[int] = set()
@@ -447,7 +448,7 @@ class _State(TemplateState):
     def _add_runtime(self, t: Template, data: bytes, hs: list[Node] | None) -> None:
         if t.size > self.max_bytes or self.max_runtime <= 0:
             return
-        if self.win < WIN_MIN:
+        if self.hold_defines and self.win < WIN_MIN:
             # runtime templates have not been winning: keep this one a candidate, mostly
             self.held += 1
             if self.held % DEFINE_PROBE != 0:
