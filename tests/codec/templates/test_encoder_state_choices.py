@@ -19,7 +19,9 @@ def _shape(i: int) -> bytes:
 
 def _promote(st: _State, data: bytes) -> bytes:
     """Learn ``data`` twice (candidate, then its shape again): the instructions of the second."""
-    for instr in (st.learn(data, None), st.learn(data, None)):
+    instr = b""
+    for _ in range(2):
+        instr = st.learn(data, None)
         st.commit(data, None)
     return instr
 
