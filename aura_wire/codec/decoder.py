@@ -98,7 +98,7 @@ class Decoder:
         self._hist = b""  # COPY's message history when there is no BRIO decoder
         self._zhist: ZstdHistory | None = None
         self._brio: BrioDecoder | None = None
-        self._tb: BrioDecoder | None = None
+        self._template_brio: BrioDecoder | None = None
         self._brio_stateless: BrioDecoder | None = None
         self._brio_plain = BrioDecoder(None, context=False, window=0)
         self._tmpl_stateless: TemplateDecoder | None = None
@@ -113,7 +113,7 @@ class Decoder:
             self._zhist = self._shared.zstd_history(cfg)
             self._brio = BrioDecoder(self._shared.brio, context=True, window=cfg.window)
             if cfg.template_brio_window > 0:
-                self._tb = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)
+                self._template_brio = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)
 
     def decode(self, frame: bytes) -> str | bytes:
         """Return the message carried by ``frame`` (``str`` for text frames)."""
@@ -195,10 +195,10 @@ class Decoder:
             data, x = self._brio_for(h).decode_unchecked(payload, limit)
             return data, x, None, b""
         if method == METHOD_TEMPLATE_BRIO:
-            assert self._tb is not None
+            assert self._template_brio is not None
             # a template payload is never longer than its message (the encoder's rule), so the
             # message limit bounds it too
-            template_payload, x = self._tb.decode_unchecked(payload, limit)
+            template_payload, x = self._template_brio.decode_unchecked(payload, limit)
             got = self._tmpl.decode_payload(template_payload, limit, self._history())
             return got.data, x, got, template_payload
         if not payload:  # step 7
@@ -234,7 +234,7 @@ class Decoder:
         if h.uses_dictionary and self.dictionary is None:
             raise UnknownDictionaryError("frame uses a shared dictionary but none is held", offset=at,
                                          field="header.dictionary")
-        if method == METHOD_TEMPLATE_BRIO and self._tb is None:
+        if method == METHOD_TEMPLATE_BRIO and self._template_brio is None:
             raise FrameError("TEMPLATE_BRIO frame but template_brio_window is 0", offset=at, field="header.method")
         if (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO) and \
                 h.uses_dictionary != (self._shared.templates is not None):
@@ -277,8 +277,8 @@ class Decoder:
             self._hist = trim_history(self._hist, data, self.config.window)
         if got is not None:
             self._tmpl.commit(got)
-            if self._tb is not None:
-                self._tb.observe(template_payload)
+            if self._template_brio is not None:
+                self._template_brio.observe(template_payload)
         if instructions:
             self._tmpl.apply(instructions, data)
 
@@ -325,8 +325,8 @@ class Decoder:
             total += self._brio.memory_bytes()
         if self._zhist is not None:
             total += self._zhist.memory_bytes()
-        if self._tb is not None:
-            total += self._tb.memory_bytes()
+        if self._template_brio is not None:
+            total += self._template_brio.memory_bytes()
         return total
 
 

@@ -106,7 +106,7 @@ class Encoder:
         self._brio: BrioEncoder | None = None
         self._brio_plain: BrioEncoder | None = None
         self._tmpl: TemplateEncoder | None = None
-        self._tb: BrioEncoder | None = None
+        self._template_brio: BrioEncoder | None = None
         self._zhist: ZstdHistory | None = None
         #: the dictionary seed of the check byte, and the context check value (spec §5.4)
         self._seed = dictionary_seed(dictionary)
@@ -138,8 +138,9 @@ class Encoder:
             )
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
-            self._tb = BrioEncoder(self._shared.template_brio, context=True, window=cfg.template_brio_window,
-                                   search_ring=cfg.brio_search_ring, probe_every=cfg.brio_probe_every)
+            self._template_brio = BrioEncoder(self._shared.template_brio, context=True,
+                                              window=cfg.template_brio_window, search_ring=cfg.brio_search_ring,
+                                              probe_every=cfg.brio_probe_every)
 
     @property
     def uses_dictionary(self) -> bool:
@@ -189,10 +190,10 @@ class Encoder:
         n = len(data)
         method = METHOD_RAW
         use_dict = False
-        tpay: bytes | None = None
+        template_payload: bytes | None = None
         large = n >= cfg.large_message_size
         if not large and n >= cfg.min_compression_size and self._tmpl is not None:
-            tpay = self._tmpl.encode(data, text, self._history())
+            template_payload = self._tmpl.encode(data, text, self._history())
         # the learner's decisions for this message, sent as STATE instructions (spec §4.7); decided
         # before the frame is built because the check byte covers them
         instr = self._tmpl.learn(data) if ctx and self._tmpl is not None else b""
@@ -206,17 +207,17 @@ class Encoder:
         elif n >= cfg.min_compression_size:
             has_dict = self.dictionary is not None
             shortcut = False
-            if tpay is not None:
+            if template_payload is not None:
                 tdict = self._shared.templates is not None
-                cand_t = tpay + bytes([_check_of(mcrc_d if tdict else mcrc, instr, METHOD_TEMPLATE, text, ctx,
-                                                 tdict) & 0xFF])
-                if len(cand_t) < len(best):
-                    best, method, use_dict = cand_t, METHOD_TEMPLATE, tdict
-                if self._tb is not None and len(tpay) <= n:
+                template_frame = template_payload + bytes([_check_of(mcrc_d if tdict else mcrc, instr,
+                                                                     METHOD_TEMPLATE, text, ctx, tdict) & 0xFF])
+                if len(template_frame) < len(best):
+                    best, method, use_dict = template_frame, METHOD_TEMPLATE, tdict
+                if self._template_brio is not None and len(template_payload) <= n:
                     # the same payload entropy-coded against this direction's earlier TEMPLATE payloads,
                     # the check byte carried as the BRIO check bits (spec/wire-format.md §4.6)
-                    cand = self._tb.encode(tpay, _check_of(mcrc_d if tdict else mcrc, instr, METHOD_TEMPLATE_BRIO,
-                                                           text, ctx, tdict) & 0xFF)
+                    cand = self._template_brio.encode(template_payload, _check_of(
+                        mcrc_d if tdict else mcrc, instr, METHOD_TEMPLATE_BRIO, text, ctx, tdict) & 0xFF)
                     if len(cand) < len(best):
                         best, method, use_dict = cand, METHOD_TEMPLATE_BRIO, tdict
                 # a small template frame that already shrinks the message this much is rarely beaten:
@@ -233,7 +234,7 @@ class Encoder:
             if not shortcut:
                 # method prediction: a full trial (every eligible method) when the slot is due, else
                 # only the method that won the slot's last full trial (see _learn)
-                slot = _slot(n, tpay is not None)
+                slot = _slot(n, template_payload is not None)
                 full = self._due[slot] == 0
                 want = self._pred[slot]
                 # above brio_max_size ZSTD takes over (BRIO costs about 100 ns per byte), unless it is off
@@ -269,8 +270,8 @@ class Encoder:
                 self._hist = trim_history(self._hist, data, cfg.window)
             if self._tmpl is not None:
                 self._tmpl.commit(data, templated)
-            if self._tb is not None and templated and tpay is not None:
-                self._tb.commit(tpay, method == METHOD_TEMPLATE_BRIO)
+            if self._template_brio is not None and templated and template_payload is not None:
+                self._template_brio.commit(template_payload, method == METHOD_TEMPLATE_BRIO)
         hdr = pack_header(method, text, ctx, use_dict)
         if instr:
             frame = bytes([STATE_HEADER | (hdr & STATE_COPIED_FLAGS)]) + instr + bytes([hdr]) + best
@@ -287,12 +288,12 @@ class Encoder:
             prefix = self._shared.zstd_prefix
             if not self._zhist.usable(prefix):
                 return None
-            zc = self._zhist.codec(prefix, self.config.zstd_table_log, len(data))
+            zstd_codec = self._zhist.codec(prefix, self.config.zstd_table_log, len(data))
             zdict = bool(prefix)
         else:
-            zc = self._shared.zstd_dict if has_dict else None
-            zdict = zc is not None
-        cand = (zc or self._shared.zstd_plain).compress(data)
+            zstd_codec = self._shared.zstd_dict if has_dict else None
+            zdict = zstd_codec is not None
+        cand = (zstd_codec or self._shared.zstd_plain).compress(data)
         cand += bytes([_check_of(mcrc_d if zdict else mcrc, instr, METHOD_ZSTD, text, ctx, zdict) & 0xFF])
         return cand, zdict
 
@@ -359,6 +360,6 @@ class Encoder:
             total += self._tmpl.memory_bytes()
         if self._zhist is not None:
             total += self._zhist.memory_bytes()
-        if self._tb is not None:
-            total += self._tb.memory_bytes()
+        if self._template_brio is not None:
+            total += self._template_brio.memory_bytes()
         return total + len(self._hist)  # COPY's own history, kept only without BRIO

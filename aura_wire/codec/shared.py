@@ -50,10 +50,10 @@ class _Shared:
             model = dictionary.section(SECTION_BRIO_MODEL)
             if content is not None and model is not None:
                 self.brio = BrioShared.from_sections(content, model)
-            tbm = dictionary.section(SECTION_TEMPLATE_BRIO_MODEL)
-            if tbm is not None and want_templates:
+            template_brio_model = dictionary.section(SECTION_TEMPLATE_BRIO_MODEL)
+            if template_brio_model is not None and want_templates:
                 # no content: the payload context matches only earlier payloads (wire-format §4.6)
-                self.template_brio = BrioShared.from_sections(b"", tbm)
+                self.template_brio = BrioShared.from_sections(b"", template_brio_model)
         if dictionary is not None and want_templates:
             section = dictionary.section(SECTION_TEMPLATES)
             if section is not None:

@@ -439,7 +439,7 @@ def _brio_decoder(method: int, context: bool, uses_dict: bool, dictionary: Dicti
     one, i.e. the state at the first frame of a connection."""
     cfg = decoder.config if decoder is not None else CodecConfig()
     if decoder is not None and context:
-        held = decoder._tb if method == METHOD_TEMPLATE_BRIO else decoder._brio
+        held = decoder._template_brio if method == METHOD_TEMPLATE_BRIO else decoder._brio
         if held is not None:
             return held
     shared = _shared_for(dictionary, cfg) if dictionary is not None else None

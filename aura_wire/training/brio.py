@@ -258,7 +258,7 @@ def train_template_brio_model(dictionary: Dictionary, samples: list[bytes]) -> b
     prior = None
     for _round in range(MODEL_ROUNDS):
         enc = Encoder(dictionary, context=True)
-        tb = enc._tb
+        tb = enc._template_brio
         if tb is None or enc._tmpl is None:
             return None
         start_counting(tb, prior)

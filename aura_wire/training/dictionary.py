@@ -65,9 +65,9 @@ def train_dictionary(
     if templates and brio:
         # the TEMPLATE_BRIO payload context's priors: bit statistics of the template payloads
         # this dictionary gives the training messages (aggregate counts, no substring)
-        tbm = train_template_brio_model(Dictionary(dict(sections)), data)
-        if tbm is not None:
-            sections[SECTION_TEMPLATE_BRIO_MODEL] = tbm
+        template_brio_model = train_template_brio_model(Dictionary(dict(sections)), data)
+        if template_brio_model is not None:
+            sections[SECTION_TEMPLATE_BRIO_MODEL] = template_brio_model
     return Dictionary(sections)
 
 

@@ -356,7 +356,7 @@ class TemplateDiscoveryEngine:
         coded = [0] * len(cands)
         seen = [0] * len(cands)
         for b in [m[0] for m in json_msgs] + text_msgs:
-            m = enc._st.match(b)
+            m = enc._state.match(b)
             if m is None or seen[m.tid] >= 64:
                 continue
             p = enc.encode(b, True)

@@ -154,13 +154,13 @@ def test_content_index_answers_as_rfind() -> None:
 
     r = random.Random(3)
     parts = [b"a" * 3000, b'{"key":"value","n":1}' * 50, bytes(r.randrange(256) for _ in range(2000)), b"a" * 500]
-    kc = b"".join(parts)
-    index = ContentIndex(kc)
-    needles = [kc[i:i + n] for i in range(0, len(kc) - 64, 37) for n in (8, 9, 15, 64)]
+    shared_content = b"".join(parts)
+    index = ContentIndex(shared_content)
+    needles = [shared_content[i:i + n] for i in range(0, len(shared_content) - 64, 37) for n in (8, 9, 15, 64)]
     needles += [b"a" * 8, b"a" * 200, b"a" * 7 + b"b", b'"value","n":1}{"k', b"not in there at all"]
     needles += [bytes(r.randrange(256) for _ in range(8)) for _ in range(200)]
     for s in needles:
-        assert index.rfind(s) == kc.rfind(s), s
+        assert index.rfind(s) == shared_content.rfind(s), s
 
 
 def test_a_config_object_takes_its_level_too() -> None:

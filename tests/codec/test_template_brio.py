@@ -77,11 +77,12 @@ def test_wrong_check_value_is_a_desync_and_breaks_the_decoder() -> None:
     for m in TICKS[:30]:
         dec.decode(enc.encode(m))
     data = TICKS[30].encode()
-    assert enc._tmpl is not None and enc._tb is not None
-    tpay = enc._tmpl.encode(data, True)
-    assert tpay is not None
+    assert enc._tmpl is not None and enc._template_brio is not None
+    template_payload = enc._tmpl.encode(data, True)
+    assert template_payload is not None
     good = zlib.crc32(data, enc._check) & 0xFF
-    frame = bytes([0x5D]) + enc._tb.encode(tpay, good ^ 0x01)  # v2 header: context, text, TEMPLATE_BRIO
+    # v2 header: context, text, TEMPLATE_BRIO
+    frame = bytes([0x5D]) + enc._template_brio.encode(template_payload, good ^ 0x01)
     with pytest.raises(ContextDesyncError):
         dec.decode(frame)
     with pytest.raises(ContextDesyncError):  # unusable from now on

@@ -192,13 +192,13 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
     if trace is not None:
         trace.append(("length", n, 0, rd.pos))
     c_len: i64 = len(content)
-    H: i64 = len(hist)
-    end: i64 = H + n
+    hist_len: i64 = len(hist)
+    end: i64 = hist_len + n
     w = BytesWriter()
     w.write(hist)
     state: i64 = 0
-    prev: i64 = hist[H - 1] if H > 0 else 0
-    pos: i64 = H
+    prev: i64 = hist[hist_len - 1] if hist_len > 0 else 0
+    pos: i64 = hist_len
     while pos < end:
         if rd.bit(P_IS_MATCH + state) == 0:
             mbyte: i64 = -1
@@ -260,6 +260,6 @@ def _decode_frame(content: bytes, probs: vec[i16], hist: bytes, payload: bytes, 
     if trace is not None:
         trace.append(("check", check, CHECK_BITS, rd.pos))
     whole = w.getvalue()
-    data = whole[H:]
+    data = whole[hist_len:]
     _check_end(rd, payload)
     return data, check

@@ -204,10 +204,9 @@ def _encode_frame(finder: MatchFinder, rc: _RangeEncoder, hist_len: i64, unc: i6
     reps = finder.reps
     probs = finder.probs
     end: i64 = finder.end
-    H: i64 = hist_len
     state: i64 = 0
-    prev: i64 = hb[H - 1] if H > 0 else 0
-    j: i64 = H
+    prev: i64 = hb[hist_len - 1] if hist_len > 0 else 0
+    j: i64 = hist_len
     s = Candidates(unc)
     s2 = Candidates(unc)
     while j < end:

@@ -277,27 +277,26 @@ class MatchFinder:
             self.content = b""
             self.head = vec[i32]()
             self.chain = vec[i32]()
-        H: i64 = hist_len
         end: i64 = len(hb)
-        n: i64 = end - H
+        n: i64 = end - hist_len
         self.end: i64 = end
         # per-frame hash chain: the message, the recent history in proportion to the message
         # (the persistent index covers the rest) and, for long messages, the whole history
-        mbase: i64 = H - (RECENT_FACTOR * n + RECENT_MIN)
+        mbase: i64 = hist_len - (RECENT_FACTOR * n + RECENT_MIN)
         if mbase < 0 or n >= LONG_MESSAGE:
             mbase = 0
         mbits: i64 = 8
         while mbits < 16 and (i64(1) << mbits) < 2 * (end - mbase):
             mbits += 1
-        # positions up to H-4 are in the persistent chain (when kept); the frame chains the rest, keyed by
+        # positions up to hist_len-4 are in the persistent chain (when kept); the frame chains the rest, keyed by
         # as few bits as its size needs (the walk filters by the mbits-bit hash)
         fbase: i64 = mbase
         fbits: i64 = mbits
         pfirst: i64 = -1
-        pspan: i64 = H - 3 - mbase
+        pspan: i64 = hist_len - 3 - mbase
         if rmask > 0 and mbits >= HIST_HASH_BITS and pspan > PCHAIN_MIN_SPAN * n and pspan <= rmask + 1:
-            fbase = H - 3
-            pfirst = H - 4
+            fbase = hist_len - 3
+            pfirst = hist_len - 4
             fbits = 8
             while fbits < mbits and (i64(1) << fbits) < 2 * (end - fbase):
                 fbits += 1
@@ -310,8 +309,8 @@ class MatchFinder:
         # every chain entry is written before it is read, so any buffer of the right size will do
         csize: i64 = end - fbase + 1
         self.mchain: vec[i32] = _NEG_HEADS[0:csize] if csize <= len(_NEG_HEADS) else _filled_i32(csize, -1)
-        _index(hb, H - 3 if H >= 3 else 0, H, idx, abs_base, _NO16, 0, _NO32, _NO32, 0, 0)
-        _index(hb, fbase, H, _NO16, 0, _NO16, 0, self.mhead, self.mchain, fbits, fbase)
+        _index(hb, hist_len - 3 if hist_len >= 3 else 0, hist_len, idx, abs_base, _NO16, 0, _NO32, _NO32, 0, 0)
+        _index(hb, fbase, hist_len, _NO16, 0, _NO16, 0, self.mhead, self.mchain, fbits, fbase)
 
     def insert(self, start: i64, end: i64) -> None:
         """Index the frame's positions start..end-1 once they are coded."""

@@ -106,7 +106,7 @@ class _Choice:
 
 
 def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
-                  cx: AtomCtx) -> None:
+                  atom_ctx: AtomCtx) -> None:
     """Append the smallest form that renders ``content`` (quoted when ``q``).
 
     ``last`` is the content of the slot's previous value (context mode) or None.
@@ -120,26 +120,26 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
         out.append((Q_BIT if q else 0) | F_RAW)
         return
     ch = _Choice(n)
-    _offer_references(ch, content, cx)
+    _offer_references(ch, content, atom_ctx)
     numeric = _offer_numbers(ch, content, last, n)
     _offer_packed(ch, content, n)
     if last is not None and ch.length > 2:
         _offer_relative(ch, content, last, n)
     # a number is coded by value (and delta) forms, never COPY (spec §4.1.1, informative)
-    if (cx.msg is not None and n >= COPY_MIN_VALUE and ch.length >= COPY_TRY_COST and not numeric
-            and _write_copy(out, content, q, last, cx, ch.length)):
+    if (atom_ctx.msg is not None and n >= COPY_MIN_VALUE and ch.length >= COPY_TRY_COST and not numeric
+            and _write_copy(out, content, q, last, atom_ctx, ch.length)):
         return
     _write_choice(out, ch, content, q, n)
 
 
-def _offer_references(ch: _Choice, content: bytes, cx: AtomCtx) -> None:
+def _offer_references(ch: _Choice, content: bytes, atom_ctx: AtomCtx) -> None:
     """TABLE (the dictionary's string table) and LIT with a recent string of the connection."""
-    idx = cx.index.get(content)
+    idx = atom_ctx.index.get(content)
     if idx is not None:
         ch.offer(F_TABLE, idx, _tag_len(idx))
-    rs = cx.recent.get(content)
+    rs = atom_ctx.recent.get(content)
     if rs is not None:
-        r = 3 + cx.rseq - 1 - rs
+        r = 3 + atom_ctx.rseq - 1 - rs
         ch.offer(F_LIT, r, _tag_len(r))
 
 
@@ -227,16 +227,17 @@ def _offer_relative(ch: _Choice, content: bytes, last: bytes, n: i64) -> None:
             ch.offer(F_PREFIX, int(k), _tag_len(int(k)) + uvarint_len(int(rest)) + rest)
 
 
-def _write_copy(out: bytearray, content: bytes, q: bool, last: bytes | None, cx: AtomCtx,
+def _write_copy(out: bytearray, content: bytes, q: bool, last: bytes | None, atom_ctx: AtomCtx,
                 best: i64) -> bool:
     """Append the value as a COPY (spec §4.1.1) when its pieces code shorter than ``best``."""
-    msg = cx.msg
+    msg = atom_ctx.msg
     assert msg is not None
-    ref = cx.ref
+    ref = atom_ctx.ref
     if ref is None:
-        ref = cx.hist + msg
-        cx.ref = ref
-    pieces = _copy_pieces(cx.content, ref, cx.hlen + cx.at, content, last, cx.kindex, cx.copy_searches)
+        ref = atom_ctx.hist + msg
+        atom_ctx.ref = ref
+    pieces = _copy_pieces(atom_ctx.content, ref, atom_ctx.hlen + atom_ctx.at, content, last, atom_ctx.kindex,
+                          atom_ctx.copy_searches)
     if pieces is None:
         return False
     clen: i64 = _tag_len(len(pieces) >> 1)
@@ -288,7 +289,7 @@ def _write_choice(out: bytearray, ch: _Choice, content: bytes, q: bool, n: i64) 
 # -- decoding ------------------------------------------------------------------
 
 def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_slot: bool,
-                cx: AtomCtx, limit: int, depth: int, prev_kids: list[bytes] | None = None,
+                atom_ctx: AtomCtx, limit: int, depth: int, prev_kids: list[bytes] | None = None,
                 kids_out: list[bytes] | None = None) -> int:
     """Decode one atom at ``buf[pos:]`` appending its bytes to ``out``; return the new pos.
 
@@ -309,14 +310,14 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
     if form == F_SAME:
         if param != 0:
             return _decode_copy(buf, pos, at, out, q, param,
-                                content_of(last, json_slot)[0] if last is not None else None, cx, limit)
+                                content_of(last, json_slot)[0] if last is not None else None, atom_ctx, limit)
         if q:
             raise PayloadError("SAME with the quote flag", offset=at, field="slot.tag")
         if last is None:
             raise PayloadError("SAME but the slot has no previous value", offset=at, field="slot.tag")
         out += last
     elif form == F_LIT and param >= 3:
-        _decode_recent(out, at, q, param, cx)
+        _decode_recent(out, at, q, param, atom_ctx)
     elif form == F_LIT or form == F_ARR or form == F_OBJ:
         if not json_slot or q:
             raise PayloadError("JSON value form outside a JSON slot", offset=at, field="slot.tag")
@@ -328,26 +329,26 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
             if param > len(buf) - pos:
                 raise PayloadError("container count exceeds the payload", offset=at, field="slot.count")
             if form == F_ARR:
-                pos = _decode_array(buf, pos, out, param, cx, limit, depth, prev_kids, kids_out)
+                pos = _decode_array(buf, pos, out, param, atom_ctx, limit, depth, prev_kids, kids_out)
             else:
-                pos = _decode_object(buf, pos, out, param, cx, limit, depth)
+                pos = _decode_object(buf, pos, out, param, atom_ctx, limit, depth)
     else:
-        lc: bytes | None = None
+        last_content: bytes | None = None
         if last is not None:
-            lc = content_of(last, json_slot)[0]
+            last_content = content_of(last, json_slot)[0]
         if q:
             out.append(0x22)
-        pos = _decode_scalar(buf, pos, at, out, form, param, lc, cx)
+        pos = _decode_scalar(buf, pos, at, out, form, param, last_content, atom_ctx)
         if q:
             out.append(0x22)
     _check(out, limit)
     return pos
 
 
-def _decode_recent(out: bytearray, at: int, q: bool, param: int, cx: AtomCtx) -> None:
+def _decode_recent(out: bytearray, at: int, q: bool, param: int, atom_ctx: AtomCtx) -> None:
     """LIT with ``param >= 3``: the connection's recent string ``param - 3`` back (spec §4.4)."""
-    seq = cx.rseq - 1 - (param - 3)
-    got = cx.recent_by_seq.get(seq)
+    seq = atom_ctx.rseq - 1 - (param - 3)
+    got = atom_ctx.recent_by_seq.get(seq)
     if got is None:
         raise PayloadError(f"recent string {param - 3} is not defined", offset=at, field="slot.recent")
     if q:
@@ -357,7 +358,7 @@ def _decode_recent(out: bytearray, at: int, q: bool, param: int, cx: AtomCtx) ->
         out.append(0x22)
 
 
-def _decode_array(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx, limit: int, depth: int,
+def _decode_array(buf: bytes, pos: int, out: bytearray, count: int, atom_ctx: AtomCtx, limit: int, depth: int,
                   prev_kids: list[bytes] | None, kids_out: list[bytes] | None) -> int:
     """A JSON array of ``count`` atoms.  Element i is predicted by element i of the previous
     sibling array (``prev_kids``), else by element i-1; an array element's own elements by the
@@ -372,7 +373,7 @@ def _decode_array(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx,
         is_arr = pos < len(buf) and (buf[pos] & 0x8F) == F_ARR
         my_kids: list[bytes] | None = [] if is_arr else None
         start = len(out)
-        pos = decode_atom(buf, pos, out, lv, True, cx, limit, depth + 1, prev_el_kids, my_kids)
+        pos = decode_atom(buf, pos, out, lv, True, atom_ctx, limit, depth + 1, prev_el_kids, my_kids)
         prev_el = bytes(out[start:])
         prev_el_kids = my_kids
         if kids_out is not None:
@@ -381,7 +382,7 @@ def _decode_array(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx,
     return pos
 
 
-def _decode_object(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx, limit: int,
+def _decode_object(buf: bytes, pos: int, out: bytearray, count: int, atom_ctx: AtomCtx, limit: int,
                    depth: int) -> int:
     """A JSON object of ``count`` members, each a string atom (the key) and an atom (the value)."""
     out.append(0x7B)
@@ -389,19 +390,19 @@ def _decode_object(buf: bytes, pos: int, out: bytearray, count: int, cx: AtomCtx
         if i:
             out.append(0x2C)
         kstart = len(out)
-        pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
+        pos = decode_atom(buf, pos, out, None, True, atom_ctx, limit, depth + 1)
         if len(out) - kstart < 2 or out[kstart] != 0x22:
             raise PayloadError("object key is not a string", offset=pos, field="slot.key")
         out.append(0x3A)
-        pos = decode_atom(buf, pos, out, None, True, cx, limit, depth + 1)
+        pos = decode_atom(buf, pos, out, None, True, atom_ctx, limit, depth + 1)
     out.append(0x7D)
     return pos
 
 
 def _decode_scalar(buf: bytes, pos: int, at: int, out: bytearray, form: int, param: int,
-                   lc: bytes | None, cx: AtomCtx) -> int:
+                   last_content: bytes | None, atom_ctx: AtomCtx) -> int:
     """The forms that render a value's content (its quotes are the caller's): append it, return the
-    new pos.  ``lc`` is the content of the slot's previous value, ``at`` the tag's offset."""
+    new pos.  ``last_content`` is the content of the slot's previous value, ``at`` the tag's offset."""
     if form == F_RAW:
         if param > len(buf) - pos:
             raise PayloadError("raw slot runs past the payload", offset=at, field="slot.raw")
@@ -426,20 +427,20 @@ def _decode_scalar(buf: bytes, pos: int, at: int, out: bytearray, form: int, par
     if form == F_A64:
         return _decode_a64(buf, pos, at, out, param)
     if form == F_NUMS:
-        return _decode_nums(buf, pos, at, out, param, lc)
+        return _decode_nums(buf, pos, at, out, param, last_content)
     if form == F_DNUM:
-        _decode_dnum(at, out, param, lc)
+        _decode_dnum(at, out, param, last_content)
         return pos
     if form == F_DDIG:
-        _decode_ddig(at, out, param, lc)
+        _decode_ddig(at, out, param, last_content)
         return pos
     if form == F_TABLE:
-        if param >= len(cx.strings):
+        if param >= len(atom_ctx.strings):
             raise PayloadError(f"string table index {param} out of range", offset=at, field="slot.table")
-        out += cx.strings[param]
+        out += atom_ctx.strings[param]
         return pos
     if form == F_PREFIX:
-        return _decode_prefix(buf, pos, at, out, param, lc)
+        return _decode_prefix(buf, pos, at, out, param, last_content)
     raise PayloadError(f"reserved slot form {form}", offset=at, field="slot.tag")
 
 
@@ -493,11 +494,11 @@ def _decode_a64(buf: bytes, pos: int, at: int, out: bytearray, nchars: int) -> i
     return pos + nb
 
 
-def _decode_nums(buf: bytes, pos: int, at: int, out: bytearray, mode: int, lc: bytes | None) -> int:
+def _decode_nums(buf: bytes, pos: int, at: int, out: bytearray, mode: int, last_content: bytes | None) -> int:
     """The previous value's digit groups replaced: by delta (``mode`` 0) or by value (1)."""
-    if lc is None or mode > 1:
+    if last_content is None or mode > 1:
         raise PayloadError("NUMS without a previous value or with a bad mode", offset=at, field="slot.nums")
-    lg = _groups(lc)
+    lg = _groups(last_content)
     if lg is None:
         raise PayloadError("NUMS on a previous value without digit groups", offset=at, field="slot.nums")
     gv: list[int] = []
@@ -511,19 +512,19 @@ def _decode_nums(buf: bytes, pos: int, at: int, out: bytearray, mode: int, lc: b
     return pos
 
 
-def _decode_dnum(at: int, out: bytearray, delta: int, lc: bytes | None) -> None:
-    if lc is None:
+def _decode_dnum(at: int, out: bytearray, delta: int, last_content: bytes | None) -> None:
+    if last_content is None:
         raise PayloadError("delta without a previous value", offset=at, field="slot.dnum")
-    ld = parse_decimal(lc)
+    ld = parse_decimal(last_content)
     if ld is None:
         raise PayloadError("delta on a non-numeric previous value", offset=at, field="slot.dnum")
     out += render_decimal(ld[0] + unzz(delta), ld[1])
 
 
-def _decode_ddig(at: int, out: bytearray, delta: int, lc: bytes | None) -> None:
-    if lc is None:
+def _decode_ddig(at: int, out: bytearray, delta: int, last_content: bytes | None) -> None:
+    if last_content is None:
         raise PayloadError("digit delta without a previous value", offset=at, field="slot.ddig")
-    skeleton = _digit_skeleton(lc)
+    skeleton = _digit_skeleton(last_content)
     if skeleton is None:
         raise PayloadError("digit delta on a value without digits", offset=at, field="slot.ddig")
     mask, value, ndigits = skeleton
@@ -533,13 +534,13 @@ def _decode_ddig(at: int, out: bytearray, delta: int, lc: bytes | None) -> None:
     out += _render_ddig(mask, v, ndigits)
 
 
-def _decode_prefix(buf: bytes, pos: int, at: int, out: bytearray, keep: int, lc: bytes | None) -> int:
+def _decode_prefix(buf: bytes, pos: int, at: int, out: bytearray, keep: int, last_content: bytes | None) -> int:
     """The previous value's first ``keep`` bytes, then a length and that many new bytes."""
-    if lc is None or keep > len(lc):
+    if last_content is None or keep > len(last_content):
         raise PayloadError("prefix longer than the previous value", offset=at, field="slot.prefix")
     rest, pos = get_uv(buf, pos, "slot.prefix")
     if rest > len(buf) - pos:
         raise PayloadError("prefix slot runs past the payload", offset=at, field="slot.prefix")
-    out += lc[:keep]
+    out += last_content[:keep]
     out += buf[pos:pos + rest]
     return pos + rest

@@ -35,15 +35,16 @@ class TemplateEncoder:
                  max_state_bytes: int = LAST_BUDGET_BYTES, fuzzy: bool = True, content: bytes = b"",
                  content_index: ContentIndex | None = None, copy_searches: int = COPY_SEARCHES,
                  hold_defines: bool = True) -> None:
-        self._st = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        self._state = _State(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
         # hold DEFINEs back while runtime templates go unused (state.WIN_MIN); the spec vectors that
         # exercise eviction are made with it off, so that unused templates are defined and evicted
-        self._st.hold_defines = hold_defines
+        self._state.hold_defines = hold_defines
         # COPY's shared content K (spec §4.1.1): only with the dictionary's templates (frame flag D)
-        self._st.cx.content = bytes(content) if templates is not None else b""
-        if templates is not None and content_index is not None and content_index.kc == self._st.cx.content:
-            self._st.cx.kindex = content_index
-        self._st.cx.copy_searches = copy_searches
+        atom_ctx = self._state.atom_ctx
+        atom_ctx.content = bytes(content) if templates is not None else b""
+        if templates is not None and content_index is not None and content_index.shared_content == atom_ctx.content:
+            atom_ctx.kindex = content_index
+        atom_ctx.copy_searches = copy_searches
         #: also code near misses as a template plus an edit script (spec §4.3)
         self.fuzzy = fuzzy
         self._trial_data: bytes | None = None
@@ -67,8 +68,8 @@ class TemplateEncoder:
         A trial: the state is not changed (call :meth:`learn` and :meth:`commit` afterwards).
         """
         data = bytes(data)
-        st = self._st
-        st.cx.hist = hist if st.context else b""
+        st = self._state
+        st.atom_ctx.hist = hist if st.context else b""
         m = st.match(data)
         if st.context:
             self._trial_data = data
@@ -84,12 +85,12 @@ class TemplateEncoder:
     def _match_for(self, data: bytes) -> _Match | None:
         if self._trial_data is not None and self._trial_data == data:
             return self._trial_match
-        return self._st.match(data)
+        return self._state.match(data)
 
     def unprimed(self) -> bool:
         """The trial's message matched a template whose slots have no previous values yet."""
         m = self._trial_match
-        return m is not None and (m.tid, None) not in self._st.lasts
+        return m is not None and (m.tid, None) not in self._state.lasts
 
     def state_bonus(self) -> int:
         """Context mode: bytes a non-template frame of the trial's message is expected to cost later.
@@ -109,7 +110,7 @@ class TemplateEncoder:
         lose 5 % (BRIO adapts its model only on BRIO frames).
         """
         m = self._trial_match
-        if m is None or m.tmpl.kind != KIND_TEXT or (m.tid, None) not in self._st.lasts:
+        if m is None or m.tmpl.kind != KIND_TEXT or (m.tid, None) not in self._state.lasts:
             return 0
         d = self._stale_cost >> 2
         return _BONUS_MAX if d > _BONUS_MAX else d
@@ -117,7 +118,7 @@ class TemplateEncoder:
     def _observe(self, m: _Match | None) -> None:
         """At commit: measure what a stale prev_text cost this message (see state_bonus), then
         remember its first two values."""
-        st = self._st
+        st = self._state
         if m is None or m.tmpl.kind != KIND_TEXT or st.trial_match is not m:
             self._last0 = None
             self._last1 = None
@@ -139,16 +140,16 @@ class TemplateEncoder:
     def learn(self, data: bytes) -> bytes:
         """Context mode, before the frame is built: the STATE instruction block the learner
         decided for this message (b"" for none).  Always followed by :meth:`commit`."""
-        if not self._st.context:
+        if not self._state.context:
             return b""
         data = bytes(data)
-        self._learned = self._st.learn(data, self._match_for(data))
+        self._learned = self._state.learn(data, self._match_for(data))
         return self._learned
 
     def commit(self, data: bytes, exact: bool) -> None:
         """Context mode: commit a context frame; ``exact``: it was sent as this encoder's exact
         TEMPLATE payload (spec/templates.md §5.1)."""
-        if not self._st.context:
+        if not self._state.context:
             return
         data = bytes(data)
         if self._learned is None:
@@ -157,16 +158,16 @@ class TemplateEncoder:
         self._observe(tm)
         m = self._match_for(data) if exact else None
         if tm is not None:
-            self._st.note_use(tm.tid, m is not None)
+            self._state.note_use(tm.tid, m is not None)
         self._fresh = m is not None and m.tmpl.kind == KIND_TEXT
         self._trial_data = None
         self._trial_match = None
         self.last_instructions = self._learned or b""
         self._learned = None
-        self._st.commit(data, m)
+        self._state.commit(data, m)
 
     def memory_bytes(self) -> int:
-        return self._st.memory_bytes()
+        return self._state.memory_bytes()
 
 
 __all__ = ["TemplateDecoder", "TemplateEncoder"]

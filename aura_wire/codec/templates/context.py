@@ -264,7 +264,7 @@ class TemplateState:
         self.last_bytes = 0
         self.last_budget = max_state_bytes
         self.prev_text: list[bytes] = []
-        self.cx = AtomCtx(self.set.strings, self.set.string_index)
+        self.atom_ctx = AtomCtx(self.set.strings, self.set.string_index)
         # most recently used template ids (front = latest) and each template's last
         # "equal to prediction" mask, for the compact reference and mask coding (spec §4)
         self.mru: list[int] = []
@@ -302,7 +302,7 @@ class TemplateState:
                     continue
                 v = v[1:-1]
             if RECENT_MIN_LEN <= len(v) <= RECENT_MAX_LEN:
-                self.cx.add_recent(v)
+                self.atom_ctx.add_recent(v)
         if t.kind == KIND_TEXT:
             prev: list[bytes] = []
             for v in values[:PREV_TEXT_SLOTS]:
@@ -350,10 +350,10 @@ class TemplateState:
         self.rt_bytes += t.size
 
     # -- lasts (spec §5.6) --
-    def _put_lasts(self, lk: tuple[int, bytes | None], values: list[bytes]) -> None:
+    def _put_lasts(self, last_key: tuple[int, bytes | None], values: list[bytes]) -> None:
         lasts = self.lasts
         nb = self.last_bytes
-        old = lasts.pop(lk, None)
+        old = lasts.pop(last_key, None)
         if old is not None:
             for v in old:
                 if v is not None:
@@ -371,21 +371,21 @@ class TemplateState:
                 new.append(v2 if len(v2) <= MAX_LAST else None)
         else:
             new = list(values)
-        lasts[lk] = new
+        lasts[last_key] = new
         self.last_bytes = nb
         while self.last_bytes > self.last_budget or len(lasts) > LAST_BUDGET_TEMPLATES:
             self._drop_entry(next(iter(lasts)))
 
-    def _drop_entry(self, lk: tuple[int, bytes | None]) -> None:
-        old = self.lasts.pop(lk, None)
+    def _drop_entry(self, last_key: tuple[int, bytes | None]) -> None:
+        old = self.lasts.pop(last_key, None)
         if old is not None:
             for v in old:
                 if v is not None:
                     self.last_bytes -= len(v)
 
     def _drop_lasts(self, tid: int) -> None:
-        for lk in [k for k in self.lasts if k[0] == tid]:
-            self._drop_entry(lk)
+        for last_key in [k for k in self.lasts if k[0] == tid]:
+            self._drop_entry(last_key)
 
     def lasts_for(self, tid: int) -> list[bytes | None] | None:
         return self.lasts.get((tid, None)) if self.context else None
@@ -399,8 +399,8 @@ class TemplateState:
         return self.lasts.get((tid, key))
 
     def memory_bytes(self) -> int:
-        return (self.rt_bytes + self.last_bytes + self.cx.recent_bytes
-                + 48 * (len(self.runtime) + len(self.lasts) + len(self.cx.recent)) + 256)
+        return (self.rt_bytes + self.last_bytes + self.atom_ctx.recent_bytes
+                + 48 * (len(self.runtime) + len(self.lasts) + len(self.atom_ctx.recent)) + 256)
 
 
 def same_mask(preds: list[bytes | None] | None, values: list[bytes]) -> int:

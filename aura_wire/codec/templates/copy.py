@@ -51,9 +51,9 @@ class ContentIndex:
     for every value.
     """
 
-    def __init__(self, kc: bytes) -> None:
-        self.kc = kc
-        n: i64 = len(kc)
+    def __init__(self, shared_content: bytes) -> None:
+        self.shared_content = shared_content
+        n: i64 = len(shared_content)
         bits: i64 = 10
         while (i64(1) << bits) < n and bits < 20:
             bits += 1
@@ -62,7 +62,7 @@ class ContentIndex:
         prev: list[int] = [-1] * (n if n > 0 else 1)
         j: i64 = 0
         while j + 8 <= n:
-            h = _h8(kc, j, bits)
+            h = _h8(shared_content, j, bits)
             prev[j] = head[h]
             head[h] = j
             j += 1
@@ -71,43 +71,43 @@ class ContentIndex:
 
     def rfind(self, s: bytes) -> i64:
         """``K.rfind(s)`` for ``len(s) >= 8``: the chain of ``s``'s first 8 bytes, newest first."""
-        kc = self.kc
+        shared_content = self.shared_content
         m: i64 = len(s)
         p: i64 = self.head[_h8(s, 0, self.bits)]
         steps: i64 = 0
         while p >= 0:
-            if p + m <= len(kc) and kc[p:p + m] == s:
+            if p + m <= len(shared_content) and shared_content[p:p + m] == s:
                 return p
             steps += 1
             if steps >= _KINDEX_STEPS:
-                return kc.rfind(s, 0, p + m - 1)  # the occurrences starting before p
+                return shared_content.rfind(s, 0, p + m - 1)  # the occurrences starting before p
             p = self.prev[p]
         return -1
 
 
-def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | None,
+def _copy_pieces(shared_content: bytes, ref: bytes, cur: i64, content: bytes, prediction: bytes | None,
                  kindex: ContentIndex | None = None, max_searches: i64 = COPY_SEARCHES) -> list[int] | None:
     """COPY pieces for ``content`` (spec §4.1.1), or None when no run is worth copying.
 
-    The reference is K ++ P ++ H ++ out: K = ``kc`` (the dictionary's shared content), P = ``lc``
+    The reference is K ++ P ++ H ++ out: K = ``shared_content`` (the dictionary's shared content), P = ``prediction``
     (the slot's prediction), and ``ref`` = H ++ the message, whose ``content`` starts at
     ``ref[cur]``.  Returns a flat list of (head, distance) pairs (distance 0 for a literal piece).
-    One copy of the whole value when it occurs before ``cur`` in ``ref`` or anywhere in ``kc``;
+    One copy of the whole value when it occurs before ``cur`` in ``ref`` or anywhere in ``shared_content``;
     else a greedy parse: at each position the longest run of at least COPY_MIN_RUN bytes found in
-    ``lc`` or before the position in ``ref`` (most recent occurrence, then a longer one if any),
+    ``prediction`` or before the position in ``ref`` (most recent occurrence, then a longer one if any),
     literal bytes between runs; at most COPY_SEARCHES searches of ``ref`` per value, so long
-    values without matches stay cheap (``kc``, up to 1 MiB, is searched for the whole value only).
+    values without matches stay cheap (``shared_content``, up to 1 MiB, is searched for the whole value only).
     """
     n: i64 = len(content)
-    plen: i64 = len(lc) if lc is not None else 0
-    klen: i64 = len(kc)
+    plen: i64 = len(prediction) if prediction is not None else 0
+    klen: i64 = len(shared_content)
     p: i64 = ref.rfind(content, 0, cur)
     if p >= 0:
         return [n << 1 | 1, cur - p]
     searches: i64 = 1
     if klen >= n:
         searches += 1
-        p = kindex.rfind(content) if kindex is not None and n >= 8 else kc.rfind(content)
+        p = kindex.rfind(content) if kindex is not None and n >= 8 else shared_content.rfind(content)
         if p >= 0:
             return [n << 1 | 1, klen - p + plen + cur]
     out: list[int] = []
@@ -115,15 +115,15 @@ def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | No
     lit: i64 = 0
     while i + COPY_MIN_RUN <= n:
         best: i64 = 0
-        bd: i64 = 0
-        if lc is not None and plen >= COPY_MIN_RUN:
-            q: i64 = lc.find(content[i:i + COPY_MIN_RUN])
+        best_dist: i64 = 0
+        if prediction is not None and plen >= COPY_MIN_RUN:
+            q: i64 = prediction.find(content[i:i + COPY_MIN_RUN])
             while q >= 0:
-                k = _extend(lc, q, content, i, min(n - i, plen - q))
+                k = _extend(prediction, q, content, i, min(n - i, plen - q))
                 if k > best:
                     best = k
-                    bd = plen - q + cur + i
-                q = lc.find(content[i:i + COPY_MIN_RUN], q + 1)
+                    best_dist = plen - q + cur + i
+                q = prediction.find(content[i:i + COPY_MIN_RUN], q + 1)
         end: i64 = cur + i
         if searches < max_searches:
             searches += 1
@@ -132,7 +132,7 @@ def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | No
                 k = _extend(ref, q, content, i, min(n - i, end - q))
                 if k > best:
                     best = k
-                    bd = end - q
+                    best_dist = end - q
                 if best >= n - i:
                     break
                 # a longer run elsewhere?
@@ -144,7 +144,7 @@ def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | No
                 out.append(0)
                 lit = 0
             out.append(best << 1 | 1)
-            out.append(bd)
+            out.append(best_dist)
             i += best
         else:
             i += 1
@@ -158,12 +158,12 @@ def _copy_pieces(kc: bytes, ref: bytes, cur: i64, content: bytes, lc: bytes | No
     return out
 
 
-def _decode_copy(buf: bytes, pos: int, at: int, out: bytearray, q: bool, count: int, lc: bytes | None,
-                 cx: AtomCtx, limit: int) -> int:
+def _decode_copy(buf: bytes, pos: int, at: int, out: bytearray, q: bool, count: int, prediction: bytes | None,
+                 atom_ctx: AtomCtx, limit: int) -> int:
     """COPY (spec §4.1.1): ``count`` pieces, each literal bytes or a run copied from K ++ P ++ H ++ out."""
     if count > (len(buf) - pos) // 2:
         raise PayloadError("COPY piece count exceeds the payload", offset=at, field="slot.copy")
-    parts = (cx.content, lc if lc is not None else b"", cx.hist)
+    parts = (atom_ctx.content, prediction if prediction is not None else b"", atom_ctx.hist)
     fixed = len(parts[0]) + len(parts[1]) + len(parts[2])
     if q:
         out.append(0x22)

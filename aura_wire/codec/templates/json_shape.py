@@ -258,7 +258,7 @@ def gaps_of(s: bytes, hs: list[Node]) -> list[bytes]:
 
 
 def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
-                 cx: AtomCtx, prev_kids: list[Node] | None = None) -> bool:
+                 atom_ctx: AtomCtx, prev_kids: list[Node] | None = None) -> bool:
     """Append the coding of one JSON value; False when it cannot be coded exactly.
 
     Containers are coded generically (count, then members) and only when they
@@ -266,20 +266,20 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
     """
     k = node.kind
     if k == K_STR:
-        lc: bytes | None = None
+        last_content: bytes | None = None
         if last is not None and len(last) >= 2 and last[0] == 0x22:
-            lc = last[1:-1]
+            last_content = last[1:-1]
         elif last is not None:
-            lc = last
-        cx.at = node.start + 1
-        encode_scalar(out, s[node.start + 1:node.end - 1], True, lc, cx)
+            last_content = last
+        atom_ctx.at = node.start + 1
+        encode_scalar(out, s[node.start + 1:node.end - 1], True, last_content, atom_ctx)
         return True
     if k == K_NUM:
-        lc2: bytes | None = None
+        last_content2: bytes | None = None
         if last is not None:
-            lc2 = last[1:-1] if (len(last) >= 2 and last[0] == 0x22) else last
-        cx.at = node.start
-        encode_scalar(out, s[node.start:node.end], False, lc2, cx)
+            last_content2 = last[1:-1] if (len(last) >= 2 and last[0] == 0x22) else last
+        atom_ctx.at = node.start
+        encode_scalar(out, s[node.start:node.end], False, last_content2, atom_ctx)
         return True
     if k == K_LIT:
         c = s[node.start]
@@ -308,9 +308,9 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
     if k == K_OBJ:
         for j in range(n):
             ks, ke = node.keys[j]
-            cx.at = ks
-            encode_scalar(out, s[ks:ke], True, None, cx)
-            if not encode_value(out, s, ch[j], None, cx):
+            atom_ctx.at = ks
+            encode_scalar(out, s[ks:ke], True, None, atom_ctx)
+            if not encode_value(out, s, ch[j], None, atom_ctx):
                 return False
         return True
     # array elements: predicted by the previous sibling array's element (prev_kids), else by
@@ -323,7 +323,7 @@ def encode_value(out: bytearray, s: bytes, node: Node, last: bytes | None,
         pk = prev_el.children if (prev_el is not None and prev_el.kind == K_ARR) else None
         if lv is not None and el.kind < K_ARR and s[el.start:el.end] == lv:
             out.append(F_SAME)
-        elif not encode_value(out, s, el, lv, cx, pk):
+        elif not encode_value(out, s, el, lv, atom_ctx, pk):
             return False
         prev_el = el
     return True

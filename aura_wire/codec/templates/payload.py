@@ -100,10 +100,10 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
     out = bytearray()
     t = m.tmpl
     values = m.values
-    cx = st.cx
-    cx.msg = data if copy else None
-    cx.ref = None  # hist + data, built when a value first tries COPY
-    cx.hlen = len(cx.hist)
+    atom_ctx = st.atom_ctx
+    atom_ctx.msg = data if copy else None
+    atom_ctx.ref = None  # hist + data, built when a value first tries COPY
+    atom_ctx.hlen = len(atom_ctx.hist)
     try:
         if t.kind == KIND_JSON:
             nodes = m.nodes
@@ -113,7 +113,7 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
                 lv = preds[i] if preds is not None else None
                 if lv is not None and v == lv:
                     out.append(F_SAME)
-                elif not encode_value(out, data, nodes[i], lv, cx):
+                elif not encode_value(out, data, nodes[i], lv, atom_ctx):
                     return None
             starts.append(len(out))
             return out
@@ -139,8 +139,8 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
                 if lv is not None and v == lv:
                     out.append(F_SAME)
                 else:
-                    cx.at = off
-                    encode_scalar(out, v, False, lv, cx)
+                    atom_ctx.at = off
+                    encode_scalar(out, v, False, lv, atom_ctx)
                 off += len(v) + len(t.suf[i])
                 k += 1
             else:
@@ -148,5 +148,5 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
         starts.append(len(out))
         return out
     finally:
-        cx.msg = None
-        cx.ref = None
+        atom_ctx.msg = None
+        atom_ctx.ref = None

@@ -134,7 +134,7 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
                     raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
                 out += lv
             else:
-                pos = decode_atom(buf, pos, out, lv, True, st.cx, limit, 0)
+                pos = decode_atom(buf, pos, out, lv, True, st.atom_ctx, limit, 0)
             values.append(bytes(out[start:]))
             k += 1
         out += gaps[-1]
@@ -172,7 +172,7 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
                                        field="template.mask")
                 out += lv
             else:
-                pos = decode_atom(buf, pos, out, lv, False, st.cx, limit, 0)
+                pos = decode_atom(buf, pos, out, lv, False, st.atom_ctx, limit, 0)
             v = bytes(out[start:])
             if _SP in v:
                 raise PayloadError("text slot value contains a space", offset=pos, field="template.slot")
@@ -190,16 +190,16 @@ class TemplateDecoder:
     def __init__(self, templates: TemplateSet | None, *, context: bool,
                  max_runtime_templates: int = 64, max_runtime_bytes: int = 4096,
                  max_state_bytes: int = LAST_BUDGET_BYTES, content: bytes = b"") -> None:
-        self._st = TemplateState(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
-        self._st.cx.content = bytes(content) if templates is not None else b""
+        self._state = TemplateState(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
+        self._state.atom_ctx.content = bytes(content) if templates is not None else b""
 
     def decode_payload(self, payload: bytes, max_size: int, hist: bytes = b"") -> Decoded:
         """Rebuild the message; nothing is committed (see :meth:`commit`).
 
         ``hist``: the direction's message history before this message (spec §4.1.1).
         """
-        st = self._st
-        st.cx.hist = hist if st.context else b""
+        st = self._state
+        st.atom_ctx.hist = hist if st.context else b""
         return decode_payload(st, bytes(payload), max_size)
 
     def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes = b"", instructions: bytes = b"") -> bytes:
@@ -218,12 +218,12 @@ class TemplateDecoder:
 
     def commit(self, got: Decoded) -> None:
         """Context mode: the update after an exact payload (spec/templates.md §5.1)."""
-        if self._st.context and got.template is not None:
-            self._st.update(got.tid, got.template, got.values, got.mask)
+        if self._state.context and got.template is not None:
+            self._state.update(got.tid, got.template, got.values, got.mask)
 
     def apply(self, instructions: list[Instruction], data: bytes) -> None:
         """Context mode: a STATE frame's instructions, after its message ``data`` (spec §5.5)."""
-        self._st.apply(instructions, data)
+        self._state.apply(instructions, data)
 
     def memory_bytes(self) -> int:
-        return self._st.memory_bytes()
+        return self._state.memory_bytes()

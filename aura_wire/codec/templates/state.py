@@ -504,8 +504,8 @@ class _State(TemplateState):
         self._write_define(tid, new, data, None)
 
     def memory_bytes(self) -> int:
-        return (self.rt_bytes + self.last_bytes + self.cx.recent_bytes
-                + 48 * (len(self.runtime) + len(self.lasts) + len(self.cx.recent)) + 256)
+        return (self.rt_bytes + self.last_bytes + self.atom_ctx.recent_bytes
+                + 48 * (len(self.runtime) + len(self.lasts) + len(self.atom_ctx.recent)) + 256)
 
 
 def _generalised(t: Template, toks: list[bytes], seps: list[int]) -> Template | None:

@@ -70,14 +70,14 @@ def test_held_defines_round_trip() -> None:
     msgs = [_shape(i % 30).decode() for i in range(200)]
     for m in msgs:
         assert dec.decode(enc.encode(m)) == m
-    assert enc._tmpl is not None and enc._tmpl._st.held > 0
+    assert enc._tmpl is not None and enc._tmpl._state.held > 0
 
 
 def _text_match(enc: TemplateEncoder, v0: bytes, v1: bytes) -> _Match:
     t = Template.text([b"", b"", b"sshd:", b"ok"], [True, True, False, False], [b""] * 4, [b""] * 4,
                       [0, 1, 1, 1, 0])
     m = _Match(1, t, [v0, v1], [], [0, 1, 1, 1, 0])
-    st = enc._st
+    st = enc._state
     st.trial_match = m
     st.trial_c0 = 1
     st.trial_c1 = 3
@@ -88,7 +88,7 @@ def _text_match(enc: TemplateEncoder, v0: bytes, v1: bytes) -> _Match:
 
 def test_state_bonus_measures_stale_predictions() -> None:
     enc = TemplateEncoder(None, context=True)
-    st = enc._st
+    st = enc._state
     _text_match(enc, b"10", b"10:00:01")
     assert enc.state_bonus() == _BONUS_MAX  # starts at the cap
     # a stream whose first slots repeat the previous message while prev_text is stale (the previous
@@ -117,5 +117,5 @@ def test_state_bonus_only_for_text_templates() -> None:
     assert enc.state_bonus() == 0
     _text_match(enc, b"10", b"10:00:01")
     assert enc.state_bonus() == _BONUS_MAX
-    enc._st.lasts.clear()  # a template without predictions yet: no bonus
+    enc._state.lasts.clear()  # a template without predictions yet: no bonus
     assert enc.state_bonus() == 0

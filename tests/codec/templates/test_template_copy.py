@@ -87,7 +87,7 @@ def test_own_history_without_brio() -> None:
     assert enc._history() == dec._history()
     assert 0 < len(enc._history()) <= enc.config.window
     # the history COPY refers to is part of the per-connection state
-    assert enc._tmpl is not None and enc._brio is None and enc._tb is None
+    assert enc._tmpl is not None and enc._brio is None and enc._template_brio is None
     parts = enc._tmpl.memory_bytes() + (enc._zhist.memory_bytes() if enc._zhist is not None else 0)
     assert enc.memory_bytes() == parts + len(enc._history())
     # brio=False shapes the encoder only: a decoder accepts every method (docs/tuning.md)

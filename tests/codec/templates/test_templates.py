@@ -116,14 +116,14 @@ ATOM_TEXT = st.one_of(
 @settings(max_examples=200, deadline=None)
 def test_atom_round_trip(content: bytes, last: bytes | None, quoted: bool) -> None:
     table = [b"bookTicker", b"0", b"page"]
-    cx = AtomCtx(table, {s: i for i, s in enumerate(table)})
+    atom_ctx = AtomCtx(table, {s: i for i, s in enumerate(table)})
     for r in (b"recent-one", b"0.5666", b"ABCDEF"):
-        cx.add_recent(r)
+        atom_ctx.add_recent(r)
     out = bytearray()
-    encode_scalar(out, content, quoted, last, cx)
+    encode_scalar(out, content, quoted, last, atom_ctx)
     got = bytearray()
     raw_last = None if last is None else (b'"' + last + b'"' if quoted else last)
-    pos = decode_atom(bytes(out), 0, got, raw_last, quoted, cx, BIG, 0)
+    pos = decode_atom(bytes(out), 0, got, raw_last, quoted, atom_ctx, BIG, 0)
     assert pos == len(out)
     assert bytes(got) == (b'"' + content + b'"' if quoted else content)
 
@@ -190,13 +190,13 @@ def test_no_template_returns_none(tick_set: TemplateSet) -> None:
 
 def test_context_is_smaller_than_stateless(tick_set: TemplateSet) -> None:
     sl = TemplateEncoder(tick_set, context=False)
-    cx = TemplateEncoder(tick_set, context=True)
+    atom_ctx = TemplateEncoder(tick_set, context=True)
     a = c = 0
     for m in TICKS[40:]:
         pa = sl.encode(b(m), True)
-        pc = cx.encode(b(m), True)
+        pc = atom_ctx.encode(b(m), True)
         assert pa is not None and pc is not None
-        cx.commit(b(m), True)
+        atom_ctx.commit(b(m), True)
         a += len(pa)
         c += len(pc)
     assert c < a
@@ -234,7 +234,7 @@ def test_runtime_bounds() -> None:
             assert dec.decode(p, True, BIG, b"", enc.last_instructions) == m
         else:
             dec.follow(enc.last_instructions, m)
-        assert len(enc._st.runtime) <= 4 and enc._st.rt_bytes <= 300
+        assert len(enc._state.runtime) <= 4 and enc._state.rt_bytes <= 300
     assert enc.memory_bytes() < 4096
 
 
@@ -474,7 +474,8 @@ def test_runtime_templates_are_evicted_least_recently_used_first() -> None:
             else:
                 assert dec.decode(p, True, BIG, b"", enc.last_instructions) == m
                 coded += m in hot
-        assert len(enc._st.runtime) <= 4
+        assert len(enc._state.runtime) <= 4
     # defined by the second hot message, then used by every later one: never evicted
     assert coded == 38
-    assert {k: t.to_bytes() for k, t in enc._st.runtime.items()} == {k: t.to_bytes() for k, t in dec._st.runtime.items()}
+    runtime = {k: t.to_bytes() for k, t in enc._state.runtime.items()}
+    assert runtime == {k: t.to_bytes() for k, t in dec._state.runtime.items()}

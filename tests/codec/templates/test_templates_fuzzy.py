@@ -39,7 +39,7 @@ def _snap(s: TemplateState) -> object:
     """Everything §5 says both sides keep identical."""
     return (list(s.mru), dict(s.masks), {k: list(v) for k, v in s.lasts.items()}, list(s.prev_text),
             {tid: t.to_bytes() for tid, t in s.runtime.items()},
-            dict(s.cx.recent), s.cx.rseq)
+            dict(s.atom_ctx.recent), s.atom_ctx.rseq)
 
 
 def test_dont_vs_do_not_stateless_and_context() -> None:
@@ -60,7 +60,7 @@ def test_dont_vs_do_not_stateless_and_context() -> None:
         enc.commit(msg, True)
         assert dec.decode(p, True, 1 << 16, b"", enc.last_instructions) == msg
         if ctx:
-            assert _snap(enc._st) == _snap(dec._st)
+            assert _snap(enc._state) == _snap(dec._state)
 
 
 def test_fuzzy_off_and_exact_first() -> None:
@@ -112,7 +112,7 @@ def test_fuzzy_frame_updates_state_like_another_method() -> None:
             b.follow(enc.last_instructions, m)
         else:
             assert b.decode(p, True, 1 << 16, b"", enc.last_instructions) == m
-        assert _snap(a._st) == _snap(b._st) == _snap(enc._st), i
+        assert _snap(a._state) == _snap(b._state) == _snap(enc._state), i
 
 
 def _mutate(rng: random.Random, m: str) -> str:
@@ -158,7 +158,7 @@ def _pair_run(msgs: list[str], dictionary_samples: list[str] | None, seed: int) 
                 fuzzy += 1
             frame = enc.encode(cur)
             assert dec.decode(frame) == cur
-            assert _snap(enc._tmpl._st) == _snap(dec._tmpl._st)
+            assert _snap(enc._tmpl._state) == _snap(dec._tmpl._state)
             n += 1
     return n, fuzzy
 
@@ -215,7 +215,7 @@ def test_property_near_misses_round_trip(base: int, edits: list[tuple[int, int, 
             assert len(p) < max(len(m), 1) or not _is_fuzzy(p)
             assert dec.decode(p, True, 1 << 16, b"", enc.last_instructions) == m
         if ctx:
-            assert _snap(enc._st) == _snap(dec._st)
+            assert _snap(enc._state) == _snap(dec._state)
 
 
 def _fuzzy_payload() -> bytes:
