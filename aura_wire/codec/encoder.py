@@ -138,9 +138,8 @@ class Encoder:
             )
         if context and cfg.brio and self._tmpl is not None and cfg.template_brio_window > 0:
             # TEMPLATE_BRIO: the TEMPLATE payloads of this direction form their own BRIO context
-            self._template_brio = BrioEncoder(self._shared.template_brio, context=True,
-                                              window=cfg.template_brio_window, search_ring=cfg.brio_search_ring,
-                                              probe_every=cfg.brio_probe_every)
+            self._template_brio = BrioEncoder(self._shared.template_brio, context=True, window=cfg.template_brio_window,
+                                   search_ring=cfg.brio_search_ring, probe_every=cfg.brio_probe_every)
 
     @property
     def uses_dictionary(self) -> bool:
@@ -205,79 +204,108 @@ class Encoder:
         if large:
             best, method, use_dict = self._encode_large(data, best, mcrc, mcrc_d, instr, text)
         elif n >= cfg.min_compression_size:
-            has_dict = self.dictionary is not None
             shortcut = False
             if template_payload is not None:
-                tdict = self._shared.templates is not None
-                template_frame = template_payload + bytes([_check_of(mcrc_d if tdict else mcrc, instr,
-                                                                     METHOD_TEMPLATE, text, ctx, tdict) & 0xFF])
-                if len(template_frame) < len(best):
-                    best, method, use_dict = template_frame, METHOD_TEMPLATE, tdict
-                if self._template_brio is not None and len(template_payload) <= n:
-                    # the same payload entropy-coded against this direction's earlier TEMPLATE payloads,
-                    # the check byte carried as the BRIO check bits (spec/wire-format.md §4.6)
-                    cand = self._template_brio.encode(template_payload, _check_of(
-                        mcrc_d if tdict else mcrc, instr, METHOD_TEMPLATE_BRIO, text, ctx, tdict) & 0xFF)
-                    if len(cand) < len(best):
-                        best, method, use_dict = cand, METHOD_TEMPLATE_BRIO, tdict
-                # a small template frame that already shrinks the message this much is rarely beaten:
-                # skip the byte-level candidates (they still commit the message below); large messages
-                # always try them (history matches shrink those far more than 16x)
-                shortcut = (method != METHOD_RAW and len(best) <= n * cfg.template_shortcut
-                            and len(best) <= _SHORTCUT_MAX_FRAME)
-                # the first exact use of a template in a small message goes as a template frame
-                # whatever BRIO would do: only template frames give its slots predictions
-                # (templates.md §5.1), without which its payloads may never get small enough to win
-                if (ctx and method != METHOD_RAW and n <= _PRIME_MAX and self._tmpl is not None
-                        and self._tmpl.unprimed()):
-                    shortcut = True
+                best, method, use_dict, shortcut = self._template_candidates(data, text, template_payload, best, mcrc,
+                                                                             mcrc_d, instr)
             if not shortcut:
-                # method prediction: a full trial (every eligible method) when the slot is due, else
-                # only the method that won the slot's last full trial (see _learn)
-                slot = _slot(n, template_payload is not None)
-                full = self._due[slot] == 0
-                want = self._pred[slot]
-                # above brio_max_size ZSTD takes over (BRIO costs about 100 ns per byte), unless it is off
-                if self._brio is not None and (n <= cfg.brio_max_size or not cfg.zstd) and (full or want == _P_BRIO):
-                    bdict = self._shared.brio is not None
-                    cand = self._brio.encode(data, _check_of(mcrc_d if bdict else mcrc, instr, METHOD_BRIO, text, ctx,
-                                                             bdict) & 0xFF)
-                    bonus = 0
-                    if ctx and (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO):
-                        bonus = _TEMPLATE_STATE_BONUS + (self._tmpl.state_bonus() if self._tmpl is not None else 0)
-                    if len(cand) + bonus < len(best):
-                        best, method, use_dict = cand, METHOD_BRIO, bdict
-                if (cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None or n > cfg.brio_max_size)
-                        and (full or want == _P_ZSTD)):
-                    got = self._zstd(data, has_dict, mcrc, mcrc_d, instr, text)
-                    if got is not None and len(got[0]) < len(best):
-                        best, method, use_dict = got[0], METHOD_ZSTD, got[1]
-                if (cfg.brotli and n >= cfg.brotli_min_size and (not ctx or 2 * len(best) > n)
-                        and (full or want == _P_BROTLI)):
-                    cand = brotli_compress(data, cfg.brotli_quality)
-                    cand += bytes([_check_of(mcrc, instr, METHOD_BROTLI, text, ctx, False) & 0xFF])
-                    if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
-                        best, method, use_dict = cand, METHOD_BROTLI, False
-                self._learn(slot, full, method)
+                best, method, use_dict = self._byte_candidates(data, text, template_payload is not None, best, method,
+                                                               use_dict, mcrc, mcrc_d, instr)
         templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
         if ctx:
-            self._check = _check_of(mcrc_d if use_dict else mcrc, instr, method, text, ctx, use_dict)
-            if self._zhist is not None:
-                self._zhist.commit(data)
-            if self._brio is not None:
-                self._brio.commit(data, method == METHOD_BRIO)
-            elif self._tmpl is not None:
-                self._hist = trim_history(self._hist, data, cfg.window)
-            if self._tmpl is not None:
-                self._tmpl.commit(data, templated)
-            if self._template_brio is not None and templated and template_payload is not None:
-                self._template_brio.commit(template_payload, method == METHOD_TEMPLATE_BRIO)
+            self._commit(data, text, method, use_dict, template_payload, mcrc, mcrc_d, instr)
         hdr = pack_header(method, text, ctx, use_dict)
         if instr:
             frame = bytes([STATE_HEADER | (hdr & STATE_COPIED_FLAGS)]) + instr + bytes([hdr]) + best
         else:
             frame = bytes([hdr]) + best
         return frame, method, templated
+
+    def _template_candidates(self, data: bytes, text: bool, template_payload: bytes, best: bytes, mcrc: int,
+                             mcrc_d: int, instr: bytes) -> tuple[bytes, int, bool, bool]:
+        """The TEMPLATE and TEMPLATE_BRIO candidates against ``best`` (the RAW frame): (best, method,
+        D flag, shortcut), shortcut when the byte-level methods need not be tried."""
+        cfg = self.config
+        ctx = self.context
+        n = len(data)
+        method = METHOD_RAW
+        use_dict = False
+        tdict = self._shared.templates is not None
+        template_frame = template_payload + bytes([_check_of(mcrc_d if tdict else mcrc, instr, METHOD_TEMPLATE, text,
+                                                             ctx, tdict) & 0xFF])
+        if len(template_frame) < len(best):
+            best, method, use_dict = template_frame, METHOD_TEMPLATE, tdict
+        if self._template_brio is not None and len(template_payload) <= n:
+            # the same payload entropy-coded against this direction's earlier TEMPLATE payloads,
+            # the check byte carried as the BRIO check bits (spec/wire-format.md §4.6)
+            cand = self._template_brio.encode(template_payload, _check_of(mcrc_d if tdict else mcrc, instr,
+                                                                          METHOD_TEMPLATE_BRIO, text, ctx, tdict) & 0xFF)
+            if len(cand) < len(best):
+                best, method, use_dict = cand, METHOD_TEMPLATE_BRIO, tdict
+        # a small template frame that already shrinks the message this much is rarely beaten:
+        # skip the byte-level candidates (they still commit the message); large messages
+        # always try them (history matches shrink those far more than 16x)
+        shortcut = (method != METHOD_RAW and len(best) <= n * cfg.template_shortcut
+                    and len(best) <= _SHORTCUT_MAX_FRAME)
+        # the first exact use of a template in a small message goes as a template frame
+        # whatever BRIO would do: only template frames give its slots predictions
+        # (templates.md §5.1), without which its payloads may never get small enough to win
+        if (ctx and method != METHOD_RAW and n <= _PRIME_MAX and self._tmpl is not None
+                and self._tmpl.unprimed()):
+            shortcut = True
+        return best, method, use_dict, shortcut
+
+    def _byte_candidates(self, data: bytes, text: bool, template_matched: bool, best: bytes, method: int,
+                         use_dict: bool, mcrc: int, mcrc_d: int, instr: bytes) -> tuple[bytes, int, bool]:
+        """The BRIO, ZSTD and BROTLI candidates against the best frame so far: (best, method, D flag).
+
+        Method prediction: a full trial (every eligible method) when the slot is due, else only the
+        method that won the slot's last full trial (see _learn)."""
+        cfg = self.config
+        ctx = self.context
+        n = len(data)
+        slot = _slot(n, template_matched)
+        full = self._due[slot] == 0
+        want = self._pred[slot]
+        # above brio_max_size ZSTD takes over (BRIO costs about 100 ns per byte), unless it is off
+        if self._brio is not None and (n <= cfg.brio_max_size or not cfg.zstd) and (full or want == _P_BRIO):
+            bdict = self._shared.brio is not None
+            cand = self._brio.encode(data, _check_of(mcrc_d if bdict else mcrc, instr, METHOD_BRIO, text, ctx,
+                                                     bdict) & 0xFF)
+            bonus = 0
+            if ctx and (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO):
+                bonus = _TEMPLATE_STATE_BONUS + (self._tmpl.state_bonus() if self._tmpl is not None else 0)
+            if len(cand) + bonus < len(best):
+                best, method, use_dict = cand, METHOD_BRIO, bdict
+        if (cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None or n > cfg.brio_max_size)
+                and (full or want == _P_ZSTD)):
+            got = self._zstd(data, self.dictionary is not None, mcrc, mcrc_d, instr, text)
+            if got is not None and len(got[0]) < len(best):
+                best, method, use_dict = got[0], METHOD_ZSTD, got[1]
+        if (cfg.brotli and n >= cfg.brotli_min_size and (not ctx or 2 * len(best) > n)
+                and (full or want == _P_BROTLI)):
+            cand = brotli_compress(data, cfg.brotli_quality)
+            cand += bytes([_check_of(mcrc, instr, METHOD_BROTLI, text, ctx, False) & 0xFF])
+            if len(cand) < len(best) * (1.0 - cfg.slow_method_margin):
+                best, method, use_dict = cand, METHOD_BROTLI, False
+        self._learn(slot, full, method)
+        return best, method, use_dict
+
+    def _commit(self, data: bytes, text: bool, method: int, use_dict: bool, template_payload: bytes | None,
+                mcrc: int, mcrc_d: int, instr: bytes) -> None:
+        """Context mode: every state the peer's decoder keeps follows the frame just built (spec §5.2)."""
+        templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
+        self._check = _check_of(mcrc_d if use_dict else mcrc, instr, method, text, True, use_dict)
+        if self._zhist is not None:
+            self._zhist.commit(data)
+        if self._brio is not None:
+            self._brio.commit(data, method == METHOD_BRIO)
+        elif self._tmpl is not None:
+            self._hist = trim_history(self._hist, data, self.config.window)
+        if self._tmpl is not None:
+            self._tmpl.commit(data, templated)
+        if self._template_brio is not None and templated and template_payload is not None:
+            self._template_brio.commit(template_payload, method == METHOD_TEMPLATE_BRIO)
 
     def _zstd(self, data: bytes, has_dict: bool, mcrc: int, mcrc_d: int, instr: bytes,
               text: bool) -> tuple[bytes, bool] | None:
