@@ -26,6 +26,7 @@ from aura_wire.codec.templates.forms import (
     AtomCtx,
     put_uv,
 )
+from aura_wire.codec.templates.numbers import _digit_run_end
 
 K_STR: Final = 0
 K_NUM: Final = 1
@@ -94,15 +95,6 @@ def _string_end(s: bytes, i: i64, n: i64) -> i64:
         j += 1
 
 
-def _digits_end(s: bytes, j: i64, n: i64) -> i64:
-    while j < n:
-        c: i64 = s[j]
-        if c < 0x30 or c > 0x39:
-            break
-        j += 1
-    return j
-
-
 def _number_end(s: bytes, i: i64, n: i64) -> i64:
     j: i64 = i
     if j < n and s[j] == 0x2D:
@@ -113,13 +105,13 @@ def _number_end(s: bytes, i: i64, n: i64) -> i64:
     if c == 0x30:
         j += 1
     elif 0x31 <= c <= 0x39:
-        j = _digits_end(s, j, n)
+        j = _digit_run_end(s, j, n)
     else:
         raise _Bad()
     if j < n and s[j] == 0x2E:
         j += 1
         k: i64 = j
-        j = _digits_end(s, j, n)
+        j = _digit_run_end(s, j, n)
         if j == k:
             raise _Bad()
     if j < n:
@@ -131,7 +123,7 @@ def _number_end(s: bytes, i: i64, n: i64) -> i64:
                 if c == 0x2B or c == 0x2D:
                     j += 1
             k = j
-            j = _digits_end(s, j, n)
+            j = _digit_run_end(s, j, n)
             if j == k:
                 raise _Bad()
     return j
