@@ -14,3 +14,4 @@ from aura_wire.extension.permessage_aura import ServerPerMessageAuraFactory as S
 from aura_wire.extension.permessage_aura import client_extensions as client_extensions
 from aura_wire.extension.permessage_aura import dictionary_endpoint as dictionary_endpoint
 from aura_wire.extension.permessage_aura import server_extensions as server_extensions
+from aura_wire.extension.permessage_aura import __all__ as __all__
