@@ -320,6 +320,7 @@ export class Decoder {
     const size = checkZstdFrame(body, this.maxMessageSize);
     const z = this.codecs.zstd;
     if (z === undefined) throw new PayloadError("ZSTD frame but this client has no zstd module (capabilities not honoured)", 0, "header.method");
+    if (size < 0) return new Uint8Array(0); // an empty frame the walk has checked whole
     let out: Uint8Array;
     try {
       out = z.decompress(concat(ZSTD_MAGIC, body), dict, size);

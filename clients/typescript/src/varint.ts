@@ -46,7 +46,8 @@ export class Reader {
       result += (b & 0x7f) * mul;
       if (b < 0x80) {
         if (b === 0 && i - start > 1) throw new this.err("non-minimal varint", start, field);
-        if (i - start === 10 && b > 1) throw new this.err("varint exceeds 64 bits", start, field);
+        // overflow is checked on the value (as the reference does): past 10 bytes it is >= 2^70
+        if (i - start >= 10 && (i - start > 10 || b > 1)) throw new this.err("varint exceeds 64 bits", start, field);
         break;
       }
       mul *= 128;

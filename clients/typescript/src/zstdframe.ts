@@ -7,7 +7,11 @@ import { FrameError, LimitError, PayloadError } from "./errors.js";
 
 export const ZSTD_MAGIC = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]);
 
-/** Walk the frame: its content size; FrameError/LimitError/PayloadError as the spec says. */
+/**
+ * Walk the frame: its content size, negative (-1) when the walk alone has validated the whole
+ * frame (content size 0 and every block an empty raw or RLE block: nothing for libzstd to do);
+ * FrameError/LimitError/PayloadError as the spec says.
+ */
 export function checkZstdFrame(p: Uint8Array, maxSize: number): number {
   if (p.length < 1) throw new FrameError("bad zstd frame header: empty", 1, "zstd.header");
   const fhd = p[0]!;
@@ -25,6 +29,7 @@ export function checkZstdFrame(p: Uint8Array, maxSize: number): number {
   if (fcsSize === 2) size += 256;
   pos += fcsSize;
   if (size > maxSize) throw new LimitError(`zstd content size ${size} exceeds max_message_size ${maxSize}`, undefined, "zstd.content_size");
+  let empty = size === 0;
   for (;;) {
     if (pos + 3 > p.length) throw new PayloadError("truncated zstd payload", 1 + p.length, "zstd");
     const bh = p[pos]! | (p[pos + 1]! << 8) | (p[pos + 2]! << 16);
@@ -33,6 +38,7 @@ export function checkZstdFrame(p: Uint8Array, maxSize: number): number {
     const type = (bh >> 1) & 3;
     const bsize = bh >>> 3;
     if (type === 3) throw new PayloadError("corrupt zstd payload: reserved block type", pos, "zstd");
+    if (type === 2 || bsize !== 0) empty = false;
     pos += type === 1 ? 1 : bsize;
     if (pos > p.length) throw new PayloadError("truncated zstd payload", 1 + p.length, "zstd");
     if (last) break;
@@ -40,5 +46,5 @@ export function checkZstdFrame(p: Uint8Array, maxSize: number): number {
   if (checksum) pos += 4;
   if (pos > p.length) throw new PayloadError("truncated zstd payload", 1 + p.length, "zstd");
   if (pos < p.length) throw new FrameError(`${p.length - pos} trailing bytes after the zstd frame`, 1 + pos, "zstd");
-  return size;
+  return empty ? -1 : size;
 }
