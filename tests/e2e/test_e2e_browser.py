@@ -34,4 +34,8 @@ async def test_chromium_aura_socket_round_trip_exact_and_smaller() -> None:
     assert aura["extensions"] == ""  # nothing coded twice
     assert "permessage-deflate" in plain["extensions"]
     assert aura["stats"]["receivedMethods"].get("raw", 0) < len(stream)  # frames were actually coded
+    # the echo went upstream in context mode (the server runs it): every frame decoded by the server's
+    # context decoder and checked above against the corpus
+    assert aura["stats"]["sentContextFrames"] == aura["stats"]["sentMessages"] == len(stream)
+    assert r["aura"]["up"] < r["plain"]["up"], (r["aura"]["up"], r["plain"]["up"])
     assert r["aura"]["down"] < r["plain"]["down"], (r["aura"]["down"], r["plain"]["down"])

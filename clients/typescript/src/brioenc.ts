@@ -5,6 +5,7 @@
  * depend only on the dictionary, so they are valid at any point of the session. No I/O.
  */
 import { NPROBS } from "./brio.js";
+import { EMPTY } from "./bytes.js";
 
 const P_IS_MATCH = 0;
 const P_IS_REP = 12;
@@ -163,10 +164,20 @@ function hash3(b: Uint8Array, i: number): number {
 /**
  * Encode `data` as a stateless BRIO payload with content `content` (K; empty for D = 0) and
  * initial models `prior` (the dictionary's stateless vector, or every probability 2048).
+ * `check`: the frame's check byte (spec/wire-format.md §5.4), coded as the last 8 bits (§7).
  */
-/** `check`: the frame's check byte (spec/wire-format.md §5.4), coded as the last 8 bits (§7). */
 export function encodeBrioStateless(data: Uint8Array, content: Uint8Array, prior: Uint16Array, check: number): Uint8Array {
-  const rc = new RangeEncoder(prior.slice(0, NPROBS));
+  return encodeBrio(data, content, EMPTY, prior.slice(0, NPROBS), [1, 2, 3, 4], check);
+}
+
+/**
+ * Encode one BRIO payload over the virtual buffer K ++ `hist` ++ data (§5) from the models
+ * `probs`, which adapt in place (a context encoder passes a copy of its connection's models
+ * and adopts it when the frame is sent), and the initial rep distances `reps` (§6: the last
+ * message lengths in context mode, 1-4 stateless).
+ */
+export function encodeBrio(data: Uint8Array, content: Uint8Array, hist: Uint8Array, probs: Uint16Array, reps: number[], check: number): Uint8Array {
+  const rc = new RangeEncoder(probs);
   const n = data.length;
   // message length (§5.1)
   const slot = n === 0 ? 0 : 32 - Math.clz32(n);
@@ -177,10 +188,12 @@ export function encodeBrioStateless(data: Uint8Array, content: Uint8Array, prior
     rc.tree(P_NSUB + slot * 4, t, (n >>> (r - t)) & ((1 << t) - 1));
     if (r > t) rc.direct(n & ((1 << (r - t)) - 1), r - t);
   }
-  // the virtual buffer K ++ data, indexed by a hash chain
-  const c = content.length;
+  // the virtual buffer K ++ hist ++ data, indexed by a hash chain
+  const histLen = hist.length;
+  const c = content.length + histLen;
   const buf = new Uint8Array(c + n);
   buf.set(content);
+  buf.set(hist, content.length);
   buf.set(data, c);
   const head = new Int32Array(1 << HASH_BITS).fill(-1);
   const chain = new Int32Array(c + n).fill(-1);
@@ -191,16 +204,15 @@ export function encodeBrioStateless(data: Uint8Array, content: Uint8Array, prior
     head[h] = i;
   };
   for (let i = 0; i < c; i++) insert(i);
-  const reps = [1, 2, 3, 4];
   let state = 0;
-  let prev = 0;
+  let prev = histLen > 0 ? hist[histLen - 1]! : 0;
   let pos = 0; // bytes of data produced
   while (pos < n) {
     const cur = c + pos;
     const maxLen = Math.min(MAX_LEN, n - pos);
     // rep0 first: the cheapest match
     let repLen = 0;
-    if (state >= 7 || pos > 0) {
+    if (state >= 7 || pos > 0 || histLen > 0) {
       const src = cur - reps[0]!;
       if (src >= 0) while (repLen < maxLen && buf[src + repLen] === buf[cur + repLen]) repLen++;
     }

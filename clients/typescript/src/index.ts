@@ -20,7 +20,7 @@ export { decodeTransfer } from "./transfer.js";
 export type { ClientEvent, SessionOptions, SessionState } from "./session.js";
 export { parseControl, isControlFrame } from "./control.js";
 export type { Control } from "./control.js";
-export { encodeStateless } from "./encoder.js";
+export { ContextEncoder, encodeStateless } from "./encoder.js";
 export { AuraSocket, SUBPROTOCOL, offerFor, wireCloseCode } from "./socket.js";
 export type { AuraSocketOptions } from "./socket.js";
 export { MemoryStore, CacheStore } from "./dictstore.js";

@@ -10,8 +10,8 @@ import { type ContextParams, Decoder, DEFAULT_MAX_MESSAGE_SIZE } from "./decoder
 import type { Codecs } from "./codecs.js";
 import type { Dictionary } from "./dictionary.js";
 import { AuraError, CLOSE_INTERNAL_ERROR, LimitError, ProtocolError } from "./errors.js";
-import { encodeStateless } from "./encoder.js";
-import { METHOD_NAMES, METHOD_STATE } from "./frame.js";
+import { ContextEncoder, encodeStateless } from "./encoder.js";
+import { FLAG_CONTEXT, METHOD_NAMES, METHOD_STATE } from "./frame.js";
 
 export type SessionState = "await-hello" | "offered" | "fetching" | "use-sent" | "synced" | "plain" | "closed";
 
@@ -89,6 +89,8 @@ export class Stats {
   sentMessages = 0;
   sentRawBytes = 0;
   sentWireBytes = 0;
+  /** messages sent as context frames (C = 1): the rest went stateless */
+  sentContextFrames = 0;
   receivedMessages = 0;
   receivedRawBytes = 0;
   receivedWireBytes = 0;
@@ -129,6 +131,8 @@ export class ClientSession {
   private maxChunk = 1;
   private useSent: string | null = null;
   private sendDict: Dictionary | null = null;
+  /** the client -> server context encoder once HELLO says context mode (fresh at each switch point) */
+  private encoder: ContextEncoder | null = null;
   private fetch: { id: string; size: number; coding: "br" | "gzip" | null; listed: number; buf: Uint8Array; got: number; next: number; pending: [number, number][] } | null = null;
   private readonly opts: Required<Omit<SessionOptions, "codecs" | "decodes">> & { codecs: Codecs; decodes: number | undefined };
 
@@ -149,11 +153,11 @@ export class ClientSession {
 
   /** Frames to write to the socket, in order (drains the queue). */
   dataToSend(): Uint8Array[] {
-    return this.out.splice(0);
+    return this.out.length === 0 ? [] : this.out.splice(0);
   }
 
   events(): ClientEvent[] {
-    return this.evs.splice(0);
+    return this.evs.length === 0 ? [] : this.evs.splice(0);
   }
 
   get closed(): boolean {
@@ -174,15 +178,22 @@ export class ClientSession {
     return new Decoder(d, { ...(this.params ?? {}), context: this.context, maxMessageSize: this.opts.maxMessageSize, codecs: this.opts.codecs });
   }
 
-  /** Queue an application message (stateless frames: valid at any time, spec/session.md §6.4). */
-  send(message: string | Uint8Array): Uint8Array {
+  /**
+   * Queue an application message: a context frame once HELLO said context mode, else stateless
+   * (before HELLO, or `context` = 0). `sensitive`: a stateless frame without the dictionary
+   * (C = 0, D = 0: no shared state, so nothing of it can be inferred from later frames' sizes;
+   * spec/wire-format.md §5.3), at any time.
+   */
+  send(message: string | Uint8Array, sensitive = false): Uint8Array {
     if (this.state === "closed") throw new ProtocolError("send on a closed session", undefined, "session");
     const text = typeof message === "string";
     const data = text ? utf8(message) : message;
-    const frame = encodeStateless(data, text, this.sendDict);
+    const frame = sensitive ? encodeStateless(data, text, null)
+      : this.encoder !== null ? this.encoder.encode(data, text) : encodeStateless(data, text, this.sendDict);
     this.stats.sentMessages++;
     this.stats.sentRawBytes += data.length;
     this.stats.sentWireBytes += frame.length;
+    if (frame[0]! & FLAG_CONTEXT) this.stats.sentContextFrames++;
     this.out.push(frame);
     return frame;
   }
@@ -196,6 +207,7 @@ export class ClientSession {
     this.stats.controlSentBytes += 34;
     this.useSent = d.id;
     this.sendDict = d;
+    if (this.context) this.encoder = new ContextEncoder(d, this.params!.window);
     this.stats.dictionary = d.id;
     this.stats.dictionaryState = "use-sent";
     this.evs.push({ type: "in-use", direction: "send", id: d.id });
@@ -357,6 +369,7 @@ export class ClientSession {
     this.params = params;
     this.context = context === 1;
     this.decoder = this.newDecoder(null);
+    if (this.context) this.encoder = new ContextEncoder(null, params.window);
     const usable: Offered[] = [];
     msg.dictionaries.forEach((d, i) => {
       if (this.offered.has(d.id)) throw new ProtocolError(`HELLO lists dictionary ${d.id.slice(0, 12)} twice`, undefined, "hello.id");
