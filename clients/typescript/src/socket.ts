@@ -86,6 +86,8 @@ export class AuraSocket extends EventTarget {
   /** An offered dictionary waiting until it pays (spec/session.md §6.8). */
   private deferred: { offer: Offered; cost: number } | null = null;
   private obtaining: Promise<void> = Promise.resolve();
+  /** event types an addEventListener listener was ever added for (the others are not dispatched) */
+  private readonly listened = new Set<string>();
 
   constructor(url: string | URL, protocols: string | string[] = [], options: AuraSocketOptions = {}) {
     super();
@@ -158,7 +160,13 @@ export class AuraSocket extends EventTarget {
     return { receivedMessages: this.plainIn, receivedWireBytes: this.plainRawIn, receivedRawBytes: this.plainRawIn, ratio: 1, dictionaryState: "plain WebSocket" };
   }
 
-  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+  /**
+   * Send a message, as `WebSocket.send`. `options.sensitive`: code it with no shared state (no
+   * dictionary, no context: a secret beside attacker-chosen text cannot be guessed from frame
+   * sizes, CRIME/BREACH); other messages are context frames when the server runs context mode.
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob, options?: { sensitive?: boolean }): void {
+    const sensitive = options?.sensitive === true;
     if (this.readyState === 0) throw new DOMException("AuraSocket is still CONNECTING", "InvalidStateError");
     if (this.readyState !== 1) return;
     if (!this.aura) {
@@ -171,14 +179,14 @@ export class AuraSocket extends EventTarget {
     if (isBlob || this.session === null || this.sendChain !== null) {
       const copy = isBlob ? null : this.bytesOf(data as string | ArrayBufferLike | ArrayBufferView, true);
       const prev = this.sendChain ?? this.sessionReady;
-      const next = prev.then(async () => this.sendNow(copy ?? new Uint8Array(await (data as Blob).arrayBuffer())));
+      const next = prev.then(async () => this.sendNow(copy ?? new Uint8Array(await (data as Blob).arrayBuffer()), sensitive));
       this.sendChain = next;
       void next.then(() => {
         if (this.sendChain === next) this.sendChain = null;
       });
       return;
     }
-    this.sendNow(this.bytesOf(data as string | ArrayBufferLike | ArrayBufferView, false));
+    this.sendNow(this.bytesOf(data as string | ArrayBufferLike | ArrayBufferView, false), sensitive);
   }
 
   private bytesOf(data: string | ArrayBufferLike | ArrayBufferView, copy: boolean): string | Uint8Array {
@@ -191,10 +199,10 @@ export class AuraSocket extends EventTarget {
     this.ws.close(code, reason);
   }
 
-  private sendNow(data: string | Uint8Array): void {
+  private sendNow(data: string | Uint8Array, sensitive: boolean): void {
     const s = this.session;
     if (s === null || s.closed) return;
-    s.send(data);
+    s.send(data, sensitive);
     this.flush();
   }
 
@@ -387,9 +395,15 @@ export class AuraSocket extends EventTarget {
     this.emit(new CloseEvent("close", init));
   }
 
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    this.listened.add(type);
+    super.addEventListener(type, listener, options);
+  }
+
   private emit(ev: Event): void {
     const h = (this as unknown as Record<string, unknown>)[`on${ev.type}`];
     if (typeof h === "function") (h as (e: Event) => unknown).call(this, ev);
-    this.dispatchEvent(ev);
+    // dispatching costs the browser's event path per message even with no listener
+    if (this.listened.has(ev.type)) this.dispatchEvent(ev);
   }
 }
