@@ -29,7 +29,8 @@ const job = JSON.parse(readFileSync(0, "utf8"));
 const d = job.dict ? await lib.Dictionary.fromBytes(new Uint8Array(readFileSync(job.dict))) : null;
 const e = new lib.ContextEncoder(d, job.window);
 const enc = new TextEncoder();
-const out = job.messages.map((m) => [lib.hex(e.encode(enc.encode(m), true)), lib.hex(lib.encodeStateless(enc.encode(m), true, d))]);
+const out = job.messages.map((m) => enc.encode(m))
+  .map((b) => [lib.hex(e.encode(b, true)), lib.hex(lib.encodeStateless(b, true, d))]);
 process.stdout.write(JSON.stringify(out));
 """
 
