@@ -434,6 +434,12 @@ class CompressionMetrics:
                 f"errors={self.errors}>")
 
 
+#: Default bytes of application messages one sampled connection is shadow-coded for (both directions).
+SHADOW_BUDGET = 1 << 20
+#: Messages longer than this are left out of the shadow estimate (counted on neither side).
+SHADOW_MAX_MESSAGE = 65536
+
+
 class ShadowDeflate:
     """permessage-deflate (RFC 7692) run beside one sampled connection, to estimate "better than deflate".
 
@@ -442,18 +448,35 @@ class ShadowDeflate:
     message costs what RFC 7692 §7.2.1 sends: the SYNC_FLUSH output without its
     last 4 bytes (00 00 ff ff).  WebSocket framing is the same for both and left
     out.  About 300 KiB of zlib state per direction, so the caller bounds how
-    many connections it shadows.  No I/O here.
+    many connections it shadows.
+
+    The CPU is bounded too: a stream codes at most ``budget`` bytes of messages
+    (then :attr:`spent` is True and the caller drops the object, freeing the zlib
+    state for another connection's sample), and a message longer than
+    ``max_message`` is not coded (:meth:`deflate_size` returns None: the caller
+    leaves it out of both sides of the estimate).  No I/O here.
     """
 
-    __slots__ = ("_streams",)
+    __slots__ = ("_streams", "budget", "max_message")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int = SHADOW_BUDGET, max_message: int = SHADOW_MAX_MESSAGE) -> None:
         self._streams = {"sent": zlib.compressobj(6, zlib.DEFLATED, -15, 8),
                          "received": zlib.compressobj(6, zlib.DEFLATED, -15, 8)}
+        self.budget = budget
+        self.max_message = max_message
 
-    def deflate_size(self, direction: str, message: str | bytes) -> int:
-        """Bytes permessage-deflate would send for ``message`` in ``direction`` ("sent"/"received")."""
+    @property
+    def spent(self) -> bool:
+        """True once the byte budget is used up."""
+        return self.budget <= 0
+
+    def deflate_size(self, direction: str, message: str | bytes) -> int | None:
+        """Bytes permessage-deflate would send for ``message`` in ``direction`` ("sent"/"received"),
+        or None for a message above ``max_message`` (not coded)."""
+        if len(message) > self.max_message:  # characters or bytes: both bound the work
+            return None
         data = message.encode("utf-8") if isinstance(message, str) else message
+        self.budget -= len(data)
         c = self._streams[direction]
         out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
         return len(out) - 4 if out.endswith(b"\x00\x00\xff\xff") else len(out)

@@ -25,7 +25,7 @@ from aura_wire.cluster.bus import Prepared
 from aura_wire.codec.dictionary import Dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import ConfigError
-from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, CompressionMetrics, ShadowDeflate
+from aura_wire.metrics import ROLE_DECODE, ROLE_ENCODE, SHADOW_BUDGET, CompressionMetrics, ShadowDeflate
 from aura_wire.middleware.adapter import ServerAdapter
 from aura_wire.middleware.connection import SENSITIVE_KEY as SENSITIVE_KEY
 from aura_wire.middleware.connection import ASGIApp, AuraConnection, Message, Receive, Scope, Send, connection_of
@@ -73,7 +73,8 @@ class AuraMiddleware:
     :class:`aura_wire.ops.CanarySplitter`) splits new AURA connections between
     two codec configurations, each arm with its own metrics.  ``shadow_sample``
     (0.05) of the AURA connections, at most ``shadow_max`` (4) at a time, are
-    shadow-coded with permessage-deflate w15 (:class:`~aura_wire.metrics.ShadowDeflate`):
+    shadow-coded with permessage-deflate w15 (:class:`~aura_wire.metrics.ShadowDeflate`)
+    for their first ``shadow_budget`` bytes of messages (1 MiB; messages above 64 KiB left out):
     the metrics' ``vs_deflate`` estimates how many times fewer bytes AURA sends.
     """
 
@@ -95,6 +96,7 @@ class AuraMiddleware:
         ops: bool | Mapping[str, Any] = False,
         shadow_sample: float = 0.05,
         shadow_max: int = 4,
+        shadow_budget: int = SHADOW_BUDGET,
         **codec_config: Any,
     ) -> None:
         self.app = app
@@ -102,11 +104,17 @@ class AuraMiddleware:
             raise ConfigError("shadow_sample must be in [0, 1]", field="shadow_sample")
         if shadow_max < 0:
             raise ConfigError("shadow_max must be >= 0", field="shadow_max")
+        if shadow_budget < 1:
+            raise ConfigError("shadow_budget must be >= 1", field="shadow_budget")
         #: Fraction of AURA connections shadow-coded with permessage-deflate w15 to estimate
         #: "how much better than permessage-deflate" (metrics ``vs_deflate``), at most
         #: ``shadow_max`` at a time (about 600 KiB of zlib state and one deflate per message each).
         self.shadow_sample = shadow_sample
         self.shadow_max = shadow_max
+        #: Bytes of application messages (both directions) one sampled connection is shadow-coded for;
+        #: then its zlib state is freed and a later connection may be sampled.  Bounds the estimate's
+        #: CPU: messages above 64 KiB are never shadow-coded (ShadowDeflate).
+        self.shadow_budget = shadow_budget
         self._shadow_credit = 1.0 if shadow_sample > 0 else 0.0  # the first AURA connection is sampled
         limits: dict[str, Any] = {"context": context}
         for name, value in (("max_message_size", max_message_size), ("max_dictionary_size", max_dictionary_size),
@@ -269,7 +277,7 @@ class AuraMiddleware:
         if sum(1 for c in self.connections.values() if c.shadow is not None) >= self.shadow_max:
             return
         self._shadow_credit -= 1.0
-        conn.shadow = ShadowDeflate()
+        conn.shadow = ShadowDeflate(self.shadow_budget)
 
     def _scope_with_handle(self, scope: Scope, conn: AuraConnection | None) -> Scope:
         new = dict(scope)

@@ -75,17 +75,24 @@ class AuraConnection:
 
     def observe_shadow(self, direction: str, message: str | bytes) -> None:
         """Sampled connections: count what permessage-deflate would have sent for ``message`` and what
-        AURA sent (every frame since the last observation, CONTROL frames included)."""
+        AURA sent (every frame since the last observation, CONTROL frames included).
+
+        A message the shadow does not code (too long) is left out of both sides; once the shadow's
+        byte budget is spent it is dropped (its zlib state freed, a later connection may be sampled)."""
         shadow, s = self.shadow, self.session
         if shadow is None or s is None:
             return
         st = s.stats
         total = st.sent_wire_bytes + st.received_wire_bytes + st.control_sent_bytes + st.control_received_bytes
-        m = self.middleware.sent_metrics
-        m.shadow_messages += 1
-        m.shadow_deflate_bytes += shadow.deflate_size(direction, message)
-        m.shadow_aura_bytes += total - self._shadow_seen
+        size = shadow.deflate_size(direction, message)
+        if size is not None:
+            m = self.middleware.sent_metrics
+            m.shadow_messages += 1
+            m.shadow_deflate_bytes += size
+            m.shadow_aura_bytes += total - self._shadow_seen
         self._shadow_seen = total
+        if shadow.spent:
+            self.shadow = None
 
     async def synced(self, timeout: float | None = None) -> bool:
         """Wait until this connection's frames to the client use a dictionary (spec/session.md §6.1).

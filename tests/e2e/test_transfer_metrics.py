@@ -104,3 +104,42 @@ def test_shadow_options_are_checked() -> None:
         AuraMiddleware(echo_app, shadow_sample=2.0)
     with pytest.raises(ConfigError):
         AuraMiddleware(echo_app, shadow_max=-1)
+    with pytest.raises(ConfigError):
+        AuraMiddleware(echo_app, shadow_budget=0)
+
+
+def test_shadow_deflate_cpu_is_bounded() -> None:
+    from aura_wire.metrics import ShadowDeflate
+
+    s = ShadowDeflate(budget=1000, max_message=100)
+    assert s.deflate_size("sent", "x" * 101) is None  # too long: not coded, budget untouched
+    assert s.budget == 1000 and not s.spent
+    sizes = [s.deflate_size("sent", MSGS[i]) for i in range(20)]
+    assert sizes[0] == _deflate_sizes(MSGS[:1])  # the first message as RFC 7692 codes it
+    assert s.spent and s.budget == 1000 - sum(len(m) for m in MSGS[:20])
+
+
+async def test_shadow_sample_ends_after_its_budget(tmp_path: Path) -> None:
+    big = "y" * 70000  # above the shadow's 64 KiB message limit: left out of both sides
+    budget = sum(len(m) for m in MSGS[:10])  # both directions: spent after the 5th echo
+    mw = AuraMiddleware(echo_app, shadow_sample=1.0, shadow_max=1, shadow_budget=budget)
+    async with serve_app(mw) as base:
+        uri = base.replace("http://", "ws://") + "/echo"
+        async with connect(uri, dictionary_cache=False) as c1:
+            await c1.send(big)
+            assert await c1.recv() == big
+            for m in MSGS:
+                await c1.send(m)
+                assert await c1.recv() == m
+            conn = next(iter(mw.connections.values()))
+            assert conn.shadow is None  # dropped: its zlib state freed
+            # a later connection may be sampled again
+            async with connect(uri, dictionary_cache=False) as c2:
+                await c2.send(MSGS[0])
+                assert await c2.recv() == MSGS[0]
+                assert any(c.shadow is not None for c in mw.connections.values())
+        server = mw.metrics()
+    # 5 echoes on the first connection, 1 on the second, both directions each
+    assert server.shadow_deflate_bytes == 2 * _deflate_sizes(MSGS[:5]) + 2 * _deflate_sizes(MSGS[:1])
+    assert server.shadow_messages == 12
+    assert server.shadow_aura_bytes < 2000  # the big echo's frames are not counted
