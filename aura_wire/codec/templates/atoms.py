@@ -14,6 +14,7 @@ from mypy_extensions import i64
 from aura_wire.codec.templates.copy import (
     COPY_MIN_VALUE,
     COPY_TRY_COST,
+    HistIndex,
     _copy_pieces,
     _decode_copy,
 )
@@ -233,11 +234,19 @@ def _write_copy(out: bytearray, content: bytes, q: bool, last: bytes | None, ato
     msg = atom_ctx.msg
     assert msg is not None
     ref = atom_ctx.ref
+    hindex = atom_ctx.hindex
     if ref is None:
-        ref = atom_ctx.hist + msg
+        hist = atom_ctx.hist
+        ref = hist + msg
         atom_ctx.ref = ref
+        if hist:
+            # context mode: the history's chains carry over from message to message
+            if hindex is None:
+                hindex = HistIndex()
+                atom_ctx.hindex = hindex
+            hindex.begin(hist, msg)
     pieces = _copy_pieces(atom_ctx.content, ref, atom_ctx.hlen + atom_ctx.at, content, last, atom_ctx.kindex,
-                          atom_ctx.copy_searches)
+                          atom_ctx.copy_searches, hindex if atom_ctx.hlen > 0 else None)
     if pieces is None:
         return False
     clen: i64 = _tag_len(len(pieces) >> 1)

@@ -152,6 +152,7 @@ class TemplateEncoder:
         if not self._state.context:
             return
         data = bytes(data)
+        self._state.atom_ctx.commit_history(data)
         if self._learned is None:
             self.learn(data)
         tm = self._trial_match if self._trial_data is not None and self._trial_data == data else None
@@ -167,7 +168,8 @@ class TemplateEncoder:
         self._state.commit(data, m)
 
     def memory_bytes(self) -> int:
-        return self._state.memory_bytes()
+        hindex = self._state.atom_ctx.hindex
+        return self._state.memory_bytes() + (hindex.memory_bytes() if hindex is not None else 0)
 
 
 __all__ = ["TemplateDecoder", "TemplateEncoder"]

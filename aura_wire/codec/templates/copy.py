@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from mypy_extensions import i64
+from librt.vecs import append as vappend
+from librt.vecs import vec
+from mypy_extensions import i16, i32, i64
 
 from aura_wire.codec.templates.forms import AtomCtx, _check, get_uv
 from aura_wire.errors import PayloadError
@@ -85,8 +87,155 @@ class ContentIndex:
         return -1
 
 
+#: HistIndex: head-table bits, link ring entries (a power of two: how far back the chains reach),
+#: chain steps before a lookup falls back to bytes.rfind, and the position where the absolute
+#: coordinates are rebased.
+_HBITS: Final = 12
+_HRING: Final = 8192
+_HSTEPS: Final = 48
+_HREBASE: Final = 1 << 30
+#: HistIndex: bytes of the history's end kept to check that a ``ref`` continues it.
+_TAIL: Final = 16
+
+
+def _h6(b: bytes, j: i64) -> i64:
+    """Hash of the 6 bytes at ``b[j]`` (COPY_MIN_RUN) to _HBITS bits."""
+    b0: i64 = b[j]
+    b1: i64 = b[j + 1]
+    b2: i64 = b[j + 2]
+    b3: i64 = b[j + 3]
+    b4: i64 = b[j + 4]
+    b5: i64 = b[j + 5]
+    lo: i64 = b0 | (b1 << 8) | (b2 << 16)
+    hi: i64 = b3 | (b4 << 8) | (b5 << 16)
+    return (((lo * 2654435761) ^ (hi * 2246822519)) >> 20) & ((1 << _HBITS) - 1)
+
+
+class HistIndex:
+    """Where each 6-byte string occurs in COPY's reference ``ref`` = H ++ message (encoder only).
+
+    :meth:`find` answers what ``ref.rfind(s, 0, end)`` answers for ``len(s) >= COPY_MIN_RUN``,
+    walking a hash chain instead of scanning H (up to ``window`` bytes) for every value: the
+    chains keep across messages (positions are absolute in the direction's stream), so each
+    byte is hashed once, when a lookup first needs it.  A lookup falls back to ``rfind`` over
+    the part of ``ref`` its chain does not cover (older than the ring, or after _HSTEPS steps):
+    the answer is always the same as ``rfind``'s.
+    """
+
+    def __init__(self) -> None:
+        self.head: vec[i32] = _filled32(1 << _HBITS, -1)
+        # link[p % _HRING]: distance from position p to the previous one of its chain (0: none)
+        self.link: vec[i16] = _filled16(_HRING, 0)
+        #: absolute position of the end of the committed history, and its last bytes
+        self.pos: i64 = 0
+        self.tail: bytes = b""
+        #: absolute position of ref[0]; positions below ``done`` are indexed
+        self.base: i64 = 0
+        self.done: i64 = 0
+
+    def commit(self, data: bytes) -> None:
+        """``data`` joins the history (context mode: every message, whether or not it was coded
+        with COPY): the positions of a later ``ref`` follow on."""
+        self.pos += len(data)
+        self.tail = (self.tail + data[-_TAIL:])[-_TAIL:] if len(data) < _TAIL else data[-_TAIL:]
+
+    def begin(self, hist: bytes, msg: bytes) -> None:
+        """A new ``ref = hist + msg``: ``hist`` is the committed history (its last bytes)."""
+        hl: i64 = len(hist)
+        if not hist.endswith(self.tail) or hl > self.pos:
+            # not the history committed here (a caller that skipped commit): start afresh
+            self.pos += hl + _HRING
+            self.tail = hist[-_TAIL:]
+            self.done = self.pos - hl
+        if self.pos + len(msg) >= _HREBASE:
+            self.head = _filled32(1 << _HBITS, -1)
+            self.pos = hl
+            self.done = 0
+        self.base = self.pos - hl
+        if self.done < self.base:
+            self.done = self.base
+
+    def _index(self, ref: bytes, upto: i64) -> None:
+        """Index the positions of ``ref`` below ``upto`` (relative) not yet indexed."""
+        base = self.base
+        j: i64 = self.done - base
+        if j < upto - _HRING:
+            j = upto - _HRING  # older positions would be overwritten in the ring at once
+        head = self.head
+        link = self.link
+        while j < upto:
+            h = _h6(ref, j)
+            p: i64 = j + base
+            q: i64 = i64(head[h])
+            d: i64 = p - q
+            if q < 0 or d >= _HRING:
+                d = 0
+            link[p & (_HRING - 1)] = i16(d)
+            head[h] = i32(p)
+            j += 1
+        if upto + base > self.done:
+            self.done = upto + base
+
+    def find(self, ref: bytes, s: bytes, end: i64) -> i64:
+        """``ref.rfind(s, 0, end)`` for ``len(s) >= COPY_MIN_RUN`` (``ref`` as given to :meth:`begin`)."""
+        m: i64 = len(s)
+        upto: i64 = end - m + 1  # positions where an occurrence may start
+        if upto <= 0:
+            return -1
+        if upto + self.base > self.done:
+            self._index(ref, upto)
+        base = self.base
+        # the oldest position whose link is still in the ring
+        low: i64 = self.done - _HRING + 1
+        if low < base:
+            low = base
+        # the chain visits every indexed position >= low whose 6 bytes hash like s's, newest first
+        p: i64 = i64(self.head[_h6(s, 0)])
+        steps: i64 = 0
+        while p >= low:
+            r: i64 = p - base
+            if r < upto:
+                if _extend(ref, r, s, 0, m) == m:
+                    return r
+                steps += 1
+                if steps >= _HSTEPS:
+                    return ref.rfind(s, 0, r + m - 1)  # the occurrences starting before r
+            d: i64 = i64(self.link[p & (_HRING - 1)])
+            if d == 0:
+                break  # no earlier position in the ring (none, or one older than low)
+            p -= d
+        if low == base:
+            return -1
+        lim: i64 = low - base + m - 1  # the occurrences starting before low
+        if lim > end:
+            lim = end
+        return ref.rfind(s, 0, lim)
+
+    def memory_bytes(self) -> int:
+        return 4 * (1 << _HBITS) + 2 * _HRING + _TAIL
+
+
+def _filled32(n: i64, value: i64) -> vec[i32]:
+    v = vec[i32](capacity=n)
+    k: i64 = 0
+    while k < n:
+        v = vappend(v, i32(value))
+        k += 1
+    return v
+
+
+def _filled16(n: i64, value: i64) -> vec[i16]:
+    v = vec[i16](capacity=n)
+    k: i64 = 0
+    while k < n:
+        v = vappend(v, i16(value))
+        k += 1
+    return v
+
+
 def _copy_pieces(shared_content: bytes, ref: bytes, cur: i64, content: bytes, prediction: bytes | None,
-                 kindex: ContentIndex | None = None, max_searches: i64 = COPY_SEARCHES) -> list[int] | None:
+                 kindex: ContentIndex | None = None, max_searches: i64 = COPY_SEARCHES,
+                 hindex: HistIndex | None = None) -> list[int] | None:
     """COPY pieces for ``content`` (spec §4.1.1), or None when no run is worth copying.
 
     The reference is K ++ P ++ H ++ out: K = ``shared_content`` (the dictionary's shared content), P = ``prediction``
@@ -97,11 +246,15 @@ def _copy_pieces(shared_content: bytes, ref: bytes, cur: i64, content: bytes, pr
     ``prediction`` or before the position in ``ref`` (most recent occurrence, then a longer one if any),
     literal bytes between runs; at most COPY_SEARCHES searches of ``ref`` per value, so long
     values without matches stay cheap (``shared_content``, up to 1 MiB, is searched for the whole value only).
+    ``kindex`` and ``hindex`` (encoder state over ``shared_content`` and ``ref``) answer the searches
+    without scanning, with the same results.
     """
     n: i64 = len(content)
     plen: i64 = len(prediction) if prediction is not None else 0
     klen: i64 = len(shared_content)
-    p: i64 = ref.rfind(content, 0, cur)
+    if n < COPY_MIN_RUN:
+        hindex = None
+    p: i64 = hindex.find(ref, content, cur) if hindex is not None else ref.rfind(content, 0, cur)
     if p >= 0:
         return [n << 1 | 1, cur - p]
     searches: i64 = 1
@@ -127,7 +280,8 @@ def _copy_pieces(shared_content: bytes, ref: bytes, cur: i64, content: bytes, pr
         end: i64 = cur + i
         if searches < max_searches:
             searches += 1
-            q = ref.rfind(content[i:i + COPY_MIN_RUN], 0, end)
+            q = (hindex.find(ref, content[i:i + COPY_MIN_RUN], end) if hindex is not None
+                 else ref.rfind(content[i:i + COPY_MIN_RUN], 0, end))
             while q >= 0 and searches <= max_searches:
                 k = _extend(ref, q, content, i, min(n - i, end - q))
                 if k > best:
@@ -137,7 +291,8 @@ def _copy_pieces(shared_content: bytes, ref: bytes, cur: i64, content: bytes, pr
                     break
                 # a longer run elsewhere?
                 searches += 1
-                q = ref.rfind(content[i:i + best + 1], 0, end)
+                q = (hindex.find(ref, content[i:i + best + 1], end) if hindex is not None
+                     else ref.rfind(content[i:i + best + 1], 0, end))
         if best >= COPY_MIN_RUN:
             if lit:
                 out.append(lit << 1)

@@ -23,7 +23,7 @@ from aura_wire.codec.varint import (
 from aura_wire.errors import FrameError, LimitError, PayloadError
 
 if TYPE_CHECKING:
-    from aura_wire.codec.templates.copy import ContentIndex
+    from aura_wire.codec.templates.copy import ContentIndex, HistIndex
 
 F_SAME: Final = 0  # param 0: SAME; param c >= 1: COPY with c pieces (spec §4.1.1)
 F_RAW: Final = 1
@@ -72,7 +72,7 @@ class AtomCtx:
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
     __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
-                 "msg", "ref", "hlen", "at", "kindex", "copy_searches")
+                 "msg", "ref", "hlen", "at", "kindex", "copy_searches", "hindex")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
         self.strings = strings
@@ -98,6 +98,14 @@ class AtomCtx:
         #: dictionary), and the most substring searches of the history per COPY value
         self.kindex: ContentIndex | None = None
         self.copy_searches: i64 = 24  # copy.COPY_SEARCHES (forms cannot import copy)
+        #: encoder only, context mode: where the 6-byte strings of ``hist`` ++ ``msg`` occur, kept
+        #: across messages (made when a value first tries COPY)
+        self.hindex: HistIndex | None = None
+
+    def commit_history(self, data: bytes) -> None:
+        """Encoder, context mode: ``data`` joins the message history H (every committed message)."""
+        if self.hindex is not None:
+            self.hindex.commit(data)
 
     def add_recent(self, s: bytes) -> None:
         recent = self.recent

@@ -194,3 +194,72 @@ def test_copy_from_the_dictionary_content_in_stateless_payloads() -> None:
     # the word is a slot value (it varies); when it is in the shared content (k-anonymous: in many
     # messages) the stateless payload copies it from there instead of spelling it
     assert in_content > 0 and copied == in_content, (copied, in_content)
+
+
+# -- COPY's history index (encoder only) --------------------------------------------------------------
+
+def test_history_index_answers_as_rfind() -> None:
+    """HistIndex.find gives ref.rfind's answer across a stream of messages: chains carried from
+    message to message, long chains (a small alphabet), lookups older than its ring, messages
+    longer than the ring, ends out of order, and a history that does not continue the committed
+    one (it starts afresh)."""
+    from aura_wire.codec.templates.copy import HistIndex
+
+    r = random.Random(5)
+    for trial in range(60):
+        index = HistIndex()
+        hist = b""
+        window = r.choice([50, 300, 9000, 20000])
+        for _ in range(12):
+            size = r.choice([10, 100, 700, 30, 9000 if trial % 6 == 0 else 40])
+            msg = bytes(r.choice(b"abcde") for _ in range(size))
+            if hist and r.random() < 0.05:
+                hist = hist[:-1] + b"z"  # not the committed history
+            ref = hist + msg
+            if hist:
+                index.begin(hist, msg)
+                for _ in range(25):
+                    end = r.randrange(len(hist), len(ref) + 1)
+                    m = r.choice([6, 7, 8, 12])
+                    at = r.randrange(0, len(ref) - m + 1)
+                    s = ref[at:at + m] if r.random() < 0.8 else bytes(r.choice(b"abcde") for _ in range(m))
+                    assert index.find(ref, s, end) == ref.rfind(s, 0, end), (trial, end, s)
+            index.commit(msg)
+            extra = b"xyzab"[:r.randrange(0, 5)] if r.random() < 0.2 else b""
+            if extra:  # a message committed without a lookup
+                index.commit(extra)
+            hist = (hist + msg + extra)[-window:]
+
+
+def test_history_index_gives_the_pieces_of_plain_search() -> None:
+    """_copy_pieces with the history index (kept across messages as the encoder keeps it) finds
+    the same pieces as with bytes.rfind alone, and the encoder's frames round-trip."""
+    from aura_wire.codec.templates.copy import HistIndex, _copy_pieces
+
+    r = random.Random(7)
+    words = ["network", "request", "response", "loading", "finished", "document", "stylesheet", "script"]
+    msgs = [json.dumps({"id": i, "text": " ".join(r.choice(words) for _ in range(r.randrange(3, 9))),
+                        "url": f"https://cdn.example.com/{r.choice(words)}/{r.choice(words)}.js"}).encode()
+            for i in range(200)]
+    index = HistIndex()
+    hist = b""
+    copies = 0
+    for m in msgs:
+        if hist:
+            index.begin(hist, m)
+        ref = hist + m
+        for at in range(0, len(m) - 8, 5):
+            value = m[at:at + r.randrange(8, 40)]
+            prediction = msgs[r.randrange(len(msgs))][:30] if r.random() < 0.3 else None
+            for searches in (4, 24):
+                got = _copy_pieces(b"", ref, len(hist) + at, value, prediction, None, searches,
+                                   index if hist else None)
+                assert got == _copy_pieces(b"", ref, len(hist) + at, value, prediction, None, searches)
+                copies += got is not None
+        index.commit(m)
+        hist = (hist + m)[-8192:]
+    assert copies > 1000
+    d = train_dictionary(msgs[:100])
+    enc, dec = Encoder(d, context=True), Decoder(d, context=True)
+    for m in msgs[100:]:
+        assert dec.decode(enc.encode(m)) == m
