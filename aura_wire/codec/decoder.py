@@ -110,7 +110,7 @@ class Decoder:
             content=self._shared.copy_content,
         )
         if context:
-            self._zhist = self._shared.zstd_history(cfg)
+            self._zhist = self._shared.zstd_history(cfg, raw=True)
             self._brio = BrioDecoder(self._shared.brio, context=True, window=cfg.window)
             if cfg.template_brio_window > 0:
                 self._template_brio = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)
@@ -130,12 +130,13 @@ class Decoder:
             raise
         self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (time.perf_counter_ns() - t0) * 1e-9,
                             method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO)
-        if text:
-            return data.decode("utf-8")
+        if text is not None:
+            return text
         return data
 
-    def _decode(self, frame: bytes) -> tuple[bytes, bool, int]:
-        """One frame, checks in the order of spec §5.6."""
+    def _decode(self, frame: bytes) -> tuple[bytes, str | None, int]:
+        """One frame, checks in the order of spec §5.6: the message, the message as text for a text
+        frame (else None), and the method."""
         h = parse_header(frame)  # steps 2-3
         if h.method == METHOD_CONTROL:  # step 4
             raise FrameError("CONTROL frame given to the message decoder (session layer handles it)",
@@ -156,16 +157,17 @@ class Decoder:
         c = frame_check(seed, data, instr, headers)
         if c & 0xFF != x:
             self._mismatch(h, len(frame) - 1)
-        # step 11: text
+        # step 11: text (decoded once: the str is what decode() returns)
+        text: str | None = None
         if h.text:
             try:
-                data.decode("utf-8")
+                text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise PayloadError(f"text frame is not valid UTF-8: {exc.reason}", offset=exc.start,
                                    field="message") from exc
         if h.context:
             self._commit(data, h.method, c, got, template_payload, instructions)
-        return data, h.text, h.method
+        return data, text, h.method
 
     def _unwrap_state(self, frame: bytes, h: FrameHeader) -> tuple[FrameHeader, int, list[Instruction]]:
         """A STATE frame with header ``h`` (spec §4.7, §5.6 step 8): its inner frame's header, that

@@ -64,10 +64,11 @@ class _Shared:
                 if self.copy_content:
                     self.copy_index = ContentIndex(self.copy_content)
 
-    def zstd_history(self, cfg: CodecConfig) -> ZstdHistory:
+    def zstd_history(self, cfg: CodecConfig, raw: bool = False) -> ZstdHistory:
         """A new ZSTD history for one direction of a context connection (spec §4.2.1), for its
-        Encoder or Decoder alike: kept at rest with this dictionary's level-1 codec."""
-        return ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self.zstd_rest)
+        Encoder or Decoder alike: kept at rest with this dictionary's level-1 codec, or as the
+        messages themselves when ``raw`` (see :class:`ZstdHistory`)."""
+        return ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self.zstd_rest, raw=raw)
 
 
 def _shared_for(dictionary: Dictionary | None, cfg: CodecConfig) -> _Shared:

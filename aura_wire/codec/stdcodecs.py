@@ -36,7 +36,7 @@ class ZstdCodec:
         # bytes, for a codec built for one message (context-mode ZSTD): clearing and filling level
         # 3's default tables for a 64 KiB dictionary costs more than the compression itself
         extra = {"hash_log": table_log, "chain_log": table_log, "window_log": window_log} if table_log > 0 else {}
-        params = zstandard.ZstdCompressionParameters.from_level(
+        self._params = zstandard.ZstdCompressionParameters.from_level(
             level,
             format=zstandard.FORMAT_ZSTD1_MAGICLESS,
             write_checksum=0,
@@ -44,12 +44,21 @@ class ZstdCodec:
             write_content_size=1,
             **extra,
         )
-        if self._dict is not None:
-            self._cctx = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=params)
-        else:
-            self._cctx = zstandard.ZstdCompressor(compression_params=params)
-        # built on first use: a context-mode encoder builds a codec per large message and never decompresses
+        # both built on first use: a context-mode encoder builds a codec per large message and never
+        # decompresses, a decoder builds one per context ZSTD frame and never compresses
+        self._cctx_obj: zstandard.ZstdCompressor | None = None
         self._dctx_obj: zstandard.ZstdDecompressor | None = None
+
+    @property
+    def _cctx(self) -> zstandard.ZstdCompressor:
+        c = self._cctx_obj
+        if c is None:
+            if self._dict is not None:
+                c = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=self._params)
+            else:
+                c = zstandard.ZstdCompressor(compression_params=self._params)
+            self._cctx_obj = c
+        return c
 
     @property
     def _dctx(self) -> zstandard.ZstdDecompressor:
@@ -190,18 +199,23 @@ class ZstdHistory:
 
     The history is the last ``window`` bytes of the concatenation of every
     committed message of at least ``min_size`` bytes.  Both peers hold the same
-    history; how each keeps it is private.  Here it is kept compressed at rest,
-    one zstd blob per message, so a connection streaming large JSON documents
-    holds a few KiB instead of ``window`` bytes.
+    history; how each keeps it is private.  By default it is kept compressed at
+    rest, one zstd blob per message, so a connection streaming large JSON
+    documents holds a few KiB instead of ``window`` bytes.  ``raw=True`` keeps
+    the messages themselves (a decoder: compressing every committed message
+    at rest costs more than inflating it, and the history is read only when a
+    context ZSTD frame arrives); it then holds about ``window`` bytes, as an
+    inflate window does.
     """
 
-    def __init__(self, window: int, min_size: int, level: int, at_rest: ZstdCodec | None = None) -> None:
+    def __init__(self, window: int, min_size: int, level: int, at_rest: ZstdCodec | None = None, *,
+                 raw: bool = False) -> None:
         self.window = window
         self.min_size = min_size
         self._blobs: list[bytes] = []
         self._lengths: list[int] = []
         self._total = 0
-        self._at_rest = at_rest or ZstdCodec(None, 1)
+        self._at_rest: ZstdCodec | None = None if raw else (at_rest or ZstdCodec(None, 1))
         self._level = level
 
     def commit(self, data: bytes) -> None:
@@ -214,7 +228,7 @@ class ZstdHistory:
             self._lengths.clear()
             self._total = 0
             n = len(data)
-        self._blobs.append(self._at_rest.compress(data))
+        self._blobs.append(self._at_rest.compress(data) if self._at_rest is not None else data)
         self._lengths.append(n)
         self._total += n
         # drop blobs no longer needed to cover the last `window` bytes
@@ -225,7 +239,11 @@ class ZstdHistory:
     def content(self) -> bytes:
         if not self._blobs:
             return b""
-        raw = b"".join(self._at_rest.decompress(b, self.window) for b in self._blobs)
+        at_rest = self._at_rest
+        if at_rest is None:
+            raw = b"".join(self._blobs)
+        else:
+            raw = b"".join([at_rest.decompress(b, self.window) for b in self._blobs])
         return raw[-self.window :]
 
     def memory_bytes(self) -> int:

@@ -1,0 +1,118 @@
+"""Decode CPU per message beside zlib inflate (issue 17: "decode within 2x of inflate").
+
+Split as ``aura-wire bench``: the first half of each corpus trains the dictionary (loaded from
+``--dict-dir`` when ``benchmarks/frame_digest.py`` saved it there), the first ``--limit`` messages
+of the second half are encoded in order as one connection, in context and in stateless mode, and
+once by zlib as permessage-deflate w15 with context takeover (RFC 7692: raw deflate, window 15,
+memLevel 8 as websockets' default, the 4-byte tail stripped).  Only decoding is timed:
+
+* ``aura-ctx`` / ``aura-sl``: ``Decoder.decode`` (returns ``str`` for text frames, as the
+  client gets it);
+* ``inflate``: ``zlib.decompressobj(wbits=-15)`` kept over the connection, fed
+  ``payload + b"\\x00\\x00\\xff\\xff"`` (RFC 7692 §7.2.2) and the result decoded as UTF-8:
+  the work any permessage-deflate receiver does, with no framework around it.
+
+Rounds are interleaved (aura context, aura stateless, inflate, next round ...), each a fresh
+decoder over the whole stream, timed as thread CPU time (the machine is shared); per corpus the
+median over rounds of the mean µs per message is printed, and the ratio aura / inflate.  The last
+line gives the geomean of the ratios over the corpora.
+
+    python benchmarks/decode_time.py [--corpora ../shared/corpora] [--dict-dir DIR] [--limit 1000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+import zlib
+import aura_wire
+from aura_wire import Decoder, Dictionary, Encoder
+from aura_wire.tools.corpus import load_messages
+
+sys.path.insert(0, os.path.dirname(__file__))
+from frame_digest import dictionary_for  # noqa: E402
+
+_TAIL = b"\x00\x00\xff\xff"
+
+
+def _deflate_stream(datas: list[bytes]) -> list[bytes]:
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
+    out = []
+    for d in datas:
+        w = comp.compress(d) + comp.flush(zlib.Z_SYNC_FLUSH)
+        assert w.endswith(_TAIL)
+        out.append(w[:-4])
+    return out
+
+
+def _time_inflate(frames: list[bytes]) -> int:
+    dec = zlib.decompressobj(wbits=-15)
+    clock = time.thread_time_ns
+    t0 = clock()
+    for w in frames:
+        dec.decompress(w + _TAIL).decode("utf-8")
+    return clock() - t0
+
+
+def _time_aura(d: Dictionary, context: bool, frames: list[bytes]) -> int:
+    decode = Decoder(d, context=context).decode  # a fresh connection
+    clock = time.thread_time_ns
+    t0 = clock()
+    for w in frames:
+        decode(w)
+    return clock() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpora"))
+    ap.add_argument("--dict-dir", default=None, help="load/save trained dictionaries here")
+    ap.add_argument("--limit", type=int, default=1000, help="messages per corpus (from the second half)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated corpus names (default: all)")
+    args = ap.parse_args()
+    only = {s for s in args.only.split(",") if s}
+    ratios: dict[str, list[float]] = {"ctx": [], "sl": []}
+    print(f"# decode CPU per message (µs, median of {args.rounds} interleaved rounds); "
+          f"codec {'compiled' if aura_wire.compiled else 'pure'}")
+    print(f"{'corpus':24s} {'inflate':>8s} {'ctx':>8s} {'sl':>8s} {'ctx/infl':>9s} {'sl/infl':>8s}")
+    for fname in sorted(n for n in os.listdir(args.corpora) if n.endswith(".jsonl")):
+        name = fname[: -len(".jsonl")]
+        if only and name not in only:
+            continue
+        msgs = load_messages(os.path.join(args.corpora, fname))
+        mid = len(msgs) // 2
+        d = dictionary_for(msgs[:mid], name, args.dict_dir)
+        stream = msgs[mid:mid + args.limit]
+        datas = [m.encode("utf-8") if isinstance(m, str) else m for m in stream]
+        deflated = _deflate_stream(datas)
+        frames = {}
+        for mode, context in (("ctx", True), ("sl", False)):
+            enc = Encoder(d, context=context)
+            frames[mode] = [enc.encode(m) for m in stream]
+            dec = Decoder(d, context=context)  # round trip checked once, untimed
+            for w, m in zip(frames[mode], stream):
+                if dec.decode(w) != m:
+                    raise RuntimeError(f"{name} {mode}: round trip differs")
+        times: dict[str, list[int]] = {"inflate": [], "ctx": [], "sl": []}
+        for _ in range(args.rounds):
+            times["ctx"].append(_time_aura(d, True, frames["ctx"]))
+            times["sl"].append(_time_aura(d, False, frames["sl"]))
+            times["inflate"].append(_time_inflate(deflated))
+        n = len(stream)
+        us = {k: statistics.median(v) / n / 1000 for k, v in times.items()}
+        rc, rs = us["ctx"] / us["inflate"], us["sl"] / us["inflate"]
+        ratios["ctx"].append(rc)
+        ratios["sl"].append(rs)
+        print(f"{name:24s} {us['inflate']:8.2f} {us['ctx']:8.2f} {us['sl']:8.2f} {rc:8.2f}x {rs:7.2f}x", flush=True)
+    gm = {k: math.exp(sum(math.log(r) for r in v) / len(v)) for k, v in ratios.items() if v}
+    print(f"{'geomean':24s} {'':8s} {'':8s} {'':8s} {gm['ctx']:8.2f}x {gm['sl']:7.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
