@@ -188,7 +188,7 @@ MUTANTS: list[Mutant] = [
     Mutant("atom-nums-range", "TM §4.1 NUMS results < 10^18",
            "if v < 0 or v >= 10 ** 18:", "if v < 0:"),
     Mutant("atom-ddig-range", "TM §4.1 DDIG result in range",
-           "if v < 0 or v >= 10 ** ndigits:", "if v < 0:"),
+           "if v < 0 or v >= int(top) * 10:", "if v < 0:"),
     Mutant("atom-table-range", "TM §4.1 TABLE index in range",
            "if param >= len(atom_ctx.strings):", "if param > len(atom_ctx.strings) + 5:"),
     Mutant("atom-prefix-len", "TM §4.1 PREFIX k <= len(lc)",

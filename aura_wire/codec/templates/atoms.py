@@ -9,6 +9,9 @@ functions on bytes; no I/O, no global state.
 
 from __future__ import annotations
 
+from typing import Final
+
+from librt.strings import BytesWriter
 from mypy_extensions import i64
 
 from aura_wire.codec.templates.copy import (
@@ -40,6 +43,7 @@ from aura_wire.codec.templates.forms import (
     F_TABLE,
     F_UINT,
     F_ZPAD,
+    MAX_DDIG_DIGITS,
     MAX_DEPTH,
     MAX_ZPAD,
     Q_BIT,
@@ -59,7 +63,6 @@ from aura_wire.codec.templates.numbers import (
     _P62,
     _a64_ok,
     _ddig_delta,
-    _digit_skeleton,
     _digits_value,
     _groups,
     _groups_pair,
@@ -67,7 +70,6 @@ from aura_wire.codec.templates.numbers import (
     _pack_hex,
     _parse_dec,
     _put_a64,
-    _render_ddig,
     _render_groups,
     parse_decimal,
     render_decimal,
@@ -297,6 +299,10 @@ def _write_choice(out: bytearray, ch: _Choice, content: bytes, q: bool, n: i64) 
 
 # -- decoding ------------------------------------------------------------------
 
+#: DDIG values of at most this many digits are decoded in i64 arithmetic (10**18 < 2**63).
+_DDIG_I64_DIGITS: Final = 18
+
+
 def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_slot: bool,
                 atom_ctx: AtomCtx, limit: int, depth: int, prev_kids: list[bytes] | None = None,
                 kids_out: list[bytes] | None = None) -> int:
@@ -343,8 +349,8 @@ def decode_atom(buf: bytes, pos: int, out: bytearray, last: bytes | None, json_s
                 pos = _decode_object(buf, pos, out, param, atom_ctx, limit, depth)
     else:
         last_content: bytes | None = None
-        if last is not None:
-            last_content = content_of(last, json_slot)[0]
+        if last is not None and (form == F_NUMS or form == F_DNUM or form == F_DDIG or form == F_PREFIX):
+            last_content = content_of(last, json_slot)[0]  # only these forms read it
         if q:
             out.append(0x22)
         pos = _decode_scalar(buf, pos, at, out, form, param, last_content, atom_ctx)
@@ -531,16 +537,56 @@ def _decode_dnum(at: int, out: bytearray, delta: int, last_content: bytes | None
 
 
 def _decode_ddig(at: int, out: bytearray, delta: int, last_content: bytes | None) -> None:
+    """``last_content``'s digits read as one integer, plus the delta, written back zero-padded
+    into the same positions (spec §4.2, DDIG); its other bytes are kept, whatever they are."""
     if last_content is None:
         raise PayloadError("digit delta without a previous value", offset=at, field="slot.ddig")
-    skeleton = _digit_skeleton(last_content)
-    if skeleton is None:
+    n: i64 = len(last_content)
+    nd: i64 = 0
+    value: i64 = 0
+    top: i64 = 1  # 10 ** (nd - 1) while nd <= _DDIG_I64_DIGITS
+    if n <= 64:
+        i: i64 = 0
+        while i < n:
+            c: i64 = last_content[i]
+            if 0x30 <= c <= 0x39:
+                if nd < _DDIG_I64_DIGITS:
+                    value = value * 10 + (c - 0x30)
+                    if nd > 0:
+                        top = top * 10
+                nd += 1
+            i += 1
+    if nd == 0 or nd > MAX_DDIG_DIGITS:
         raise PayloadError("digit delta on a value without digits", offset=at, field="slot.ddig")
-    mask, value, ndigits = skeleton
-    v = value + unzz(delta)
-    if v < 0 or v >= 10 ** ndigits:
+    if nd <= _DDIG_I64_DIGITS:
+        v = int(value) + unzz(delta)  # int: the delta may be any 64-bit value
+        if v < 0 or v >= int(top) * 10:
+            raise PayloadError("digit delta out of range", offset=at, field="slot.ddig")
+        # i64 digits, most significant first, into the digit positions (BytesWriter: no boxing)
+        w: i64 = i64(v)
+        buf = BytesWriter()
+        k: i64 = 0
+        while k < n:
+            c2: i64 = last_content[k]
+            if 0x30 <= c2 <= 0x39:
+                buf.append(0x30 + (w // top) % 10)
+                top = top // 10
+            else:
+                buf.append(c2)
+            k += 1
+        out += buf.getvalue()
+        return
+    big = int(bytes([c3 for c3 in last_content if 0x30 <= c3 <= 0x39])) + unzz(delta)
+    if big < 0 or big >= 10 ** nd:
         raise PayloadError("digit delta out of range", offset=at, field="slot.ddig")
-    out += _render_ddig(mask, v, ndigits)
+    ds = str(big).rjust(nd, "0").encode()
+    j: i64 = 0
+    for c4 in last_content:
+        if 0x30 <= c4 <= 0x39:
+            out.append(ds[j])
+            j += 1
+        else:
+            out.append(c4)
 
 
 def _decode_prefix(buf: bytes, pos: int, at: int, out: bytearray, keep: int, last_content: bytes | None) -> int:

@@ -36,7 +36,8 @@ def render_decimal(m: int, scale: int) -> bytes:
 
 
 def _digit_skeleton(s: bytes) -> tuple[bytes, int, int] | None:
-    """Return (non-digit mask, digit value, digit count) for DDIG; None without digits."""
+    """Return (mask, digit value, digit count) for DDIG, the mask being ``s`` with every digit
+    replaced by ``0``; None without digits."""
     n: i64 = len(s)
     if n == 0 or n > 64:
         return None
@@ -47,7 +48,7 @@ def _digit_skeleton(s: bytes) -> tuple[bytes, int, int] | None:
         c: i64 = s[i]
         if 0x30 <= c <= 0x39:
             digits.append(c)
-            mask[i] = 0
+            mask[i] = 0x30
         i += 1
     nd = len(digits)
     if nd == 0 or nd > MAX_DDIG_DIGITS:
@@ -90,17 +91,6 @@ def _render_groups(seps: list[bytes], vals: list[int]) -> bytes:
     for j in range(len(vals)):
         out += str(vals[j]).encode()
         out += seps[j + 1]
-    return bytes(out)
-
-
-def _render_ddig(mask: bytes, value: int, nd: int) -> bytes:
-    ds = str(value).rjust(nd, "0").encode()
-    out = bytearray(mask)
-    j = 0
-    for i in range(len(out)):
-        if out[i] == 0:
-            out[i] = ds[j]
-            j += 1
     return bytes(out)
 
 
@@ -227,11 +217,11 @@ def _ddig_delta(a: bytes, b: bytes) -> int:
         if 0x30 <= x <= 0x39:
             va = va * 10 + int(x - 0x30)
             nda += 1
-            mx = 0
+            mx = -1  # not 0: a NUL byte is not a digit position
         if 0x30 <= y <= 0x39:
             vb = vb * 10 + int(y - 0x30)
             ndb += 1
-            my = 0
+            my = -1
         if mx != my:
             return -1
         i += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aura_wire.codec.templates.atoms import _decode_ddig
 from aura_wire.codec.templates.forms import zz
 from aura_wire.codec.templates.numbers import (
     _NO_GROUPS,
@@ -24,9 +25,9 @@ from aura_wire.codec.templates.numbers import (
     parse_decimal,
 )
 
-#: Digits (a leading zero now and then), separators and a few other bytes; long enough to pass the
+#: Digits (a leading zero now and then), separators and a few other bytes (NUL too); long enough to pass the
 #: length limits (64 for DDIG, 128 for NUMS) and the 18-digit group limit.
-VALUES = st.lists(st.sampled_from([b"0", b"1", b"7", b"9", b"00", b"123456789", b"-", b".", b":", b"a", b" "]),
+VALUES = st.lists(st.sampled_from([b"0", b"1", b"7", b"9", b"00", b"123456789", b"-", b".", b":", b"a", b" ", b"\x00"]),
                   max_size=40).map(b"".join)
 
 
@@ -43,6 +44,18 @@ def test_ddig_delta_agrees_with_digit_skeleton(pair: tuple[bytes, bytes]) -> Non
     sa, sb = _digit_skeleton(a), _digit_skeleton(b)
     want = zz(sa[1] - sb[1]) if sa is not None and sb is not None and sa[0] == sb[0] else -1
     assert _ddig_delta(a, b) == want
+
+
+@given(VALUES.flatmap(lambda a: st.tuples(st.just(a), _pair(a))))
+def test_decode_ddig_renders_what_ddig_delta_coded(pair: tuple[bytes, bytes]) -> None:
+    """The decoder's DDIG (i64 up to 18 digits, int above) writes ``a`` back from ``b`` and the delta;
+    a NUL byte is kept, never taken for a digit position (it crashed the decoder with IndexError)."""
+    a, b = pair
+    delta = _ddig_delta(a, b)
+    if delta >= 0:
+        out = bytearray(b"<")
+        _decode_ddig(0, out, delta, b)
+        assert bytes(out) == b"<" + a
 
 
 @given(VALUES.flatmap(lambda a: st.tuples(st.just(a), _pair(a))))
