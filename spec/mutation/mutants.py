@@ -272,7 +272,7 @@ MUTANTS: list[Mutant] = [
     Mutant("instructions-skipped", "WF §4.7 STATE instructions are applied",
            "        if instructions:\n            self._tmpl.apply(instructions, data)", "        if False:\n            self._tmpl.apply(instructions, data)"),
     Mutant("lastmask-before-update", "TM §5.1 step 1 lastmask = slots equal to their prediction before the update",
-           "        eq = same_mask(predictions(st, tid, t, values[0] if values else None), values)", "        eq = 0"),
+           "    eq = same_mask(preds, values) if st.context else 0", "    eq = 0"),
     Mutant("fuzzy-updates-state", "TM §4.3 a fuzzy payload changes no template state",
            "        return Decoded(data, -1, None, [], 0)", "        return Decoded(data, tid, t, values, 0)"),
 ]

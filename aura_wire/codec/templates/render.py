@@ -94,7 +94,7 @@ def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
         if mask == 0 or mask >> min(t.nslots, 63):
             raise PayloadError("slot mask is empty or names missing slots", offset=at, field="template.mask")
     limit = max_size + FUZZY_SLACK if nedits else max_size
-    out, values, pos = _render(st, buf, pos, tid, t, mask, limit)
+    out, values, preds, pos = _render(st, buf, pos, tid, t, mask, limit)
     if nedits:
         out, pos = _apply_edits(buf, pos, out, nedits, max_size)
     if len(out) > max_size:
@@ -104,24 +104,26 @@ def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
     data = bytes(out)
     if nedits:
         return Decoded(data, -1, None, [], 0)
-    eq = 0
-    if st.context:
-        eq = same_mask(predictions(st, tid, t, values[0] if values else None), values)
+    # spec §5.1 step 1: ``preds`` are the predictions given the first slot's value (a JSON
+    # template's one slot, or a text template: the same as without it, see _render)
+    eq = same_mask(preds, values) if st.context else 0
     return Decoded(data, tid, t, values, eq)
 
 
 def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int,
-            limit: int) -> tuple[bytearray, list[bytes], int]:
-    """Interleave the template's literals and the slot values coded at ``buf[pos:]`` (spec §4)."""
+            limit: int) -> tuple[bytearray, list[bytes], list[bytes | None] | None, int]:
+    """Interleave the template's literals and the slot values coded at ``buf[pos:]`` (spec §4);
+    also return the slot predictions, those given the first slot's value from slot 1 on."""
     preds = predictions(st, tid, t, None)
     out = bytearray()
     values: list[bytes] = []
     k = 0
     if t.kind == KIND_JSON:
         gaps = t.gaps
+        consts = t.consts
         for i in range(len(gaps) - 1):
             out += gaps[i]
-            c = t.consts.get(i)
+            c = consts.get(i) if consts else None
             if c is not None:
                 out += c
                 continue
@@ -138,7 +140,7 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
             values.append(bytes(out[start:]))
             k += 1
         out += gaps[-1]
-        return out, values, pos
+        return out, values, preds, pos
     n = len(t.toks)
     for i in range(n + 1):
         s = t.seps[i]
@@ -181,7 +183,7 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
             k += 1
         else:
             out += t.toks[i]
-    return out, values, pos
+    return out, values, preds, pos
 
 
 class TemplateDecoder:
