@@ -154,7 +154,12 @@ function decodeLen(rd: RangeDecoder, base: number): number {
   return 18 + rd.tree(base + 18, 6);
 }
 
-/** Decode one payload (§5): the message and the check value read (the caller verifies it). */
+/**
+ * Decode one payload (§5): the message and the check value read (the caller verifies it).
+ * The hot decisions (match flag, literals, matched literals: most of the coded bits) run the
+ * range decoder of `RangeDecoder.bit` inlined on local variables; the rarer ones (rep flags,
+ * lengths, distances) go through `rd`, whose state is synchronised around them.
+ */
 export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8Array, payload: Uint8Array,
   maxSize: number, reps: number[]): { data: Uint8Array; check: number } {
   const rd = new RangeDecoder(payload, probs);
@@ -175,36 +180,121 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
   const H = hist.length;
   const KH = cLen + H;
   const w = new Uint8Array(n);
+  const src8 = payload;
+  const srcLen = payload.length;
+  let range = rd.range;
+  let code = rd.code;
+  let ip = rd.pos;
+  let rep0 = reps[0]!;
   let state = 0;
   let prev = H > 0 ? hist[H - 1]! : 0;
   let pos = 0;
   const end = n;
   while (pos < end) {
-    if (rd.bit(P_IS_MATCH + state) === 0) {
+    // is_match[state]
+    let pi = P_IS_MATCH + state;
+    let p = probs[pi]!;
+    let bound = (range >>> 12) * p;
+    let isMatch = 0;
+    if (code < bound) {
+      range = bound;
+      probs[pi] = p + ((4096 - p) >> 5);
+    } else {
+      code -= bound;
+      range -= bound;
+      probs[pi] = p - (p >> 5);
+      isMatch = 1;
+    }
+    while (range < TOP) {
+      range *= 256;
+      code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
+      ip++;
+    }
+    if (isMatch === 0) {
       const base = P_LIT + LIT_CLASS[prev]! * 256;
-      let b: number;
-      if (state < 7) b = rd.tree(base, 8);
-      else {
-        const msrc = KH + pos - reps[0]!;
+      let m = 1;
+      if (state >= 7) {
+        const msrc = KH + pos - rep0;
         const mbyte = msrc >= KH ? w[msrc - KH]! : msrc < cLen ? content[msrc]! : hist[msrc - cLen]!;
-        let m = 1;
-        let matching = true;
-        for (let k = 7; k >= 0; k--) {
-          let bit: number;
-          if (matching) {
-            const mb = (mbyte >> k) & 1;
-            bit = rd.bit(P_MLIT + (mb << 3) + k);
-            if (bit !== mb) matching = false;
-          } else bit = rd.bit(base + m);
+        let k = 7;
+        for (; k >= 0; k--) {
+          const mb = (mbyte >> k) & 1;
+          pi = P_MLIT + (mb << 3) + k;
+          p = probs[pi]!;
+          bound = (range >>> 12) * p;
+          let bit = 0;
+          if (code < bound) {
+            range = bound;
+            probs[pi] = p + ((4096 - p) >> 5);
+          } else {
+            code -= bound;
+            range -= bound;
+            probs[pi] = p - (p >> 5);
+            bit = 1;
+          }
+          while (range < TOP) {
+            range *= 256;
+            code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
+            ip++;
+          }
           m = (m << 1) | bit;
+          if (bit !== mb) {
+            k--;
+            break;
+          }
         }
-        b = m - 256;
+        // the rest of the byte from the plain literal tree
+        for (; k >= 0; k--) {
+          pi = base + m;
+          p = probs[pi]!;
+          bound = (range >>> 12) * p;
+          if (code < bound) {
+            range = bound;
+            probs[pi] = p + ((4096 - p) >> 5);
+            m <<= 1;
+          } else {
+            code -= bound;
+            range -= bound;
+            probs[pi] = p - (p >> 5);
+            m = (m << 1) | 1;
+          }
+          while (range < TOP) {
+            range *= 256;
+            code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
+            ip++;
+          }
+        }
+      } else {
+        while (m < 256) {
+          pi = base + m;
+          p = probs[pi]!;
+          bound = (range >>> 12) * p;
+          if (code < bound) {
+            range = bound;
+            probs[pi] = p + ((4096 - p) >> 5);
+            m <<= 1;
+          } else {
+            code -= bound;
+            range -= bound;
+            probs[pi] = p - (p >> 5);
+            m = (m << 1) | 1;
+          }
+          while (range < TOP) {
+            range *= 256;
+            code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
+            ip++;
+          }
+        }
       }
+      const b = m - 256;
       w[pos++] = b;
       prev = b;
       state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
       continue;
     }
+    rd.range = range;
+    rd.code = code;
+    rd.pos = ip;
     let length = 0;
     let dist = 0;
     if (rd.bit(P_IS_REP + state) === 1) {
@@ -213,13 +303,15 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
           length = 1;
           state = state < 7 ? 9 : 11;
         }
-        dist = reps[0]!;
+        dist = rep0;
       } else {
         let ri = 1;
         if (rd.bit(P_IS_REP1 + state) === 1) ri = 2 + rd.bit(P_IS_REP2 + state);
+        reps[0] = rep0;
         dist = reps[ri]!;
         for (; ri > 0; ri--) reps[ri] = reps[ri - 1]!;
         reps[0] = dist;
+        rep0 = dist;
       }
       if (length === 0) {
         length = decodeLen(rd, P_RLEN);
@@ -239,13 +331,17 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
       dist = d0 + 1;
       reps[3] = reps[2]!;
       reps[2] = reps[1]!;
-      reps[1] = reps[0]!;
+      reps[1] = rep0;
       reps[0] = dist;
+      rep0 = dist;
       state = state < 7 ? 7 : 10;
     }
-    if (length > end - pos) throw new PayloadError(`BRIO match of ${length} bytes runs past the message end`, rd.pos, "brio.match");
+    range = rd.range;
+    code = rd.code;
+    ip = rd.pos;
+    if (length > end - pos) throw new PayloadError(`BRIO match of ${length} bytes runs past the message end`, ip, "brio.match");
     const cur = KH + pos;
-    if (dist > cur || dist < 1) throw new PayloadError(`BRIO match distance ${dist} reaches before the window`, rd.pos, "brio.distance");
+    if (dist > cur || dist < 1) throw new PayloadError(`BRIO match distance ${dist} reaches before the window`, ip, "brio.distance");
     let src = cur - dist;
     if (src >= KH) {
       const from = src - KH;
@@ -260,6 +356,9 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
     }
     prev = w[pos - 1]!;
   }
+  rd.range = range;
+  rd.code = code;
+  rd.pos = ip;
   const check = rd.direct(8);
   if (payload.length > rd.pos - 3) throw new PayloadError("BRIO payload has bytes the decoder did not need", rd.pos - 3, "brio.payload");
   if (payload.length > 0 && payload[payload.length - 1] === 0) {
