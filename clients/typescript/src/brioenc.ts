@@ -161,6 +161,33 @@ function hash3(b: Uint8Array, i: number): number {
   return (Math.imul(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16), 2654435761) >>> 0) >>> (32 - HASH_BITS);
 }
 
+/** The hash chain over a content block K: every position whose 3 bytes lie within K. */
+interface ContentIndex {
+  head: Int32Array;
+  chain: Int32Array;
+  /** the first position not indexed (K.length - 2, or 0) */
+  end: number;
+}
+
+const contentIndexes = new WeakMap<Uint8Array, ContentIndex>();
+
+function contentIndex(content: Uint8Array): ContentIndex {
+  let idx = contentIndexes.get(content);
+  if (idx === undefined) {
+    const end = Math.max(0, content.length - 2);
+    const head = new Int32Array(1 << HASH_BITS).fill(-1);
+    const chain = new Int32Array(end).fill(-1);
+    for (let i = 0; i < end; i++) {
+      const h = hash3(content, i);
+      chain[i] = head[h]!;
+      head[h] = i;
+    }
+    idx = { head, chain, end };
+    contentIndexes.set(content, idx);
+  }
+  return idx;
+}
+
 /**
  * Encode `data` as a stateless BRIO payload with content `content` (K; empty for D = 0) and
  * initial models `prior` (the dictionary's stateless vector, or every probability 2048).
@@ -195,15 +222,20 @@ export function encodeBrio(data: Uint8Array, content: Uint8Array, hist: Uint8Arr
   buf.set(content);
   buf.set(hist, content.length);
   buf.set(data, c);
-  const head = new Int32Array(1 << HASH_BITS).fill(-1);
-  const chain = new Int32Array(c + n).fill(-1);
+  // K's chain is built once per content block; positions from `base` on (the last two of K,
+  // whose hash reads the history, then hist and data) get a chain per message
+  const kIndex = contentIndex(content);
+  const base = kIndex.end;
+  const head = kIndex.head.slice();
+  const kChain = kIndex.chain;
+  const chain = new Int32Array(c + n - base).fill(-1);
   const insert = (i: number): void => {
     if (i + 3 > buf.length) return;
     const h = hash3(buf, i);
-    chain[i] = head[h]!;
+    chain[i - base] = head[h]!;
     head[h] = i;
   };
-  for (let i = 0; i < c; i++) insert(i);
+  for (let i = base; i < c; i++) insert(i);
   let state = 0;
   let prev = histLen > 0 ? hist[histLen - 1]! : 0;
   let pos = 0; // bytes of data produced
@@ -220,7 +252,7 @@ export function encodeBrio(data: Uint8Array, content: Uint8Array, hist: Uint8Arr
     let bestDist = 0;
     if (maxLen >= 3) {
       let cand = head[hash3(buf, cur)]!;
-      for (let k = 0; k < MAX_CHAIN && cand >= 0; k++, cand = chain[cand]!) {
+      for (let k = 0; k < MAX_CHAIN && cand >= 0; k++, cand = cand < base ? kChain[cand]! : chain[cand - base]!) {
         let l = 0;
         while (l < maxLen && buf[cand + l] === buf[cur + l]) l++;
         if (l > bestLen) {
