@@ -99,22 +99,28 @@ def parse_header(frame: bytes) -> FrameHeader:
     """
     if len(frame) == 0:
         raise FrameError("empty frame: no header byte", offset=0, field="header")
-    b = frame[0]
-    version = b >> 6
-    method = b & MASK_METHOD
-    if version != WIRE_VERSION and not (method == METHOD_CONTROL and version == VERSION_V1):
+    h = _HEADERS[frame[0]]
+    if h is None:
         raise UnsupportedVersionError(
-            f"frame version {version + 1} is not supported (this peer speaks v{WIRE_VERSION + 1})",
+            f"frame version {(frame[0] >> 6) + 1} is not supported (this peer speaks v{WIRE_VERSION + 1})",
             offset=0,
             field="header.version",
         )
-    return FrameHeader(
-        method=method,
-        text=bool(b & FLAG_TEXT),
-        context=bool(b & FLAG_CONTEXT),
-        uses_dictionary=bool(b & FLAG_DICT),
-        version=version,
-    )
+    return h
+
+
+def _header_of(b: int) -> FrameHeader | None:
+    """The header byte ``b`` parsed, None for a version this peer does not speak."""
+    version = b >> 6
+    method = b & MASK_METHOD
+    if version != WIRE_VERSION and not (method == METHOD_CONTROL and version == VERSION_V1):
+        return None
+    return FrameHeader(method, bool(b & FLAG_TEXT), bool(b & FLAG_CONTEXT), bool(b & FLAG_DICT), version)
+
+
+#: Every header byte parsed once (immutable values, shared): a NamedTuple is built by interpreted
+#: code even in the compiled codec, which cost more per frame than the rest of a small frame's checks.
+_HEADERS: Final = [_header_of(b) for b in range(256)]
 
 
 #: Header byte of a STATE frame without the inner frame's flags (spec §4.7): v2, C = 1, method 6;
@@ -146,7 +152,10 @@ def dictionary_seed(dictionary: Dictionary | None) -> int:
 
 def frame_check(seed: int, message: bytes, instructions: bytes, headers: bytes) -> int:
     """``crc32(F, crc32(I, crc32(m, s)))`` (spec §5.4); the frame's check byte is its low byte."""
-    return zlib.crc32(headers, zlib.crc32(instructions, zlib.crc32(message, seed)))
+    c = zlib.crc32(message, seed)
+    if instructions:  # crc32(b"", c) == c: one call less for every frame but STATE
+        c = zlib.crc32(instructions, c)
+    return zlib.crc32(headers, c)
 
 
 #: Header byte of a CONTROL frame (method 7, no flags); the payload belongs to the session layer.

@@ -8,8 +8,6 @@ no learning, no I/O.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from aura_wire.codec.templates.atoms import decode_atom
 from aura_wire.codec.templates.context import (
     FUZZY_SLACK,
@@ -34,15 +32,17 @@ from aura_wire.errors import (
 )
 
 
-class Decoded(NamedTuple):
+class Decoded:
     """A decoded payload: the message and, for an exact payload, what the state update needs
-    (``tid`` is -1 for a fuzzy payload, which changes no state)."""
+    (``tid`` is -1 for a fuzzy payload, which changes no state).  A plain class, not a NamedTuple:
+    one is made per template frame, and a NamedTuple is built by interpreted code."""
 
-    data: bytes
-    tid: int
-    template: Template | None
-    values: list[bytes]
-    mask: int
+    def __init__(self, data: bytes, tid: int, template: Template | None, values: list[bytes], mask: int) -> None:
+        self.data = data
+        self.tid = tid
+        self.template = template
+        self.values = values
+        self.mask = mask
 
 
 def _resolve_ref(st: TemplateState, r: int) -> tuple[int, Template]:
