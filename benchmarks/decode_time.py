@@ -11,10 +11,14 @@ memLevel 8 as websockets' default, the 4-byte tail stripped).  Only decoding is 
 * ``inflate``: ``zlib.decompressobj(wbits=-15)`` kept over the connection, fed
   ``payload + b"\\x00\\x00\\xff\\xff"`` (RFC 7692 §7.2.2) and the result decoded as UTF-8:
   the work any permessage-deflate receiver does, with no framework around it.
+* ``ws-pmd``: the same deflated frames through websockets' own permessage-deflate extension
+  (``PerMessageDeflate.decode``, negotiated as a handshake would; what ``benchmarks/server_cpu.py``'s
+  codec pass compares with), for reference: it adds the framework's per-frame work to inflate.
 
 Rounds are interleaved (aura context, aura stateless, inflate, next round ...), each a fresh
 decoder over the whole stream, timed as thread CPU time (the machine is shared); per corpus the
-median over rounds of the mean µs per message is printed, and the ratio aura / inflate.  The last
+median over rounds of the mean µs per message is printed, and the ratios aura / inflate and
+aura context / ws-pmd.  The last
 line gives the geomean of the ratios over the corpora.
 
     python benchmarks/decode_time.py [--corpora ../shared/corpora] [--dict-dir DIR] [--limit 1000] [--rounds 5]
@@ -58,6 +62,23 @@ def _time_inflate(frames: list[bytes]) -> int:
     return clock() - t0
 
 
+def _time_ws_pmd(frames: list[bytes]) -> int:
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory,
+        ServerPerMessageDeflateFactory,
+    )
+    from websockets.frames import Frame, Opcode
+
+    cli = ClientPerMessageDeflateFactory()
+    response, _ = ServerPerMessageDeflateFactory().process_request_params(cli.get_request_params(), [])
+    ext = cli.process_response_params(response, [])
+    clock = time.thread_time_ns
+    t0 = clock()
+    for w in frames:
+        ext.decode(Frame(Opcode.TEXT, w, rsv1=True), max_size=None).data.decode("utf-8")
+    return clock() - t0
+
+
 def _time_aura(d: Dictionary, context: bool, frames: list[bytes]) -> int:
     decode = Decoder(d, context=context).decode  # a fresh connection
     clock = time.thread_time_ns
@@ -76,10 +97,11 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated corpus names (default: all)")
     args = ap.parse_args()
     only = {s for s in args.only.split(",") if s}
-    ratios: dict[str, list[float]] = {"ctx": [], "sl": []}
+    ratios: dict[str, list[float]] = {"ctx": [], "sl": [], "ws": []}
     print(f"# decode CPU per message (µs, median of {args.rounds} interleaved rounds); "
           f"codec {'compiled' if aura_wire.compiled else 'pure'}")
-    print(f"{'corpus':24s} {'inflate':>8s} {'ctx':>8s} {'sl':>8s} {'ctx/infl':>9s} {'sl/infl':>8s}")
+    print(f"{'corpus':24s} {'inflate':>8s} {'ws-pmd':>8s} {'ctx':>8s} {'sl':>8s} {'ctx/infl':>9s} {'sl/infl':>8s} "
+          f"{'ctx/ws-pmd':>10s}")
     for fname in sorted(n for n in os.listdir(args.corpora) if n.endswith(".jsonl")):
         name = fname[: -len(".jsonl")]
         if only and name not in only:
@@ -98,19 +120,22 @@ def main() -> int:
             for w, m in zip(frames[mode], stream):
                 if dec.decode(w) != m:
                     raise RuntimeError(f"{name} {mode}: round trip differs")
-        times: dict[str, list[int]] = {"inflate": [], "ctx": [], "sl": []}
+        times: dict[str, list[int]] = {"inflate": [], "ws": [], "ctx": [], "sl": []}
         for _ in range(args.rounds):
             times["ctx"].append(_time_aura(d, True, frames["ctx"]))
             times["sl"].append(_time_aura(d, False, frames["sl"]))
             times["inflate"].append(_time_inflate(deflated))
+            times["ws"].append(_time_ws_pmd(deflated))
         n = len(stream)
         us = {k: statistics.median(v) / n / 1000 for k, v in times.items()}
-        rc, rs = us["ctx"] / us["inflate"], us["sl"] / us["inflate"]
+        rc, rs, rw = us["ctx"] / us["inflate"], us["sl"] / us["inflate"], us["ctx"] / us["ws"]
         ratios["ctx"].append(rc)
         ratios["sl"].append(rs)
-        print(f"{name:24s} {us['inflate']:8.2f} {us['ctx']:8.2f} {us['sl']:8.2f} {rc:8.2f}x {rs:7.2f}x", flush=True)
+        ratios["ws"].append(rw)
+        print(f"{name:24s} {us['inflate']:8.2f} {us['ws']:8.2f} {us['ctx']:8.2f} {us['sl']:8.2f} {rc:8.2f}x {rs:7.2f}x "
+              f"{rw:9.2f}x", flush=True)
     gm = {k: math.exp(sum(math.log(r) for r in v) / len(v)) for k, v in ratios.items() if v}
-    print(f"{'geomean':24s} {'':8s} {'':8s} {'':8s} {gm['ctx']:8.2f}x {gm['sl']:7.2f}x")
+    print(f"{'geomean':24s} {'':8s} {'':8s} {'':8s} {'':8s} {gm['ctx']:8.2f}x {gm['sl']:7.2f}x {gm['ws']:9.2f}x")
     return 0
 
 
