@@ -228,7 +228,9 @@ class ZstdHistory:
             self._lengths.clear()
             self._total = 0
             n = len(data)
-        self._blobs.append(self._at_rest.compress(data) if self._at_rest is not None else data)
+        # compressed: a copy of exact size (zstandard returns its output in a buffer of
+        # ZSTD_compressBound(n) bytes, so the blob would hold about n bytes, not its compressed size)
+        self._blobs.append(bytes(memoryview(self._at_rest.compress(data))) if self._at_rest is not None else data)
         self._lengths.append(n)
         self._total += n
         # drop blobs no longer needed to cover the last `window` bytes
