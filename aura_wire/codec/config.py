@@ -39,13 +39,17 @@ CONTEXT_FIELDS = (
 DEFAULT_LEVEL = 3
 
 #: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
-#: 1 "lean": the smallest state (context histories and template limits halved or less, no BRIO
-#: search ring) and the cheapest trials; 2 "fast": full state, cheap trials; 3 "default": the
+#: 1 "lean": the smallest state (BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a
+#: quarter of the runtime templates, no BRIO search ring: at most ~61 KiB per connection with both
+#: directions on the corpora, against ~92 KiB before and 43 KiB for permessage-deflate w12, whose
+#: ratio it beats 1.9x on the geomean; benchmarks/level_state.py) and the cheapest trials; the
+#: template state (6 KiB of predictions per direction, a mirrored constant) is most of what remains.
+#: 2 "fast": full state, cheap trials; 3 "default": the
 #: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
 #: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
 LEVELS: dict[int, dict[str, Any]] = {
-    1: {"window": 4096, "template_brio_window": 1024, "brio_search_ring": 0,
-        "max_runtime_templates": 32, "max_runtime_template_bytes": 2048,
+    1: {"window": 2048, "zstd_window": 8192, "template_brio_window": 512, "brio_search_ring": 0,
+        "max_runtime_templates": 16, "max_runtime_template_bytes": 1024,
         "explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12,
         "brotli": False, "fuzzy_templates": False},
     2: {"explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12, "brotli": False},
