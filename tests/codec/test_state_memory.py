@@ -48,4 +48,5 @@ def test_lean_level_holds_much_less_state_than_the_default() -> None:
             assert dec.decode(enc.encode(m)) == m
             peak = max(peak, enc.memory_bytes() + dec.memory_bytes())
         state[level] = peak
-    assert state[1] < 0.5 * state[3], state  # llm, 500 messages: about 43 vs 113 KiB
+    # llm, 500 messages: about 81 vs 151 KiB, 32 KiB of each being the COPY search index (HistIndex)
+    assert state[1] < 0.6 * state[3], state
