@@ -35,17 +35,11 @@ class ZstdCodec:
         # table_log > 0: hash and chain tables of 2**table_log entries and a window of 2**window_log
         # bytes, for a codec built for one message (context-mode ZSTD): clearing and filling level
         # 3's default tables for a 64 KiB dictionary costs more than the compression itself
-        extra = {"hash_log": table_log, "chain_log": table_log, "window_log": window_log} if table_log > 0 else {}
-        self._params = zstandard.ZstdCompressionParameters.from_level(
-            level,
-            format=zstandard.FORMAT_ZSTD1_MAGICLESS,
-            write_checksum=0,
-            write_dict_id=0,
-            write_content_size=1,
-            **extra,
-        )
+        self._level = level
+        self._extra = {"hash_log": table_log, "chain_log": table_log, "window_log": window_log} if table_log > 0 else {}
         # both built on first use: a context-mode encoder builds a codec per large message and never
-        # decompresses, a decoder builds one per context ZSTD frame and never compresses
+        # decompresses, a decoder builds one per context ZSTD frame and never compresses (the
+        # compression parameters alone cost ~9 us to make)
         self._cctx_obj: zstandard.ZstdCompressor | None = None
         self._dctx_obj: zstandard.ZstdDecompressor | None = None
 
@@ -53,10 +47,18 @@ class ZstdCodec:
     def _cctx(self) -> zstandard.ZstdCompressor:
         c = self._cctx_obj
         if c is None:
+            params = zstandard.ZstdCompressionParameters.from_level(
+                self._level,
+                format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+                write_checksum=0,
+                write_dict_id=0,
+                write_content_size=1,
+                **self._extra,
+            )
             if self._dict is not None:
-                c = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=self._params)
+                c = zstandard.ZstdCompressor(dict_data=self._dict, compression_params=params)
             else:
-                c = zstandard.ZstdCompressor(compression_params=self._params)
+                c = zstandard.ZstdCompressor(compression_params=params)
             self._cctx_obj = c
         return c
 
