@@ -40,10 +40,11 @@ DEFAULT_LEVEL = 3
 
 #: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
 #: 1 "lean": the smallest state (BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a
-#: quarter of the runtime templates, no BRIO search ring: at most ~61 KiB per connection with both
-#: directions on the corpora, against ~92 KiB before and 43 KiB for permessage-deflate w12, whose
-#: ratio it beats 1.9x on the geomean; benchmarks/level_state.py) and the cheapest trials; the
-#: template state (6 KiB of predictions per direction, a mirrored constant) is most of what remains.
+#: quarter of the runtime templates, no BRIO search ring: 61-100 KiB per connection with both
+#: directions on the corpora, 236 KiB at most for level 3 on a server; permessage-deflate w12 holds
+#: 43 KiB and level 1 beats its ratio 1.9x on the geomean; benchmarks/level_state.py) and the
+#: cheapest trials.  What remains: the template state (6 KiB of predictions per direction, a mirrored
+#: constant) and the encoder's COPY search index (32 KiB whatever the window).
 #: 2 "fast": full state, cheap trials; 3 "default": the
 #: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
 #: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
