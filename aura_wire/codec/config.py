@@ -81,8 +81,9 @@ class CodecConfig:
       by this fraction of its size to be chosen (it is the slowest to encode).
     * ``window`` (8192): context-mode BRIO history kept per direction, in bytes.
     * ``zstd_window`` (32768): context-mode history of large messages (those of
-      ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; it
-      is kept compressed at rest.
+      ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; the
+      encoder keeps it compressed at rest, the decoder raw (up to this many bytes: compressing
+      every large message would cost the decoder more than inflating it).
     * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
     * ``brio_search_ring`` (4096): links kept between frames by the BRIO encoder's match
       search (2 bytes each); 0 rebuilds the search per frame: 8 KiB less per connection,
