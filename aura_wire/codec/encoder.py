@@ -70,6 +70,10 @@ _P_BROTLI: Final = 3
 #: Prediction slots: message size classes (powers of two from 64 to 32 KiB) x template matched or not.
 _SIZE_CLASSES: Final = 11
 
+#: A BRIO trial costs about 100 ns per message byte, and a byte saved pays about 8 µs: the trial of
+#: a template-predicted message is worth it when it is expected to save more than ``n >> 6`` bytes.
+_TRIAL_COST_SHIFT: Final = 6
+
 #: Large-message fast path: bytes of the incompressibility probe, and the ratio above which the
 #: sample counts as incompressible.
 _PROBE_BYTES: Final = 4096
@@ -119,6 +123,12 @@ class Encoder:
         self._pred = bytearray(2 * _SIZE_CLASSES)
         self._due = bytearray(2 * _SIZE_CLASSES)
         self._iv = bytearray(2 * _SIZE_CLASSES)
+        # per slot: the BRIO frame size its last BRIO trials reached, per 256 message bytes (EWMA,
+        # 0: not measured yet); a template frame above it gets a BRIO trial (see _byte_candidates)
+        self._brio_rate = [0] * (2 * _SIZE_CLASSES)
+        # this message's template frame and BRIO trial frame sizes (0 / -1: none; _measure_saving)
+        self._tlen = 0
+        self._blen = -1
         if context and cfg.zstd:
             self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_rest)
         if cfg.brio:
@@ -191,6 +201,8 @@ class Encoder:
         use_dict = False
         template_payload: bytes | None = None
         large = n >= cfg.large_message_size
+        self._tlen = 0
+        self._blen = -1
         if not large and n >= cfg.min_compression_size and self._tmpl is not None:
             template_payload = self._tmpl.encode(data, text, self._history())
         # the learner's decisions for this message, sent as STATE instructions (spec §4.7); decided
@@ -212,6 +224,8 @@ class Encoder:
                 best, method, use_dict = self._byte_candidates(data, text, template_payload is not None, best, method,
                                                                use_dict, mcrc, mcrc_d, instr)
         templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
+        if ctx and self._tlen > 0 and self._tmpl is not None and not self._tmpl.unprimed():
+            self._measure_saving(n, templated)
         if ctx:
             self._commit(data, text, method, use_dict, template_payload, mcrc, mcrc_d, instr)
         hdr = pack_header(method, text, ctx, use_dict)
@@ -235,6 +249,7 @@ class Encoder:
                                                              ctx, tdict) & 0xFF])
         if len(template_frame) < len(best):
             best, method, use_dict = template_frame, METHOD_TEMPLATE, tdict
+            self._tlen = len(best)
         if self._template_brio is not None and len(template_payload) <= n:
             # the same payload entropy-coded against this direction's earlier TEMPLATE payloads,
             # the check byte carried as the BRIO check bits (spec/wire-format.md §4.6)
@@ -242,6 +257,7 @@ class Encoder:
                                                                           METHOD_TEMPLATE_BRIO, text, ctx, tdict) & 0xFF)
             if len(cand) < len(best):
                 best, method, use_dict = cand, METHOD_TEMPLATE_BRIO, tdict
+                self._tlen = len(best)
         # a small template frame that already shrinks the message this much is rarely beaten:
         # skip the byte-level candidates (they still commit the message); large messages
         # always try them (history matches shrink those far more than 16x)
@@ -267,11 +283,17 @@ class Encoder:
         slot = _slot(n, template_matched)
         full = self._due[slot] == 0
         want = self._pred[slot]
+        rate = self._brio_rate[slot]
         # above brio_max_size ZSTD takes over (BRIO costs about 100 ns per byte), unless it is off
-        if self._brio is not None and (n <= cfg.brio_max_size or not cfg.zstd) and (full or want == _P_BRIO):
+        if self._brio is not None and (n <= cfg.brio_max_size or not cfg.zstd) and (
+                full or want == _P_BRIO or (want == _P_NONE and method != METHOD_RAW and rate > 0
+                                            and (len(best) - (n >> _TRIAL_COST_SHIFT)) * 256 > rate * n)):
             bdict = self._shared.brio is not None
             cand = self._brio.encode(data, _check_of(mcrc_d if bdict else mcrc, instr, METHOD_BRIO, text, ctx,
                                                      bdict) & 0xFF)
+            reached = (len(cand) << 8) // n
+            self._brio_rate[slot] = reached if rate == 0 else rate + ((reached - rate) >> 2)
+            self._blen = len(cand)
             bonus = 0
             if ctx and (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO):
                 bonus = _TEMPLATE_STATE_BONUS + (self._tmpl.state_bonus() if self._tmpl is not None else 0)
@@ -290,6 +312,19 @@ class Encoder:
                 best, method, use_dict = cand, METHOD_BROTLI, False
         self._learn(slot, full, method)
         return best, method, use_dict
+
+    def _measure_saving(self, n: int, templated: bool) -> None:
+        """What the template frame of this message saved over BRIO (its BRIO trial's frame, else the
+        size the slot's BRIO trials reach): the template learner buys DEFINEs with it (rent or buy,
+        codec/templates/state.py RENT_SHIFT).  A first use (no predictions yet) is not counted."""
+        b = self._blen
+        if b < 0:
+            rate = self._brio_rate[_slot(n, True)]
+            if rate == 0:
+                return
+            b = (rate * n) >> 8
+        if self._tmpl is not None:
+            self._tmpl.note_saving(b - self._tlen if templated else 0)
 
     def _commit(self, data: bytes, text: bool, method: int, use_dict: bool, template_payload: bytes | None,
                 mcrc: int, mcrc_d: int, instr: bytes) -> None:

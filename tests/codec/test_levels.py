@@ -174,3 +174,47 @@ def test_a_config_object_takes_its_level_too() -> None:
     assert moved.zstd_level == 9 and moved.window == LEVELS[1]["window"]
     back = CodecConfig.resolve(moved, {"level": 3})
     assert back.window == CodecConfig().window and back.zstd_level == 9
+
+
+def _templated_slot_encoder() -> tuple[Encoder, Decoder, list[str], int]:
+    """An encoder whose templated slot predicts a template frame (template frames won its full
+    trials) and is between full trials; the messages of that slot."""
+    from aura_wire.codec.encoder import _P_NONE, _slot
+
+    enc = Encoder(None, context=True, explore_interval=16)
+    dec = Decoder(None, context=True)
+    msgs = [f"12-03 10:15:{i % 60:02d}.{i * 37 % 1000:03d} I Worker: job {i * 7919 % 100000} done in {i % 97} ms"
+            for i in range(200)]
+    slot = _slot(len(msgs[0].encode()), True)
+    for m in msgs[:60]:
+        assert dec.decode(enc.encode(m)) == m
+    assert enc._pred[slot] == _P_NONE and enc._brio_rate[slot] > 0
+    return enc, dec, msgs[60:], slot
+
+
+def test_a_template_frame_above_the_slots_brio_rate_gets_a_brio_trial() -> None:
+    # between full trials only the predicted method is tried, except BRIO when the template frame is
+    # larger than the frames BRIO reached in the slot (_brio_rate, per 256 message bytes): a trial
+    # updates the rate, so a changed rate shows the trial ran
+    enc, dec, rest, slot = _templated_slot_encoder()
+    tried = 0
+    for m in rest:
+        due = enc._due[slot]
+        enc._brio_rate[slot] = 1  # BRIO "reached" 1/256 of the message: every template frame is above it
+        assert dec.decode(enc.encode(m)) == m
+        if due and enc._pred[slot] == 0:
+            tried += enc._brio_rate[slot] != 1
+    assert tried > 10
+
+
+def test_a_template_frame_below_the_slots_brio_rate_gets_no_extra_trial() -> None:
+    enc, dec, rest, slot = _templated_slot_encoder()
+    skipped = 0
+    for m in rest:
+        due = enc._due[slot]
+        enc._brio_rate[slot] = 1 << 16  # BRIO "needs" 256 bytes per message byte: never worth a trial
+        assert dec.decode(enc.encode(m)) == m
+        if due and enc._pred[slot] == 0:
+            assert enc._brio_rate[slot] == 1 << 16
+            skipped += 1
+    assert skipped > 10

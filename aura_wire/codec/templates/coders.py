@@ -137,6 +137,12 @@ class TemplateEncoder:
         self._last0 = v0
         self._last1 = v1
 
+    def note_saving(self, saved: int) -> None:
+        """Context mode: what the template frame of the message being committed saved over its
+        BRIO frame, in bytes (0 when the template lost); the learner's rent-or-buy rule for DEFINEs
+        runs on it (state.RENT_SHIFT)."""
+        self._state.note_saving(saved if saved > 0 else 0)
+
     def learn(self, data: bytes) -> bytes:
         """Context mode, before the frame is built: the STATE instruction block the learner
         decided for this message (b"" for none).  Always followed by :meth:`commit`."""
