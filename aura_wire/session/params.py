@@ -37,6 +37,7 @@ __all__ = [
     "context_memory",
     "codec_config_with",
     "SERVER_WINDOW",
+    "SERVER_TEMPLATE_BYTES",
     "server_codec_config",
 ]
 
@@ -87,13 +88,28 @@ class ContextParams(NamedTuple):
 #: Cost: about 40 KiB more per connection (encoder and decoder), far below deflate w15's ~295 KiB.
 SERVER_WINDOW: Final = 32768
 
+#: The runtime-template limit (``max_runtime_template_bytes``) a server announces when its
+#: configuration does not choose one: 16 KiB, four times the codec default.  It is a ceiling, not
+#: a size: each encoder starts its own budget at 4 KiB and grows it only to keep templates that
+#: have coded template frames (codec/templates/state.py, BUDGET_START), so connections whose
+#: templates do not pay (large JSON events) stay at 4 KiB and pay nothing for the higher limit.
+#: Logs with many paying formats keep them (Android logs: 0.96x -> 1.08x deflate w15 with the
+#: BRIO trial rule; docs/benchmarks.md).  Cost: up to 12 KiB more per direction, only where used.
+SERVER_TEMPLATE_BYTES: Final = 16384
+
+#: CodecConfig fields the server sets when neither the user nor the chosen level does.
+_SERVER_DEFAULTS: Final = (("window", SERVER_WINDOW), ("max_runtime_template_bytes", SERVER_TEMPLATE_BYTES))
+
 
 def server_codec_config(codec_config: Mapping[str, Any]) -> dict[str, Any]:
     """The codec configuration a server session runs for ``codec_config``: the user's knobs, and
-    :data:`SERVER_WINDOW` as ``window`` unless the user or the chosen ``level`` sets one."""
+    :data:`SERVER_WINDOW` as ``window`` and :data:`SERVER_TEMPLATE_BYTES` as
+    ``max_runtime_template_bytes`` unless the user or the chosen ``level`` sets them."""
     cfg = dict(codec_config)
-    if "window" not in cfg and "window" not in LEVELS.get(int(cfg.get("level", DEFAULT_LEVEL)), {}):
-        cfg["window"] = SERVER_WINDOW
+    preset = LEVELS.get(int(cfg.get("level", DEFAULT_LEVEL)), {})
+    for name, value in _SERVER_DEFAULTS:
+        if name not in cfg and name not in preset:
+            cfg[name] = value
     return cfg
 
 
