@@ -242,7 +242,10 @@ def main() -> None:
                "aura_up": a["up"], "w12_up": w12["up"], "w15_up": w15["up"], "decode_us": decs, "aura_rx_us": arxs,
                "w12_rx_us": p12, "w15_rx_us": p15, "dec_w12": r12, "dec_w15": r15,
                "ok": ok and same_bytes and queued and ext_ok, "context_up": a["page"]["stats"]["sentContextFrames"],
-               "dictionary": a["page"]["stats"]["dictionaryState"]}
+               "dictionary": a["page"]["stats"]["dictionaryState"],
+               "per_message_us": [{"decode": rep[0]["page"]["decodeUs"], "aura_rx": rep[0]["page"]["intervalsUs"],
+                                   "w12_rx": rep[1]["page"]["intervalsUs"], "w15_rx": rep[2]["page"]["intervalsUs"]}
+                                  for rep in r["reps"]]}
         rows.append(row)
         print(f"{name:22} {n:4d} {a['down']:8d} {w12['down'] / a['down']:8.2f} {w15['down'] / a['down']:8.2f} "
               f"{spread(decs, '{:.1f}'):>17} {spread(p12, '{:.1f}'):>17} {spread(p15, '{:.1f}'):>17} "
