@@ -15,6 +15,7 @@ from librt.strings import BytesWriter
 from mypy_extensions import i64
 
 from aura_wire.codec.templates.copy import (
+    COPY_INDEX_AFTER,
     COPY_MIN_VALUE,
     COPY_TRY_COST,
     HistIndex,
@@ -242,11 +243,15 @@ def _write_copy(out: bytearray, content: bytes, q: bool, last: bytes | None, ato
         ref = hist + msg
         atom_ctx.ref = ref
         if hist:
-            # context mode: the history's chains carry over from message to message
+            # context mode: the history's chains carry over from message to message; made once
+            # messages keep trying COPY (COPY_INDEX_AFTER), as it costs state
             if hindex is None:
-                hindex = HistIndex()
-                atom_ctx.hindex = hindex
-            hindex.begin(hist, msg)
+                atom_ctx.copy_messages += 1
+                if atom_ctx.copy_messages >= COPY_INDEX_AFTER:
+                    hindex = HistIndex()
+                    atom_ctx.hindex = hindex
+            if hindex is not None:
+                hindex.begin(hist, msg)
     pieces = _copy_pieces(atom_ctx.content, ref, atom_ctx.hlen + atom_ctx.at, content, last, atom_ctx.kindex,
                           atom_ctx.copy_searches, hindex if atom_ctx.hlen > 0 else None)
     if pieces is None:

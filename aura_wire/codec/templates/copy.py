@@ -87,10 +87,12 @@ class ContentIndex:
         return -1
 
 
+#: The encoder makes its HistIndex once this many messages have tried COPY in context mode.
+COPY_INDEX_AFTER: Final = 16
 #: HistIndex: head-table bits, link ring entries (a power of two: how far back the chains reach),
 #: chain steps before a lookup falls back to bytes.rfind, and the position where the absolute
 #: coordinates are rebased.
-_HBITS: Final = 12
+_HBITS: Final = 11
 _HRING: Final = 8192
 _HSTEPS: Final = 48
 _HREBASE: Final = 1 << 30

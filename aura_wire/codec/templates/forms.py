@@ -72,7 +72,7 @@ class AtomCtx:
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
     __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
-                 "msg", "ref", "hlen", "at", "kindex", "copy_searches", "hindex")
+                 "msg", "ref", "hlen", "at", "kindex", "copy_searches", "hindex", "copy_messages")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
         self.strings = strings
@@ -101,6 +101,7 @@ class AtomCtx:
         #: encoder only, context mode: where the 6-byte strings of ``hist`` ++ ``msg`` occur, kept
         #: across messages (made when a value first tries COPY)
         self.hindex: HistIndex | None = None
+        self.copy_messages: i64 = 0  # messages that tried COPY while there was no hindex
 
     def commit_history(self, data: bytes) -> None:
         """Encoder, context mode: ``data`` joins the message history H (every committed message)."""
