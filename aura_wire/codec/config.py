@@ -44,7 +44,8 @@ DEFAULT_LEVEL = 3
 #: directions on the corpora, 236 KiB at most for level 3 on a server; permessage-deflate w12 holds
 #: 43 KiB and level 1 beats its ratio 1.9x on the geomean; benchmarks/level_state.py) and the
 #: cheapest trials.  What remains: the template state (6 KiB of predictions per direction, a mirrored
-#: constant) and the encoder's COPY search index (32 KiB whatever the window).
+#: constant), the encoder's COPY search index (24 KiB whatever the window) and its ZSTD history
+#: kept compressed at rest (``zstd_raw_history``).
 #: 2 "fast": full state, cheap trials; 3 "default": the
 #: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
 #: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
@@ -52,7 +53,7 @@ LEVELS: dict[int, dict[str, Any]] = {
     1: {"window": 2048, "zstd_window": 8192, "template_brio_window": 512, "brio_search_ring": 0,
         "max_runtime_templates": 16, "max_runtime_template_bytes": 1024,
         "explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12,
-        "brotli": False, "fuzzy_templates": False},
+        "brotli": False, "fuzzy_templates": False, "zstd_raw_history": False},
     2: {"explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12, "brotli": False},
     3: {},
     4: {"explore_interval": 0, "brio_max_size": 1 << 31, "copy_searches": 24, "zstd_table_log": 0,
@@ -82,8 +83,8 @@ class CodecConfig:
     * ``window`` (8192): context-mode BRIO history kept per direction, in bytes.
     * ``zstd_window`` (32768): context-mode history of large messages (those of
       ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; the
-      encoder keeps it compressed at rest, the decoder raw (up to this many bytes: compressing
-      every large message would cost the decoder more than inflating it).
+      decoder keeps it raw (up to this many bytes: compressing every large message would cost
+      the decoder more than inflating it), the encoder too unless ``zstd_raw_history`` is off.
     * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
     * ``brio_search_ring`` (4096): links kept between frames by the BRIO encoder's match
       search (2 bytes each); 0 rebuilds the search per frame: 8 KiB less per connection,
@@ -118,6 +119,10 @@ class CodecConfig:
       is built for each trial (0: zstd's for ``zstd_level``).
     * ``brio_probe_every``: the BRIO encoder parses twice (both nominal prices) every this
       many frames (0: never).
+    * ``zstd_raw_history`` (True; level 1: False): the encoder keeps its ZSTD history raw (up to
+      ``zstd_window`` bytes) rather than compressed at rest: each ZSTD trial reads all of it, and
+      decompressing it then plus compressing every large message at commit cost DevTools events
+      11 % of their encode time.
     """
 
     min_compression_size: int = 8
@@ -147,6 +152,7 @@ class CodecConfig:
     copy_searches: int = 4
     zstd_table_log: int = 14
     brio_probe_every: int = 0
+    zstd_raw_history: bool = True
     #: the fields given explicitly (from_mapping, resolve): the level's preset leaves them alone
     _explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -186,7 +192,7 @@ class CodecConfig:
         if not (0.0 <= self.slow_method_margin < 1.0):
             raise ConfigError(f"slow_method_margin must be in [0, 1), got {self.slow_method_margin!r}",
                               field="slow_method_margin")
-        for name in ("zstd", "brotli", "brio", "templates", "fuzzy_templates"):
+        for name in ("zstd", "brotli", "brio", "templates", "fuzzy_templates", "zstd_raw_history"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be a bool", field=name)
 

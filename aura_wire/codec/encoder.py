@@ -130,7 +130,7 @@ class Encoder:
         self._tlen = 0
         self._blen = -1
         if context and cfg.zstd:
-            self._zhist = ZstdHistory(cfg.zstd_window, cfg.zstd_history_min_size, cfg.zstd_level, self._shared.zstd_rest)
+            self._zhist = self._shared.zstd_history(cfg, raw=cfg.zstd_raw_history)
         if cfg.brio:
             self._brio = BrioEncoder(self._shared.brio, context=context, window=cfg.window,
                                      search_ring=cfg.brio_search_ring, probe_every=cfg.brio_probe_every)
