@@ -123,6 +123,8 @@ class CodecConfig:
       ``zstd_window`` bytes) rather than compressed at rest: each ZSTD trial reads all of it, and
       decompressing it then plus compressing every large message at commit cost DevTools events
       11 % of their encode time.
+    * ``regime_bonus`` (True): a template frame may lose to BRIO by what refreshing its template's
+      slot predictions is measured to save later (TemplateEncoder.regime_bonus).
     """
 
     min_compression_size: int = 8
@@ -153,6 +155,7 @@ class CodecConfig:
     zstd_table_log: int = 14
     brio_probe_every: int = 0
     zstd_raw_history: bool = True
+    regime_bonus: bool = True
     #: the fields given explicitly (from_mapping, resolve): the level's preset leaves them alone
     _explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 

@@ -227,7 +227,7 @@ class Encoder:
         if ctx and self._tlen > 0 and self._tmpl is not None and not self._tmpl.unprimed():
             self._measure_saving(n, templated)
         if ctx:
-            self._commit(data, text, method, use_dict, template_payload, mcrc, mcrc_d, instr)
+            self._commit(data, text, method, use_dict, template_payload, mcrc, mcrc_d, instr, 1 + len(best))
         hdr = pack_header(method, text, ctx, use_dict)
         if instr:
             frame = bytes([STATE_HEADER | (hdr & STATE_COPIED_FLAGS)]) + instr + bytes([hdr]) + best
@@ -295,8 +295,10 @@ class Encoder:
             self._brio_rate[slot] = reached if rate == 0 else rate + ((reached - rate) >> 2)
             self._blen = len(cand)
             bonus = 0
-            if ctx and (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO):
-                bonus = _TEMPLATE_STATE_BONUS + (self._tmpl.state_bonus() if self._tmpl is not None else 0)
+            if ctx and (method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO) and self._tmpl is not None:
+                bonus = _TEMPLATE_STATE_BONUS + self._tmpl.state_bonus()
+                if cfg.regime_bonus:
+                    bonus = max(bonus, self._tmpl.regime_bonus(len(best), len(cand)))
             if len(cand) + bonus < len(best):
                 best, method, use_dict = cand, METHOD_BRIO, bdict
         if (cfg.zstd and (n >= cfg.zstd_min_size or self._brio is None or n > cfg.brio_max_size)
@@ -327,8 +329,9 @@ class Encoder:
             self._tmpl.note_saving(b - self._tlen if templated else 0)
 
     def _commit(self, data: bytes, text: bool, method: int, use_dict: bool, template_payload: bytes | None,
-                mcrc: int, mcrc_d: int, instr: bytes) -> None:
-        """Context mode: every state the peer's decoder keeps follows the frame just built (spec §5.2)."""
+                mcrc: int, mcrc_d: int, instr: bytes, size: int) -> None:
+        """Context mode: every state the peer's decoder keeps follows the frame just built (spec §5.2);
+        ``size``: that frame's bytes without its instructions."""
         templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
         self._check = _check_of(mcrc_d if use_dict else mcrc, instr, method, text, True, use_dict)
         if self._zhist is not None:
@@ -338,7 +341,7 @@ class Encoder:
         elif self._tmpl is not None:
             self._hist = trim_history(self._hist, data, self.config.window)
         if self._tmpl is not None:
-            self._tmpl.commit(data, templated)
+            self._tmpl.commit(data, templated, size)
         if self._template_brio is not None and templated and template_payload is not None:
             self._template_brio.commit(template_payload, method == METHOD_TEMPLATE_BRIO)
 

@@ -24,6 +24,15 @@ from aura_wire.codec.templates.state import _Match, _State
 
 #: Most bytes a template frame may lose to BRIO to keep the text predictions fresh (state_bonus).
 _BONUS_MAX: Final = 3
+#: regime_bonus: the template frames a refresh is expected to pay for, the most bytes it may cost,
+#: and the per-template statistics kept (encoder memory).
+_REGIME_HORIZON: Final = 4
+_REGIME_MAX: Final = 16
+_REGIME_TEMPLATES: Final = 256
+#: ... and while a template's frames go BRIO, every ``_REGIME_PROBE``-th may lose by
+#: ``_REGIME_PROBE_BONUS`` to measure its template frames with fresh predictions.
+_REGIME_PROBE: Final = 8
+_REGIME_PROBE_BONUS: Final = 16
 
 
 class TemplateEncoder:
@@ -59,6 +68,9 @@ class TemplateEncoder:
         self._fresh = False
         self._last0: bytes | None = None
         self._last1: bytes | None = None
+        # regime_bonus: per template id [template frame size when its state was fresh, BRIO frame
+        # size (both EWMA, 1/16 bytes), its last occurrence went as a template frame (0/1)]
+        self._regime: dict[int, list[int]] = {}
 
     def encode(self, data: bytes, text: bool, hist: bytes = b"") -> bytes | None:
         """Return the TEMPLATE payload for ``data``, or None when no template applies.
@@ -115,6 +127,40 @@ class TemplateEncoder:
         d = self._stale_cost >> 2
         return _BONUS_MAX if d > _BONUS_MAX else d
 
+    def regime_bonus(self, template_frame: int, brio_frame: int) -> int:
+        """Context mode: bytes a template frame of the trial's message may lose to the BRIO frame.
+
+        A template's slot predictions follow only its template frames (spec/templates.md §5.1), so a
+        stream can settle in a BRIO regime where stale predictions make every template frame lose,
+        although template frames with fresh predictions would win (OpenSSH logs: 5 bytes against
+        8, where a stale template frame takes 20).  Per template this measures (EWMA) its template
+        frame when its state was fresh, and its BRIO frame; when the fresh template frame is the
+        smaller, a refresh pays that difference on each of the next template frames: the bonus is
+        ``_REGIME_HORIZON`` times it, capped.  While a template's messages go BRIO, every
+        ``_REGIME_PROBE``-th is a probe (a template frame unless BRIO wins by 16 bytes), so the
+        fresh size is measured again.  Measured at level 4 (first 600 coded messages): OpenSSH
+        logs +15.4 %, Android +0.2 %, DevTools +0.5 %, HDFS -0.6 %, Binance -0.3 %, the others
+        +-0.1 %; level 3 tries BRIO less often (method prediction): OpenSSH +0.3 %, HDFS +0.7 %.
+        """
+        m = self._trial_match
+        if m is None:
+            return 0
+        reg = self._regime.get(m.tid)
+        if reg is None:
+            if len(self._regime) >= _REGIME_TEMPLATES:
+                del self._regime[next(iter(self._regime))]
+            reg = self._regime[m.tid] = [-1, brio_frame << 4, 0, 0]
+        else:
+            reg[1] += ((brio_frame << 4) - reg[1]) >> 2
+        if reg[2] and (self._fresh or m.tmpl.kind != KIND_TEXT):
+            reg[0] = template_frame << 4 if reg[0] < 0 else reg[0] + (((template_frame << 4) - reg[0]) >> 1)
+        if not reg[2]:
+            reg[3] += 1
+            if reg[3] % _REGIME_PROBE == 0 or reg[0] < 0:
+                return _REGIME_PROBE_BONUS  # probe: measure this template's frames with fresh predictions
+        gain = (reg[1] - reg[0]) * _REGIME_HORIZON >> 4
+        return 0 if gain <= 0 else _REGIME_MAX if gain > _REGIME_MAX else gain
+
     def _observe(self, m: _Match | None) -> None:
         """At commit: measure what a stale prev_text cost this message (see state_bonus), then
         remember its first two values."""
@@ -152,9 +198,10 @@ class TemplateEncoder:
         self._learned = self._state.learn(data, self._match_for(data))
         return self._learned
 
-    def commit(self, data: bytes, exact: bool) -> None:
+    def commit(self, data: bytes, exact: bool, size: int = -1) -> None:
         """Context mode: commit a context frame; ``exact``: it was sent as this encoder's exact
-        TEMPLATE payload (spec/templates.md §5.1)."""
+        TEMPLATE payload (spec/templates.md §5.1); ``size``: the frame's bytes without its
+        instructions (-1: unknown), what a template learned from this message must beat."""
         if not self._state.context:
             return
         data = bytes(data)
@@ -166,12 +213,17 @@ class TemplateEncoder:
         m = self._match_for(data) if exact else None
         if tm is not None:
             self._state.note_use(tm.tid, m is not None)
+            reg = self._regime.get(tm.tid)
+            if reg is not None:
+                reg[2] = 1 if m is not None else 0
+                if m is not None:
+                    reg[3] = 0
         self._fresh = m is not None and m.tmpl.kind == KIND_TEXT
         self._trial_data = None
         self._trial_match = None
         self.last_instructions = self._learned or b""
         self._learned = None
-        self._state.commit(data, m)
+        self._state.commit(data, m, size)
 
     def memory_bytes(self) -> int:
         hindex = self._state.atom_ctx.hindex

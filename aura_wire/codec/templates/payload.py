@@ -90,6 +90,17 @@ def encode_match(m: _Match, data: bytes, st: _State) -> bytes | None:
     return bytes(out)
 
 
+def trial_size(m: _Match, data: bytes, st: _State) -> int:
+    """The payload size of ``m`` (the encoder's DEFINE gate), leaving the trial caches alone; a
+    large number when the template cannot code ``data``."""
+    saved = (st.trial_match, st.trial_mask, st.trial_c0, st.trial_c1)
+    try:
+        sc = _slot_code(m, data, st)
+    finally:
+        st.trial_match, st.trial_mask, st.trial_c0, st.trial_c1 = saved
+    return 1 << 30 if sc is None else 1 + len(sc[1])
+
+
 def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] | None,
                  starts: list[int], copy: bool = True) -> bytearray | None:
     """The slots coded without a mask; ``starts`` receives each slot's offset, then the end.

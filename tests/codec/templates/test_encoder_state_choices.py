@@ -1,13 +1,20 @@
 """The encoder's choices about template state that cost or save bytes (no wire rule involved):
-when a learned shape is DEFINEd (state.WIN_MIN) and how much a template frame may lose to BRIO to
-keep the text predictions fresh (TemplateEncoder.state_bonus).  Round trips use the real Decoder."""
+when a learned shape is DEFINEd (state.WIN_MIN, _State._pays) and how much a template frame may lose
+to BRIO to keep the predictions fresh (TemplateEncoder.state_bonus, regime_bonus).  Round trips use the real Decoder."""
 
 from __future__ import annotations
 
 import json
 
 from aura_wire import Decoder, Encoder
-from aura_wire.codec.templates.coders import _BONUS_MAX, TemplateEncoder
+from aura_wire.codec.templates.coders import (
+    _BONUS_MAX,
+    _REGIME_HORIZON,
+    _REGIME_MAX,
+    _REGIME_PROBE,
+    _REGIME_PROBE_BONUS,
+    TemplateEncoder,
+)
 from aura_wire.codec.templates.section import Template
 from aura_wire.codec.templates.state import DEFINE_PROBE, WIN_MIN, _Match, _State
 
@@ -70,7 +77,25 @@ def test_held_defines_round_trip() -> None:
     msgs = [_shape(i % 30).decode() for i in range(200)]
     for m in msgs:
         assert dec.decode(enc.encode(m)) == m
-    assert enc._tmpl is not None and enc._tmpl._state.held > 0
+    st = enc._tmpl._state if enc._tmpl is not None else None
+    assert st is not None and st.held + st.gated > 0
+
+
+def test_define_gate_needs_the_template_to_beat_the_first_frame() -> None:
+    data = _shape(1)
+    for first, defined in ((3, False), (10_000, True)):
+        st = _State(None, True, 8, 4096)
+        assert st.learn(data, None) == b""  # first sight: a candidate, no DEFINE
+        st.commit(data, None, first)  # the frame that message went as
+        assert bool(st.learn(data, None)) == defined
+        st.commit(data, None, first)
+        assert len(st.runtime) == (1 if defined else 0) and st.gated == (0 if defined else 1)
+    # the vectors' encoder (hold_defines off) and an unknown frame size define as before
+    for st, size in ((_State(None, True, 8, 4096), -1), (_State(None, True, 8, 4096), 3)):
+        st.hold_defines = size < 0
+        st.learn(data, None)
+        st.commit(data, None, size)
+        assert st.learn(data, None)
 
 
 def _text_match(enc: TemplateEncoder, v0: bytes, v1: bytes) -> _Match:
@@ -106,6 +131,27 @@ def test_state_bonus_measures_stale_predictions() -> None:
         enc._observe(m)
         enc._fresh = False
     assert enc.state_bonus() == 0
+
+
+def test_regime_bonus_measures_fresh_template_frames() -> None:
+    enc = TemplateEncoder(None, context=True)
+    m = _text_match(enc, b"10", b"10:00:01")
+    # never a template frame yet: probe (may lose by 16) to measure one with fresh predictions
+    assert enc.regime_bonus(20, 8) == _REGIME_PROBE_BONUS
+    reg = enc._regime[m.tid]
+    reg[2] = 1  # it went as a template frame
+    enc._fresh = True
+    # fresh template frames of 5 against BRIO frames of about 8: worth a refresh, capped
+    assert enc.regime_bonus(5, 8) == min(_REGIME_MAX, _REGIME_HORIZON * (reg[1] - reg[0]) >> 4) > 0
+    # fresh template frames that lose to BRIO: no bonus; a stale one probes again only now and then
+    for _ in range(8):
+        enc.regime_bonus(12, 6)
+    assert enc.regime_bonus(12, 6) == 0
+    reg[2] = 0
+    bonuses = [enc.regime_bonus(20, 6) for _ in range(2 * _REGIME_PROBE)]
+    assert bonuses.count(_REGIME_PROBE_BONUS) == 2 and bonuses.count(0) == 2 * _REGIME_PROBE - 2
+    enc._trial_match = None
+    assert enc.regime_bonus(20, 6) == 0
 
 
 def test_state_bonus_only_for_text_templates() -> None:
