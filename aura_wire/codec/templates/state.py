@@ -380,16 +380,15 @@ class _State(TemplateState):
         for cid in self.cand_text.get(n, ()):
             t = self.cands[cid]
             if text_matches(t, toks, seps):
-                if self._rent_paid(cid, t, None) and self._pays(cid, t, data, None, toks, seps):
+                if self._rent_paid(cid, t, None):
                     self._drop_cand(cid)
                     self._add_runtime(t, data, None)
                 return
             nt = _generalised(t, toks, seps)
             if nt is not None:
                 rent = self.cand_rent.get(cid, 0)
-                pays = self._rent_paid(-1, nt, None, rent) and self._pays(cid, nt, data, None, toks, seps)
                 self._drop_cand(cid)
-                if pays:
+                if self._rent_paid(-1, nt, None, rent):
                     self._add_runtime(nt, data, None)
                 else:  # the generalised shape stays a candidate with the rent run up
                     self._add_cand(nt)
@@ -415,16 +414,16 @@ class _State(TemplateState):
                 ltoks.append(tok)
         self._add_cand(Template.text(ltoks, slot, pre, suf, list(seps)))
 
-    def _pays(self, cid: int, t: Template, data: bytes, hs: list[Node] | None,
-              toks: list[bytes] | None = None, seps: list[int] | None = None) -> bool:
-        """DEFINE gate: a candidate seen again is defined only when its template codes this message
-        (without predictions, as a new template would) plus the DEFINE itself in fewer bytes than
-        the frame of the message it was learned from; else it stays a candidate, and so is not
-        defined while its shape keeps losing.  Large JSON events that BRIO/ZSTD code against the
-        previous event of the same shape (webhooks) made DEFINEs about 10 % of the wire for
-        templates that never won a frame.  Measured at level 4 (first 500-600 coded messages, one
-        dictionary): webhooks +9.3 %, DevTools +2.2 %, LLM stream +3.2 %, chat +1.4 %, Android
-        +1.3 %, the others unchanged.  One trial payload per candidate seen again, no more.
+    def _pays(self, cid: int, t: Template, data: bytes, hs: list[Node]) -> bool:
+        """DEFINE gate for JSON shapes, beside rent or buy: a candidate seen again is defined only
+        when its template codes this message (without predictions, as a new template would) plus
+        the DEFINE itself in fewer bytes than the frame of the message it was learned from; else it
+        stays a candidate.  Large JSON events that BRIO/ZSTD code against the previous event of the
+        same shape (webhooks) made DEFINEs about 10 % of the wire for templates that never won a
+        frame.  Measured at level 4 (first 500 coded messages, one dictionary, before rent or
+        buy): webhooks +9.3 %, DevTools +2.2 %, LLM stream +3.2 %.  Not for text shapes: a log
+        format's first template frames (no predictions yet) rarely beat its first BRIO frame,
+        but its later ones do.  One trial payload per candidate seen again.
         """
         if not self.hold_defines:
             return True
@@ -434,13 +433,8 @@ class _State(TemplateState):
         from aura_wire.codec.templates.payload import trial_size
 
         body = bytearray()  # the DEFINE itself (its k costs about the same as the real one's)
-        if hs is not None:
-            m = _Match(-1, t, [data[n.start:n.end] for n in hs], hs, [])
-            write_define_json(body, 0, [(n.start, n.end) for n in hs])
-        else:
-            assert toks is not None and seps is not None
-            m = self._text_match_obj(-1, t, toks, seps)
-            write_define_text(body, 0, t)
+        write_define_json(body, 0, [(n.start, n.end) for n in hs])
+        m = _Match(-1, t, [data[n.start:n.end] for n in hs], hs, [])
         if trial_size(m, data, self) + len(body) < first:
             return True
         self.gated += 1
