@@ -16,7 +16,7 @@ from aura_wire.codec.templates.context import (
     LAST_BUDGET_BYTES,
 )
 from aura_wire.codec.templates.fuzzy import encode_fuzzy
-from aura_wire.codec.templates.payload import encode_match
+from aura_wire.codec.templates.payload import encode_match, trial_size
 from aura_wire.codec.templates.render import TemplateDecoder
 from aura_wire.codec.templates.section import KIND_TEXT, TemplateSet
 from aura_wire.codec.templates.state import _Match, _State
@@ -48,6 +48,7 @@ class TemplateEncoder:
         # hold DEFINEs back while runtime templates go unused (state.WIN_MIN); the spec vectors that
         # exercise eviction are made with it off, so that unused templates are defined and evicted
         self._state.hold_defines = hold_defines
+        self._state.trial_size = trial_size
         # COPY's shared content K (spec §4.1.1): only with the dictionary's templates (frame flag D)
         atom_ctx = self._state.atom_ctx
         atom_ctx.content = bytes(content) if templates is not None else b""

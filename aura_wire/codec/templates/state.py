@@ -9,6 +9,7 @@ these heuristics may change without a new wire version.  No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from aura_wire.codec.templates.context import (
@@ -124,6 +125,8 @@ class _State(TemplateState):
         self.cand_size: dict[int, int] = {}
         self.new_cand = -1
         self.gated = 0
+        #: the payload size of a match (payload.trial_size, set by TemplateEncoder; None: no gate)
+        self.trial_size: Callable[[_Match, bytes, _State], int] | None = None
         # see WIN_MIN; rt_used: the live runtime templates that coded a template frame
         self.hold_defines = True
         self.budget = min(max_bytes, BUDGET_START)
@@ -430,8 +433,9 @@ class _State(TemplateState):
         first = self.cand_size.get(cid, -1)
         if first < 0:
             return True
-        from aura_wire.codec.templates.payload import trial_size
-
+        trial_size = self.trial_size
+        if trial_size is None:
+            return True
         body = bytearray()  # the DEFINE itself (its k costs about the same as the real one's)
         write_define_json(body, 0, [(n.start, n.end) for n in hs])
         m = _Match(-1, t, [data[n.start:n.end] for n in hs], hs, [])

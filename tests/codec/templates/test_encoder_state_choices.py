@@ -15,6 +15,7 @@ from aura_wire.codec.templates.coders import (
     _REGIME_PROBE_BONUS,
     TemplateEncoder,
 )
+from aura_wire.codec.templates.payload import trial_size
 from aura_wire.codec.templates.section import Template
 from aura_wire.codec.templates.state import DEFINE_PROBE, WIN_MIN, _Match, _State
 
@@ -85,6 +86,7 @@ def test_define_gate_needs_the_template_to_beat_the_first_frame() -> None:
     data = _shape(1)
     for first, defined in ((3, False), (10_000, True)):
         st = _State(None, True, 8, 4096)
+        st.trial_size = trial_size  # as TemplateEncoder sets it
         assert st.learn(data, None) == b""  # first sight: a candidate, no DEFINE
         st.commit(data, None, first)  # the frame that message went as
         assert bool(st.learn(data, None)) == defined
@@ -92,6 +94,7 @@ def test_define_gate_needs_the_template_to_beat_the_first_frame() -> None:
         assert len(st.runtime) == (1 if defined else 0) and st.gated == (0 if defined else 1)
     # the vectors' encoder (hold_defines off) and an unknown frame size define as before
     for st, size in ((_State(None, True, 8, 4096), -1), (_State(None, True, 8, 4096), 3)):
+        st.trial_size = trial_size
         st.hold_defines = size < 0
         st.learn(data, None)
         st.commit(data, None, size)
