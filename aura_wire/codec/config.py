@@ -40,12 +40,14 @@ DEFAULT_LEVEL = 3
 
 #: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
 #: 1 "lean": the smallest state (BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a
-#: quarter of the runtime templates, no BRIO search ring: 61-100 KiB per connection with both
-#: directions on the corpora, 236 KiB at most for level 3 on a server; permessage-deflate w12 holds
-#: 43 KiB and level 1 beats its ratio 1.9x on the geomean; benchmarks/level_state.py) and the
-#: cheapest trials.  What remains: the template state (6 KiB of predictions per direction, a mirrored
-#: constant), the encoder's COPY search index (24 KiB whatever the window) and its ZSTD history
-#: kept compressed at rest (``zstd_raw_history``).
+#: quarter of the runtime templates, no BRIO search ring, ZSTD histories compressed at rest
+#: (``zstd_raw_history``): 96-196 KiB per connection with both directions on the corpora as
+#: tracemalloc sees it (memory_bytes() counts objects as they are held since issue 17: the
+#: earlier 61-100 KiB counted history bytes only), 370 KiB at most for level 3 on a server;
+#: permessage-deflate w12 holds 43 KiB and level 1 beats its ratio 1.9x on the geomean;
+#: benchmarks/level_state.py) and the cheapest trials.  What remains: the template state (6 KiB of
+#: predicted values per direction, a mirrored constant, held as lists of bytes objects: about 30 KiB
+#: per side on DevTools events), the recent strings and the template candidate pool.
 #: 2 "fast": full state, cheap trials; 3 "default": the
 #: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
 #: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
@@ -83,8 +85,8 @@ class CodecConfig:
     * ``window`` (8192): context-mode BRIO history kept per direction, in bytes.
     * ``zstd_window`` (32768): context-mode history of large messages (those of
       ``zstd_history_min_size`` bytes or more) that ZSTD frames may refer to; the
-      decoder keeps it raw (up to this many bytes: compressing every large message would cost
-      the decoder more than inflating it), the encoder too unless ``zstd_raw_history`` is off.
+      peers keep it raw (up to this many bytes: compressing every large message would cost
+      the decoder more than inflating it) unless ``zstd_raw_history`` is off.
     * ``zstd_history_min_size`` (512): messages at least this long enter the ZSTD history.
     * ``brio_search_ring`` (4096): links kept between frames by the BRIO encoder's match
       search (2 bytes each); 0 rebuilds the search per frame: 8 KiB less per connection,
@@ -119,8 +121,9 @@ class CodecConfig:
       is built for each trial (0: zstd's for ``zstd_level``).
     * ``brio_probe_every``: the BRIO encoder parses twice (both nominal prices) every this
       many frames (0: never).
-    * ``zstd_raw_history`` (True; level 1: False): the encoder keeps its ZSTD history raw (up to
-      ``zstd_window`` bytes) rather than compressed at rest: each ZSTD trial reads all of it, and
+    * ``zstd_raw_history`` (True; level 1: False): the encoder and the decoder keep their ZSTD
+      history raw (up to ``zstd_window`` bytes) rather than compressed at rest (frames are the
+      same either way): each ZSTD trial reads all of it, and
       decompressing it then plus compressing every large message at commit cost DevTools events
       11 % of their encode time.
     * ``regime_bonus`` (True): a template frame may lose to BRIO by what refreshing its template's

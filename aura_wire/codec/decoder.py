@@ -110,7 +110,9 @@ class Decoder:
             content=self._shared.copy_content,
         )
         if context:
-            self._zhist = self._shared.zstd_history(cfg, raw=True)
+            # raw (about zstd_window bytes; no compression per committed message) unless
+            # zstd_raw_history is off (the lean level, whose point is memory)
+            self._zhist = self._shared.zstd_history(cfg, raw=cfg.zstd_raw_history)
             self._brio = BrioDecoder(self._shared.brio, context=True, window=cfg.window)
             if cfg.template_brio_window > 0:
                 self._template_brio = BrioDecoder(self._shared.template_brio, context=True, window=cfg.template_brio_window)

@@ -222,6 +222,9 @@ class TemplateEncoder:
         self._fresh = m is not None and m.tmpl.kind == KIND_TEXT
         self._trial_data = None
         self._trial_match = None
+        # the history given to encode() (learn's DEFINE gate codes the trial again with it): kept
+        # past the message, it would hold a second copy once the encoder's history is a new object
+        self._state.atom_ctx.hist = b""
         self.last_instructions = self._learned or b""
         self._learned = None
         self._state.commit(data, m, size)

@@ -89,19 +89,20 @@ class ContentIndex:
 
 #: The encoder makes its HistIndex once this many messages have tried COPY in context mode.
 COPY_INDEX_AFTER: Final = 16
-#: HistIndex: head-table bits, link ring entries (a power of two: how far back the chains reach),
-#: chain steps before a lookup falls back to bytes.rfind, and the position where the absolute
-#: coordinates are rebased.
-_HBITS: Final = 11
+#: HistIndex: link ring entries at most and at least (powers of two: how far back the chains
+#: reach; the ring grows with the history, so a small window holds a small index), chain steps
+#: before a lookup falls back to bytes.rfind, and the position where the absolute coordinates are
+#: rebased.  The head table has a quarter as many entries as the ring (11 bits at 8192).
 _HRING: Final = 8192
+_HRING_MIN: Final = 1024
 _HSTEPS: Final = 48
 _HREBASE: Final = 1 << 30
 #: HistIndex: bytes of the history's end kept to check that a ``ref`` continues it.
 _TAIL: Final = 16
 
 
-def _h6(b: bytes, j: i64) -> i64:
-    """Hash of the 6 bytes at ``b[j]`` (COPY_MIN_RUN) to _HBITS bits."""
+def _h6(b: bytes, j: i64, mask: i64) -> i64:
+    """Hash of the 6 bytes at ``b[j]`` (COPY_MIN_RUN), masked to the head table's ``mask``."""
     b0: i64 = b[j]
     b1: i64 = b[j + 1]
     b2: i64 = b[j + 2]
@@ -110,7 +111,7 @@ def _h6(b: bytes, j: i64) -> i64:
     b5: i64 = b[j + 5]
     lo: i64 = b0 | (b1 << 8) | (b2 << 16)
     hi: i64 = b3 | (b4 << 8) | (b5 << 16)
-    return (((lo * 2654435761) ^ (hi * 2246822519)) >> 20) & ((1 << _HBITS) - 1)
+    return (((lo * 2654435761) ^ (hi * 2246822519)) >> 20) & mask
 
 
 class HistIndex:
@@ -121,13 +122,16 @@ class HistIndex:
     chains keep across messages (positions are absolute in the direction's stream), so each
     byte is hashed once, when a lookup first needs it.  A lookup falls back to ``rfind`` over
     the part of ``ref`` its chain does not cover (older than the ring, or after _HSTEPS steps):
-    the answer is always the same as ``rfind``'s.
+    the answer is always the same as ``rfind``'s.  The ring covers the history (``window``
+    bytes) up to _HRING positions: it starts at _HRING_MIN and grows when a longer history comes.
     """
 
     def __init__(self) -> None:
-        self.head: vec[i32] = _filled32(1 << _HBITS, -1)
-        # link[p % _HRING]: distance from position p to the previous one of its chain (0: none)
-        self.link: vec[i16] = _filled16(_HRING, 0)
+        self.ring: i64 = _HRING_MIN
+        self.hmask: i64 = (_HRING_MIN >> 2) - 1
+        self.head: vec[i32] = _filled32(_HRING_MIN >> 2, -1)
+        # link[p % ring]: distance from position p to the previous one of its chain (0: none)
+        self.link: vec[i16] = _filled16(_HRING_MIN, 0)
         #: absolute position of the end of the committed history, and its last bytes
         self.pos: i64 = 0
         self.tail: bytes = b""
@@ -146,11 +150,22 @@ class HistIndex:
         hl: i64 = len(hist)
         if not hist.endswith(self.tail) or hl > self.pos:
             # not the history committed here (a caller that skipped commit): start afresh
-            self.pos += hl + _HRING
+            self.pos += hl + self.ring
             self.tail = hist[-_TAIL:]
             self.done = self.pos - hl
+        ring = self.ring
+        if hl > ring and ring < _HRING:
+            # a longer history than the ring covers: a larger index, built afresh (ref is
+            # indexed again from its start when a lookup needs it)
+            while ring < hl and ring < _HRING:
+                ring <<= 1
+            self.ring = ring
+            self.hmask = (ring >> 2) - 1
+            self.head = _filled32(ring >> 2, -1)
+            self.link = _filled16(ring, 0)
+            self.done = self.pos - hl
         if self.pos + len(msg) >= _HREBASE:
-            self.head = _filled32(1 << _HBITS, -1)
+            self.head = _filled32(self.hmask + 1, -1)
             self.pos = hl
             self.done = 0
         self.base = self.pos - hl
@@ -161,18 +176,21 @@ class HistIndex:
         """Index the positions of ``ref`` below ``upto`` (relative) not yet indexed."""
         base = self.base
         j: i64 = self.done - base
-        if j < upto - _HRING:
-            j = upto - _HRING  # older positions would be overwritten in the ring at once
+        ring = self.ring
+        if j < upto - ring:
+            j = upto - ring  # older positions would be overwritten in the ring at once
         head = self.head
         link = self.link
+        hmask = self.hmask
+        rmask: i64 = ring - 1
         while j < upto:
-            h = _h6(ref, j)
+            h = _h6(ref, j, hmask)
             p: i64 = j + base
             q: i64 = i64(head[h])
             d: i64 = p - q
-            if q < 0 or d >= _HRING:
+            if q < 0 or d >= ring:
                 d = 0
-            link[p & (_HRING - 1)] = i16(d)
+            link[p & rmask] = i16(d)
             head[h] = i32(p)
             j += 1
         if upto + base > self.done:
@@ -188,11 +206,12 @@ class HistIndex:
             self._index(ref, upto)
         base = self.base
         # the oldest position whose link is still in the ring
-        low: i64 = self.done - _HRING + 1
+        rmask: i64 = self.ring - 1
+        low: i64 = self.done - rmask
         if low < base:
             low = base
         # the chain visits every indexed position >= low whose 6 bytes hash like s's, newest first
-        p: i64 = i64(self.head[_h6(s, 0)])
+        p: i64 = i64(self.head[_h6(s, 0, self.hmask)])
         steps: i64 = 0
         while p >= low:
             r: i64 = p - base
@@ -202,7 +221,7 @@ class HistIndex:
                 steps += 1
                 if steps >= _HSTEPS:
                     return ref.rfind(s, 0, r + m - 1)  # the occurrences starting before r
-            d: i64 = i64(self.link[p & (_HRING - 1)])
+            d: i64 = i64(self.link[p & rmask])
             if d == 0:
                 break  # no earlier position in the ring (none, or one older than low)
             p -= d
@@ -214,7 +233,7 @@ class HistIndex:
         return ref.rfind(s, 0, lim)
 
     def memory_bytes(self) -> int:
-        return 4 * (1 << _HBITS) + 2 * _HRING + _TAIL
+        return 4 * (self.hmask + 1) + 2 * self.ring + _TAIL
 
 
 def _filled32(n: i64, value: i64) -> vec[i32]:

@@ -202,7 +202,10 @@ class TemplateDecoder:
         """
         st = self._state
         st.atom_ctx.hist = hist if st.context else b""
-        return decode_payload(st, bytes(payload), max_size)
+        try:
+            return decode_payload(st, bytes(payload), max_size)
+        finally:
+            st.atom_ctx.hist = b""  # the decoder's history: no second copy once it commits the message
 
     def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes = b"", instructions: bytes = b"") -> bytes:
         """Decode one payload and commit it at once, then apply the ``instructions`` block sent with
