@@ -399,8 +399,17 @@ class TemplateState:
         return self.lasts.get((tid, key))
 
     def memory_bytes(self) -> int:
-        return (self.rt_bytes + self.last_bytes + self.atom_ctx.recent_bytes
-                + 48 * (len(self.runtime) + len(self.lasts) + len(self.atom_ctx.recent)) + 256)
+        """Bytes held, as CPython objects (estimated): the runtime templates' footprints, and the
+        previous values and recent strings with their dict entries, keys, lists and bytes headers
+        (a value of a few bytes takes about 40 more; the budgets count the values alone)."""
+        fp = 0
+        for t in self.runtime.values():
+            fp += t.footprint()
+        nvals = 0
+        for vs in self.lasts.values():
+            nvals += len(vs)
+        return (fp + self.last_bytes + 40 * nvals + 200 * len(self.lasts)
+                + self.atom_ctx.recent_bytes + 180 * len(self.atom_ctx.recent) + 256)
 
 
 def same_mask(preds: list[bytes | None] | None, values: list[bytes]) -> int:

@@ -120,6 +120,14 @@ class Template:
                 return i
         return -1
 
+    def footprint(self) -> int:
+        """Bytes the template holds in memory (its CPython objects, estimated within about 25 %
+        on the corpora): what per-connection accounting counts, where ``size`` is its length on
+        the wire.  JSON: the gaps and the key (their join); text: five lists of per-token items."""
+        if self.kind == KIND_JSON:
+            return 2 * self.size + 48 * len(self.gaps) + 320
+        return self.size + 100 * len(self.toks) + 560
+
     def to_bytes(self) -> bytes:
         out = bytearray()
         self.write(out)

@@ -53,9 +53,19 @@ from aura_wire.codec.varint import uvarint_len
 
 #: Longest message matched against templates or learned from (spec §3): bounds the CPU spent.
 MAX_MATCH_BYTES: Final = 65536
-#: Least bounds of the learner's candidate pool (encoder memory; spec/templates.md §5.5, informative).
+#: Least bounds of the learner's candidate pool (encoder memory; spec/templates.md §5.5, informative);
+#: it also holds at most as much memory as the runtime templates may at the decoder's byte limit
+#: (``cand_mem_limit``: a text candidate's lists of tokens hold about 15 times its size; 64
+#: chat-line candidates held 100 KiB; a stream of 48 log formats needs them all to learn any).
 CANDIDATES: Final = 64
 CANDIDATE_BYTES: Final = 16384
+#: The most memory the runtime templates the encoder defines hold (Template.footprint), beside the
+#: count and wire-size limits; the decoder mirrors them: 64 chat-line templates (2.5 KiB on the
+#: wire) held 72 KiB on each side.  ``rt_mem_limit()``: RUNTIME_MEMORY_PER_BYTE times the learner's
+#: ``budget`` (4 KiB at first, grown for templates that paid; text templates hold about 15 times
+#: their size), at least RUNTIME_MEMORY.  A fixed 32 KiB cost 2 % of the ratio on Android logs.
+RUNTIME_MEMORY: Final = 49152
+RUNTIME_MEMORY_PER_BYTE: Final = 16
 #: A DEFINE pays only if the template then codes messages.  ``_State.win`` tracks (EWMA, 0..256) the
 #: share of evicted runtime templates that coded at least one template frame while live; below
 #: ``WIN_MIN`` only every ``DEFINE_PROBE``-th new definition is sent (to keep the estimate honest),
@@ -117,6 +127,9 @@ class _State(TemplateState):
         self.cands: dict[int, Template] = {}
         self.cand_order: dict[int, None] = {}
         self.cand_bytes = 0
+        self.cand_mem = 0
+        self.rt_mem = 0
+        self.cand_mem_limit = max(RUNTIME_MEMORY, RUNTIME_MEMORY_PER_BYTE * max_bytes)
         self.cand_next = 0
         self.cand_json: list[dict[bytes, int]] = [{} for _ in range(LEVELS)]
         self.cand_text: dict[int, list[int]] = {}
@@ -444,6 +457,11 @@ class _State(TemplateState):
         self.gated += 1
         return False
 
+    def rt_mem_limit(self) -> int:
+        """The most memory (Template.footprint) the runtime templates, and apart from them the
+        candidate pool, may hold (RUNTIME_MEMORY)."""
+        return max(RUNTIME_MEMORY, RUNTIME_MEMORY_PER_BYTE * self.budget)
+
     def _add_cand(self, t: Template) -> None:
         """Keep a candidate (least recently added evicted first, within the runtime limits)."""
         if t.size > self.budget or self.max_runtime <= 0:
@@ -451,7 +469,8 @@ class _State(TemplateState):
         # the pool is the encoder's own memory, bounded apart from the decoder's limits, so a small
         # runtime table still sees a shape come back
         while self.cand_order and (len(self.cands) >= max(self.max_runtime, CANDIDATES)
-                                   or self.cand_bytes + t.size > max(self.max_bytes, CANDIDATE_BYTES)):
+                                   or self.cand_bytes + t.size > max(self.max_bytes, CANDIDATE_BYTES)
+                                   or self.cand_mem + t.footprint() > self.cand_mem_limit):
             self._drop_cand(next(iter(self.cand_order)))
         cid = self.cand_next
         self.cand_next += 1
@@ -459,6 +478,7 @@ class _State(TemplateState):
         self.cands[cid] = t
         self.cand_order[cid] = None
         self.cand_bytes += t.size
+        self.cand_mem += t.footprint()
         if t.kind == KIND_JSON:
             self.cand_json[t.level][t.key] = cid
         else:
@@ -495,6 +515,7 @@ class _State(TemplateState):
         del self.cand_order[cid]
         self.cand_size.pop(cid, None)
         self.cand_bytes -= t.size
+        self.cand_mem -= t.footprint()
         if t.kind == KIND_JSON:
             del self.cand_json[t.level][t.key]
         else:
@@ -531,6 +552,7 @@ class _State(TemplateState):
         t = self.runtime.pop(tid)
         del self.rt_order[tid]
         self.rt_bytes -= t.size
+        self.rt_mem -= t.footprint()
         self._index_runtime(tid, t, False)
         self.win += ((256 if tid in self.rt_used else 0) - self.win) >> 2
         self.rt_used.discard(tid)
@@ -566,18 +588,22 @@ class _State(TemplateState):
             self.budget = min(self.max_bytes, self.budget + t.size)  # see BUDGET_START
         need = 0
         total = self.rt_bytes
+        mem = self.rt_mem
+        fp = t.footprint()
+        mem_limit = self.rt_mem_limit()
         count = len(self.runtime)
         budget = self.budget
         for tid in self.rt_order:
-            if count < self.max_runtime and total + t.size <= budget:
+            if count < self.max_runtime and total + t.size <= budget and mem + fp <= mem_limit:
                 break
             need += 1
             count -= 1
             total -= self.runtime[tid].size
+            mem -= self.runtime[tid].footprint()
         if need >= MAX_INSTRUCTIONS:
             return
         while self.rt_order and (len(self.runtime) >= self.max_runtime
-                                 or self.rt_bytes + t.size > budget):
+                                 or self.rt_bytes + t.size > budget or self.rt_mem + fp > mem_limit):
             self._evict_runtime(next(iter(self.rt_order)))
         tid = self.base
         while tid in self.runtime:
@@ -585,6 +611,7 @@ class _State(TemplateState):
         self.runtime[tid] = t
         self.rt_order[tid] = None
         self.rt_bytes += t.size
+        self.rt_mem += fp
         self._index_runtime(tid, t, True)
         self._write_define(tid, t, data, hs)
 
@@ -604,16 +631,18 @@ class _State(TemplateState):
 
     def _replace_runtime(self, tid: int, old: Template, new: Template, data: bytes) -> None:
         # same kind and token count: the index entry (and its position) stays as it is
-        if self.rt_bytes - old.size + new.size > self.budget:
+        if (self.rt_bytes - old.size + new.size > self.budget
+                or self.rt_mem - old.footprint() + new.footprint() > self.rt_mem_limit()):
             return
         self._touch(tid)
         self.runtime[tid] = new
         self.rt_bytes += new.size - old.size
+        self.rt_mem += new.footprint() - old.footprint()
         self._write_define(tid, new, data, None)
 
     def memory_bytes(self) -> int:
-        return (self.rt_bytes + self.last_bytes + self.atom_ctx.recent_bytes
-                + 48 * (len(self.runtime) + len(self.lasts) + len(self.atom_ctx.recent)) + 256)
+        """The decoder's state (as :class:`TemplateState` counts it) and the encoder's candidate pool."""
+        return super().memory_bytes() + self.cand_mem  # COPY's index: TemplateEncoder counts it
 
 
 def _generalised(t: Template, toks: list[bytes], seps: list[int]) -> Template | None:

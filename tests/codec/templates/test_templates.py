@@ -235,7 +235,9 @@ def test_runtime_bounds() -> None:
         else:
             dec.follow(enc.last_instructions, m)
         assert len(enc._state.runtime) <= 4 and enc._state.rt_bytes <= 300
-    assert enc.memory_bytes() < 4096
+        assert enc._state.cand_mem <= enc._state.cand_mem_limit  # the encoder's candidate pool: its own bound
+    assert dec.memory_bytes() < 8192
+    assert enc.memory_bytes() < 8192 + enc._state.cand_mem
 
 
 
