@@ -41,9 +41,9 @@ DEFAULT_LEVEL = 3
 #: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
 #: 1 "lean": the smallest state (BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a
 #: quarter of the runtime templates, no BRIO search ring, ZSTD histories compressed at rest
-#: (``zstd_raw_history``): 96-196 KiB per connection with both directions on the corpora as
+#: (``zstd_raw_history``): 97-231 KiB per connection with both directions on the corpora as
 #: tracemalloc sees it (memory_bytes() counts objects as they are held since issue 17: the
-#: earlier 61-100 KiB counted history bytes only), 370 KiB at most for level 3 on a server;
+#: earlier 61-100 KiB counted history bytes only), 439 KiB at most for level 3 on a server;
 #: permessage-deflate w12 holds 43 KiB and level 1 beats its ratio 1.9x on the geomean;
 #: benchmarks/level_state.py) and the cheapest trials.  What remains: the template state (6 KiB of
 #: predicted values per direction, a mirrored constant, held as lists of bytes objects: about 30 KiB
