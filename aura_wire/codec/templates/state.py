@@ -44,7 +44,7 @@ from aura_wire.codec.templates.section import (
 from aura_wire.codec.templates.text import (
     _punct_prefix,
     _punct_suffix,
-    common_affixes,
+    generalised,
     has_digit,
     text_matches,
     tokenize,
@@ -388,7 +388,7 @@ class _State(TemplateState):
         # online Drain: generalise a live runtime template with the same token count when similar
         for tid in self.rt_text.get(n, ()):
             t = self.runtime[tid]
-            nt = _generalised(t, toks, seps)
+            nt = generalised(t, toks, seps)
             if nt is not None:
                 self._replace_runtime(tid, t, nt, data)
                 return
@@ -400,7 +400,7 @@ class _State(TemplateState):
                     self._drop_cand(cid)
                     self._add_runtime(t, data, None)
                 return
-            nt = _generalised(t, toks, seps)
+            nt = generalised(t, toks, seps)
             if nt is not None:
                 rent = self.cand_rent.get(cid, 0)
                 self._drop_cand(cid)
@@ -643,40 +643,6 @@ class _State(TemplateState):
     def memory_bytes(self) -> int:
         """The decoder's state (as :class:`TemplateState` counts it) and the encoder's candidate pool."""
         return super().memory_bytes() + self.cand_mem  # COPY's index: TemplateEncoder counts it
-
-
-def _generalised(t: Template, toks: list[bytes], seps: list[int]) -> Template | None:
-    """Text template ``t`` generalised to also match a message of the same token count, or None
-    when fewer than half of its literal tokens are equal to the message's (online Drain)."""
-    n = len(toks)
-    same = 0
-    lits = 0
-    for i in range(n):
-        if not t.slot[i]:
-            lits += 1
-            if t.toks[i] == toks[i]:
-                same += 1
-    if lits == 0 or same * 2 < lits:
-        return None
-    ntoks = list(t.toks)
-    nslot = list(t.slot)
-    npre = list(t.pre)
-    nsuf = list(t.suf)
-    for i in range(n):
-        tok = toks[i]
-        if nslot[i]:
-            p = npre[i]
-            s = nsuf[i]
-            if len(tok) < len(p) + len(s) or not tok.startswith(p) or not tok.endswith(s):
-                npre[i], nsuf[i] = common_affixes([p + s, tok]) if (p or s) else (b"", b"")
-                if len(tok) < len(npre[i]) + len(nsuf[i]):
-                    npre[i], nsuf[i] = b"", b""
-        elif ntoks[i] != tok:
-            npre[i], nsuf[i] = common_affixes([ntoks[i], tok])
-            ntoks[i] = b""
-            nslot[i] = True
-    nseps = [t.seps[i] if t.seps[i] == seps[i] else -1 for i in range(n + 1)]
-    return Template.text(ntoks, nslot, npre, nsuf, nseps)
 
 
 def ref_value(st: TemplateState, tid: int, mode: int) -> int:

@@ -119,3 +119,37 @@ def has_digit(tok: bytes) -> bool:
             return True
         i += 1
     return False
+
+
+def generalised(t: Template, toks: list[bytes], seps: list[int]) -> Template | None:
+    """Text template ``t`` generalised to also match a message of the same token count, or None
+    when fewer than half of its literal tokens are equal to the message's (online Drain)."""
+    n = len(toks)
+    same = 0
+    lits = 0
+    for i in range(n):
+        if not t.slot[i]:
+            lits += 1
+            if t.toks[i] == toks[i]:
+                same += 1
+    if lits == 0 or same * 2 < lits:
+        return None
+    ntoks = list(t.toks)
+    nslot = list(t.slot)
+    npre = list(t.pre)
+    nsuf = list(t.suf)
+    for i in range(n):
+        tok = toks[i]
+        if nslot[i]:
+            p = npre[i]
+            s = nsuf[i]
+            if len(tok) < len(p) + len(s) or not tok.startswith(p) or not tok.endswith(s):
+                npre[i], nsuf[i] = common_affixes([p + s, tok]) if (p or s) else (b"", b"")
+                if len(tok) < len(npre[i]) + len(nsuf[i]):
+                    npre[i], nsuf[i] = b"", b""
+        elif ntoks[i] != tok:
+            npre[i], nsuf[i] = common_affixes([ntoks[i], tok])
+            ntoks[i] = b""
+            nslot[i] = True
+    nseps = [t.seps[i] if t.seps[i] == seps[i] else -1 for i in range(n + 1)]
+    return Template.text(ntoks, nslot, npre, nsuf, nseps)
