@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from librt.vecs import append as vappend
 from librt.vecs import vec
 from mypy_extensions import i16, i32, i64
 
+from aura_wire.codec.brio.model import _filled_i16, _filled_i32
 from aura_wire.codec.templates.forms import AtomCtx, _check, get_uv
 from aura_wire.errors import PayloadError
 
@@ -129,9 +129,9 @@ class HistIndex:
     def __init__(self) -> None:
         self.ring: i64 = _HRING_MIN
         self.hmask: i64 = (_HRING_MIN >> 2) - 1
-        self.head: vec[i32] = _filled32(_HRING_MIN >> 2, -1)
+        self.head: vec[i32] = _filled_i32(_HRING_MIN >> 2, -1)
         # link[p % ring]: distance from position p to the previous one of its chain (0: none)
-        self.link: vec[i16] = _filled16(_HRING_MIN, 0)
+        self.link: vec[i16] = _filled_i16(_HRING_MIN, 0)
         #: absolute position of the end of the committed history, and its last bytes
         self.pos: i64 = 0
         self.tail: bytes = b""
@@ -161,11 +161,11 @@ class HistIndex:
                 ring <<= 1
             self.ring = ring
             self.hmask = (ring >> 2) - 1
-            self.head = _filled32(ring >> 2, -1)
-            self.link = _filled16(ring, 0)
+            self.head = _filled_i32(ring >> 2, -1)
+            self.link = _filled_i16(ring, 0)
             self.done = self.pos - hl
         if self.pos + len(msg) >= _HREBASE:
-            self.head = _filled32(self.hmask + 1, -1)
+            self.head = _filled_i32(self.hmask + 1, -1)
             self.pos = hl
             self.done = 0
         self.base = self.pos - hl
@@ -234,24 +234,6 @@ class HistIndex:
 
     def memory_bytes(self) -> int:
         return 4 * (self.hmask + 1) + 2 * self.ring + _TAIL
-
-
-def _filled32(n: i64, value: i64) -> vec[i32]:
-    v = vec[i32](capacity=n)
-    k: i64 = 0
-    while k < n:
-        v = vappend(v, i32(value))
-        k += 1
-    return v
-
-
-def _filled16(n: i64, value: i64) -> vec[i16]:
-    v = vec[i16](capacity=n)
-    k: i64 = 0
-    while k < n:
-        v = vappend(v, i16(value))
-        k += 1
-    return v
 
 
 def _copy_pieces(shared_content: bytes, ref: bytes, cur: i64, content: bytes, prediction: bytes | None,
