@@ -216,8 +216,7 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
       if (state >= 7) {
         const msrc = KH + pos - rep0;
         const mbyte = msrc >= KH ? w[msrc - KH]! : msrc < cLen ? content[msrc]! : hist[msrc - cLen]!;
-        let k = 7;
-        for (; k >= 0; k--) {
+        for (let k = 7; k >= 0; k--) {
           const mb = (mbyte >> k) & 1;
           pi = P_MLIT + (mb << 3) + k;
           p = probs[pi]!;
@@ -238,52 +237,28 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
             ip++;
           }
           m = (m << 1) | bit;
-          if (bit !== mb) {
-            k--;
-            break;
-          }
+          if (bit !== mb) break;
         }
-        // the rest of the byte from the plain literal tree
-        for (; k >= 0; k--) {
-          pi = base + m;
-          p = probs[pi]!;
-          bound = (range >>> 12) * p;
-          if (code < bound) {
-            range = bound;
-            probs[pi] = p + ((4096 - p) >> 5);
-            m <<= 1;
-          } else {
-            code -= bound;
-            range -= bound;
-            probs[pi] = p - (p >> 5);
-            m = (m << 1) | 1;
-          }
-          while (range < TOP) {
-            range *= 256;
-            code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
-            ip++;
-          }
+      }
+      // the byte from the plain literal tree (after a matched literal's first mismatch, its rest)
+      while (m < 256) {
+        pi = base + m;
+        p = probs[pi]!;
+        bound = (range >>> 12) * p;
+        if (code < bound) {
+          range = bound;
+          probs[pi] = p + ((4096 - p) >> 5);
+          m <<= 1;
+        } else {
+          code -= bound;
+          range -= bound;
+          probs[pi] = p - (p >> 5);
+          m = (m << 1) | 1;
         }
-      } else {
-        while (m < 256) {
-          pi = base + m;
-          p = probs[pi]!;
-          bound = (range >>> 12) * p;
-          if (code < bound) {
-            range = bound;
-            probs[pi] = p + ((4096 - p) >> 5);
-            m <<= 1;
-          } else {
-            code -= bound;
-            range -= bound;
-            probs[pi] = p - (p >> 5);
-            m = (m << 1) | 1;
-          }
-          while (range < TOP) {
-            range *= 256;
-            code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
-            ip++;
-          }
+        while (range < TOP) {
+          range *= 256;
+          code = code * 256 + (ip < srcLen ? src8[ip]! : 0);
+          ip++;
         }
       }
       const b = m - 256;
@@ -368,6 +343,20 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
 }
 
 /** One direction's BRIO decoder; in context mode it keeps the state of §6. */
+/** rep0-rep3 of a context frame: rep0-rep2 start at the sums of the direction's last message
+ * lengths (newest first; spec/brio.md §6), the rest at 1-4. */
+export function repsOf(lens: readonly number[]): number[] {
+  const r = [1, 2, 3, 4];
+  let acc = 0;
+  for (let k = 0; k < 3; k++) {
+    const ln = lens[k]!;
+    if (ln <= 0) break;
+    acc += ln;
+    r[k] = acc;
+  }
+  return r;
+}
+
 export class BrioDecoder {
   readonly content: Uint8Array;
   models: Uint16Array;
@@ -392,18 +381,6 @@ export class BrioDecoder {
     return this.history.view();
   }
 
-  private reps(): number[] {
-    const r = [1, 2, 3, 4];
-    if (!this.context) return r;
-    let acc = 0;
-    for (let k = 0; k < 3; k++) {
-      const ln = this.lens[k]!;
-      if (ln <= 0) break;
-      acc += ln;
-      r[k] = acc;
-    }
-    return r;
-  }
 
   /** Decode one payload: the message and the 8 check bits, which the frame layer verifies
    * (spec/wire-format.md §5.4); in context mode the adapted models are adopted. */
@@ -412,7 +389,8 @@ export class BrioDecoder {
     // half-adapted, but a context decoder that refused a frame refuses every later one anyway
     // (spec/wire-format.md §5.2 rule 3), so no copy per frame is needed
     const models = this.context ? this.models : this.prior.slice();
-    return decodeFrame(this.content, models, this.context ? this.hist : EMPTY, payload, maxSize, this.reps());
+    const reps = this.context ? repsOf(this.lens) : [1, 2, 3, 4];
+    return decodeFrame(this.content, models, this.context ? this.hist : EMPTY, payload, maxSize, reps);
   }
 
   /** Commit a checked context frame, whatever its method (§6): history and lengths. */

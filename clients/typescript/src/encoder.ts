@@ -8,7 +8,7 @@
  * state the server's decoder commits for every frame. RAW when BRIO is not shorter (a frame is
  * never more than 2 bytes longer than its message, §3). No I/O.
  */
-import { BrioShared, defaultModels } from "./brio.js";
+import { BrioShared, defaultModels, repsOf } from "./brio.js";
 import { encodeBrio, encodeBrioStateless } from "./brioenc.js";
 import { EMPTY, History } from "./bytes.js";
 import { SECTION_BRIO_CONTENT, SECTION_BRIO_MODEL, type Dictionary } from "./dictionary.js";
@@ -86,7 +86,7 @@ export class ContextEncoder {
       const h = packHeader(METHOD_BRIO, text, true, this.dict);
       const next = frameCheck(this.check, data, EMPTY, Uint8Array.of(h));
       const probs = this.models.slice();
-      const payload = encodeBrio(data, this.content, this.history.view(), probs, this.reps(), next & 0xff);
+      const payload = encodeBrio(data, this.content, this.history.view(), probs, repsOf(this.lens), next & 0xff);
       if (payload.length < data.length + 1) {
         out = new Uint8Array(payload.length + 1);
         out[0] = h;
@@ -109,18 +109,5 @@ export class ContextEncoder {
     this.lens[0] = data.length;
     this.history.append(data);
     return out;
-  }
-
-  /** rep0-rep2 start at the sums of the last message lengths (spec/brio.md §6). */
-  private reps(): number[] {
-    const r = [1, 2, 3, 4];
-    let acc = 0;
-    for (let k = 0; k < 3; k++) {
-      const ln = this.lens[k]!;
-      if (ln <= 0) break;
-      acc += ln;
-      r[k] = acc;
-    }
-    return r;
   }
 }
