@@ -12,7 +12,7 @@ Modules left out, with the reason:
 * the package ``__init__`` modules: docstrings and re-exports only.
 * ``aura_wire.codec.brio.speedups``: picks BRIO's path once per frame (the optional C module
   ``_speedups``, built from ``_speedups.c`` by setup.py, or the compiled Python); not hot.
-* ``aura_wire.metrics``, ``session``, ``middleware``, ``client``, ``extension``, ``files``, ``tools``: not
+* ``session``, ``middleware``, ``client``, ``extension``, ``files``, ``tools``: not
   hot, or they use asyncio/dynamic features mypyc does not speed up.
 """
 
@@ -41,6 +41,7 @@ COMPILED_MODULES = [
     "aura_wire/codec/templates/payload.py",
     "aura_wire/codec/templates/fuzzy.py",
     "aura_wire/codec/templates/coders.py",
+    "aura_wire/metrics.py",
     "aura_wire/training/brio.py",
     "aura_wire/training/templates.py",
     "aura_wire/training/discovery.py",

@@ -6,9 +6,10 @@ errors, and keeps the coding latency in a :class:`LatencySketch`: a
 fixed-memory log-bucket histogram (DDSketch-style) whose quantiles have a
 bounded *relative* error.  ``record`` is on the hot path of every message, so
 it does a handful of integer additions, one dict lookup and one ``math.log``;
-nothing here keeps per-message data or grows with traffic.  Pure Python
-(not in the compiled set, see ``_compiled_modules.py``), written so that
-mypyc could compile it (``math.log``/``math.ceil`` are mypyc float primitives).
+nothing here keeps per-message data or grows with traffic.  Compiled with the
+codec (``_compiled_modules.py``): interpreted, ``record`` cost about 0.6 µs per
+message, a seventh of decoding a small stateless frame (``math.log``/``math.ceil``
+are mypyc float primitives).
 
 Ratios are always ``original / wire`` (2.0 means the wire carries half the
 bytes); they are never inverted.  No I/O here.
