@@ -1206,6 +1206,32 @@ done:
     return result;
 }
 
+/* append_history(hist, data, window) -> bytes: the last ``window`` bytes of hist + data, copied once
+ * (model.trim_history, which slices then concatenates: two copies of the history per frame). */
+static PyObject *py_append_history(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer h, d;
+    long long window;
+    if (!PyArg_ParseTuple(args, "y*y*L", &h, &d, &window)) return NULL;
+    PyObject *res = NULL;
+    if (window <= 0) {
+        res = PyBytes_FromStringAndSize(NULL, 0);
+    } else {
+        Py_ssize_t from_d = d.len < window ? d.len : (Py_ssize_t)window;
+        Py_ssize_t from_h = (Py_ssize_t)window - from_d;
+        if (from_h > h.len) from_h = h.len;
+        res = PyBytes_FromStringAndSize(NULL, from_h + from_d);
+        if (res != NULL) {
+            char *o = PyBytes_AS_STRING(res);
+            if (from_h > 0) memcpy(o, (const char *)h.buf + (h.len - from_h), (size_t)from_h);
+            if (from_d > 0) memcpy(o + from_h, (const char *)d.buf + (d.len - from_d), (size_t)from_d);
+        }
+    }
+    PyBuffer_Release(&h);
+    PyBuffer_Release(&d);
+    return res;
+}
+
 /* init(price, lit_class): the price table and the literal classes, computed once by the Python side. */
 static PyObject *py_init(PyObject *self, PyObject *args) {
     (void)self;
@@ -1234,6 +1260,8 @@ static PyMethodDef methods[] = {
     {"decode_frame", py_decode_frame, METH_VARARGS, "One BRIO frame decoded (decode.py _decode_frame)."},
     {"index", py_index, METH_VARARGS, "Commit positions to the history index and links (matchfinder._index)."},
     {"msg_hash", py_msg_hash, METH_VARARGS, "The 32-bit message hash (model._msg_hash)."},
+    {"append_history", py_append_history, METH_VARARGS,
+     "The last window bytes of hist + data, copied once (model.trim_history)."},
     {NULL, NULL, 0, NULL},
 };
 

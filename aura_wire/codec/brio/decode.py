@@ -39,7 +39,7 @@ from aura_wire.codec.brio.model import (
     verify_check,
 )
 from aura_wire.codec.brio.rangecoder import _decode_len, _decode_lit, _RangeDecoder
-from aura_wire.codec.brio.speedups import current as speedups
+from aura_wire.codec.brio import speedups as _speedups
 from aura_wire.codec.brio.speedups import raise_decode_error
 from aura_wire.errors import (
     LimitError,
@@ -84,7 +84,7 @@ class BrioDecoder:
         models = self.models[0:NPROBS]
         hist = self.hist if self.context else b""
         reps = _initial_reps(self.lens, self.context)
-        sp = speedups()
+        sp = _speedups._active  # what speedups.current() returns, without an interpreted call per frame
         if sp is not None:
             # the C module: the same message, models and errors, in one call (speedups.py)
             res = sp.decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
@@ -114,7 +114,12 @@ class BrioDecoder:
 
     def _append(self, data: bytes) -> None:
         _push_len(self.lens, len(data))
-        self.hist = trim_history(self.hist, data, self.window)
+        sp = _speedups._active
+        if sp is not None:
+            # the same bytes as trim_history, copied once (a slice then a concatenation copy twice)
+            self.hist = sp.append_history(self.hist, data, self.window)
+        else:
+            self.hist = trim_history(self.hist, data, self.window)
 
     def memory_bytes(self) -> int:
         if not self.context:

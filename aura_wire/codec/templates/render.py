@@ -8,6 +8,8 @@ no learning, no I/O.
 
 from __future__ import annotations
 
+from typing import Final
+
 from aura_wire.codec.templates.atoms import decode_atom
 from aura_wire.codec.templates.context import (
     FUZZY_SLACK,
@@ -30,6 +32,10 @@ from aura_wire.errors import (
     PayloadError,
     UnknownTemplateError,
 )
+
+
+#: Separators of up to 15 spaces, made once (a text template's separators are mostly one space).
+_SPACES: Final = [b" " * n for n in range(16)]
 
 
 class Decoded:
@@ -130,14 +136,15 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
             if k == 1:
                 preds = predictions(st, tid, t, values[0])
             lv = preds[k] if preds is not None else None
-            start = len(out)
             if (mask >> k) & 1:
                 if lv is None:
                     raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
                 out += lv
+                values.append(lv)  # the value itself: no copy out of ``out``
             else:
+                start = len(out)
                 pos = decode_atom(buf, pos, out, lv, True, st.atom_ctx, limit, 0)
-            values.append(bytes(out[start:]))
+                values.append(bytes(out[start:]))
             k += 1
         out += gaps[-1]
         return out, values, preds, pos
@@ -158,24 +165,27 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
                 raise LimitError("separator exceeds max_message_size", offset=at, field="template.sep")
             if 0 < i < n and s == 0:
                 raise PayloadError("empty separator between tokens", offset=at, field="template.sep")
-            values.append(b" " * s)
+            sp = _SPACES[s] if s < len(_SPACES) else b" " * s
+            values.append(sp)
             k += 1
-        if s:
-            out += b" " * s
+            out += sp
+        elif s:
+            out += _SPACES[s] if s < len(_SPACES) else b" " * s
         if i == n:
             break
         if t.slot[i]:
             out += t.pre[i]
             lv = preds[k] if preds is not None else None
-            start = len(out)
             if (mask >> k) & 1:
                 if lv is None:
                     raise PayloadError("masked slot has no previous value", offset=pos,
                                        field="template.mask")
                 out += lv
+                v = lv
             else:
+                start = len(out)
                 pos = decode_atom(buf, pos, out, lv, False, st.atom_ctx, limit, 0)
-            v = bytes(out[start:])
+                v = bytes(out[start:])
             if _SP in v:
                 raise PayloadError("text slot value contains a space", offset=pos, field="template.slot")
             values.append(v)

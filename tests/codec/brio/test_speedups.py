@@ -20,7 +20,7 @@ from aura_wire import Decoder, Encoder
 from aura_wire.codec.brio import speedups
 from aura_wire.codec.brio.decode import BrioDecoder
 from aura_wire.codec.brio.encode import BrioEncoder
-from aura_wire.codec.brio.model import BrioShared, check_value
+from aura_wire.codec.brio.model import BrioShared, check_value, trim_history
 from aura_wire.errors import AuraError
 from aura_wire.training.brio import train_brio
 from aura_wire.training.dictionary import train_dictionary
@@ -205,3 +205,14 @@ def test_use_refuses_a_missing_module(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RuntimeError):
         speedups.use(True)
     assert speedups.use(False) is False
+
+
+@pytest.mark.parametrize("window", [-1, 0, 1, 5, 8, 9, 16])
+def test_append_history_is_trim_history(window: int) -> None:
+    if not speedups.available():
+        pytest.skip(f"BRIO speedups not in this build: {speedups.reason}")
+    c = speedups.current() or speedups._module
+    assert c is not None
+    for hist in (b"", b"abc", b"0123456789"):
+        for data in (b"", b"x", b"uvwxyz", b"ABCDEFGHIJKLMNOPQRST"):
+            assert c.append_history(hist, data, window) == trim_history(hist, data, window)
