@@ -923,22 +923,21 @@ static inline int64_t rd_byte(RD *rd) {
 }
 
 static inline int64_t rd_bit(RD *rd, int64_t idx) {
+    /* branch-free (the bit is unpredictable): b = code >= bound; mask = b ? ~0 : 0 */
     int64_t p = rd->p[idx];
-    int64_t bound = (rd->range >> PROB_BITS) * p;
-    int64_t b = 0;
-    if (rd->code < bound) {
-        rd->range = bound;
-        rd->p[idx] = (int16_t)(p + ((PROB_ONE - p) >> MOVE_BITS));
-    } else {
-        rd->code -= bound;
-        rd->range -= bound;
-        rd->p[idx] = (int16_t)(p - (p >> MOVE_BITS));
-        b = 1;
+    int64_t range = rd->range, code = rd->code;
+    int64_t bound = (range >> PROB_BITS) * p;
+    int64_t b = code >= bound;
+    int64_t mask = -b;
+    range = (bound & ~mask) | ((range - bound) & mask);
+    code -= bound & mask;
+    rd->p[idx] = (int16_t)(p + ((((PROB_ONE - p) >> MOVE_BITS) & ~mask) - ((p >> MOVE_BITS) & mask)));
+    while (range < TOP) {
+        range <<= 8;
+        code = (code << 8) | rd_byte(rd);
     }
-    while (rd->range < TOP) {
-        rd->range <<= 8;
-        rd->code = (rd->code << 8) | rd_byte(rd);
-    }
+    rd->range = range;
+    rd->code = code;
     return b;
 }
 
