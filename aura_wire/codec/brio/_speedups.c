@@ -1018,19 +1018,56 @@ static int64_t decode_dist(RD *rd, int64_t length) {
     return base + (mid << 4) + rd_rtree(rd, P_ALIGN, 4);
 }
 
+/* The byte at ``v`` of content ++ history ++ output (the window a match or a matched literal reads). */
+static inline uint8_t window_byte(const uint8_t *content, int64_t c_len, const uint8_t *hist, int64_t H,
+                                  const uint8_t *out, int64_t v) {
+    if (v < c_len) return content[v];
+    if (v < c_len + H) return hist[v - c_len];
+    return out[v - c_len - H];
+}
+
+/* Append ``length`` bytes read from ``src`` in content ++ history ++ output (room reserved by the caller):
+ * whole runs from the content and the history, byte by byte from the output (the source may overlap
+ * the copy). */
+static void copy_match(Out *w, const uint8_t *content, int64_t c_len, const uint8_t *hist, int64_t H, int64_t src,
+                       int64_t length) {
+    while (length > 0) {
+        int64_t n;
+        if (src < c_len || src < c_len + H) {
+            const uint8_t *from = src < c_len ? content + src : hist + (src - c_len);
+            int64_t avail = src < c_len ? c_len - src : c_len + H - src;
+            n = length < avail ? length : avail;
+            memcpy(w->buf + w->len, from, (size_t)n);
+        } else {
+            const uint8_t *from = w->buf + (src - c_len - H);
+            uint8_t *to = w->buf + w->len;
+            n = length;
+            for (int64_t k = 0; k < n; k++) to[k] = from[k];
+        }
+        w->len += n;
+        src += n;
+        length -= n;
+    }
+}
+
 /* decode_frame(content, models, hist, payload, max_size, reps)
  *   -> (0, data, check, 0, 0) or (error code, None, 0, value, offset)
- * models and reps are updated in place (the caller passes copies it owns). */
-static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
+ * models and reps are updated in place (the caller passes copies it owns).  The history is read where it
+ * is, not copied in front of the output. */
+static PyObject *py_decode_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    PyObject *o_content, *o_models, *o_hist, *o_payload, *o_reps;
-    long long max_size;
     if (!tables_ready) {
         PyErr_SetString(PyExc_RuntimeError, "BRIO speedups: init() not called");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "OOOOLO", &o_content, &o_models, &o_hist, &o_payload, &max_size, &o_reps))
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "decode_frame expects 6 arguments");
         return NULL;
+    }
+    PyObject *o_content = args[0], *o_models = args[1], *o_hist = args[2], *o_payload = args[3],
+             *o_reps = args[5];
+    long long max_size = PyLong_AsLongLong(args[4]);
+    if (max_size == -1 && PyErr_Occurred()) return NULL;
     Py_buffer v[5];
     int got = 0;
     PyObject *result = NULL;
@@ -1086,22 +1123,19 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
             err_value = n;
             goto fail;
         }
-        int64_t end = H + n;
-        if (out_reserve(&w, (Py_ssize_t)(H + (n < 65536 ? n : 65536))) < 0) {
+        if (out_reserve(&w, (Py_ssize_t)(n < 65536 ? n : 65536)) < 0) {
             PyErr_NoMemory();
             goto done;
         }
-        if (H > 0) memcpy(w.buf, hist, (size_t)H);
-        w.len = H;
         int64_t state = 0;
         int64_t prev = H > 0 ? hist[H - 1] : 0;
-        int64_t pos = H;
-        while (pos < end) {
+        /* w.len: the message bytes decoded so far; c_len + H + w.len: the next byte's place in the window */
+        while (w.len < n) {
             if (rd_bit(&rd, P_IS_MATCH + state) == 0) {
                 int64_t mbyte = -1;
                 if (state >= 7) {
-                    int64_t msrc = c_len + pos - reps[0];
-                    if (msrc >= 0) mbyte = msrc < c_len ? content[msrc] : w.buf[msrc - c_len];
+                    int64_t msrc = c_len + H + w.len - reps[0];
+                    if (msrc >= 0) mbyte = window_byte(content, c_len, hist, H, w.buf, msrc);
                 }
                 int64_t b = decode_lit(&rd, prev, mbyte);
                 if (w.len >= w.cap && out_reserve(&w, 1) < 0) {
@@ -1110,7 +1144,6 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
                 }
                 w.buf[w.len++] = (uint8_t)b;
                 prev = b;
-                pos++;
                 state = next_state_lit(state);
                 continue;
             }
@@ -1151,13 +1184,13 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
                 reps[0] = dist;
                 state = state < 7 ? 7 : 10;
             }
-            if (length > end - pos) {
+            if (length > n - w.len) {
                 err = E_MATCH_END;
                 err_value = length;
                 err_offset = rd.pos;
                 goto fail;
             }
-            int64_t cur = c_len + pos;
+            int64_t cur = c_len + H + w.len;
             if (dist > cur || dist < 1) {
                 err = E_DISTANCE;
                 err_value = dist;
@@ -1168,12 +1201,8 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
                 PyErr_NoMemory();
                 goto done;
             }
-            int64_t src = cur - dist;
-            for (int64_t k = 0; k < length; k++, src++) {
-                w.buf[w.len++] = src < c_len ? content[src] : w.buf[src - c_len];
-            }
-            pos += length;
-            prev = w.buf[pos - 1];
+            copy_match(&w, content, c_len, hist, H, cur - dist, length);
+            prev = w.buf[w.len - 1];
         }
         int64_t check = rd_direct(&rd, CHECK_BITS);
         if (rd.err) {
@@ -1192,7 +1221,7 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *args) {
             err_offset = v[3].len - 1;
             goto fail;
         }
-        PyObject *data = PyBytes_FromStringAndSize((const char *)w.buf + H, (Py_ssize_t)n);
+        PyObject *data = PyBytes_FromStringAndSize((const char *)w.buf, (Py_ssize_t)n);
         if (data == NULL) goto done;
         result = Py_BuildValue("(iNLii)", 0, data, (long long)check, 0, 0);
         goto done;
@@ -1256,7 +1285,7 @@ static PyObject *py_init(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"init", py_init, METH_VARARGS, "init(price, lit_class): the tables shared with the Python path."},
     {"encode_frame", py_encode_frame, METH_VARARGS, "One BRIO frame (encode.py BrioEncoder._code)."},
-    {"decode_frame", py_decode_frame, METH_VARARGS, "One BRIO frame decoded (decode.py _decode_frame)."},
+    {"decode_frame", (PyCFunction)(void (*)(void))py_decode_frame, METH_FASTCALL, "One BRIO frame decoded (decode.py _decode_frame)."},
     {"index", py_index, METH_VARARGS, "Commit positions to the history index and links (matchfinder._index)."},
     {"msg_hash", py_msg_hash, METH_VARARGS, "The 32-bit message hash (model._msg_hash)."},
     {"append_history", py_append_history, METH_VARARGS,
