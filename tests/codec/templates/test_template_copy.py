@@ -199,13 +199,15 @@ def test_copy_from_the_dictionary_content_in_stateless_payloads() -> None:
 # -- COPY's history index (encoder only) --------------------------------------------------------------
 
 def test_history_index_answers_as_rfind() -> None:
-    """HistIndex.find gives ref.rfind's answer across a stream of messages: chains carried from
-    message to message, long chains (a small alphabet), lookups older than its ring, messages
-    longer than the ring, ends out of order, and a history that does not continue the committed
-    one (it starts afresh)."""
+    """HistIndex.find gives ref.rfind's answer over the positions its ring covers (from low() on)
+    across a stream of messages: chains carried from message to message, long chains (a small
+    alphabet), strings that occur only before the ring, messages longer than the ring, ends out
+    of order, and a history that does not continue the committed one (it starts afresh); with a
+    history the ring covers, that is rfind's answer over the whole reference."""
     from aura_wire.codec.templates.copy import HistIndex
 
     r = random.Random(5)
+    outside = 0
     for trial in range(60):
         index = HistIndex()
         hist = b""
@@ -223,17 +225,26 @@ def test_history_index_answers_as_rfind() -> None:
                     m = r.choice([6, 7, 8, 12])
                     at = r.randrange(0, len(ref) - m + 1)
                     s = ref[at:at + m] if r.random() < 0.8 else bytes(r.choice(b"abcde") for _ in range(m))
-                    assert index.find(ref, s, end) == ref.rfind(s, 0, end), (trial, end, s)
+                    got = index.find(ref, s, end)
+                    assert got == ref.rfind(s, index.low(), end), (trial, end, s)
+                    if len(ref) <= index.ring:
+                        assert index.low() == 0 and got == ref.rfind(s, 0, end)
+                    else:
+                        older = ref.rfind(s, 0, end)
+                        assert got == older or (got == -1 and older < index.low()), (trial, end, s)
+                        outside += older >= 0 and got == -1
             index.commit(msg)
             extra = b"xyzab"[:r.randrange(0, 5)] if r.random() < 0.2 else b""
             if extra:  # a message committed without a lookup
                 index.commit(extra)
             hist = (hist + msg + extra)[-window:]
+    assert outside > 0  # some strings occurred only before the ring: not searched there
 
 
 def test_history_index_gives_the_pieces_of_plain_search() -> None:
     """_copy_pieces with the history index (kept across messages as the encoder keeps it) finds
-    the same pieces as with bytes.rfind alone, and the encoder's frames round-trip."""
+    the same pieces as with bytes.rfind alone while its ring covers the history (6000 bytes of
+    it here, the ring 8192), and the encoder's frames round-trip."""
     from aura_wire.codec.templates.copy import HistIndex, _copy_pieces
 
     r = random.Random(7)
@@ -257,7 +268,7 @@ def test_history_index_gives_the_pieces_of_plain_search() -> None:
                 assert got == _copy_pieces(b"", ref, len(hist) + at, value, prediction, None, searches)
                 copies += got is not None
         index.commit(m)
-        hist = (hist + m)[-8192:]
+        hist = (hist + m)[-6000:]
     assert copies > 1000
     d = train_dictionary(msgs[:100])
     enc, dec = Encoder(d, context=True), Decoder(d, context=True)
