@@ -48,6 +48,7 @@ import json
 import math
 import os
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -186,7 +187,7 @@ def serve(workdir: str) -> None:
             if not cmd or cmd[0] != "go":
                 continue
             n = int(cmd[1])
-            t0 = time.process_time_ns()
+            t0, u0 = time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF)
             if kind == "stream":
                 for x in stream[:n]:
                     await send({"type": "websocket.send", "text": x})
@@ -211,10 +212,11 @@ def serve(workdir: str) -> None:
                     payload = (joined * (n // max(1, len(joined)) + 1))[:n]
                     await send({"type": "websocket.send", "text": payload})
             done = await receive()  # the client has everything
-            t1 = time.process_time_ns()
+            t1, u1 = time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF)
             if done["type"] == "websocket.disconnect":
                 return
-            await send({"type": "websocket.send", "text": f"cpu {t1 - t0}"})
+            await send({"type": "websocket.send",
+                        "text": f"cpu {t1 - t0} {u1.ru_utime - u0.ru_utime:.6f} {u1.ru_stime - u0.ru_stime:.6f}"})
 
     # no shadow permessage-deflate sample (AuraMiddleware's operations estimate, 5 % of connections by
     # default): a sampled connection would add permessage-deflate's own CPU to aura's figure
@@ -323,8 +325,12 @@ async def measure_stream(port: int, config: str, stream: list[str], cache_dir: s
     return cpu / 1000 / len(stream)
 
 
-async def measure_fanout(port: int, config: str, stream: list[str], clients: int, cache_dir: str) -> float:
-    """Server CPU in microseconds per broadcast message (all ``clients`` deliveries)."""
+async def measure_fanout(port: int, config: str, stream: list[str], clients: int, cache_dir: str,
+                         delay: float = 0.0) -> dict[str, float]:
+    """Server CPU in microseconds per broadcast message (all ``clients`` deliveries), its user/system
+    split, the wall time of the broadcast and this (client) process's CPU over it: a client process
+    near 100 % of the wall time would be the bottleneck.  ``delay``: seconds of busy work per message
+    per client."""
     conns = []
     try:
         for _ in range(clients):
@@ -336,15 +342,24 @@ async def measure_fanout(port: int, config: str, stream: list[str], clients: int
                 got = await c.recv()
                 if got != expected:
                     raise RuntimeError(f"{config}: fan-out message {i} differs")
+                if delay:  # --fanout-client-delay-us: slower clients (does the server's CPU depend on them?)
+                    end = time.perf_counter() + delay
+                    while time.perf_counter() < end:
+                        pass
 
         readers = [asyncio.ensure_future(drain(c)) for c in conns]
+        w0, c0 = time.perf_counter(), time.process_time()
         await ctl.send(f"go {len(stream)} {clients}")
         await asyncio.gather(*readers)
-        cpu = await finish(ctl)
+        wall, client = time.perf_counter() - w0, time.process_time() - c0
+        await ctl.send("done")
+        _, cpu, user, system = str(await ctl.recv()).split()
         await ctl.close()
     finally:
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
-    return cpu / 1000 / len(stream)
+    n = len(stream)
+    return {"cpu": int(cpu) / 1000 / n, "user": float(user) * 1e6 / n, "sys": float(system) * 1e6 / n,
+            "wall": wall * 1e6 / n, "client": client * 1e6 / n}
 
 
 async def _fan_control(port: int, config: str) -> Any:
@@ -560,17 +575,25 @@ async def run_fanout(args: argparse.Namespace, codec: dict[str, Any]) -> dict[st
     DictionaryCache(cache_dir).put(dictionary)
     configs = ("plain", "pmd-w15", "pmd-w12", "aura-ctx")
     cpu: dict[str, list[float]] = {c: [] for c in configs}
+    diag: dict[str, dict[str, list[float]]] = {c: {k: [] for k in ("cpu", "user", "sys", "wall", "client")}
+                                               for c in configs}
     try:
         with server_process(dictionary, stream, codec) as (port, _):
             for r in range(args.runs):
                 for config in configs:
-                    cpu[config].append(await measure_fanout(port, config, stream, args.fanout_clients, cache_dir))
-                print(f"  fan-out run {r + 1}: " + "  ".join(f"{c} {cpu[c][-1]:.0f}" for c in configs),
-                      file=sys.stderr)
+                    m = await measure_fanout(port, config, stream, args.fanout_clients, cache_dir,
+                                             args.fanout_client_delay_us / 1e6)
+                    for k, v in m.items():
+                        diag[config][k].append(v)
+                    cpu[config].append(m["cpu"])
+                    print(f"  fan-out run {r + 1} {config}: " + "  ".join(f"{k} {v:.0f}" for k, v in m.items()),
+                          file=sys.stderr)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
     return {"corpus": args.fanout_corpus, "clients": args.fanout_clients, "messages": len(stream),
-            "cpu_us_per_broadcast": {c: summarize(v) for c, v in cpu.items()}}
+            "client_delay_us": args.fanout_client_delay_us,
+            "cpu_us_per_broadcast": {c: summarize(v) for c, v in cpu.items()},
+            "diagnostics": {c: {k: statistics.median(v) for k, v in d.items()} for c, d in diag.items()}}
 
 
 async def run_stall(args: argparse.Namespace, codec: dict[str, Any]) -> dict[str, Any]:
@@ -643,10 +666,17 @@ def report(res: dict[str, Any]) -> str:
     if "fanout" in res:
         f = res["fanout"]
         lines += ["", f"# fan-out: {f['clients']} clients, {f['messages']} broadcast messages of {f['corpus']}; "
-                  "server CPU per broadcast message (us, all deliveries)", ""]
+                  "server CPU per broadcast message (us, all deliveries)"
+                  + (f"; clients busy {f['client_delay_us']:.0f} us per message" if f.get("client_delay_us") else ""),
+                  ""]
         base = f["cpu_us_per_broadcast"]["pmd-w15"]["median"]
+        diag = f.get("diagnostics", {})
         for c, v in f["cpu_us_per_broadcast"].items():
-            lines.append(f"  {c:9} {v['median']:9.0f} ±{100 * v['spread']:.0f}%  {v['median'] / base:.2f}x pmd-w15")
+            d = diag.get(c)
+            extra = (f"   (wall {d['wall']:.0f} us, client process CPU {100 * d['client'] / d['wall']:.0f} % of wall)"
+                     if d and d.get("wall") else "")
+            lines.append(f"  {c:9} {v['median']:9.0f} ±{100 * v['spread']:.0f}%  {v['median'] / base:.2f}x pmd-w15"
+                         + extra)
     if "stall" in res:
         s = res["stall"]
         lines += ["", f"# stall: one {s['size']} B message while another connection echoes every "
@@ -741,6 +771,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--fanout-clients", type=int, default=200)
     ap.add_argument("--fanout-messages", type=int, default=100)
     ap.add_argument("--fanout-corpus", default="market_coinbase")
+    ap.add_argument("--fanout-client-delay-us", type=float, default=0.0,
+                    help="busy work per message per fan-out client (checks that client speed does not move "
+                         "the server's figure)")
     ap.add_argument("--stall", action="store_true")
     ap.add_argument("--stall-size", type=int, default=STALL_SIZE)
     ap.add_argument("--stall-corpus", default="logs_hdfs")

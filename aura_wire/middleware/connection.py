@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import itertools
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, MutableMapping, cast
 
-from aura_wire.errors import ConfigError
+from aura_wire.errors import CLOSE_POLICY_VIOLATION, ConfigError
 from aura_wire.metrics import ShadowDeflate
 from aura_wire.session import Session, State
 
@@ -67,8 +67,13 @@ class AuraConnection:
         self.closed = False
         self.channels: set[str] = set()  # broadcast channels this connection subscribes to
         self._raw_send = send
-        self._lock = asyncio.Lock()
+        # One sender at a time keeps the order: ``_sending`` while a flush writes; others wait for ``_idle``.
+        self._sending = False
+        self._idle: asyncio.Future[None] | None = None
+        #: Bytes of broadcast frames queued while a flush was blocked on this (slow) peer.
+        self.backlog = 0
         self._sync_changed = asyncio.Event()  # set when the send dictionary is in force or the connection ends
+        self._told_synced = False
         #: Shadow permessage-deflate when this connection is sampled (AuraMiddleware(shadow_sample=...)).
         self.shadow: ShadowDeflate | None = None
         self._shadow_seen = 0  # the connection's AURA bytes (all frames) already counted
@@ -122,44 +127,174 @@ class AuraConnection:
         """True when this connection speaks AURA."""
         return self.session is not None
 
+    async def _turn(self) -> None:
+        """Wait until no other flush of this connection is writing, then take the turn."""
+        while self._sending:
+            if self._idle is None:
+                self._idle = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._idle)  # shielded: one cancelled waiter must not wake the others
+        self._sending = True
+
+    def _end_turn(self) -> None:
+        self._sending = False
+        idle, self._idle = self._idle, None
+        if idle is not None and not idle.done():
+            idle.set_result(None)
+
     async def flush(self) -> None:
-        """Send what the session queued, in order (one sender at a time keeps the order)."""
+        """Send what the session queued, in order; return once it is written (or the connection ended)."""
+        if self.session is None:
+            return
+        if self._sending:
+            await self._turn()  # the flush in progress may have sent our frames already: then this finds none
+        else:
+            self._sending = True
+        await self._send_queued()
+
+    def start_flush(self, queued: int = 0) -> bool:
+        """Send what the session queued without waiting for a slow peer (broadcast delivery).
+
+        Runs the flush at once; in the usual case it writes without suspending and is done on
+        return.  A flush that has to wait (the server's write buffer for this peer is full)
+        goes on in a task, and while it waits, later frames for this connection stay queued
+        in its session for it to send: the caller moves on to the other connections.  Those
+        frames (``queued`` bytes each call) count towards the middleware's
+        ``broadcast_backlog``; over it the connection is closed (1008) and counted in
+        ``failures``: False then.
+        """
+        if self._sending:
+            # a flush is writing (waiting on this peer): it sends this frame after the earlier ones
+            self.backlog += queued
+            if self.backlog <= self.middleware.broadcast_backlog:
+                return True
+            self.closed = True  # nothing more for this peer; the others go on
+            self._notify()
+            failures = self.middleware.failures
+            failures[CLOSE_POLICY_VIOLATION] = failures.get(CLOSE_POLICY_VIOLATION, 0) + 1
+            task = asyncio.get_running_loop().create_task(self.drop(
+                CLOSE_POLICY_VIOLATION, f"broadcast backlog over {self.middleware.broadcast_backlog} bytes"))
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
+            return False
         session = self.session
         if session is None:
+            return True
+        frames = session.data_to_send()
+        self._sending = True
+        if len(frames) != 1:
+            coro = self._send_queued(frames)
+        else:
+            # the usual case, one frame: server's send stepped here, no coroutine of ours around it
+            # (ASGI servers' send is a coroutine function: uvicorn, hypercorn, daphne, Starlette's TestClient)
+            coro = cast(Coroutine[Any, Any, None], self._raw_send({"type": "websocket.send", "bytes": frames[0]}))
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            self._sending = False  # nothing suspended: nobody waits for the turn
+            return True
+        except OSError:
+            self._sending = False
+            self._gone()
+            return True
+        task = asyncio.get_running_loop().create_task(
+            _finish(coro, waiting) if len(frames) != 1 else self._send_rest(coro, waiting))
+        _pending.add(task)
+        task.add_done_callback(self._flush_done)
+        return True
+
+    async def _send_rest(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+        """A broadcast frame's write that had to wait, driven on; then what was queued meanwhile."""
+        try:
+            await _finish(coro, waiting)
+        except OSError:
+            self._end_turn()
+            self._gone()
             return
-        async with self._lock:
-            for frame in session.data_to_send():
-                if self.closed:
-                    return
-                try:
-                    await self._raw_send({"type": "websocket.send", "bytes": frame})
-                except OSError:
-                    # The peer is gone (uvicorn raises ClientDisconnected); the reader will see the
-                    # disconnect and tell the application through receive().
-                    self.closed = True
-                    self._notify()
-                    return
-        if session.send_dictionary is not None or session.closed:
-            self._notify()
+        except BaseException:
+            self._end_turn()
+            raise
+        await self._send_queued()
+
+    def _gone(self) -> None:
+        # The peer is gone (uvicorn raises ClientDisconnected); the reader will see the disconnect and
+        # tell the application through receive().
+        self.closed = True
+        self._notify()
+
+    def _flush_done(self, task: asyncio.Task[None]) -> None:
+        _pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._gone()  # the server failed the write otherwise: this peer gets nothing more
+
+    async def _send_queued(self, frames: list[bytes] | None = None) -> None:
+        """Write ``frames``, then the session's queued frames until none are left; the caller has taken
+        the turn."""
+        session = self.session
+        try:
+            if session is None:
+                return
+            while True:
+                if frames is None:
+                    frames = session.data_to_send()
+                    self.backlog = 0
+                if not frames:
+                    break
+                for frame in frames:
+                    if self.closed:
+                        return
+                    try:
+                        await self._raw_send({"type": "websocket.send", "bytes": frame})
+                    except OSError:
+                        self._gone()
+                        return
+                frames = None
+        finally:
+            self._end_turn()
+        if not self._told_synced and session is not None:
+            if session.send_dictionary is not None:
+                self._told_synced = True
+                self._notify()
+            elif session.closed:
+                self._notify()
 
     async def send_plain(self, message: str | bytes) -> None:
         """Send an application message to a passed-through (non-AURA) connection."""
-        async with self._lock:
+        await self._turn()
+        try:
             if self.closed:
                 return
             if isinstance(message, str):
                 await self._raw_send({"type": "websocket.send", "text": message})
             else:
                 await self._raw_send({"type": "websocket.send", "bytes": message})
+        finally:
+            self._end_turn()
 
     async def send_close(self, message: Message) -> None:
         """Send a ``websocket.close`` message once, after the frames already queued."""
-        async with self._lock:
+        await self._turn()
+        try:
             if not self.closed:
                 self.closed = True
                 self._notify()
                 with contextlib.suppress(OSError):
                     await self._raw_send(message)
+        finally:
+            self._end_turn()
+
+    async def drop(self, code: int, reason: str) -> None:
+        """Close a connection already marked closed (a broadcast backlog over its bound): its queued
+        frames are discarded, the close frame goes after the write in progress."""
+        if self.session is not None:
+            self.session.data_to_send()
+            self.session.close()
+        self.backlog = 0
+        await self._turn()
+        try:
+            with contextlib.suppress(OSError, RuntimeError):
+                await self._raw_send({"type": "websocket.close", "code": code, "reason": reason})
+        finally:
+            self._end_turn()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close this connection from outside the application (e.g. an admin or a rollout policy)."""
@@ -181,6 +316,32 @@ class AuraConnection:
             "age_seconds": round(time.time() - self.opened_at, 3),
             "stats": s.stats.as_dict() if s is not None else None,
         }
+
+
+#: Flushes that had to wait for their peer, running on in tasks (a strong reference until they end).
+_pending: set[asyncio.Task[None]] = set()
+
+
+async def _finish(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Drive ``coro`` on from its first suspension, where it waits for ``waiting`` (a future, or None
+    for a bare yield): what an eager task does (Python 3.12), for :meth:`AuraConnection.start_flush`."""
+    while True:
+        cancelled: BaseException | None = None
+        try:
+            if waiting is None:
+                await asyncio.sleep(0)
+            else:
+                waiting._asyncio_future_blocking = False  # as a Task does with what its coroutine yields
+                await waiting
+        except asyncio.CancelledError as exc:
+            if waiting is None or not waiting.cancelled():
+                cancelled = exc  # this task was cancelled, not the future: pass it on
+        except BaseException:  # noqa: S110 - the future's own error: the coroutine gets it when resumed
+            pass
+        try:
+            waiting = coro.throw(cancelled) if cancelled is not None else coro.send(None)
+        except StopIteration:
+            return
 
 
 def connection_of(websocket_or_scope: Any) -> AuraConnection:

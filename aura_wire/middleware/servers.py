@@ -52,7 +52,8 @@ class WebSocketsSansIOProtocol(_SansIOProtocol):
             # the extension was negotiated when the request arrived: withdraw it before the
             # 101 response is written, on both the wire (header) and the protocol object
             self.conn.extensions = []
-            del self.response.headers["Sec-WebSocket-Extensions"]
+            if "Sec-WebSocket-Extensions" in self.response.headers:  # absent when the client offered none
+                del self.response.headers["Sec-WebSocket-Extensions"]
         await super().send(message)
 
 

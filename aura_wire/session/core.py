@@ -71,10 +71,16 @@ from aura_wire.session.events import (
     SessionEvent,
 )
 
-__all__ = ["Session", "SessionStats", "close_reason"]
+__all__ = ["Session", "SessionStats", "close_reason", "is_prepared_frame"]
 
 #: Enum members are slow to reach through their class (about 0.3 µs): the hot paths compare with this.
 _CLOSED = State.CLOSED
+
+
+def is_prepared_frame(frame: bytes) -> bool:
+    """True for a frame :meth:`Session.send_prepared` takes: a stateless (C=0) data frame."""
+    return bool(frame) and not frame[0] & 0x10 and not is_control_frame(frame)
+
 
 #: RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the close code.
 MAX_REASON_BYTES = 123
@@ -379,13 +385,22 @@ class Session:
         """
         if self.state is _CLOSED:
             raise self._local("cannot send: the session is closed")
-        if not frame or frame[0] & 0x10 or is_control_frame(frame):
+        if not is_prepared_frame(frame):
             raise self._local("send_prepared takes stateless data frames only")
         if frame[0] & 0x20 and self._send_dict is None:
             raise self._local("prepared frame uses a dictionary this connection does not send with")
+        self.queue_prepared(frame, raw_size)
+
+    def queue_prepared(self, frame: bytes, raw_size: int) -> bool:
+        """:meth:`send_prepared` for a broadcast, whose caller checked the frame once for every
+        connection (:func:`is_prepared_frame`, and sent with this session's send dictionary).
+        False, nothing queued, when the session is closed."""
+        if self.state is _CLOSED:
+            return False
         self._data_event(remote=False)
         self._outgoing.append(frame)
         self._count_sent(frame, raw_size)
+        return True
 
     def use_dictionary(self, dictionary: Dictionary) -> None:
         """Client: a dictionary the server offered is at hand (from a cache or an HTTP GET): switch to it."""

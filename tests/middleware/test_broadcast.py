@@ -6,9 +6,11 @@ objects whose ``send`` collects frames, decoded by the matching client sessions.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from _cluster import sample_messages
+from conftest import eventually
 
 from aura_wire import Dictionary, train_dictionary
 from aura_wire.cluster.bus import Prepared
@@ -134,3 +136,44 @@ async def test_a_failing_plain_connection_does_not_stop_the_broadcast() -> None:
     peer.received()
     assert await mw.broadcast(MSGS[0], channel="news") == 1
     assert peer.received() == [MSGS[0]] and dead.closed
+
+
+async def test_a_peer_whose_write_waits_does_not_hold_up_the_broadcast() -> None:
+    """The server's write to one peer waits (its buffer is full): the broadcast goes on to the others;
+    that peer's next frames wait in its session and follow in order once the write completes, up to
+    ``broadcast_backlog`` bytes; past it the peer is closed with 1008 and counted in ``failures``."""
+    d1, _ = dicts()
+    size = [len(AuraMiddleware(_app, dictionary=d1)._broadcast_encoder(d1).encode(m)) for m in MSGS[:5]]
+    backlog = max(size[1], size[3])  # MSGS[1] and MSGS[3] each fit, MSGS[3] and MSGS[4] together do not
+    assert size[3] + size[4] > backlog
+    mw = AuraMiddleware(_app, dictionary=d1, broadcast_backlog=backlog)
+    fast, slow = Peer(mw, d1), Peer(mw, d1)
+    for p in (fast, slow):
+        await p.conn.flush()  # HELLO
+        p.received()
+    writable = asyncio.Event()
+    closes: list[Any] = []
+
+    async def blocked_send(msg: Any) -> None:  # a server whose write buffer for this peer is full
+        await writable.wait()
+        if msg["type"] == "websocket.close":
+            closes.append(msg)
+        else:
+            slow.sent.append(msg["bytes"])
+    slow.conn._raw_send = blocked_send
+    assert await mw.broadcast(MSGS[0]) == 2  # written to fast; waiting for slow
+    assert await mw.broadcast(MSGS[1]) == 2  # queued for slow, within the backlog
+    assert fast.received() == MSGS[:2] and slow.sent == []
+    writable.set()
+    await eventually(lambda: len(slow.sent) == 2, what="the slow peer's frames")
+    assert slow.received() == MSGS[:2]  # in order, once its write completed
+    writable.clear()
+    assert await mw.broadcast(MSGS[2]) == 2  # slow waits again
+    assert await mw.broadcast(MSGS[3]) == 2  # queued: within the backlog
+    assert await mw.broadcast(MSGS[4]) == 1  # over it: slow is dropped, fast goes on
+    assert slow.conn.closed and mw.failures == {1008: 1}
+    assert await mw.broadcast(MSGS[5]) == 1
+    assert fast.received() == MSGS[2:6]
+    writable.set()
+    await eventually(lambda: bool(closes), what="the slow peer's close")
+    assert closes[0]["code"] == 1008 and slow.received() == [MSGS[2]]  # the write in progress, then the close
