@@ -65,6 +65,14 @@ def loglines(n: int, start: int = 0) -> list[str]:
             f"{1000 + i} {'done' if i % 3 else 'failed'} in {i % 97} ms" for i in range(start, start + n)]
 
 
+def rule_msgs(n: int) -> list[str]:
+    """Text lines whose tokens exercise every branch of DEFINE_TEXT_RULE's rule (templates.md §5.5)."""
+    l32 = "abcdefghijklmnopqrstuvwxyzABCDEF"
+    return [f"pid={4711 + i}, ({12 + 3 * i}ms) v{i}-beta org.example.service.LongClassNameWithoutDigits {l32} "
+            f"h\u00e9llo:{i * 7} x_y#{i}{'  ' if i == 5 else ' '}[a]{i * 9}{{b}} {'start' if i < 4 else 'stop'} "
+            f"{'a' * 33} /{i}/ :{i}: @{i}@ `{i}` {{{i}}} ~{i}~ a/b:c \u00fc{i} {i}\u00fc" for i in range(n)]
+
+
 def msg_json(m: str | bytes) -> dict[str, str]:
     return {"text": m} if isinstance(m, str) else {"hex": m.hex()}
 
@@ -251,6 +259,11 @@ def main() -> None:
                    "define and then generalise a runtime text template (slots with affixes)", logs, None, True,
                    zstd=False, brotli=False)
     assert sum(1 for f in frames if f[0] & 7 == STATE) >= 2
+    frames = coded("state-define-text-rule", "context text messages without dictionary: DEFINE_TEXT_RULE defines a "
+                   "runtime text template by the fixed rule (digits, more than 32 bytes, punctuation prefix and "
+                   "suffix, bytes >= 0x80 count as letters), then generalises it with overrides and a variable "
+                   "separator", rule_msgs(9), None, True, zstd=False, brotli=False)
+    assert sum(1 for f in frames if f[0] & 7 == STATE and f[2] == 3) >= 2
     shapes = [f'{{"k{i % 5}":{i},"v":"{i}"}}' for i in range(14)]
     frames = coded("state-evict", "max_runtime_templates = 2: defining a third runtime shape evicts the least "
                    "recently used (EVICT, or a DEFINE over its id)", shapes, None, True,
@@ -308,7 +321,7 @@ def main() -> None:
           context=True)
     error("error-state-count-17", "STATE with 17 instructions (at most 16)", [b"\x56\x11" + b"\x00\x00" * 17 +
                                                                               b"\x50a\x00"], "FrameError", context=True)
-    error("error-state-opcode", "STATE instruction with opcode 3", [b"\x56\x01\x03\x00\x50a\x00"], "FrameError",
+    error("error-state-opcode", "STATE instruction with opcode 4", [b"\x56\x01\x04\x00\x50a\x00"], "FrameError",
           context=True)
     error("error-state-truncated", "STATE frame ending inside its instruction", [b"\x56\x01\x01"], "FrameError",
           context=True)
@@ -442,6 +455,31 @@ def main() -> None:
           [state_raw(b"\x01\x02\x00\x02\x04\x02\x00\x00", b"two tokens")], "PayloadError", context=True)
     error("error-define-text-seps", "DEFINE_TEXT variable separators not ascending",
           [state_raw(b"\x01\x02\x00\x02\x00\x00\x02\x02\x01", b"two tokens")], "PayloadError", context=True)
+    # DEFINE_TEXT_RULE 0 on "a1 b2 cc key=v3": token 1 overridden to a literal, token 3 to a slot without affixes
+    m3 = b"a1 b2 cc key=v3"
+    ri = b"\x01\x03\x00\x02\x01\x00\x01\x01\x00\x00"
+    vector("state-define-text-rule-overrides", "DEFINE_TEXT_RULE with overrides: a literal over a rule slot (b2) "
+           "and a slot without affixes over a rule slot with the prefix key= (skips 1 and 1); the next TEMPLATE "
+           "frame (id 8, RAW \"x9\", RAW \"key=v4\") uses it", [m3.decode(), "x9 b2 cc key=v4"],
+           [sealed(0, hdr(RAW, True, True), m3, m3, ri),
+            sealed(frame_check(0, m3, ri, bytes([0x5e, 0x58])), hdr(TEMPLATE, True, True),
+                   bytes([8 << 2, 0x21]) + b"x9" + bytes([0x61]) + b"key=v4", b"x9 b2 cc key=v4")], None, True)
+    error("error-define-rule-override-past", "DEFINE_TEXT_RULE overriding token 2 of a 2-token message",
+          [state_raw(b"\x01\x03\x00\x01\x02\x00\x00", b"two tokens")], "PayloadError", context=True)
+    error("error-define-rule-no-tokens", "DEFINE_TEXT_RULE on a message of spaces only (0 tokens)",
+          [state_raw(b"\x01\x03\x00\x00\x00", b"   ")], "PayloadError", context=True)
+    error("error-define-rule-129-tokens", "DEFINE_TEXT_RULE on a message of 129 tokens (at most 128)",
+          [state_raw(b"\x01\x03\x00\x00\x00", b"a " * 129)], "PayloadError", context=True)
+    vector("state-define-text-rule-128-tokens", "DEFINE_TEXT_RULE on a message of 128 tokens (the most)",
+           [("a " * 128)], [state_raw(b"\x01\x03\x00\x00\x00", b"a " * 128)], None, True)
+    error("error-define-rule-affix", "DEFINE_TEXT_RULE override whose affixes are longer than the token",
+          [state_raw(b"\x01\x03\x00\x01\x00\x04\x01\x00", b"two tokens")], "PayloadError", context=True)
+    error("error-define-rule-seps", "DEFINE_TEXT_RULE variable separator 3 of a 2-token message",
+          [state_raw(b"\x01\x03\x00\x00\x01\x03", b"two tokens")], "PayloadError", context=True)
+    error("error-define-rule-overrides-129", "DEFINE_TEXT_RULE with 129 overrides (at most 128)",
+          [state_raw(b"\x01\x03\x00\x81\x01" + b"\x00\x00" * 129 + b"\x00")], "FrameError", context=True)
+    error("error-define-rule-seps-130", "DEFINE_TEXT_RULE with 130 variable separators (at most 129)",
+          [state_raw(b"\x01\x03\x00\x00\x82\x01" + bytes(range(130)))], "FrameError", context=True)
     error("error-template-unknown", "a context TEMPLATE frame naming runtime template 0 before any DEFINE",
           [sealed(0, hdr(TEMPLATE, True, True), bytes([8 << 2]), b"")], "UnknownTemplateError", context=True)
     # -- v2 additions pinned by mutation testing (spec/mutation/) -------------------------------

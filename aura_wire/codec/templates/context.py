@@ -18,6 +18,7 @@ from aura_wire.codec.templates.forms import (
     AtomCtx,
     put_uv,
 )
+from aura_wire.codec.templates.text import rule_desc
 from aura_wire.codec.templates.section import (
     _EMPTY_SET,
     KIND_JSON,
@@ -51,6 +52,8 @@ FUZZY_SLACK: Final = 4096
 OP_EVICT: Final = 0
 OP_DEFINE_JSON: Final = 1
 OP_DEFINE_TEXT: Final = 2
+#: DEFINE_TEXT by the fixed rule of text.rule_desc, with some tokens' descriptors overridden.
+OP_DEFINE_TEXT_RULE: Final = 3
 #: Most instructions in one STATE frame.
 MAX_INSTRUCTIONS: Final = 16
 _SP: Final = 0x20
@@ -88,6 +91,21 @@ def parse_instructions(buf: bytes, pos: int) -> tuple[list[Instruction], int]:
             for _ in range(2 * nholes):
                 v, pos = _frame_uv(buf, pos, "state.hole")
                 args.append(v)
+        elif op == OP_DEFINE_TEXT_RULE:
+            nover, pos = _frame_uv(buf, pos, "state.overrides")
+            if nover > MAX_TOKENS:
+                raise FrameError(f"STATE override count {nover} above {MAX_TOKENS}", offset=pos,
+                                 field="state.overrides")
+            args.append(nover)
+            for _ in range(nover):
+                v, pos = _frame_uv(buf, pos, "state.skip")
+                args.append(v)
+                d, pos = _frame_uv(buf, pos, "state.token")
+                args.append(d)
+                if d:
+                    v, pos = _frame_uv(buf, pos, "state.suffix")
+                    args.append(v)
+            pos = _parse_seps(buf, pos, args, MAX_TOKENS + 1)
         elif op == OP_DEFINE_TEXT:
             # token descriptors run until the separator list; their count is the message's
             # token count, known only after decoding: keep the raw integers, split in apply()
@@ -102,17 +120,23 @@ def parse_instructions(buf: bytes, pos: int) -> tuple[list[Instruction], int]:
                 if d:
                     s, pos = _frame_uv(buf, pos, "state.suffix")
                     args.append(s)
-            nvar, pos = _frame_uv(buf, pos, "state.seps")
-            if nvar > ntok + 1:
-                raise FrameError("more variable separators than separators", offset=pos, field="state.seps")
-            args.append(nvar)
-            for _ in range(nvar):
-                v, pos = _frame_uv(buf, pos, "state.sep")
-                args.append(v)
+            pos = _parse_seps(buf, pos, args, ntok + 1)
         else:
             raise FrameError(f"unknown STATE instruction {op}", offset=pos - 1, field="state.op")
         out.append(Instruction(op, k, args))
     return out, pos
+
+
+def _parse_seps(buf: bytes, pos: int, args: list[int], most: int) -> int:
+    """``nvar`` (at most ``most``) and the variable separator indices of a text DEFINE."""
+    nvar, pos = _frame_uv(buf, pos, "state.seps")
+    if nvar > most:
+        raise FrameError("more variable separators than separators", offset=pos, field="state.seps")
+    args.append(nvar)
+    for _ in range(nvar):
+        v, pos = _frame_uv(buf, pos, "state.sep")
+        args.append(v)
+    return pos
 
 
 def _frame_uv(buf: bytes, pos: int, field: str) -> tuple[int, int]:
@@ -162,6 +186,40 @@ def build_json(m: bytes, args: list[int]) -> Template:
 def build_text(m: bytes, args: list[int]) -> Template:
     """DEFINE_TEXT (spec/templates.md §5.5): ``m``'s tokens, each literal or an affixed slot."""
     toks, seps = tokens_of(m)
+    return _text_template(toks, seps, args)
+
+
+def build_text_rule(m: bytes, args: list[int]) -> Template:
+    """DEFINE_TEXT_RULE (spec/templates.md §5.5): DEFINE_TEXT with each token's descriptor given
+    by the fixed rule (text.rule_desc), except the overridden ones."""
+    toks, seps = tokens_of(m)
+    ntok = len(toks)
+    if ntok == 0 or ntok > MAX_TOKENS:
+        raise PayloadError(f"DEFINE_TEXT_RULE on a message of {ntok} tokens (1..{MAX_TOKENS})", field="state.tokens")
+    descs = [rule_desc(tok) for tok in toks]
+    j = 1
+    at = -1
+    for _ in range(args[0]):
+        at += 1 + args[j]
+        if at >= ntok:
+            raise PayloadError(f"DEFINE_TEXT_RULE overrides token {at} of {ntok}", field="state.skip")
+        d = args[j + 1]
+        j += 2
+        s = 0
+        if d:
+            s = args[j]
+            j += 1
+        descs[at] = (d, s)
+    targs = [ntok]
+    for d, s in descs:
+        targs.append(d)
+        if d:
+            targs.append(s)
+    targs.extend(args[j:])
+    return _text_template(toks, seps, targs)
+
+
+def _text_template(toks: list[bytes], seps: list[int], args: list[int]) -> Template:
     ntok = args[0]
     if ntok != len(toks):
         raise PayloadError(f"DEFINE_TEXT describes {ntok} tokens, the message has {len(toks)}",
@@ -222,21 +280,50 @@ def write_define_json(out: bytearray, k: int, spans: list[tuple[int, int]]) -> N
         at = end
 
 
-def write_define_text(out: bytearray, k: int, t: Template) -> None:
-    """DEFINE_TEXT ``k`` for text template ``t``, which matches the frame's message."""
-    out.append(OP_DEFINE_TEXT)
-    put_uv(out, k)
-    put_uv(out, len(t.toks))
+def write_define_text(out: bytearray, k: int, t: Template, toks: list[bytes] | None = None) -> None:
+    """DEFINE_TEXT ``k`` for text template ``t``, which matches the frame's message; given the
+    message's tokens ``toks``, DEFINE_TEXT_RULE instead when that is shorter."""
+    full = bytearray([OP_DEFINE_TEXT])
+    put_uv(full, k)
+    put_uv(full, len(t.toks))
     for i in range(len(t.toks)):
         if t.slot[i]:
-            put_uv(out, len(t.pre[i]) + 1)
-            put_uv(out, len(t.suf[i]))
+            put_uv(full, len(t.pre[i]) + 1)
+            put_uv(full, len(t.suf[i]))
         else:
-            out.append(0)
+            full.append(0)
+    seps = bytearray()
     var = [i for i in range(len(t.seps)) if t.seps[i] < 0]
-    put_uv(out, len(var))
+    put_uv(seps, len(var))
     for i in var:
-        put_uv(out, i)
+        put_uv(seps, i)
+    if toks is not None and len(toks) == len(t.toks):
+        rule = bytearray([OP_DEFINE_TEXT_RULE])
+        put_uv(rule, k)
+        over = bytearray()
+        nover = 0
+        last = -1
+        for i in range(len(toks)):
+            d, s = rule_desc(toks[i])
+            if t.slot[i]:
+                if d == len(t.pre[i]) + 1 and s == len(t.suf[i]):
+                    continue
+            elif d == 0:
+                continue
+            put_uv(over, i - last - 1)
+            last = i
+            nover += 1
+            if t.slot[i]:
+                put_uv(over, len(t.pre[i]) + 1)
+                put_uv(over, len(t.suf[i]))
+            else:
+                over.append(0)
+        put_uv(rule, nover)
+        rule += over
+        if len(rule) < len(full):
+            full = rule
+    out += full
+    out += seps
 
 
 class TemplateState:
@@ -325,7 +412,12 @@ class TemplateState:
             if ins.k >= self.max_runtime:
                 raise LimitError(f"runtime template {ins.k} beyond max_runtime_templates {self.max_runtime}",
                                  field="state.k")
-            t = build_json(m, ins.args) if ins.op == OP_DEFINE_JSON else build_text(m, ins.args)
+            if ins.op == OP_DEFINE_JSON:
+                t = build_json(m, ins.args)
+            elif ins.op == OP_DEFINE_TEXT:
+                t = build_text(m, ins.args)
+            else:
+                t = build_text_rule(m, ins.args)
             self.define(self.base + ins.k, t)
 
     def evict(self, tid: int) -> None:

@@ -42,10 +42,8 @@ from aura_wire.codec.templates.section import (
     TemplateSet,
 )
 from aura_wire.codec.templates.text import (
-    _punct_prefix,
-    _punct_suffix,
     generalised,
-    has_digit,
+    rule_desc,
     text_matches,
     tokenize,
 )
@@ -378,7 +376,7 @@ class _State(TemplateState):
         if cid is None:
             self._add_cand(t)
             return
-        if not self._rent_paid(cid, t, hs) or not self._pays(cid, t, data, hs):
+        if not self._rent_paid(cid, t, None, hs) or not self._pays(cid, t, data, hs):
             return
         self._drop_cand(cid)
         self._add_runtime(t, data, hs)
@@ -396,7 +394,7 @@ class _State(TemplateState):
         for cid in self.cand_text.get(n, ()):
             t = self.cands[cid]
             if text_matches(t, toks, seps):
-                if self._rent_paid(cid, t, None):
+                if self._rent_paid(cid, t, toks):
                     self._drop_cand(cid)
                     self._add_runtime(t, data, None)
                 return
@@ -404,7 +402,7 @@ class _State(TemplateState):
             if nt is not None:
                 rent = self.cand_rent.get(cid, 0)
                 self._drop_cand(cid)
-                if self._rent_paid(-1, nt, None, rent):
+                if self._rent_paid(-1, nt, toks, None, rent):
                     self._add_runtime(nt, data, None)
                 else:  # the generalised shape stays a candidate with the rent run up
                     self._add_cand(nt)
@@ -416,12 +414,11 @@ class _State(TemplateState):
         suf: list[bytes] = []
         ltoks: list[bytes] = []
         for tok in toks:
-            if has_digit(tok) or len(tok) > 32:
+            d, sl = rule_desc(tok)  # the rule DEFINE_TEXT_RULE spells in ~3 bytes
+            if d:
                 slot.append(True)
-                p = _punct_prefix(tok)
-                s = _punct_suffix(tok[len(p):])
-                pre.append(p)
-                suf.append(s)
+                pre.append(tok[:d - 1])
+                suf.append(tok[len(tok) - sl:] if sl else b"")
                 ltoks.append(b"")
             else:
                 slot.append(False)
@@ -484,10 +481,12 @@ class _State(TemplateState):
         else:
             self.cand_text.setdefault(len(t.toks), []).append(cid)
 
-    def _rent_paid(self, cid: int, t: Template, hs: list[Node] | None, rent: int = -1) -> bool:
-        """Rent or buy (RENT_SHIFT): a new sighting of candidate ``cid`` (``t``; ``hs``: its JSON
-        holes) adds this connection's measured saving to its rent; True when the rent pays for the
-        DEFINE, else the rent is kept (``cid`` -1: the caller keeps ``rent`` itself)."""
+    def _rent_paid(self, cid: int, t: Template, toks: list[bytes] | None, hs: list[Node] | None = None,
+                   rent: int = -1) -> bool:
+        """Rent or buy (RENT_SHIFT): a new sighting of candidate ``cid`` (``t``; ``toks``: the
+        message's tokens, ``hs``: its JSON holes) adds this connection's measured saving to its
+        rent; True when the rent pays for the DEFINE, else the rent is kept (``cid`` -1: the
+        caller keeps ``rent`` itself)."""
         if not self.hold_defines:
             return True
         if rent < 0:
@@ -497,7 +496,7 @@ class _State(TemplateState):
         if hs is not None:
             write_define_json(define, 0, [(n.start, n.end) for n in hs])
         else:
-            write_define_text(define, 0, t)
+            write_define_text(define, 0, t, toks)
         if rent << RENT_SHIFT >= len(define) << 4:
             return True
         if cid >= 0:
@@ -625,7 +624,8 @@ class _State(TemplateState):
         if hs is not None:
             write_define_json(self.pending, k, [(n.start, n.end) for n in hs])
         else:
-            write_define_text(self.pending, k, t)
+            tk = self.tokens(data)
+            write_define_text(self.pending, k, t, tk[0] if tk is not None else None)
         self.npending += 1
         self.pending_ops.append((OP_DEFINE_JSON if hs is not None else OP_DEFINE_TEXT, tid, t))
 

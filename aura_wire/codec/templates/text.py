@@ -85,6 +85,17 @@ def _punct_suffix(a: bytes) -> bytes:
     return a[cut:]
 
 
+def rule_desc(tok: bytes) -> tuple[int, int]:
+    """The fixed rule of DEFINE_TEXT_RULE (spec/templates.md §5.5) for one token, as a DEFINE_TEXT
+    tokdesc: (0, 0) for a literal, else (len(prefix) + 1, len(suffix)).  A token with an ASCII
+    digit or longer than 32 bytes is a slot; its prefix runs to its last punctuation byte before
+    the first digit, its suffix from the first punctuation byte after the last digit of the rest."""
+    if not has_digit(tok) and len(tok) <= 32:
+        return 0, 0
+    p = _punct_prefix(tok)
+    return len(p) + 1, len(_punct_suffix(tok[len(p):]))
+
+
 def common_affixes(values: list[bytes]) -> tuple[bytes, bytes]:
     """Common prefix/suffix of slot values, cut at punctuation so they generalise."""
     p = values[0]

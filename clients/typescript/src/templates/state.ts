@@ -4,7 +4,7 @@
  *
  * Wire v2: the decoder follows instructions. The state changes only after an exact TEMPLATE
  * payload, from the template and values the payload itself names (`update`, §5.1), and by the
- * EVICT / DEFINE_JSON / DEFINE_TEXT instructions of STATE frames (`apply`, §5.5). Nothing here
+ * EVICT / DEFINE_JSON / DEFINE_TEXT / DEFINE_TEXT_RULE instructions of STATE frames (`apply`, §5.5). Nothing here
  * matches a message against templates or learns one. No I/O.
  */
 import { ByteWriter, equal, key } from "../bytes.js";
@@ -25,6 +25,7 @@ const MAX_INSTRUCTIONS = 16;
 const OP_EVICT = 0;
 const OP_DEFINE_JSON = 1;
 const OP_DEFINE_TEXT = 2;
+const OP_DEFINE_TEXT_RULE = 3;
 const SP = 0x20;
 const EMPTY = new Uint8Array(0);
 
@@ -62,14 +63,30 @@ export function parseInstructions(buf: Uint8Array, pos: number): { list: Instruc
         args.push(d);
         if (d) args.push(r.uv("state.suffix"));
       }
-      const nvar = r.uv("state.seps");
-      if (nvar > ntok + 1) throw new FrameError("more variable separators than separators", r.pos, "state.seps");
-      args.push(nvar);
-      for (let i = 0; i < nvar; i++) args.push(r.uv("state.sep"));
+      parseSeps(r, args, ntok + 1);
+    } else if (op === OP_DEFINE_TEXT_RULE) {
+      const nover = r.uv("state.overrides");
+      if (nover > MAX_TOKENS) throw new FrameError(`STATE override count ${nover} above ${MAX_TOKENS}`, r.pos, "state.overrides");
+      args.push(nover);
+      for (let i = 0; i < nover; i++) {
+        args.push(r.uv("state.skip"));
+        const d = r.uv("state.token");
+        args.push(d);
+        if (d) args.push(r.uv("state.suffix"));
+      }
+      parseSeps(r, args, MAX_TOKENS + 1);
     } else if (op !== OP_EVICT) throw new FrameError(`unknown STATE instruction ${op}`, r.pos - 1, "state.op");
     list.push({ op, k, args });
   }
   return { list, end: r.pos };
+}
+
+/** `nvar` (at most `most`) and the variable separator indices of a text DEFINE. */
+function parseSeps(r: Reader, args: number[], most: number): void {
+  const nvar = r.uv("state.seps");
+  if (nvar > most) throw new FrameError("more variable separators than separators", r.pos, "state.seps");
+  args.push(nvar);
+  for (let i = 0; i < nvar; i++) args.push(r.uv("state.sep"));
 }
 
 /** DEFINE_JSON (§5.5): `m` with the listed byte ranges cut out as slots. */
@@ -89,8 +106,8 @@ function buildJson(m: Uint8Array, args: number[]): Template {
   return Template.json(0, gaps, new Map());
 }
 
-/** DEFINE_TEXT (§5.5): `m`'s space-separated tokens, each literal or a slot with affixes kept. */
-function buildText(m: Uint8Array, args: number[]): Template {
+/** `m`'s tokens (maximal runs of bytes other than 0x20) and the lengths of the separators around them. */
+function tokensOf(m: Uint8Array): { toks: Uint8Array[]; seps: number[] } {
   const toks: Uint8Array[] = [];
   const seps: number[] = [];
   const n = m.length;
@@ -104,6 +121,58 @@ function buildText(m: Uint8Array, args: number[]): Template {
     toks.push(m.subarray(j, k));
     i = k;
   }
+  return { toks, seps };
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+/** Punctuation for the rule: not an ASCII letter or digit, and below 0x80. */
+const isPunct = (c: number): boolean => !(isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0x80);
+
+/** The fixed rule of DEFINE_TEXT_RULE (§5.5) for one token, as a tokdesc [d, slen] ([0, 0]: literal). */
+function ruleDesc(tok: Uint8Array): [number, number] {
+  const n = tok.length;
+  let digit = -1;
+  for (let i = 0; i < n; i++) if (isDigit(tok[i]!)) { digit = i; break; }
+  if (digit < 0 && n <= 32) return [0, 0];
+  const stop = digit < 0 ? n : digit;
+  let p = 0; // prefix: through the last punctuation byte before the first digit
+  for (let i = 0; i < stop; i++) if (isPunct(tok[i]!)) p = i + 1;
+  let cut = n; // suffix of the rest: from the first punctuation byte after its last digit
+  for (let i = n - 1; i >= p && !isDigit(tok[i]!); i--) if (isPunct(tok[i]!)) cut = i;
+  return [p + 1, n - cut];
+}
+
+/** DEFINE_TEXT_RULE (§5.5): DEFINE_TEXT with each tokdesc given by the rule, except the overridden ones. */
+function buildTextRule(m: Uint8Array, args: number[]): Template {
+  const { toks, seps } = tokensOf(m);
+  const ntok = toks.length;
+  if (ntok === 0 || ntok > MAX_TOKENS) throw new PayloadError(`DEFINE_TEXT_RULE on a message of ${ntok} tokens (1..${MAX_TOKENS})`, undefined, "state.tokens");
+  const descs = toks.map(ruleDesc);
+  let j = 1;
+  let at = -1;
+  for (let c = 0; c < args[0]!; c++) {
+    at += 1 + args[j]!;
+    if (at >= ntok) throw new PayloadError(`DEFINE_TEXT_RULE overrides token ${at} of ${ntok}`, undefined, "state.skip");
+    const d = args[j + 1]!;
+    j += 2;
+    descs[at] = [d, d ? args[j++]! : 0];
+  }
+  const targs = [ntok];
+  for (const [d, s] of descs) {
+    targs.push(d);
+    if (d) targs.push(s);
+  }
+  for (; j < args.length; j++) targs.push(args[j]!);
+  return textTemplate(toks, seps, targs);
+}
+
+/** DEFINE_TEXT (§5.5): `m`'s space-separated tokens, each literal or a slot with affixes kept. */
+function buildText(m: Uint8Array, args: number[]): Template {
+  const { toks, seps } = tokensOf(m);
+  return textTemplate(toks, seps, args);
+}
+
+function textTemplate(toks: Uint8Array[], seps: number[], args: number[]): Template {
   const ntok = args[0]!;
   if (ntok !== toks.length) throw new PayloadError(`DEFINE_TEXT describes ${ntok} tokens, the message has ${toks.length}`, undefined, "state.tokens");
   const ltoks: Uint8Array[] = [];
@@ -283,7 +352,7 @@ export class TemplateState {
         continue;
       }
       if (ins.k >= this.maxRuntime) throw new LimitError(`runtime template ${ins.k} beyond max_runtime_templates ${this.maxRuntime}`, undefined, "state.k");
-      const t = ins.op === OP_DEFINE_JSON ? buildJson(m, ins.args) : buildText(m, ins.args);
+      const t = ins.op === OP_DEFINE_JSON ? buildJson(m, ins.args) : ins.op === OP_DEFINE_TEXT ? buildText(m, ins.args) : buildTextRule(m, ins.args);
       const old = this.runtime.get(tid);
       const others = this.rtBytes - (old !== undefined ? old.size : 0);
       if (others + t.size > this.maxBytes) {
