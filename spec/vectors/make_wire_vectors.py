@@ -479,7 +479,7 @@ def main() -> None:
     error("error-define-rule-overrides-129", "DEFINE_TEXT_RULE with 129 overrides (at most 128)",
           [state_raw(b"\x01\x03\x00\x81\x01" + b"\x00\x00" * 129 + b"\x00")], "FrameError", context=True)
     error("error-define-rule-seps-130", "DEFINE_TEXT_RULE with 130 variable separators (at most 129)",
-          [state_raw(b"\x01\x03\x00\x00\x82\x01" + bytes(range(130)))], "FrameError", context=True)
+          [state_raw(b"\x01\x03\x00\x00\x82\x01" + bytes(130))], "FrameError", context=True)
     error("error-template-unknown", "a context TEMPLATE frame naming runtime template 0 before any DEFINE",
           [sealed(0, hdr(TEMPLATE, True, True), bytes([8 << 2]), b"")], "UnknownTemplateError", context=True)
     # -- v2 additions pinned by mutation testing (spec/mutation/) -------------------------------
