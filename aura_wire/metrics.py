@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import math
 import zlib
-from array import array
 from typing import Any, Final
+
+from librt.vecs import append as vappend
+from librt.vecs import vec
+from mypy_extensions import i64
 
 _INF: Final = math.inf
 
@@ -37,6 +40,15 @@ DEFAULT_MIN_SECONDS: Final = 1e-6
 DEFAULT_MAX_SECONDS: Final = 100.0
 
 
+def _zeros(n: i64) -> vec[i64]:
+    v = vec[i64](capacity=n)
+    k: i64 = 0
+    while k < n:
+        v = vappend(v, 0)
+        k += 1
+    return v
+
+
 class LatencySketch:
     """Streaming quantiles of positive durations in fixed memory.
 
@@ -50,7 +62,8 @@ class LatencySketch:
     ``(min_seconds, max_seconds)``; values outside go to the two end buckets,
     reported as the exact ``min`` / ``max`` seen (every reported quantile is
     also clamped into ``[min, max]``).  With the defaults (a = 2 %, 1 µs .. 100 s) there are
-    462 buckets: 3.7 KB of ``array('Q')``, allocated on the first value.
+    462 buckets: 3.7 KB of ``vec[i64]`` (native integers: no int object made per
+    count), allocated on the first value.
     Sketches with the same parameters merge exactly (bucket counts add).
     """
 
@@ -74,7 +87,7 @@ class LatencySketch:
         self._inv_log_gamma = 1.0 / math.log(self._gamma)
         self._offset = math.ceil(math.log(min_seconds) * self._inv_log_gamma)
         self._nbuckets = math.ceil(math.log(max_seconds) * self._inv_log_gamma) - self._offset + 1
-        self._counts: array[int] | None = None
+        self._counts: vec[i64] | None = None
         self._lo = self._nbuckets  # lowest bucket used
         self._hi = -1  # highest bucket used
         self.count = 0
@@ -94,7 +107,7 @@ class LatencySketch:
         """Add one duration (values <= min_seconds, NaN included, count in the lowest bucket; never raises)."""
         counts = self._counts
         if counts is None:
-            counts = self._counts = array("Q", bytes(8 * self._nbuckets))
+            counts = self._counts = _zeros(self._nbuckets)
         if seconds > self.min_seconds:
             if seconds < self.max_seconds:
                 i = math.ceil(math.log(seconds) * self._inv_log_gamma) - self._offset
@@ -160,7 +173,7 @@ class LatencySketch:
             return
         counts = self._counts
         if counts is None:
-            counts = self._counts = array("Q", bytes(8 * self._nbuckets))
+            counts = self._counts = _zeros(self._nbuckets)
         for i in range(other._lo, other._hi + 1):
             counts[i] += oc[i]
         self._lo = min(self._lo, other._lo)

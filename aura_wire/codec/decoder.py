@@ -11,8 +11,8 @@ committed.  No I/O here: bytes in, bytes out.
 
 from __future__ import annotations
 
-import time
 from dataclasses import fields
+from time import perf_counter_ns
 from typing import Any, Final
 
 from aura_wire.codec.brio.decode import BrioDecoder
@@ -119,7 +119,7 @@ class Decoder:
 
     def decode(self, frame: bytes) -> str | bytes:
         """Return the message carried by ``frame`` (``str`` for text frames)."""
-        t0 = time.perf_counter_ns()
+        t0 = perf_counter_ns()  # a name, not time's attribute: one lookup less per frame
         try:
             if self._broken is not None:
                 raise ContextDesyncError(f"decoder context is unusable after an earlier error: {self._broken}")
@@ -130,7 +130,7 @@ class Decoder:
                 self._broken = exc
             self.metrics.record_error()
             raise
-        self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (time.perf_counter_ns() - t0) * 1e-9,
+        self.metrics.record(METHOD_NAMES[method], len(data), len(frame), (perf_counter_ns() - t0) * 1e-9,
                             method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO)
         if text is not None:
             return text
@@ -153,7 +153,7 @@ class Decoder:
             instr = frame[1:inner]
             pos = inner + 1
         self._check_flags(h, pos - 1)  # steps 5-6
-        data, x, got, template_payload = self._payload(h, frame[pos:], pos)  # steps 7 and 9
+        data, x, got, template_payload = self._payload(h, frame, pos)  # steps 7 and 9
         # step 10: the check byte
         seed = self._check if h.context else (self._seed if h.uses_dictionary else 0)
         c = frame_check(seed, data, instr, headers)
@@ -190,25 +190,25 @@ class Decoder:
             raise FrameError("STATE header flags differ from its inner frame's", offset=0, field="header")
         return ih, pos, instructions
 
-    def _payload(self, h: FrameHeader, payload: bytes, pos: int) -> tuple[bytes, int, Decoded | None, bytes]:
-        """Steps 7 and 9 of spec §5.6 for the payload at offset ``pos``: the message, the check byte
+    def _payload(self, h: FrameHeader, frame: bytes, pos: int) -> tuple[bytes, int, Decoded | None, bytes]:
+        """Steps 7 and 9 of spec §5.6 for the payload at ``frame[pos:]``: the message, the check byte
         the frame carries, and for a template method the decoded template and its payload."""
         limit = self.max_message_size
         method = h.method
         if method == METHOD_BRIO:
-            data, x = self._brio_for(h).decode_unchecked(payload, limit)
+            data, x = self._brio_for(h).decode_unchecked(frame[pos:], limit)
             return data, x, None, b""
         if method == METHOD_TEMPLATE_BRIO:
             assert self._template_brio is not None
             # a template payload is never longer than its message (the encoder's rule), so the
             # message limit bounds it too
-            template_payload, x = self._template_brio.decode_unchecked(payload, limit)
+            template_payload, x = self._template_brio.decode_unchecked(frame[pos:], limit)
             got = self._tmpl.decode_payload(template_payload, limit, self._history())
             return got.data, x, got, template_payload
-        if not payload:  # step 7
+        if pos >= len(frame):  # step 7
             raise FrameError("frame too short for its check byte", offset=pos, field="check")
-        x = payload[-1]
-        payload = payload[:-1]
+        x = frame[len(frame) - 1]
+        payload = frame[pos:len(frame) - 1]  # one copy: the payload without its check byte
         if method == METHOD_TEMPLATE:
             tdec = self._tmpl if h.context or not self.context else self._stateless_templates()
             got = tdec.decode_payload(payload, limit, self._history() if h.context else b"")
