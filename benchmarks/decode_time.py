@@ -22,6 +22,10 @@ aura context / ws-pmd.  The last
 line gives the geomean of the ratios over the corpora.
 
     python benchmarks/decode_time.py [--corpora ../shared/corpora] [--dict-dir DIR] [--limit 1000] [--rounds 5]
+                                     [--frames-dir DIR]
+
+``--frames-dir``: the aura frames are saved there on the first run and read back on later ones, so
+two builds of the decoder (an A/B) decode the very same frames, whatever their encoders would send.
 """
 
 from __future__ import annotations
@@ -41,6 +45,28 @@ sys.path.insert(0, os.path.dirname(__file__))
 from frame_digest import dictionary_for  # noqa: E402
 
 _TAIL = b"\x00\x00\xff\xff"
+
+
+def _frames(d: Dictionary, stream: list[str | bytes], context: bool, path: str | None) -> list[bytes]:
+    """The stream's frames: read from ``path`` when it exists (4-byte big-endian length, frame), else
+    encoded, and saved there when ``path`` is given."""
+    if path is not None and os.path.exists(path):
+        out = []
+        with open(path, "rb") as f:
+            blob = f.read()
+        pos = 0
+        while pos < len(blob):
+            n = int.from_bytes(blob[pos:pos + 4], "big")
+            out.append(blob[pos + 4:pos + 4 + n])
+            pos += 4 + n
+        return out
+    enc = Encoder(d, context=context)
+    out = [enc.encode(m) for m in stream]
+    if path is not None:
+        with open(path, "wb") as f:
+            for w in out:
+                f.write(len(w).to_bytes(4, "big") + w)
+    return out
 
 
 def _deflate_stream(datas: list[bytes]) -> list[bytes]:
@@ -95,6 +121,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=1000, help="messages per corpus (from the second half)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated corpus names (default: all)")
+    ap.add_argument("--frames-dir", default=None, help="save the aura frames here, or decode those saved here")
     args = ap.parse_args()
     only = {s for s in args.only.split(",") if s}
     ratios: dict[str, list[float]] = {"ctx": [], "sl": [], "ws": []}
@@ -114,8 +141,11 @@ def main() -> int:
         deflated = _deflate_stream(datas)
         frames = {}
         for mode, context in (("ctx", True), ("sl", False)):
-            enc = Encoder(d, context=context)
-            frames[mode] = [enc.encode(m) for m in stream]
+            path = None
+            if args.frames_dir is not None:
+                os.makedirs(args.frames_dir, exist_ok=True)
+                path = os.path.join(args.frames_dir, f"{name}.{args.limit}.{mode}.frames")
+            frames[mode] = _frames(d, stream, context, path)
             dec = Decoder(d, context=context)  # round trip checked once, untimed
             for w, m in zip(frames[mode], stream):
                 if dec.decode(w) != m:
