@@ -363,7 +363,12 @@ class BrioEncoder:
             total0 = self.total
         H0: i64 = len(hist0)
         if self.rmask > 0 or not (trial_ok and self._trial_idx is not None):
-            # the index after the frame is the same whichever parse made it; rebuild it (with the links)
+            # the index after the frame is the same whichever parse made it; rebuild it (with the links).
+            # Without links only the message's positions are hashed, reading the history's last 3
+            # bytes: not a copy of the whole history (32 KiB on a server) per message
+            if self.rmask == 0 and H0 > 3:
+                hist0 = hist0[H0 - 3:]
+                H0 = 3
             hb = hist0 + tail
             start: i64 = H0 - 3 if H0 >= 3 else 0
             sp = speedups()

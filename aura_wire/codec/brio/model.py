@@ -288,7 +288,8 @@ def trim_history(hist: bytes, data: bytes, window: i64) -> bytes:
         return data[len(data) - window:]
     keep: i64 = window - len(data)
     if len(hist) > keep:
-        return hist[len(hist) - keep:] + data
+        # one copy (a slice then a concatenation would copy the kept history twice)
+        return b"".join([memoryview(hist)[len(hist) - keep:], data])
     return hist + data
 
 
