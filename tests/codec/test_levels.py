@@ -126,6 +126,33 @@ def test_explore_interval_zero_tries_everything_every_time() -> None:
     assert max(enc._iv) == 0 and max(enc._due) == 0
 
 
+def test_zstd_beside_brio_backs_off_while_it_loses() -> None:
+    """A slot whose full trials see ZSTD lose to BRIO skips ZSTD in its next full trials, 1, 2, 4 ...
+    up to 4 * explore_interval of them; with explore_interval 0 (level 4) every trial tries it; a
+    slot above brio_max_size, where ZSTD is the only byte-level method, always tries it."""
+    from aura_wire.codec.encoder import _slot
+
+    r = random.Random(11)
+    words = ["alpha", "beta", "gamma", "delta", "request", "response", "network", "loaded"]
+    msgs = [" ".join(r.choice(words) for _ in range(200)) + f" {i}" for i in range(200)]
+    slot = _slot(len(msgs[0].encode()), False)
+    enc = Encoder(None, context=True, templates=False, explore_interval=2)
+    dec = Decoder(None, context=True, templates=False)
+    ivs = []
+    for m in msgs:
+        assert dec.decode(enc.encode(m)) == m
+        ivs.append(enc._ziv[slot])
+    assert max(ivs) == 8 and ivs.index(8) > ivs.index(4) > ivs.index(2) > ivs.index(1)
+    every = Encoder(None, context=True, templates=False, explore_interval=0)
+    for m in msgs[:40]:
+        every.encode(m)
+    assert max(every._ziv) == 0 and max(every._zskip) == 0
+    large = Encoder(None, context=True, templates=False, explore_interval=2, brio_max_size=512)
+    for m in msgs[:40]:
+        large.encode(m)
+    assert max(large._ziv) == 0  # BRIO never tried beside it: nothing to back off from
+
+
 # -- large messages ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("context", [True, False])
