@@ -564,7 +564,7 @@ async def run_corpus(name: str, args: argparse.Namespace, codec: dict[str, Any],
     return result
 
 
-async def run_fanout(args: argparse.Namespace, codec: dict[str, Any]) -> dict[str, Any]:
+async def run_fanout(args: argparse.Namespace, codec: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     msgs = load(corpus_path(args.fanout_corpus))
     mid = len(msgs) // 2
     dictionary = train_dictionary(msgs[:mid], name="fanout")
@@ -580,7 +580,9 @@ async def run_fanout(args: argparse.Namespace, codec: dict[str, Any]) -> dict[st
     try:
         with server_process(dictionary, stream, codec) as (port, _):
             for r in range(args.runs):
-                for config in configs:
+                order = list(configs)
+                rng.shuffle(order)  # the machine's load drifts: no config always first or last
+                for config in order:
                     m = await measure_fanout(port, config, stream, args.fanout_clients, cache_dir,
                                              args.fanout_client_delay_us / 1e6)
                     for k, v in m.items():
@@ -593,6 +595,8 @@ async def run_fanout(args: argparse.Namespace, codec: dict[str, Any]) -> dict[st
     return {"corpus": args.fanout_corpus, "clients": args.fanout_clients, "messages": len(stream),
             "client_delay_us": args.fanout_client_delay_us,
             "cpu_us_per_broadcast": {c: summarize(v) for c, v in cpu.items()},
+            # aura / pmd-w15 within each round (the same few seconds of machine load), median and range
+            "paired_vs_pmd_w15": {c: sorted(a / b for a, b in zip(cpu[c], cpu["pmd-w15"])) for c in configs},
             "diagnostics": {c: {k: statistics.median(v) for k, v in d.items()} for c, d in diag.items()}}
 
 
@@ -677,6 +681,10 @@ def report(res: dict[str, Any]) -> str:
                      if d and d.get("wall") else "")
             lines.append(f"  {c:9} {v['median']:9.0f} ±{100 * v['spread']:.0f}%  {v['median'] / base:.2f}x pmd-w15"
                          + extra)
+        for c, rr in f.get("paired_vs_pmd_w15", {}).items():
+            if c != "pmd-w15" and rr:
+                lines.append(f"  {c:9} / pmd-w15 within each round: median {statistics.median(rr):.2f}x, "
+                             f"range {rr[0]:.2f}-{rr[-1]:.2f}x")
     if "stall" in res:
         s = res["stall"]
         lines += ["", f"# stall: one {s['size']} B message while another connection echoes every "
@@ -746,7 +754,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         for name in args.corpora:
             res["corpora"][os.path.basename(name).removesuffix(".jsonl")] = await run_corpus(name, args, codec, rng)
     if args.fanout:
-        res["fanout"] = await run_fanout(args, codec)
+        res["fanout"] = await run_fanout(args, codec, rng)
     if args.stall:
         res["stall"] = await run_stall(args, codec)
     return res
