@@ -100,11 +100,7 @@ def parse_instructions(buf: bytes, pos: int) -> tuple[list[Instruction], int]:
             for _ in range(nover):
                 v, pos = _frame_uv(buf, pos, "state.skip")
                 args.append(v)
-                d, pos = _frame_uv(buf, pos, "state.token")
-                args.append(d)
-                if d:
-                    v, pos = _frame_uv(buf, pos, "state.suffix")
-                    args.append(v)
+                pos = _parse_tokdesc(buf, pos, args)
             pos = _parse_seps(buf, pos, args, MAX_TOKENS + 1)
         elif op == OP_DEFINE_TEXT:
             # token descriptors run until the separator list; their count is the message's
@@ -115,16 +111,22 @@ def parse_instructions(buf: bytes, pos: int) -> tuple[list[Instruction], int]:
                                  field="state.tokens")
             args.append(ntok)
             for _ in range(ntok):
-                d, pos = _frame_uv(buf, pos, "state.token")
-                args.append(d)
-                if d:
-                    s, pos = _frame_uv(buf, pos, "state.suffix")
-                    args.append(s)
+                pos = _parse_tokdesc(buf, pos, args)
             pos = _parse_seps(buf, pos, args, ntok + 1)
         else:
             raise FrameError(f"unknown STATE instruction {op}", offset=pos - 1, field="state.op")
         out.append(Instruction(op, k, args))
     return out, pos
+
+
+def _parse_tokdesc(buf: bytes, pos: int, args: list[int]) -> int:
+    """One tokdesc of a text DEFINE: ``0`` (literal) or ``d slen`` (slot), appended to ``args``."""
+    d, pos = _frame_uv(buf, pos, "state.token")
+    args.append(d)
+    if d:
+        s, pos = _frame_uv(buf, pos, "state.suffix")
+        args.append(s)
+    return pos
 
 
 def _parse_seps(buf: bytes, pos: int, args: list[int], most: int) -> int:

@@ -58,11 +58,7 @@ export function parseInstructions(buf: Uint8Array, pos: number): { list: Instruc
       const ntok = r.uv("state.tokens");
       if (ntok === 0 || ntok > MAX_TOKENS) throw new FrameError(`STATE token count ${ntok} outside 1..${MAX_TOKENS}`, r.pos, "state.tokens");
       args.push(ntok);
-      for (let i = 0; i < ntok; i++) {
-        const d = r.uv("state.token");
-        args.push(d);
-        if (d) args.push(r.uv("state.suffix"));
-      }
+      for (let i = 0; i < ntok; i++) parseTokdesc(r, args);
       parseSeps(r, args, ntok + 1);
     } else if (op === OP_DEFINE_TEXT_RULE) {
       const nover = r.uv("state.overrides");
@@ -70,15 +66,20 @@ export function parseInstructions(buf: Uint8Array, pos: number): { list: Instruc
       args.push(nover);
       for (let i = 0; i < nover; i++) {
         args.push(r.uv("state.skip"));
-        const d = r.uv("state.token");
-        args.push(d);
-        if (d) args.push(r.uv("state.suffix"));
+        parseTokdesc(r, args);
       }
       parseSeps(r, args, MAX_TOKENS + 1);
     } else if (op !== OP_EVICT) throw new FrameError(`unknown STATE instruction ${op}`, r.pos - 1, "state.op");
     list.push({ op, k, args });
   }
   return { list, end: r.pos };
+}
+
+/** One tokdesc of a text DEFINE: `0` (literal) or `d slen` (slot), pushed onto `args`. */
+function parseTokdesc(r: Reader, args: number[]): void {
+  const d = r.uv("state.token");
+  args.push(d);
+  if (d) args.push(r.uv("state.suffix"));
 }
 
 /** `nvar` (at most `most`) and the variable separator indices of a text DEFINE. */
