@@ -92,6 +92,21 @@ def test_define_gate_needs_the_template_to_beat_the_first_frame() -> None:
         assert bool(st.learn(data, None)) == defined
         st.commit(data, None, first)
         assert len(st.runtime) == (1 if defined else 0) and st.gated == (0 if defined else 1)
+    # a DEFINE that alone takes the first frame's bytes cannot pay: gated without coding a trial
+    calls: list[int] = []
+
+    def counted(m: _Match, d: bytes, s: _State) -> int:
+        calls.append(1)
+        return trial_size(m, d, s)
+
+    for first, trials in ((3, 0), (10_000, 1)):
+        calls.clear()
+        st = _State(None, True, 8, 4096)
+        st.trial_size = counted
+        st.learn(data, None)
+        st.commit(data, None, first)
+        st.learn(data, None)
+        assert len(calls) == trials and st.gated == (1 - trials)
     # the vectors' encoder (hold_defines off) and an unknown frame size define as before
     for st, size in ((_State(None, True, 8, 4096), -1), (_State(None, True, 8, 4096), 3)):
         st.trial_size = trial_size
