@@ -174,7 +174,9 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
         if i == n:
             break
         if t.slot[i]:
-            out += t.pre[i]
+            pre = t.pre[i]
+            if pre:  # mostly empty: a whole token is the slot (an in-place add is a generic call)
+                out += pre
             lv = preds[k] if preds is not None else None
             if (mask >> k) & 1:
                 if lv is None:
@@ -189,7 +191,9 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
             if _SP in v:
                 raise PayloadError("text slot value contains a space", offset=pos, field="template.slot")
             values.append(v)
-            out += t.suf[i]
+            suf = t.suf[i]
+            if suf:
+                out += suf
             k += 1
         else:
             out += t.toks[i]
