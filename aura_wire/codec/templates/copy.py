@@ -189,8 +189,14 @@ class HistIndex:
         link = self.link
         hmask = self.hmask
         rmask: i64 = ring - 1
+        # _h6 of each position from a rolling window of its 6 bytes: one byte read per position
+        v: i64 = 0
+        if j < upto:
+            v = (ref[j] | (ref[j + 1] << 8) | (ref[j + 2] << 16) | (ref[j + 3] << 24)
+                 | (ref[j + 4] << 32)) << 8
         while j < upto:
-            h = _h6(ref, j, hmask)
+            v = (v >> 8) | (i64(ref[j + 5]) << 40)
+            h: i64 = ((((v & 0xFFFFFF) * 2654435761) ^ ((v >> 24) * 2246822519)) >> 20) & hmask
             p: i64 = j + base
             q: i64 = i64(head[h])
             d: i64 = p - q
