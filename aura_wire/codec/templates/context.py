@@ -18,7 +18,6 @@ from aura_wire.codec.templates.forms import (
     AtomCtx,
     put_uv,
 )
-from aura_wire.codec.templates.text import rule_desc
 from aura_wire.codec.templates.section import (
     _EMPTY_SET,
     KIND_JSON,
@@ -26,6 +25,7 @@ from aura_wire.codec.templates.section import (
     MAX_TOKENS,
     Template,
     TemplateSet,
+    rule_desc,
 )
 from aura_wire.codec.varint import decode_uvarint
 from aura_wire.errors import FrameError, LimitError, PayloadError
@@ -52,7 +52,7 @@ FUZZY_SLACK: Final = 4096
 OP_EVICT: Final = 0
 OP_DEFINE_JSON: Final = 1
 OP_DEFINE_TEXT: Final = 2
-#: DEFINE_TEXT by the fixed rule of text.rule_desc, with some tokens' descriptors overridden.
+#: DEFINE_TEXT by the fixed rule of section.rule_desc, with some tokens' descriptors overridden.
 OP_DEFINE_TEXT_RULE: Final = 3
 #: Most instructions in one STATE frame.
 MAX_INSTRUCTIONS: Final = 16
@@ -193,7 +193,7 @@ def build_text(m: bytes, args: list[int]) -> Template:
 
 def build_text_rule(m: bytes, args: list[int]) -> Template:
     """DEFINE_TEXT_RULE (spec/templates.md §5.5): DEFINE_TEXT with each token's descriptor given
-    by the fixed rule (text.rule_desc), except the overridden ones."""
+    by the fixed rule (section.rule_desc), except the overridden ones."""
     toks, seps = tokens_of(m)
     ntok = len(toks)
     if ntok == 0 or ntok > MAX_TOKENS:

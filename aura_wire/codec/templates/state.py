@@ -40,10 +40,10 @@ from aura_wire.codec.templates.section import (
     KIND_JSON,
     Template,
     TemplateSet,
+    rule_desc,
 )
 from aura_wire.codec.templates.text import (
     generalised,
-    rule_desc,
     text_matches,
     tokenize,
 )

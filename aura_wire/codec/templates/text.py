@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from mypy_extensions import i64
 
-from aura_wire.codec.templates.section import _SP, MAX_TOKENS, Template
+from aura_wire.codec.templates.section import (
+    _SP,
+    MAX_TOKENS,
+    Template,
+    _punct_prefix,
+    _punct_suffix,
+)
 
 # -- text tokens ------------------------------------------------------------------
 
@@ -56,46 +62,6 @@ def text_matches(t: Template, toks: list[bytes], seps: list[int]) -> bool:
     return True
 
 
-def _punct_prefix(a: bytes) -> bytes:
-    """Leading part of a token up to (and including) its last punctuation before any digit."""
-    cut: i64 = 0
-    n: i64 = len(a)
-    i: i64 = 0
-    while i < n:
-        c: i64 = a[i]
-        if 0x30 <= c <= 0x39:
-            break
-        if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c >= 0x80):
-            cut = i + 1
-        i += 1
-    return a[:cut]
-
-
-def _punct_suffix(a: bytes) -> bytes:
-    n: i64 = len(a)
-    cut: i64 = n
-    i: i64 = n - 1
-    while i >= 0:
-        c: i64 = a[i]
-        if 0x30 <= c <= 0x39:
-            break
-        if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c >= 0x80):
-            cut = i
-        i -= 1
-    return a[cut:]
-
-
-def rule_desc(tok: bytes) -> tuple[int, int]:
-    """The fixed rule of DEFINE_TEXT_RULE (spec/templates.md §5.5) for one token, as a DEFINE_TEXT
-    tokdesc: (0, 0) for a literal, else (len(prefix) + 1, len(suffix)).  A token with an ASCII
-    digit or longer than 32 bytes is a slot; its prefix runs to its last punctuation byte before
-    the first digit, its suffix from the first punctuation byte after the last digit of the rest."""
-    if not has_digit(tok) and len(tok) <= 32:
-        return 0, 0
-    p = _punct_prefix(tok)
-    return len(p) + 1, len(_punct_suffix(tok[len(p):]))
-
-
 def common_affixes(values: list[bytes]) -> tuple[bytes, bytes]:
     """Common prefix/suffix of slot values, cut at punctuation so they generalise."""
     p = values[0]
@@ -119,17 +85,6 @@ def common_affixes(values: list[bytes]) -> tuple[bytes, bytes]:
         if len(p) > short:
             p = b""
     return p, s
-
-
-def has_digit(tok: bytes) -> bool:
-    n: i64 = len(tok)
-    i: i64 = 0
-    while i < n:
-        c: i64 = tok[i]
-        if 0x30 <= c <= 0x39:
-            return True
-        i += 1
-    return False
 
 
 def generalised(t: Template, toks: list[bytes], seps: list[int]) -> Template | None:

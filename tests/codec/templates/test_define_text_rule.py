@@ -17,7 +17,7 @@ from aura_wire.codec.templates.context import (
     write_define_text,
 )
 from aura_wire.codec.templates.section import Template
-from aura_wire.codec.templates.text import rule_desc
+from aura_wire.codec.templates.section import rule_desc
 from aura_wire.errors import PayloadError
 
 LINES = [
