@@ -648,7 +648,9 @@ static int later_wins(const Finder *f, Cand *s2, int64_t j, int64_t state, int64
     return later < now;
 }
 
-static int choose(const Finder *f, Cand *s, Cand *s2, int64_t j, int64_t state, int64_t lit_p, int64_t cur_byte) {
+/* *s2_next is set when the literal is chosen by the lazy step: s2 then holds what find() gave at j + 1. */
+static int choose(const Finder *f, Cand *s, Cand *s2, int64_t j, int64_t state, int64_t lit_p, int64_t cur_byte,
+                  int *s2_next) {
     const int16_t *probs = f->probs;
     const int64_t *reps = f->reps;
     int64_t unc = s->unc;
@@ -682,7 +684,10 @@ static int choose(const Finder *f, Cand *s, Cand *s2, int64_t j, int64_t state, 
     }
     if (best_kind >= K_REP && j + 1 < f->end) {
         int64_t blen = best_kind == K_REP ? s->rlen : s->mlen;
-        if (blen < 64 && later_wins(f, s2, j, state, unc, best_cost, lmax, blen, lit_p)) best_kind = K_LITERAL;
+        if (blen < 64 && later_wins(f, s2, j, state, unc, best_cost, lmax, blen, lit_p)) {
+            best_kind = K_LITERAL;
+            *s2_next = 1;
+        }
     }
     return best_kind;
 }
@@ -746,8 +751,16 @@ static void encode_frame(Finder *f, RC *rc, int64_t H, int64_t unc) {
     int64_t j = H;
     Cand s = {0, 0, 0, unc, 0, 0};
     Cand s2 = {0, 0, 0, unc, 0, 0};
+    int reuse = 0;
     while (j < end) {
-        find(f, &s, j);
+        /* After a literal chosen by the lazy step, the lazy step's find at this position is what find()
+         * gives now when indexing the literal's position changed neither index entry find() reads here
+         * (its hashes differ in both keys, or it was not indexed, or find() reads no index here): a
+         * literal moves no rep, and match scores use no probability a literal updates.  The Python
+         * path finds again; the frames are the same (test_speedups). */
+        if (reuse) s = s2;
+        else find(f, &s, j);
+        reuse = 0;
         int64_t cur_byte = hb[j];
         int64_t mbyte = -1;
         if (state >= 7) {
@@ -755,8 +768,18 @@ static void encode_frame(Finder *f, RC *rc, int64_t H, int64_t unc) {
             if (msrc >= 0) mbyte = msrc < c_len ? content[msrc] : hb[msrc - c_len];
         }
         int64_t lit_p = price_bit(probs, P_IS_MATCH + state, 0) + lit_price(probs, prev, cur_byte, mbyte);
-        int kind = choose(f, &s, &s2, j, state, lit_p, cur_byte);
+        int s2_next = 0;
+        int kind = choose(f, &s, &s2, j, state, lit_p, cur_byte, &s2_next);
         if (kind == K_LITERAL) {
+            if (s2_next) {
+                if (j + 5 > f->hb_len) {
+                    reuse = 1;  /* j is not indexed, or find() at j + 1 reads no index */
+                } else {
+                    uint32_t ha = mix4(hb, j), hn = mix4(hb, j + 1);
+                    reuse = (ha >> (32 - HIST_HASH_BITS)) != (hn >> (32 - HIST_HASH_BITS))
+                            && (ha >> (32 - f->fbits)) != (hn >> (32 - f->fbits));
+                }
+            }
             rc_bit(rc, P_IS_MATCH + state, 0);
             encode_lit(rc, prev, cur_byte, mbyte);
             state = next_state_lit(state);
