@@ -78,7 +78,10 @@ CONFIGS = ("plain", "pmd-w15", "pmd-w12", "aura-ctx", "aura-sl")
 PY_CONFIGS = ("aura-ctx-py", "aura-sl-py")
 #: URL prefix per configuration: /ctx and /sl are wrapped in AuraMiddleware, /raw is the bare app.
 PREFIX = {"plain": "raw", "pmd-w15": "raw", "pmd-w12": "raw", "aura-ctx": "ctx", "aura-sl": "sl",
-          "aura-ctx-py": "ctxpy", "aura-sl-py": "slpy"}
+          "aura-ctx-py": "ctxpy", "aura-sl-py": "slpy", "aura-frames": "ctx"}
+#: Fan-out configurations: ``aura-frames`` (diagnostic, not in the default set) sends the frames
+#: AuraMiddleware.broadcast would send, to the same aura clients, by a bare loop of the server's send.
+FANOUT_CONFIGS = ("plain", "pmd-w15", "pmd-w12", "aura-ctx")
 STALL_SIZE = 5 * 1024 * 1024
 PING_EVERY = 0.005
 
@@ -199,6 +202,15 @@ def serve(workdir: str) -> None:
                     for x in stream[:n]:
                         for s in targets:
                             await s({"type": "websocket.send", "text": x})
+                elif cmd[3:] == ["frames"]:
+                    # aura-frames: the frames AuraMiddleware.broadcast would send, encoded once each, sent by
+                    # a bare loop of the server's send (no session, no middleware): aura's floor on the wire
+                    mw = scope["extensions"]["aura"]["middleware"]
+                    encoder = mw._broadcast_encoder(mw.dictionary)
+                    for x in stream[:n]:
+                        frame = encoder.encode(x)
+                        for c in targets:
+                            await c._raw_send({"type": "websocket.send", "bytes": frame})
                 else:
                     mw = scope["extensions"]["aura"]["middleware"]
                     for x in stream[:n]:
@@ -349,7 +361,7 @@ async def measure_fanout(port: int, config: str, stream: list[str], clients: int
 
         readers = [asyncio.ensure_future(drain(c)) for c in conns]
         w0, c0 = time.perf_counter(), time.process_time()
-        await ctl.send(f"go {len(stream)} {clients}")
+        await ctl.send(f"go {len(stream)} {clients}" + (" frames" if config == "aura-frames" else ""))
         await asyncio.gather(*readers)
         wall, client = time.perf_counter() - w0, time.process_time() - c0
         await ctl.send("done")
@@ -573,7 +585,7 @@ async def run_fanout(args: argparse.Namespace, codec: dict[str, Any], rng: rando
     from aura_wire.client import DictionaryCache
 
     DictionaryCache(cache_dir).put(dictionary)
-    configs = ("plain", "pmd-w15", "pmd-w12", "aura-ctx")
+    configs = tuple(args.fanout_configs)
     cpu: dict[str, list[float]] = {c: [] for c in configs}
     diag: dict[str, dict[str, list[float]]] = {c: {k: [] for k in ("cpu", "user", "sys", "wall", "client")}
                                                for c in configs}
@@ -679,11 +691,11 @@ def report(res: dict[str, Any]) -> str:
             d = diag.get(c)
             extra = (f"   (wall {d['wall']:.0f} us, client process CPU {100 * d['client'] / d['wall']:.0f} % of wall)"
                      if d and d.get("wall") else "")
-            lines.append(f"  {c:9} {v['median']:9.0f} ±{100 * v['spread']:.0f}%  {v['median'] / base:.2f}x pmd-w15"
+            lines.append(f"  {c:11} {v['median']:9.0f} ±{100 * v['spread']:.0f}%  {v['median'] / base:.2f}x pmd-w15"
                          + extra)
         for c, rr in f.get("paired_vs_pmd_w15", {}).items():
             if c != "pmd-w15" and rr:
-                lines.append(f"  {c:9} / pmd-w15 within each round: median {statistics.median(rr):.2f}x, "
+                lines.append(f"  {c:11} / pmd-w15 within each round: median {statistics.median(rr):.2f}x, "
                              f"range {rr[0]:.2f}-{rr[-1]:.2f}x")
     if "stall" in res:
         s = res["stall"]
@@ -729,7 +741,7 @@ def targets(res: dict[str, Any]) -> list[tuple[bool, str]]:
         out.append((geomean(dd) <= 2.0, f"decode within 2x of inflate on the geomean: {geomean(dd):.2f}x"))
     if "fanout" in res:
         f = res["fanout"]["cpu_us_per_broadcast"]
-        r = f["aura-ctx"]["median"] / f["pmd-w15"]["median"]
+        r = f["aura-ctx"]["median"] / f["pmd-w15"]["median"] if "aura-ctx" in f else math.nan
         out.append((r <= 0.5, f"fan-out at most half of pmd-w15's server CPU: {r:.2f}x"))
     if "stall" in res:
         worst_rtt = max(v.get("max_rtt_ms", math.inf) for k, v in res["stall"].items()
@@ -779,6 +791,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--fanout-clients", type=int, default=200)
     ap.add_argument("--fanout-messages", type=int, default=100)
     ap.add_argument("--fanout-corpus", default="market_coinbase")
+    ap.add_argument("--fanout-configs", default=",".join(FANOUT_CONFIGS),
+                    type=lambda s: [c for c in s.split(",") if c],
+                    help="fan-out configurations (pmd-w15 required); aura-frames: aura's frames by a bare send loop")
     ap.add_argument("--fanout-client-delay-us", type=float, default=0.0,
                     help="busy work per message per fan-out client (checks that client speed does not move "
                          "the server's figure)")
@@ -788,6 +803,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
+    if "pmd-w15" not in args.fanout_configs or set(args.fanout_configs) - set(FANOUT_CONFIGS + ("aura-frames",)):
+        ap.error(f"--fanout-configs: pmd-w15 and any of {', '.join(FANOUT_CONFIGS + ('aura-frames',))}")
     unknown = [c for c in args.configs if c not in CONFIGS + PY_CONFIGS]
     if unknown:
         ap.error(f"unknown config(s) {unknown}; known: {', '.join(CONFIGS + PY_CONFIGS)}")
