@@ -6,7 +6,7 @@ list; each broadcast message is encoded once and delivered to every
 connection.  Two delivery loops run on the same messages, interleaved for
 ``--runs`` rounds:
 
-* ``in-turn``: ``AuraMiddleware.broadcast`` as shipped (queue, then ``start_flush()`` per connection: the
+* ``in-turn``: ``AuraMiddleware.broadcast`` as shipped (``AuraConnection.deliver`` per connection: the
   server's send runs at once and is done on return; only a send that has to wait goes on in a task);
 * ``gather``: the previous loop (queue for all, then ``asyncio.gather`` of one flush coroutine per
   connection, each wrapped in a Task), reproduced here as the peer.

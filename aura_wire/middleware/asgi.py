@@ -32,7 +32,7 @@ from aura_wire.middleware.connection import ASGIApp, AuraConnection, Message, Re
 from aura_wire.middleware.connection import ConnectionGone as ConnectionGone
 from aura_wire.middleware.endpoint import DEFAULT_DICTIONARY_PATH, serve_dictionary
 from aura_wire.session import SessionConfig
-from aura_wire.session.core import is_prepared_frame
+from aura_wire.session.control import is_prepared_frame
 from aura_wire.session.negotiation import parse_hints, split_offer
 from aura_wire.session.params import restrict_methods
 
@@ -407,7 +407,7 @@ class AuraMiddleware:
     async def _deliver(self, targets: list[AuraConnection], message: str | bytes, frame_dict: str | None,
                        frame: bytes | None) -> int:
         """Queue and flush one stateless frame per connection, in turn (no task per delivery, no waiting
-        on a slow peer: :meth:`AuraConnection.start_flush`).
+        on a slow peer: :meth:`AuraConnection.deliver`).
 
         ``frame`` (when given) was encoded on dictionary ``frame_dict``: it
         goes unchanged to connections that send with exactly that dictionary
@@ -449,15 +449,13 @@ class AuraMiddleware:
                 if cached is None:
                     cached = frames[key] = self._broadcast_encoder(d, decodes).encode(message)
                 f = cached
-            if not s.queue_prepared(f, raw):  # queued now, in order with this connection's other frames
-                continue  # the session is closed
-            if conn.shadow is not None:
-                conn.observe_shadow("sent", message)
-            # No task per delivery and no waiting on a slow peer: the flush runs now and is done on return,
+            # No task per delivery and no waiting on a slow peer: the send runs now and is done on return,
             # unless this peer's write buffer is full; then it goes on in a task and the next frames for this
             # peer wait in its session (bounded by broadcast_backlog), while the others get theirs.
-            if not conn.start_flush(len(f)):
-                continue
+            if not conn.deliver(f, raw):
+                continue  # the session is closed, or the peer was dropped for its backlog
+            if conn.shadow is not None:
+                conn.observe_shadow("sent", message)
             sent += 1
             if not sent % _YIELD_EVERY:
                 await asyncio.sleep(0)  # flushes that never block never yield: let other connections run

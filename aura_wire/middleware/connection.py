@@ -151,42 +151,35 @@ class AuraConnection:
             self._sending = True
         await self._send_queued()
 
-    def start_flush(self, queued: int = 0) -> bool:
-        """Send what the session queued without waiting for a slow peer (broadcast delivery).
+    def deliver(self, frame: bytes, raw_size: int) -> bool:
+        """Send a broadcast frame (stateless, checked by the caller) without waiting for a slow peer.
 
-        Runs the flush at once; in the usual case it writes without suspending and is done on
-        return.  A flush that has to wait (the server's write buffer for this peer is full)
-        goes on in a task, and while it waits, later frames for this connection stay queued
-        in its session for it to send: the caller moves on to the other connections.  Those
-        frames (``queued`` bytes each call) count towards the middleware's
+        The usual case: nothing is queued and no flush is writing, so the server's send runs here
+        and is done on return (no task, no lock, no queue).  A send that has to wait (the
+        server's write buffer for this peer is full) goes on in a task; while it waits, later
+        frames for this connection wait in its session, in order, for it to send: the caller
+        moves on to the other connections.  Those frames count towards the middleware's
         ``broadcast_backlog``; over it the connection is closed (1008) and counted in
-        ``failures``: False then.
+        ``failures``.  False when the frame was not sent: the session is closed, or this
+        connection was dropped for its backlog.
         """
-        if self._sending:
-            # a flush is writing (waiting on this peer): it sends this frame after the earlier ones
-            self.backlog += queued
-            if self.backlog <= self.middleware.broadcast_backlog:
-                return True
-            self.closed = True  # nothing more for this peer; the others go on
-            self._notify()
-            failures = self.middleware.failures
-            failures[CLOSE_POLICY_VIOLATION] = failures.get(CLOSE_POLICY_VIOLATION, 0) + 1
-            task = asyncio.get_running_loop().create_task(self.drop(
-                CLOSE_POLICY_VIOLATION, f"broadcast backlog over {self.middleware.broadcast_backlog} bytes"))
-            _pending.add(task)
-            task.add_done_callback(_pending.discard)
-            return False
         session = self.session
         if session is None:
+            return False
+        if self._sending:  # a flush is writing (waiting on this peer): it sends this frame after the others
+            if not session.queue_prepared(frame, raw_size):
+                return False
+            self.backlog += len(frame)
+            return self.backlog <= self.middleware.broadcast_backlog or self._drop_backlogged()
+        if not session.sent_prepared(frame, raw_size):  # frames queued before it, or closed
+            if not session.queue_prepared(frame, raw_size):
+                return False
+            self.start_flush()
             return True
-        frames = session.data_to_send()
         self._sending = True
-        if len(frames) != 1:
-            coro = self._send_queued(frames)
-        else:
-            # the usual case, one frame: server's send stepped here, no coroutine of ours around it
-            # (ASGI servers' send is a coroutine function: uvicorn, hypercorn, daphne, Starlette's TestClient)
-            coro = cast(Coroutine[Any, Any, None], self._raw_send({"type": "websocket.send", "bytes": frames[0]}))
+        # the server's send, stepped here: no coroutine of ours around it (ASGI servers' send is a
+        # coroutine function: uvicorn, hypercorn, daphne, Starlette's TestClient)
+        coro = cast(Coroutine[Any, Any, None], self._raw_send({"type": "websocket.send", "bytes": frame}))
         try:
             waiting = coro.send(None)
         except StopIteration:
@@ -196,11 +189,36 @@ class AuraConnection:
             self._sending = False
             self._gone()
             return True
-        task = asyncio.get_running_loop().create_task(
-            _finish(coro, waiting) if len(frames) != 1 else self._send_rest(coro, waiting))
+        self._spawn(self._send_rest(coro, waiting))
+        return True
+
+    def _drop_backlogged(self) -> bool:
+        self.closed = True  # nothing more for this peer; the others go on
+        self._notify()
+        failures = self.middleware.failures
+        failures[CLOSE_POLICY_VIOLATION] = failures.get(CLOSE_POLICY_VIOLATION, 0) + 1
+        task = asyncio.get_running_loop().create_task(self.drop(
+            CLOSE_POLICY_VIOLATION, f"broadcast backlog over {self.middleware.broadcast_backlog} bytes"))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+        return False
+
+    def start_flush(self) -> None:
+        """Send what the session queued without waiting for a slow peer (see :meth:`deliver`)."""
+        if self._sending:
+            return  # the flush in progress sends it
+        self._sending = True
+        coro = self._send_queued()
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+        self._spawn(_finish(coro, waiting))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         _pending.add(task)
         task.add_done_callback(self._flush_done)
-        return True
 
     async def _send_rest(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
         """A broadcast frame's write that had to wait, driven on; then what was queued meanwhile."""

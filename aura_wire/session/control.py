@@ -31,6 +31,7 @@ __all__ = [
     "parse_control",
     "pack_control",
     "is_control_frame",
+    "is_prepared_frame",
 ]
 
 #: Version of the session protocol carried in HELLO (spec/session.md §8).
@@ -99,6 +100,11 @@ ControlMessage = Union[Hello, Use, Get, Chunk, Unknown]
 def is_control_frame(frame: bytes) -> bool:
     """True when ``frame`` is a v1 CONTROL frame (version 0, method 7; flags are checked by the parser)."""
     return len(frame) > 0 and (frame[0] & 0xC7) == 0x07
+
+
+def is_prepared_frame(frame: bytes) -> bool:
+    """True for a frame ``Session.send_prepared`` takes: a stateless (C=0) data frame (a broadcast's)."""
+    return bool(frame) and not frame[0] & 0x10 and not is_control_frame(frame)
 
 
 def _id_from(buf: bytes, pos: int, field: str) -> tuple[str, int]:

@@ -47,6 +47,7 @@ from aura_wire.session.control import (
     Unknown,
     Use,
     is_control_frame,
+    is_prepared_frame,
     pack_control,
     parse_control,
 )
@@ -71,15 +72,10 @@ from aura_wire.session.events import (
     SessionEvent,
 )
 
-__all__ = ["Session", "SessionStats", "close_reason", "is_prepared_frame"]
+__all__ = ["Session", "SessionStats", "close_reason"]
 
 #: Enum members are slow to reach through their class (about 0.3 µs): the hot paths compare with this.
 _CLOSED = State.CLOSED
-
-
-def is_prepared_frame(frame: bytes) -> bool:
-    """True for a frame :meth:`Session.send_prepared` takes: a stateless (C=0) data frame."""
-    return bool(frame) and not frame[0] & 0x10 and not is_control_frame(frame)
 
 
 #: RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the close code.
@@ -390,6 +386,16 @@ class Session:
         if frame[0] & 0x20 and self._send_dict is None:
             raise self._local("prepared frame uses a dictionary this connection does not send with")
         self.queue_prepared(frame, raw_size)
+
+    def sent_prepared(self, frame: bytes, raw_size: int) -> bool:
+        """:meth:`queue_prepared` for an adapter that writes ``frame`` itself, at once, because
+        nothing is queued before it: counted as sent, not queued.  False, nothing done, when
+        frames are queued (then queue it behind them) or the session is closed."""
+        if self._outgoing or self.state is _CLOSED:
+            return False
+        self._data_event(remote=False)
+        self._count_sent(frame, raw_size)
+        return True
 
     def queue_prepared(self, frame: bytes, raw_size: int) -> bool:
         """:meth:`send_prepared` for a broadcast, whose caller checked the frame once for every
