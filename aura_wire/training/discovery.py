@@ -36,8 +36,9 @@ from aura_wire.codec.templates.section import (
     Template,
     TemplateSet,
     build_section,
+    has_digit,
 )
-from aura_wire.codec.templates.text import common_affixes, has_digit, tokenize
+from aura_wire.codec.templates.text import common_affixes, tokenize
 from aura_wire.errors import ConfigError, LimitError
 
 __all__ = ["TemplateDiscoveryEngine", "TemplateCandidate", "looks_sensitive"]
