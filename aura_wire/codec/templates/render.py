@@ -121,33 +121,48 @@ def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask
     """Interleave the template's literals and the slot values coded at ``buf[pos:]`` (spec §4);
     also return the slot predictions, those given the first slot's value from slot 1 on."""
     preds = predictions(st, tid, t, None)
+    if t.kind == KIND_JSON:
+        return _render_json(st, buf, pos, tid, t, mask, limit, preds)
+    return _render_text(st, buf, pos, t, mask, limit, preds)
+
+
+def _render_json(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int, limit: int,
+                 preds: list[bytes | None] | None,
+                 ) -> tuple[bytearray, list[bytes], list[bytes | None] | None, int]:
     out = bytearray()
     values: list[bytes] = []
     k = 0
-    if t.kind == KIND_JSON:
-        gaps = t.gaps
-        consts = t.consts
-        for i in range(len(gaps) - 1):
-            out += gaps[i]
-            c = consts.get(i) if consts else None
-            if c is not None:
-                out += c
-                continue
-            if k == 1:
-                preds = predictions(st, tid, t, values[0])
-            lv = preds[k] if preds is not None else None
-            if (mask >> k) & 1:
-                if lv is None:
-                    raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
-                out += lv
-                values.append(lv)  # the value itself: no copy out of ``out``
-            else:
-                start = len(out)
-                pos = decode_atom(buf, pos, out, lv, True, st.atom_ctx, limit, 0)
-                values.append(bytes(out[start:]))
-            k += 1
-        out += gaps[-1]
-        return out, values, preds, pos
+    gaps = t.gaps
+    consts = t.consts
+    for i in range(len(gaps) - 1):
+        out += gaps[i]
+        c = consts.get(i) if consts else None
+        if c is not None:
+            out += c
+            continue
+        if k == 1:
+            preds = predictions(st, tid, t, values[0])
+        lv = preds[k] if preds is not None else None
+        if (mask >> k) & 1:
+            if lv is None:
+                raise PayloadError("masked slot has no previous value", offset=pos, field="template.mask")
+            out += lv
+            values.append(lv)  # the value itself: no copy out of ``out``
+        else:
+            start = len(out)
+            pos = decode_atom(buf, pos, out, lv, True, st.atom_ctx, limit, 0)
+            values.append(bytes(out[start:]))
+        k += 1
+    out += gaps[-1]
+    return out, values, preds, pos
+
+
+def _render_text(st: TemplateState, buf: bytes, pos: int, t: Template, mask: int, limit: int,
+                 preds: list[bytes | None] | None,
+                 ) -> tuple[bytearray, list[bytes], list[bytes | None] | None, int]:
+    out = bytearray()
+    values: list[bytes] = []
+    k = 0
     n = len(t.toks)
     for i in range(n + 1):
         s = t.seps[i]
