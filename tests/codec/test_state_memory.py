@@ -76,3 +76,28 @@ def test_no_second_copy_of_the_history() -> None:
         tenc = enc._tmpl
         assert tenc is not None
         assert tenc._state.atom_ctx.hist == b"" and dec._tmpl._state.atom_ctx.hist == b""
+
+
+def test_a_closed_connection_leaves_nothing_behind() -> None:
+    # compiled, str() of an int beyond 62 bits kept a reference to it (mypyc's CPyTagged_Str): every
+    # 20-digit timestamp a DDIG slot decoded, or 64-bit id a UINT slot did, leaked 40 bytes
+    msgs = [b'{"id": %d, "time": "2021-04-17T16:43:%02d.%06dZ", "price": "%d.%02d"}'
+            % ((1 << 63) + 977 * i, i % 60, 7919 * i % 1000000, 3000 + i % 17, i % 100) for i in range(600)]
+    d = train_dictionary(msgs[:200])
+
+    def connection() -> None:
+        enc, dec = Encoder(d, context=True), Decoder(d, context=True)
+        for m in msgs[200:]:
+            assert dec.decode(enc.encode(m)) == m
+
+    connection()  # builds what the dictionary caches for every connection
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        connection()
+        gc.collect()
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert left < 4096, left  # it was 40 bytes per message and slot

@@ -55,6 +55,7 @@ from aura_wire.codec.templates.forms import (
     _tag_len,
     content_of,
     get_uv,
+    int_str,
     put_uv,
     unzz,
     zz,
@@ -429,10 +430,10 @@ def _decode_scalar(buf: bytes, pos: int, at: int, out: bytearray, form: int, par
         out += buf[pos:pos + param]
         return pos + param
     if form == F_UINT:
-        out += str(param).encode()
+        out += int_str(param).encode()
         return pos
     if form == F_NEG:
-        out += b"-" + str(param).encode()
+        out += b"-" + int_str(param).encode()
         return pos
     if form == F_ZPAD:
         return _decode_zpad(buf, pos, at, out, param)
@@ -468,7 +469,7 @@ def _decode_zpad(buf: bytes, pos: int, at: int, out: bytearray, width: int) -> i
     if width > MAX_ZPAD:
         raise PayloadError("zero-padded width too large", offset=at, field="slot.zpad")
     v, pos = get_uv(buf, pos, "slot.zpad")
-    s = str(v)
+    s = int_str(v)
     if len(s) >= width:
         raise PayloadError("zero-padded value has no padding", offset=at, field="slot.zpad")
     out += s.rjust(width, "0").encode()
@@ -584,7 +585,7 @@ def _decode_ddig(at: int, out: bytearray, delta: int, last_content: bytes | None
     big = int(bytes([c3 for c3 in last_content if 0x30 <= c3 <= 0x39])) + unzz(delta)
     if big < 0 or big >= 10 ** nd:
         raise PayloadError("digit delta out of range", offset=at, field="slot.ddig")
-    ds = str(big).rjust(nd, "0").encode()
+    ds = int_str(big).rjust(nd, "0").encode()
     j: i64 = 0
     for c4 in last_content:
         if 0x30 <= c4 <= 0x39:

@@ -11,7 +11,7 @@ from typing import Final
 
 from mypy_extensions import i64
 
-from aura_wire.codec.templates.forms import _A64_INDEX, MAX_DDIG_DIGITS, zz
+from aura_wire.codec.templates.forms import _A64_INDEX, MAX_DDIG_DIGITS, int_str, zz
 
 # -- number parsing ----------------------------------------------------------
 
@@ -29,8 +29,8 @@ def parse_decimal(s: bytes) -> tuple[int, int] | None:
 def render_decimal(m: int, scale: int) -> bytes:
     """Inverse of :func:`parse_decimal`."""
     if scale == 0:
-        return str(m).encode()
-    digits = str(-m if m < 0 else m).rjust(scale + 1, "0")
+        return int_str(m).encode()
+    digits = int_str(-m if m < 0 else m).rjust(scale + 1, "0")
     s = digits[:-scale] + "." + digits[-scale:]
     return ("-" + s).encode() if m < 0 else s.encode()
 
@@ -89,7 +89,7 @@ def _groups(s: bytes) -> tuple[list[bytes], list[int]] | None:
 def _render_groups(seps: list[bytes], vals: list[int]) -> bytes:
     out = bytearray(seps[0])
     for j in range(len(vals)):
-        out += str(vals[j]).encode()
+        out += int_str(vals[j]).encode()
         out += seps[j + 1]
     return bytes(out)
 
