@@ -17,7 +17,7 @@ from aura_wire.codec.templates.coders import (
 )
 from aura_wire.codec.templates.payload import trial_size
 from aura_wire.codec.templates.section import Template
-from aura_wire.codec.templates.state import DEFINE_PROBE, WIN_MIN, _Match, _State
+from aura_wire.codec.templates.state import DEFINE_PROBE, PAYS_MIN_SIZE, WIN_MIN, _Match, _State
 
 
 def _shape(i: int) -> bytes:
@@ -83,7 +83,8 @@ def test_held_defines_round_trip() -> None:
 
 
 def test_define_gate_needs_the_template_to_beat_the_first_frame() -> None:
-    data = _shape(1)
+    data = json.dumps({f"key_{j}": f"value {j} of a large event" for j in range(40)}).encode()
+    assert len(data) >= PAYS_MIN_SIZE
     for first, defined in ((3, False), (10_000, True)):
         st = _State(None, True, 8, 4096)
         st.trial_size = trial_size  # as TemplateEncoder sets it
@@ -107,13 +108,17 @@ def test_define_gate_needs_the_template_to_beat_the_first_frame() -> None:
         st.commit(data, None, first)
         st.learn(data, None)
         assert len(calls) == trials and st.gated == (1 - trials)
-    # the vectors' encoder (hold_defines off) and an unknown frame size define as before
-    for st, size in ((_State(None, True, 8, 4096), -1), (_State(None, True, 8, 4096), 3)):
+    # the vectors' encoder (hold_defines off) and an unknown frame size define as before, and so does
+    # a message below PAYS_MIN_SIZE whatever its first frame was (its template wins only once predicted)
+    small = _shape(1)
+    for st, size, m in ((_State(None, True, 8, 4096), -1, data), (_State(None, True, 8, 4096), 3, data),
+                        (_State(None, True, 8, 4096), 3, small)):
         st.trial_size = trial_size
-        st.hold_defines = size < 0
-        st.learn(data, None)
-        st.commit(data, None, size)
-        assert st.learn(data, None)
+        st.hold_defines = size < 0 or m is small
+        st.learn(m, None)
+        st.commit(m, None, size)
+        assert st.learn(m, None)
+        assert st.gated == 0
 
 
 def _text_match(enc: TemplateEncoder, v0: bytes, v1: bytes) -> _Match:
