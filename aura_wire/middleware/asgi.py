@@ -80,9 +80,9 @@ class AuraMiddleware:
     for their first ``shadow_budget`` bytes of messages (1 MiB; messages above 64 KiB left out):
     the metrics' ``vs_deflate`` estimates how many times fewer bytes AURA sends.
 
-    :meth:`broadcast` never waits on a slow client: frames for a client the server
-    cannot write to wait in its session, up to ``broadcast_backlog`` bytes (4 MiB);
-    beyond that the client is closed with 1008 and counted in ``failures``.
+    :meth:`broadcast` never waits on a slow client, AURA or passed through: what the
+    server cannot write to a client yet waits for it, in order, up to ``broadcast_backlog``
+    bytes (4 MiB); beyond that the client is closed with 1008 and counted in ``failures``.
     """
 
     def __init__(
@@ -116,8 +116,9 @@ class AuraMiddleware:
             raise ConfigError("shadow_budget must be >= 1", field="shadow_budget")
         if broadcast_backlog < 0:
             raise ConfigError("broadcast_backlog must be >= 0", field="broadcast_backlog")
-        #: Bytes of broadcast frames a connection may have waiting while the server cannot write to it
-        #: (a slow or stuck client); over that it is closed with 1008 and counted in ``failures``.
+        #: Bytes of broadcast frames (messages, for a passed-through connection) a connection may have
+        #: waiting while the server cannot write to it (a slow or stuck client); over that it is closed
+        #: with 1008 and counted in ``failures``.
         self.broadcast_backlog = broadcast_backlog
         #: Fraction of AURA connections shadow-coded with permessage-deflate w15 to estimate
         #: "how much better than permessage-deflate" (metrics ``vs_deflate``), at most
@@ -406,8 +407,9 @@ class AuraMiddleware:
 
     async def _deliver(self, targets: list[AuraConnection], message: str | bytes, frame_dict: str | None,
                        frame: bytes | None) -> int:
-        """Queue and flush one stateless frame per connection, in turn (no task per delivery, no waiting
-        on a slow peer: :meth:`AuraConnection.deliver`).
+        """Send one stateless frame per AURA connection, the message itself per passed-through one, in
+        turn (no task per delivery, no waiting on a slow peer: :meth:`AuraConnection.deliver`,
+        :meth:`AuraConnection.deliver_plain`).
 
         ``frame`` (when given) was encoded on dictionary ``frame_dict``: it
         goes unchanged to connections that send with exactly that dictionary
@@ -428,34 +430,30 @@ class AuraMiddleware:
             if conn.closed:
                 continue
             s = conn.session
-            if s is None:
-                try:
-                    await conn.send_plain(message)
-                except (OSError, RuntimeError):
-                    # The client left, or the application closed this passed-through connection itself
-                    # (the server refuses a send after close): one connection must not stop the others.
-                    conn.closed = True
-                    continue
-                sent += 1
-                continue
-            d = s.send_dictionary
-            did = d.id if d is not None else None
-            decodes = s.hints.decodes
-            if frame is not None and did == frame_dict and (decodes is None or decodes >> method & 1):
-                f = frame
-            else:
-                key = (did, decodes)
-                cached = frames.get(key)
-                if cached is None:
-                    cached = frames[key] = self._broadcast_encoder(d, decodes).encode(message)
-                f = cached
             # No task per delivery and no waiting on a slow peer: the send runs now and is done on return,
-            # unless this peer's write buffer is full; then it goes on in a task and the next frames for this
-            # peer wait in its session (bounded by broadcast_backlog), while the others get theirs.
-            if not conn.deliver(f, raw):
-                continue  # the session is closed, or the peer was dropped for its backlog
-            if conn.shadow is not None:
-                conn.observe_shadow("sent", message)
+            # unless this peer's write buffer is full; then it goes on in a task and the next messages for
+            # this peer wait (bounded by broadcast_backlog), while the others get theirs.
+            if s is None:
+                # Passed through: the message itself, delivered the same way.  False: the client left, the
+                # application closed the connection itself (the server refuses the send), or it was dropped.
+                if not conn.deliver_plain(message, raw):
+                    continue
+            else:
+                d = s.send_dictionary
+                did = d.id if d is not None else None
+                decodes = s.hints.decodes
+                if frame is not None and did == frame_dict and (decodes is None or decodes >> method & 1):
+                    f = frame
+                else:
+                    key = (did, decodes)
+                    cached = frames.get(key)
+                    if cached is None:
+                        cached = frames[key] = self._broadcast_encoder(d, decodes).encode(message)
+                    f = cached
+                if not conn.deliver(f, raw):
+                    continue  # the session is closed, the peer is gone or was dropped for its backlog
+                if conn.shadow is not None:
+                    conn.observe_shadow("sent", message)
             sent += 1
             if not sent % _YIELD_EVERY:
                 await asyncio.sleep(0)  # flushes that never block never yield: let other connections run

@@ -34,6 +34,11 @@ __all__ = ["AuraConnection", "ConnectionGone", "connection_of", "SENSITIVE_KEY",
 
 _ids = itertools.count(1)
 
+#: What a server's send raises when it will not write to this peer any more: OSError once the client has
+#: gone (uvicorn's ClientDisconnected), RuntimeError after the application closed a passed-through
+#: connection itself (uvicorn: "Unexpected ASGI message 'websocket.send'").
+_REFUSED = (OSError, RuntimeError)
+
 
 class ConnectionGone(OSError):
     """Raised by ``send`` once an AURA connection has ended (the peer left, or the session failed).
@@ -72,6 +77,8 @@ class AuraConnection:
         self._idle: asyncio.Future[None] | None = None
         #: Bytes of broadcast frames queued while a flush was blocked on this (slow) peer.
         self.backlog = 0
+        #: A passed-through connection's broadcast messages waiting, in order, like an AURA session's frames.
+        self._plain_queue: list[str | bytes] = []
         self._sync_changed = asyncio.Event()  # set when the send dictionary is in force or the connection ends
         self._told_synced = False
         #: Shadow permessage-deflate when this connection is sampled (AuraMiddleware(shadow_sample=...)).
@@ -160,8 +167,8 @@ class AuraConnection:
         frames for this connection wait in its session, in order, for it to send: the caller
         moves on to the other connections.  Those frames count towards the middleware's
         ``broadcast_backlog``; over it the connection is closed (1008) and counted in
-        ``failures``.  False when the frame was not sent: the session is closed, or this
-        connection was dropped for its backlog.
+        ``failures``.  False when the frame was not sent: the session is closed, the server
+        refused the write (the peer is gone), or this connection was dropped for its backlog.
         """
         session = self.session
         if session is None:
@@ -169,26 +176,46 @@ class AuraConnection:
         if self._sending:  # a flush is writing (waiting on this peer): it sends this frame after the others
             if not session.queue_prepared(frame, raw_size):
                 return False
-            self.backlog += len(frame)
-            return self.backlog <= self.middleware.broadcast_backlog or self._drop_backlogged()
+            return self._queued(len(frame))
         if not session.sent_prepared(frame, raw_size):  # frames queued before it, or closed
             if not session.queue_prepared(frame, raw_size):
                 return False
             self.start_flush()
             return True
+        return self._write_now({"type": "websocket.send", "bytes": frame})
+
+    def deliver_plain(self, message: str | bytes, raw_size: int) -> bool:
+        """:meth:`deliver` for a passed-through connection: ``message`` itself, with the same
+        guarantees (never waits for a slow peer, in order, bounded by ``broadcast_backlog``
+        bytes of messages, 1008 over it).  Its messages wait in this connection's own queue,
+        as there is no session."""
+        if self._sending:
+            self._plain_queue.append(message)
+            return self._queued(raw_size)
+        if isinstance(message, str):
+            return self._write_now({"type": "websocket.send", "text": message})
+        return self._write_now({"type": "websocket.send", "bytes": message})
+
+    def _queued(self, size: int) -> bool:
+        """``size`` more bytes wait for this peer: False, and the peer dropped, over the backlog bound."""
+        self.backlog += size
+        return self.backlog <= self.middleware.broadcast_backlog or self._drop_backlogged()
+
+    def _write_now(self, message: Message) -> bool:
+        """Run the server's send of ``message`` here, stepped in place with no coroutine of ours around
+        it (ASGI servers' send is a coroutine function: uvicorn, hypercorn, daphne, Starlette's
+        TestClient); a send that suspends goes on in a task, holding the turn."""
         self._sending = True
-        # the server's send, stepped here: no coroutine of ours around it (ASGI servers' send is a
-        # coroutine function: uvicorn, hypercorn, daphne, Starlette's TestClient)
-        coro = cast(Coroutine[Any, Any, None], self._raw_send({"type": "websocket.send", "bytes": frame}))
+        coro = cast(Coroutine[Any, Any, None], self._raw_send(message))
         try:
             waiting = coro.send(None)
         except StopIteration:
             self._sending = False  # nothing suspended: nobody waits for the turn
             return True
-        except OSError:
+        except _REFUSED:
             self._sending = False
             self._gone()
-            return True
+            return False
         self._spawn(self._send_rest(coro, waiting))
         return True
 
@@ -224,7 +251,7 @@ class AuraConnection:
         """A broadcast frame's write that had to wait, driven on; then what was queued meanwhile."""
         try:
             await _finish(coro, waiting)
-        except OSError:
+        except _REFUSED:
             self._end_turn()
             self._gone()
             return
@@ -244,28 +271,30 @@ class AuraConnection:
         if not task.cancelled() and task.exception() is not None:
             self._gone()  # the server failed the write otherwise: this peer gets nothing more
 
-    async def _send_queued(self, frames: list[bytes] | None = None) -> None:
-        """Write ``frames``, then the session's queued frames until none are left; the caller has taken
-        the turn."""
+    async def _send_queued(self) -> None:
+        """Write what waits for this peer (the session's frames, or a passed-through connection's
+        messages) until none is left; the caller has taken the turn."""
         session = self.session
         try:
-            if session is None:
-                return
             while True:
-                if frames is None:
-                    frames = session.data_to_send()
-                    self.backlog = 0
+                if session is not None:
+                    frames: list[bytes] | list[str | bytes] = session.data_to_send()
+                else:
+                    frames, self._plain_queue = self._plain_queue, []
+                self.backlog = 0
                 if not frames:
                     break
                 for frame in frames:
                     if self.closed:
                         return
                     try:
-                        await self._raw_send({"type": "websocket.send", "bytes": frame})
-                    except OSError:
+                        if isinstance(frame, str):
+                            await self._raw_send({"type": "websocket.send", "text": frame})
+                        else:
+                            await self._raw_send({"type": "websocket.send", "bytes": frame})
+                    except _REFUSED:
                         self._gone()
                         return
-                frames = None
         finally:
             self._end_turn()
         if not self._told_synced and session is not None:
@@ -274,19 +303,6 @@ class AuraConnection:
                 self._notify()
             elif session.closed:
                 self._notify()
-
-    async def send_plain(self, message: str | bytes) -> None:
-        """Send an application message to a passed-through (non-AURA) connection."""
-        await self._turn()
-        try:
-            if self.closed:
-                return
-            if isinstance(message, str):
-                await self._raw_send({"type": "websocket.send", "text": message})
-            else:
-                await self._raw_send({"type": "websocket.send", "bytes": message})
-        finally:
-            self._end_turn()
 
     async def send_close(self, message: Message) -> None:
         """Send a ``websocket.close`` message once, after the frames already queued."""
@@ -306,6 +322,7 @@ class AuraConnection:
         if self.session is not None:
             self.session.data_to_send()
             self.session.close()
+        self._plain_queue = []
         self.backlog = 0
         await self._turn()
         try:

@@ -177,3 +177,47 @@ async def test_a_peer_whose_write_waits_does_not_hold_up_the_broadcast() -> None
     writable.set()
     await eventually(lambda: bool(closes), what="the slow peer's close")
     assert closes[0]["code"] == 1008 and slow.received() == [MSGS[2]]  # the write in progress, then the close
+
+
+async def test_a_plain_peer_whose_write_waits_gets_the_same_treatment() -> None:
+    """A passed-through connection whose write waits: the broadcast goes on; its next messages (text
+    stays text) wait in order and follow once the write completes; past ``broadcast_backlog`` bytes
+    of messages it is closed with 1008 and counted in ``failures``."""
+    d1, _ = dicts()
+    msgs: list[str | bytes] = [m if i % 2 else (m.encode() if isinstance(m, str) else m)
+                               for i, m in enumerate(MSGS[:6])]
+    size = [len(m.encode()) if isinstance(m, str) else len(m) for m in msgs]
+    mw = AuraMiddleware(_app, dictionary=d1, broadcast_backlog=max(size[1], size[3]))
+    assert size[3] + size[4] > mw.broadcast_backlog
+    fast = Peer(mw, d1)
+    await fast.conn.flush()
+    fast.received()
+    writable = asyncio.Event()
+    got: list[Any] = []
+
+    async def blocked_send(msg: Any) -> None:
+        await writable.wait()
+        got.append(msg)
+    slow = AuraConnection(mw, {"type": "websocket"}, blocked_send)  # passed through: no session
+    mw.connections[slow.id] = slow
+
+    def plain() -> list[str | bytes]:
+        out = [m.get("text", m.get("bytes")) for m in got if m["type"] == "websocket.send"]
+        got[:] = [m for m in got if m["type"] != "websocket.send"]
+        return out
+    assert await mw.broadcast(msgs[0]) == 2  # written to fast; waiting for slow
+    assert await mw.broadcast(msgs[1]) == 2  # queued for slow, within the backlog
+    assert fast.received() == msgs[:2] and got == []
+    writable.set()
+    await eventually(lambda: len(got) == 2, what="the slow peer's messages")
+    assert plain() == msgs[:2]  # in order, text as text, once its write completed
+    writable.clear()
+    assert await mw.broadcast(msgs[2]) == 2
+    assert await mw.broadcast(msgs[3]) == 2
+    assert await mw.broadcast(msgs[4]) == 1  # over the backlog: slow is dropped, fast goes on
+    assert slow.closed and mw.failures == {1008: 1}
+    assert await mw.broadcast(msgs[5]) == 1
+    assert fast.received() == msgs[2:6]
+    writable.set()
+    await eventually(lambda: any(m["type"] == "websocket.close" for m in got), what="the slow peer's close")
+    assert plain() == [msgs[2]] and got[0]["code"] == 1008  # the write in progress, then the close

@@ -2,7 +2,9 @@
 without waiting for it; the stuck client is closed (1008) once its backlog passes ``broadcast_backlog``.
 
 Real uvicorn (both websockets implementations) and hypercorn on 127.0.0.1; the stuck client is the
-real websockets client offering AURA with a small receive buffer, that does not read until the end.
+real websockets client with a small receive buffer, that does not read until the end: offering AURA,
+or passed through (no subprotocol, no extension).  The others are AURA clients and plain websockets
+clients side by side.
 """
 
 from __future__ import annotations
@@ -30,20 +32,25 @@ BACKENDS = [
     ("hypercorn", {}),
 ]
 BACKLOG = 256 * 1024
-READERS = 3
+AURA_READERS = 2
+PLAIN_READERS = 2
+READERS = AURA_READERS + PLAIN_READERS
 
 
-def messages(n: int) -> list[bytes]:
+def messages(n: int) -> list[str | bytes]:
     rng = random.Random(17)
-    return [i.to_bytes(4, "big") + rng.randbytes(8000) for i in range(n)]  # incompressible: coded RAW, quickly
+    # incompressible: coded RAW, quickly; every fifth one text (a passed-through client gets it as text)
+    return [f"{i}:{rng.randbytes(4000).hex()}" if i % 5 == 4 else i.to_bytes(4, "big") + rng.randbytes(8000)
+            for i in range(n)]
 
 
 def all_have(got: list[list[str | bytes]], n: int) -> bool:
     return all(len(g) >= n for g in got)
 
 
+@pytest.mark.parametrize("stuck_kind", ["aura", "plain"])
 @pytest.mark.parametrize(("backend", "options"), BACKENDS, ids=["uvicorn-websockets", "uvicorn-sansio", "hypercorn"])
-async def test_a_stuck_client_does_not_hold_up_the_others(backend: str, options: dict[str, Any],
+async def test_a_stuck_client_does_not_hold_up_the_others(backend: str, options: dict[str, Any], stuck_kind: str,
                                                           tmp_path: Any) -> None:
     if backend == "hypercorn":
         from aura_wire.middleware.servers import use_with_hypercorn
@@ -68,10 +75,13 @@ async def test_a_stuck_client_does_not_hold_up_the_others(backend: str, options:
         stuck_sock = socket.socket()
         stuck_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills after a few frames
         stuck_sock.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
-        stuck = await ws_connect(url, sock=stuck_sock, subprotocols=["aura.v1"],  # type: ignore[list-item]
+        offer = ["aura.v1"] if stuck_kind == "aura" else None  # plain: no subprotocol, no extension offered
+        stuck = await ws_connect(url, sock=stuck_sock, subprotocols=offer,  # type: ignore[arg-type]
                                  max_queue=1, ping_interval=None, compression=None, max_size=None)
-        readers = [await connect(url, dictionary_cache=tmp_path / str(i)) for i in range(READERS)]
+        readers: list[Any] = [await connect(url, dictionary_cache=tmp_path / str(i)) for i in range(AURA_READERS)]
+        readers += [await ws_connect(url, max_size=None) for _ in range(PLAIN_READERS)]
         await asyncio.wait_for(joined.wait(), 10)
+        assert sum(c.aura for c in members) == AURA_READERS + (stuck_kind == "aura")
         stuck_conn = next(c for c in members if c.scope["client"][1] == stuck_sock.getsockname()[1])
         got: list[list[str | bytes]] = [[] for _ in readers]
         arrived = asyncio.Condition()
@@ -101,7 +111,11 @@ async def test_a_stuck_client_does_not_hold_up_the_others(backend: str, options:
         received: list[str | bytes] = []
         with pytest.raises(ConnectionClosed) as closed:
             while True:
-                client.receive_frame(await asyncio.wait_for(stuck.recv(), 10))  # type: ignore[arg-type]
+                data = await asyncio.wait_for(stuck.recv(), 10)
+                if stuck_kind == "plain":
+                    received.append(data)
+                    continue
+                client.receive_frame(data)  # type: ignore[arg-type]
                 received += [e.data for e in client.events() if isinstance(e, MessageReceived)]
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
         assert received == msgs[:len(received)] and 0 < len(received) <= dropped_at
