@@ -36,6 +36,7 @@ COMPILED_MODULES = [
     "aura_wire/codec/templates/text.py",
     "aura_wire/codec/templates/context.py",
     "aura_wire/codec/templates/render.py",
+    "aura_wire/codec/templates/pool.py",
     "aura_wire/codec/templates/state.py",
     "aura_wire/codec/templates/edits.py",
     "aura_wire/codec/templates/payload.py",

@@ -36,11 +36,11 @@ from aura_wire.codec.templates.json_shape import (
     parse,
     skeleton,
 )
+from aura_wire.codec.templates.pool import Cand
 from aura_wire.codec.templates.section import (
     KIND_JSON,
     Template,
     TemplateSet,
-    rule_desc,
 )
 from aura_wire.codec.templates.text import (
     generalised,
@@ -128,15 +128,17 @@ class _State(TemplateState):
         self.rt_order: dict[int, None] = {}
         self.rt_json: list[dict[bytes, list[int]]] = [{} for _ in range(LEVELS)]
         self.rt_text: dict[int, list[int]] = {}
-        # encoder-only candidates: learned once, defined at the decoder when seen again
-        self.cands: dict[int, Template] = {}
+        # encoder-only candidates: learned once, defined at the decoder when seen again; the pool's
+        # bounds count them as templates (cand_mem), they hold cand_held (pool.Cand)
+        self.cands: dict[int, Cand] = {}
         self.cand_order: dict[int, None] = {}
         self.cand_bytes = 0
         self.cand_mem = 0
+        self.cand_held = 0
         self.rt_mem = 0
         self.cand_mem_limit = max(RUNTIME_MEMORY, RUNTIME_MEMORY_PER_BYTE * max_bytes)
         self.cand_next = 0
-        self.cand_json: list[dict[bytes, int]] = [{} for _ in range(LEVELS)]
+        self.cand_json: list[dict[int, int]] = [{} for _ in range(LEVELS)]  # by hash of the key
         self.cand_text: dict[int, list[int]] = {}
         # the frame size of the message each candidate was learned from (DEFINE_GATE), and the
         # candidate the message being committed added (-1: none)
@@ -378,10 +380,11 @@ class _State(TemplateState):
             return
         if key in self.rt_json[level]:
             return
-        cid = self.cand_json[level].get(key)
+        hkey = hash(key)  # a collision only makes one shape look seen again: it is built from data
+        cid = self.cand_json[level].get(hkey)
         t = Template.json(level, gaps_of(data, hs), {}, key)
         if cid is None:
-            self._add_cand(t)
+            self._add_cand(Cand.of_json(t, hkey))
             return
         if not self._rent_paid(cid, t, None, hs) or not self._pays(cid, t, data, hs):
             return
@@ -399,40 +402,26 @@ class _State(TemplateState):
                 return
         # a candidate this message matches, or is similar to, becomes a live template
         for cid in self.cand_text.get(n, ()):
-            t = self.cands[cid]
-            if text_matches(t, toks, seps):
+            c = self.cands[cid]
+            if c.matches(toks, seps):
+                t = c.template()
                 if self._rent_paid(cid, t, toks):
                     self._drop_cand(cid)
                     self._add_runtime(t, data, None)
                 return
-            nt = generalised(t, toks, seps)
+            nt = c.generalised(toks, seps)
             if nt is not None:
                 rent = self.cand_rent.get(cid, 0)
                 self._drop_cand(cid)
                 if self._rent_paid(-1, nt, toks, None, rent):
                     self._add_runtime(nt, data, None)
                 else:  # the generalised shape stays a candidate with the rent run up
-                    self._add_cand(nt)
+                    self._add_cand_template(nt)
                     if self.cand_next - 1 in self.cands:
                         self.cand_rent[self.cand_next - 1] = rent + self.saving
                 return
-        slot: list[bool] = []
-        pre: list[bytes] = []
-        suf: list[bytes] = []
-        ltoks: list[bytes] = []
-        for tok in toks:
-            d, sl = rule_desc(tok)  # the rule DEFINE_TEXT_RULE spells in ~3 bytes
-            if d:
-                slot.append(True)
-                pre.append(tok[:d - 1])
-                suf.append(tok[len(tok) - sl:] if sl else b"")
-                ltoks.append(b"")
-            else:
-                slot.append(False)
-                pre.append(b"")
-                suf.append(b"")
-                ltoks.append(tok)
-        self._add_cand(Template.text(ltoks, slot, pre, suf, list(seps)))
+        if self.max_runtime > 0:
+            self._add_cand(Cand.learned(toks, seps))  # the rule DEFINE_TEXT_RULE spells in ~3 bytes
 
     def _pays(self, cid: int, t: Template, data: bytes, hs: list[Node]) -> bool:
         """DEFINE gate for JSON shapes, beside rent or buy: a candidate seen again is defined only
@@ -472,27 +461,32 @@ class _State(TemplateState):
         candidate pool, may hold (RUNTIME_MEMORY)."""
         return max(RUNTIME_MEMORY, RUNTIME_MEMORY_PER_BYTE * self.budget)
 
-    def _add_cand(self, t: Template) -> None:
+    def _add_cand_template(self, t: Template) -> None:
+        if t.size <= self.budget and self.max_runtime > 0:
+            self._add_cand(Cand.of_json(t, hash(t.key)) if t.kind == KIND_JSON else Cand.of_text(t))
+
+    def _add_cand(self, c: Cand) -> None:
         """Keep a candidate (least recently added evicted first, within the runtime limits)."""
-        if t.size > self.budget or self.max_runtime <= 0:
+        if c.size > self.budget or self.max_runtime <= 0:
             return
         # the pool is the encoder's own memory, bounded apart from the decoder's limits, so a small
         # runtime table still sees a shape come back
         while self.cand_order and (len(self.cands) >= max(self.max_runtime, CANDIDATES)
-                                   or self.cand_bytes + t.size > max(self.max_bytes, CANDIDATE_BYTES)
-                                   or self.cand_mem + t.footprint() > self.cand_mem_limit):
+                                   or self.cand_bytes + c.size > max(self.max_bytes, CANDIDATE_BYTES)
+                                   or self.cand_mem + c.fp > self.cand_mem_limit):
             self._drop_cand(next(iter(self.cand_order)))
         cid = self.cand_next
         self.cand_next += 1
         self.new_cand = cid
-        self.cands[cid] = t
+        self.cands[cid] = c
         self.cand_order[cid] = None
-        self.cand_bytes += t.size
-        self.cand_mem += t.footprint()
-        if t.kind == KIND_JSON:
-            self.cand_json[t.level][t.key] = cid
+        self.cand_bytes += c.size
+        self.cand_mem += c.fp
+        self.cand_held += c.memory()
+        if c.kind == KIND_JSON:
+            self.cand_json[c.level][c.hkey] = cid
         else:
-            self.cand_text.setdefault(len(t.toks), []).append(cid)
+            self.cand_text.setdefault(c.ntok, []).append(cid)
 
     def _rent_paid(self, cid: int, t: Template, toks: list[bytes] | None, hs: list[Node] | None = None,
                    rent: int = -1) -> bool:
@@ -521,21 +515,21 @@ class _State(TemplateState):
         saved over the BRIO frame (0 when the template did not win), averaged (RENT_SHIFT)."""
         self.saving += ((saved << 4) - self.saving) >> 3
 
-    def _drop_cand(self, cid: int) -> Template:
+    def _drop_cand(self, cid: int) -> None:
         self.cand_rent.pop(cid, None)
-        t = self.cands.pop(cid)
+        c = self.cands.pop(cid)
         del self.cand_order[cid]
         self.cand_size.pop(cid, None)
-        self.cand_bytes -= t.size
-        self.cand_mem -= t.footprint()
-        if t.kind == KIND_JSON:
-            del self.cand_json[t.level][t.key]
+        self.cand_bytes -= c.size
+        self.cand_mem -= c.fp
+        self.cand_held -= c.memory()
+        if c.kind == KIND_JSON:
+            del self.cand_json[c.level][c.hkey]
         else:
-            lst = self.cand_text[len(t.toks)]
+            lst = self.cand_text[c.ntok]
             lst.remove(cid)
             if not lst:
-                del self.cand_text[len(t.toks)]
-        return t
+                del self.cand_text[c.ntok]
 
     def _index_runtime(self, tid: int, t: Template, add: bool) -> None:
         if t.kind == KIND_JSON:
@@ -590,7 +584,7 @@ class _State(TemplateState):
             # runtime templates have not been winning: keep this one a candidate, mostly
             self.held += 1
             if self.held % DEFINE_PROBE != 0:
-                self._add_cand(t)
+                self._add_cand_template(t)
                 return
         # evict the least recently used while either limit would be exceeded, then take the
         # lowest free id; a STATE frame holds at most MAX_INSTRUCTIONS, so an addition that
@@ -655,7 +649,7 @@ class _State(TemplateState):
 
     def memory_bytes(self) -> int:
         """The decoder's state (as :class:`TemplateState` counts it) and the encoder's candidate pool."""
-        return super().memory_bytes() + self.cand_mem  # COPY's index: TemplateEncoder counts it
+        return super().memory_bytes() + self.cand_held  # COPY's index: TemplateEncoder counts it
 
 
 def ref_value(st: TemplateState, tid: int, mode: int) -> int:
