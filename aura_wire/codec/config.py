@@ -41,13 +41,13 @@ DEFAULT_LEVEL = 3
 #: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
 #: 1 "lean": the smallest state (BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a
 #: quarter of the runtime templates, no BRIO search ring, ZSTD histories compressed at rest
-#: (``zstd_raw_history``): 97-231 KiB per connection with both directions on the corpora as
-#: tracemalloc sees it (memory_bytes() counts objects as they are held since issue 17: the
-#: earlier 61-100 KiB counted history bytes only), 439 KiB at most for level 3 on a server;
-#: permessage-deflate w12 holds 43 KiB and level 1 beats its ratio 1.9x on the geomean;
-#: benchmarks/level_state.py) and the cheapest trials.  What remains: the template state (6 KiB of
-#: predicted values per direction, a mirrored constant, held as lists of bytes objects: about 30 KiB
-#: per side on DevTools events), the recent strings and the template candidate pool.
+#: (``zstd_raw_history``): 52-181 KiB per connection with both directions on the corpora as
+#: tracemalloc sees it, 358 KiB at most for level 3 on a server (benchmarks/level_state.py, 2000
+#: messages); permessage-deflate w12 holds 43 KiB and level 1 beats its ratio 1.96x on the geomean)
+#: and the cheapest trials.  What remains is mostly mirrored template state: the predicted values
+#: (6 KiB per direction, a constant of the spec, held as lists of bytes objects: about 30 KiB per
+#: side on DevTools events), the recent strings (2 KiB, about 15 KiB per side) and the runtime
+#: templates (negotiated budgets of 1 KiB / 512 B measured 174 -> 138 KiB at -2.1 % ratio, 6 corpora).
 #: 2 "fast": full state, cheap trials; 3 "default": the
 #: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
 #: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
