@@ -59,6 +59,7 @@ def make_connections(mw: AuraMiddleware, d: Dictionary, n: int) -> list[AuraConn
         conn = AuraConnection(mw, {"type": "websocket"}, send)
         conn.session = Session(Role.SERVER, dictionaries=[d], hints=Hints(have=(d.id,)))
         conn.session.start()
+        conn.accepted = True  # broadcast targets are accepted connections
         mw.connections[conn.id] = conn
         out.append(conn)
     return out

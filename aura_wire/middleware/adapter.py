@@ -81,7 +81,7 @@ class ServerAdapter:
             chosen, aura = server_select(self.offered, message.get("subprotocol"))
             self.conn.subprotocol = message.get("subprotocol")
             if not aura:
-                await self.raw_send(message)
+                await self.conn.send_passed_through(message)
                 return
             out = dict(message)
             out["subprotocol"] = chosen
@@ -106,6 +106,7 @@ class ServerAdapter:
             self.mw._maybe_shadow(self.conn)
             await self.raw_send(out)
             new.start()
+            self.conn.accepted = True  # a broadcast target from now on: its frames follow the HELLO
             await self.conn.flush()
             self.reader = asyncio.create_task(self._read())
             return
@@ -113,7 +114,7 @@ class ServerAdapter:
         if session is None:
             if SENSITIVE_KEY in message:
                 message = {k: v for k, v in message.items() if k != SENSITIVE_KEY}
-            await self.raw_send(message)
+            await self.conn.send_passed_through(message)
             return
         if kind == "websocket.send":
             if self.app_closed:

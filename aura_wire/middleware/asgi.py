@@ -83,6 +83,7 @@ class AuraMiddleware:
     :meth:`broadcast` never waits on a slow client, AURA or passed through: what the
     server cannot write to a client yet waits for it, in order, up to ``broadcast_backlog``
     bytes (4 MiB); beyond that the client is closed with 1008 and counted in ``failures``.
+    It reaches the connections open at the time: accepted by the application, not closed.
     """
 
     def __init__(
@@ -314,7 +315,7 @@ class AuraMiddleware:
                 plain_scope = self._scope_with_handle(scope, conn)
                 if aura:
                     plain_scope["subprotocols"] = app_protocols
-                await self.app(plain_scope, receive, send)
+                await self.app(plain_scope, receive, conn.send_passed_through)
                 return
             app_scope = self._scope_with_handle(scope, conn)
             app_scope["subprotocols"] = app_protocols
@@ -377,7 +378,10 @@ class AuraMiddleware:
         """Send ``message`` to many connections, encoding it once per dictionary in use.
 
         ``connections``: :class:`AuraConnection` objects, Starlette ``WebSocket``
-        objects or scopes (None: every open connection of this middleware).
+        objects or scopes (None: every connection of this middleware).  Only open
+        connections get it: accepted by the application and not closed; one not yet
+        accepted is skipped, neither sent to nor a failure, and gets the broadcasts
+        made after its accept.
         ``channel``: send to the subscribers of this channel instead (see
         :meth:`subscribe`); with a cluster (:meth:`enable_cluster`) the frame
         encoded here is published once and every replica forwards it to its
@@ -427,8 +431,8 @@ class AuraMiddleware:
         raw = len(message.encode("utf-8")) if isinstance(message, str) else len(message)
         sent = 0
         for conn in targets:
-            if conn.closed:
-                continue
+            if conn.closed or not conn.accepted:
+                continue  # open connections only: a write before the accept is refused (and not a failure)
             s = conn.session
             # No task per delivery and no waiting on a slow peer: the send runs now and is done on return,
             # unless this peer's write buffer is full; then it goes on in a task and the next messages for

@@ -69,6 +69,10 @@ class AuraConnection:
         self.session: Session | None = None
         self.subprotocol: str | None = None
         self.arm: str | None = None  # canary arm, when the middleware splits connections
+        #: True once the application's ``websocket.accept`` went to the server: from then until ``closed``
+        #: the connection is open, and a broadcast target.  Never set for a connection the application
+        #: rejects (``websocket.close`` before accept).
+        self.accepted = False
         self.closed = False
         self.channels: set[str] = set()  # broadcast channels this connection subscribes to
         self._raw_send = send
@@ -157,6 +161,18 @@ class AuraConnection:
         else:
             self._sending = True
         await self._send_queued()
+
+    async def send_passed_through(self, message: Message) -> None:
+        """The application's ``send`` on a passed-through connection: the server's own, noting the
+        accept (from then on the connection is a broadcast target) and the application's close (from
+        then on it is not: the server would refuse the write)."""
+        kind = message["type"]
+        if kind == "websocket.close":
+            self.closed = True
+            self._notify()
+        await self._raw_send(message)
+        if kind == "websocket.accept":
+            self.accepted = True
 
     def deliver(self, frame: bytes, raw_size: int) -> bool:
         """Send a broadcast frame (stateless, checked by the caller) without waiting for a slow peer.

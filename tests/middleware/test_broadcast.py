@@ -46,6 +46,7 @@ class Peer:
         self.conn.session = Session(Role.SERVER, dictionaries=[d] if d is not None else [], hints=hints)
         self.client = Session(Role.CLIENT, hints=hints, held=[d] if d is not None else [])
         self.conn.session.start()
+        self.conn.accepted = True  # what ServerAdapter does at the application's accept
         mw.connections[self.conn.id] = self.conn
 
     def received(self) -> list[str | bytes]:
@@ -129,6 +130,7 @@ async def test_a_failing_plain_connection_does_not_stop_the_broadcast() -> None:
         raise OSError("client disconnected")
 
     dead = AuraConnection(mw, {"type": "websocket"}, gone)  # passed through: no session
+    dead.accepted = True
     mw.connections[dead.id] = dead
     mw.subscribe(dead, "news")
     peer = Peer(mw, d1)
@@ -199,6 +201,7 @@ async def test_a_plain_peer_whose_write_waits_gets_the_same_treatment() -> None:
         await writable.wait()
         got.append(msg)
     slow = AuraConnection(mw, {"type": "websocket"}, blocked_send)  # passed through: no session
+    slow.accepted = True
     mw.connections[slow.id] = slow
 
     def plain() -> list[str | bytes]:
