@@ -224,3 +224,34 @@ async def test_a_plain_peer_whose_write_waits_gets_the_same_treatment() -> None:
     writable.set()
     await eventually(lambda: any(m["type"] == "websocket.close" for m in got), what="the slow peer's close")
     assert plain() == [msgs[2]] and got[0]["code"] == 1008  # the write in progress, then the close
+
+
+async def test_a_plain_connection_is_a_target_from_its_accept_to_its_close() -> None:
+    """The passed-through application's send (``send_passed_through``) marks the accept and the
+    application's own close: before the one and after the other a broadcast neither writes to the
+    connection nor counts it, and never counts a failure."""
+    mw = AuraMiddleware(_app)
+    got: list[Any] = []
+
+    async def send(msg: Any) -> None:
+        got.append(msg)  # every write tried, also the ones refused
+        if msg["type"] == "websocket.send" and got[0]["type"] != "websocket.accept":
+            raise RuntimeError("Expected ASGI message 'websocket.accept'")  # as uvicorn before the accept
+        if len(got) > 1 and got[-2]["type"] == "websocket.close":
+            raise RuntimeError("Unexpected ASGI message 'websocket.send'")  # as uvicorn after a close
+    conn = AuraConnection(mw, {"type": "websocket"}, send)
+    mw.connections[conn.id] = conn
+    mw.subscribe(conn, "news")
+    assert await mw.broadcast("early") == 0 and await mw.broadcast("early", channel="news") == 0
+    assert got == [] and not conn.closed
+    await conn.send_passed_through({"type": "websocket.accept"})
+    assert conn.accepted
+    assert await mw.broadcast("first") == 1 and await mw.broadcast(b"second", [conn]) == 1
+    assert await mw.broadcast("third", channel="news") == 1
+    await conn.send_passed_through({"type": "websocket.send", "text": "own"})
+    await conn.send_passed_through({"type": "websocket.close", "code": 1000})
+    assert conn.closed
+    assert await mw.broadcast("late") == 0 and await mw.broadcast("late", channel="news") == 0
+    assert [(m["type"][10:], m.get("text", m.get("bytes"))) for m in got] == [
+        ("accept", None), ("send", "first"), ("send", b"second"), ("send", "third"), ("send", "own"), ("close", None)]
+    assert mw.failures == {}
