@@ -243,14 +243,14 @@ async def test_a_plain_connection_is_a_target_from_its_accept_to_its_close() -> 
     mw.connections[conn.id] = conn
     mw.subscribe(conn, "news")
     assert await mw.broadcast("early") == 0 and await mw.broadcast("early", channel="news") == 0
-    assert got == [] and not conn.closed
+    assert (got, conn.closed, conn.accepted) == ([], False, False)  # skipped, and not marked gone
     await conn.send_passed_through({"type": "websocket.accept"})
     assert conn.accepted
     assert await mw.broadcast("first") == 1 and await mw.broadcast(b"second", [conn]) == 1
     assert await mw.broadcast("third", channel="news") == 1
     await conn.send_passed_through({"type": "websocket.send", "text": "own"})
     await conn.send_passed_through({"type": "websocket.close", "code": 1000})
-    assert conn.closed
+    assert conn.closed and conn.accepted
     assert await mw.broadcast("late") == 0 and await mw.broadcast("late", channel="news") == 0
     assert [(m["type"][10:], m.get("text", m.get("bytes"))) for m in got] == [
         ("accept", None), ("send", "first"), ("send", b"second"), ("send", "third"), ("send", "own"), ("close", None)]
