@@ -100,10 +100,12 @@ class TemplateEncoder:
             return self._trial_match
         return self._state.match(data)
 
-    def unprimed(self) -> bool:
-        """The trial's message matched a template whose slots have no previous values yet."""
+    def unprimed(self, runtime_only: bool = False) -> bool:
+        """The trial's message matched a template whose slots have no previous values yet (with
+        ``runtime_only``: a runtime template, one the learner defined on this connection)."""
         m = self._trial_match
-        return m is not None and (m.tid, None) not in self._state.lasts
+        return (m is not None and (m.tid, None) not in self._state.lasts
+                and (not runtime_only or m.tid in self._state.runtime))
 
     def state_bonus(self) -> int:
         """Context mode: bytes a non-template frame of the trial's message is expected to cost later.
@@ -128,7 +130,7 @@ class TemplateEncoder:
         d = self._stale_cost >> 2
         return _BONUS_MAX if d > _BONUS_MAX else d
 
-    def regime_bonus(self, template_frame: int, brio_frame: int) -> int:
+    def regime_bonus(self, template_frame: int, brio_frame: int, text_only: bool = False) -> int:
         """Context mode: bytes a template frame of the trial's message may lose to the BRIO frame.
 
         A template's slot predictions follow only its template frames (spec/templates.md §5.1), so a
@@ -142,9 +144,13 @@ class TemplateEncoder:
         fresh size is measured again.  Measured at level 4 (first 600 coded messages): OpenSSH
         logs +15.4 %, Android +0.2 %, DevTools +0.5 %, HDFS -0.6 %, Binance -0.3 %, the others
         +-0.1 %; level 3 tries BRIO less often (method prediction): OpenSSH +0.3 %, HDFS +0.7 %.
+        With ``text_only`` (level 4, whose BRIO trial comes with every message) a JSON template
+        gets no bonus: there its template frames won where BRIO frames were smaller, more than the
+        refresh then saved (Binance and Coinbase quotes, together with level 4's priming rule in
+        Encoder._template_candidates).
         """
         m = self._trial_match
-        if m is None:
+        if m is None or (text_only and m.tmpl.kind != KIND_TEXT):
             return 0
         reg = self._regime.get(m.tid)
         if reg is None:

@@ -188,3 +188,26 @@ def test_state_bonus_only_for_text_templates() -> None:
     assert enc.state_bonus() == _BONUS_MAX
     enc._state.lasts.clear()  # a template without predictions yet: no bonus
     assert enc.state_bonus() == 0
+
+
+def test_regime_bonus_text_only_skips_json_templates() -> None:
+    # level 4 passes text_only: a JSON template gets no regime bonus, a text one still does
+    enc = TemplateEncoder(None, context=True)
+    t = Template.json(0, [b'{"a":', b"}"], {})
+    enc._trial_match = _Match(1, t, [b"1"], [], [])
+    assert enc.regime_bonus(20, 8) == _REGIME_PROBE_BONUS
+    assert enc.regime_bonus(20, 8, True) == 0
+    _text_match(enc, b"10", b"10:00:01")
+    assert enc.regime_bonus(20, 8, True) == _REGIME_PROBE_BONUS
+
+
+def test_unprimed_runtime_only() -> None:
+    # level 4 primes only runtime templates (defined on this connection), not dictionary ones
+    enc = TemplateEncoder(None, context=True)
+    t = Template.json(0, [b'{"a":', b"}"], {})
+    enc._trial_match = _Match(1, t, [b"1"], [], [])
+    assert enc.unprimed() and not enc.unprimed(True)
+    enc._state.runtime[1] = t
+    assert enc.unprimed(True)
+    enc._state.lasts[(1, None)] = []
+    assert not enc.unprimed() and not enc.unprimed(True)
