@@ -490,10 +490,24 @@ class AuraMiddleware:
 
     # -- metrics ---------------------------------------------------------------------
     def connection_counts(self) -> dict[str, int]:
-        """Open and total websocket connections, all and AURA (the others are passed through plain)."""
+        """Open and total websocket connections, all and AURA (the others are passed through plain).
+
+        ``open``: accepted by the application and not closed, the connections a broadcast reaches;
+        ``pending``: in the handshake, not yet accepted (nor rejected) by the application."""
+        open_, open_aura, pending = 0, 0, 0
+        for c in self.connections.values():
+            if c.closed:
+                continue
+            if not c.accepted:
+                pending += 1
+                continue
+            open_ += 1
+            if c.aura:
+                open_aura += 1
         return {
-            "open": len(self.connections),
-            "open_aura": sum(1 for c in self.connections.values() if c.aura),
+            "open": open_,
+            "open_aura": open_aura,
+            "pending": pending,
             "total": self.total_connections,
             "total_aura": self.total_aura_connections,
         }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, MutableMapping, cast
 
@@ -35,9 +36,25 @@ __all__ = ["AuraConnection", "ConnectionGone", "connection_of", "SENSITIVE_KEY",
 _ids = itertools.count(1)
 
 #: What a server's send raises when it will not write to this peer any more: OSError once the client has
-#: gone (uvicorn's ClientDisconnected), RuntimeError after the application closed a passed-through
-#: connection itself (uvicorn: "Unexpected ASGI message 'websocket.send'").
-_REFUSED = (OSError, RuntimeError)
+#: gone (uvicorn's ClientDisconnected), RuntimeError after the connection was closed on the server's side
+#: (uvicorn: "Unexpected ASGI message 'websocket.send'").
+_REFUSED: tuple[type[BaseException], ...] = (OSError, RuntimeError)
+#: Servers whose refusal is their own class outside those two, by (module, class name): hypercorn raises
+#: ``hypercorn.utils.UnexpectedMessageError`` (a bare ``Exception`` subclass) for a ``websocket.send``
+#: after the connection closed.  Looked up among the modules already loaded, never imported: the server
+#: that raises it is running, so its module is loaded; nothing else of the Exception family is caught.
+_SERVER_REFUSALS = (("hypercorn.utils", "UnexpectedMessageError"),)
+
+
+def _refused() -> tuple[type[BaseException], ...]:
+    """The exception classes that mean "the server refused this write: the peer is gone" (see
+    ``_REFUSED``).  Used as ``except _refused():``, evaluated only once a send has raised."""
+    found = list(_REFUSED)
+    for module, name in _SERVER_REFUSALS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            found.append(cls)
+    return tuple(found)
 
 
 class ConnectionGone(OSError):
@@ -228,7 +245,7 @@ class AuraConnection:
         except StopIteration:
             self._sending = False  # nothing suspended: nobody waits for the turn
             return True
-        except _REFUSED:
+        except _refused():
             self._sending = False
             self._gone()
             return False
@@ -267,7 +284,7 @@ class AuraConnection:
         """A broadcast frame's write that had to wait, driven on; then what was queued meanwhile."""
         try:
             await _finish(coro, waiting)
-        except _REFUSED:
+        except _refused():
             self._end_turn()
             self._gone()
             return
@@ -308,7 +325,7 @@ class AuraConnection:
                             await self._raw_send({"type": "websocket.send", "text": frame})
                         else:
                             await self._raw_send({"type": "websocket.send", "bytes": frame})
-                    except _REFUSED:
+                    except _refused():
                         self._gone()
                         return
         finally:
@@ -342,7 +359,7 @@ class AuraConnection:
         self.backlog = 0
         await self._turn()
         try:
-            with contextlib.suppress(OSError, RuntimeError):
+            with contextlib.suppress(*_refused()):
                 await self._raw_send({"type": "websocket.close", "code": code, "reason": reason})
         finally:
             self._end_turn()
@@ -363,6 +380,7 @@ class AuraConnection:
             "subprotocol": self.subprotocol,
             "arm": self.arm,
             "state": s.state.value if s is not None else "passthrough",
+            "open": self.accepted and not self.closed,  # False while the application holds the accept
             "dictionary": s.send_dictionary.id if s is not None and s.send_dictionary is not None else None,
             "age_seconds": round(time.time() - self.opened_at, 3),
             "stats": s.stats.as_dict() if s is not None else None,
