@@ -38,6 +38,27 @@ def _use(backend: str) -> None:
         use_with_hypercorn()
 
 
+def _accepting_app(conns: dict[str, AuraConnection]) -> Any:
+    """An application that accepts every websocket, records its connection by path and reads until the end."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept", "subprotocol": None})
+        conns[scope["path"].strip("/")] = connection_of(scope)
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+    return app
+
+
+async def _four_clients(url: str, tmp_path: Any, other: str, conns: dict[str, AuraConnection]) -> dict[str, Any]:
+    """An AURA and a plain client on ``/keep-*`` and on ``/{other}-*``, once the application accepted all four."""
+    clients: dict[str, Any] = {}
+    for group in ("keep", other):
+        clients[f"{group}-aura"] = await connect(f"{url}/{group}-aura", dictionary_cache=tmp_path / group)
+        clients[f"{group}-plain"] = await ws_connect(f"{url}/{group}-plain")
+    await eventually(lambda: len(conns) == 4, what="four accepted connections")
+    return clients
+
+
 @pytest.mark.parametrize(("backend", "options"), BACKENDS, ids=IDS)
 async def test_refused_write_marks_the_connection_gone(backend: str, options: dict[str, Any],
                                                        tmp_path: Any) -> None:
@@ -45,14 +66,7 @@ async def test_refused_write_marks_the_connection_gone(backend: str, options: di
     server_send: dict[str, Any] = {}  # path -> the server's own send, held by the outer layer
     conns: dict[str, AuraConnection] = {}
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        assert (await receive())["type"] == "websocket.connect"
-        await send({"type": "websocket.accept", "subprotocol": None})
-        conns[scope["path"].strip("/")] = connection_of(scope)
-        while (await receive())["type"] != "websocket.disconnect":
-            pass
-
-    mw = AuraMiddleware(app)
+    mw = AuraMiddleware(_accepting_app(conns))
 
     async def outer(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
@@ -61,13 +75,7 @@ async def test_refused_write_marks_the_connection_gone(backend: str, options: di
 
     async with serve_app(outer, backend, **options) as base:
         url = base.replace("http://", "ws://")
-        clients: dict[str, Any] = {
-            "keep-aura": await connect(url + "/keep-aura", dictionary_cache=tmp_path / "k"),
-            "keep-plain": await ws_connect(url + "/keep-plain"),
-            "gone-aura": await connect(url + "/gone-aura", dictionary_cache=tmp_path / "g"),
-            "gone-plain": await ws_connect(url + "/gone-plain"),
-        }
-        await eventually(lambda: len(conns) == 4, what="four accepted connections")
+        clients = await _four_clients(url, tmp_path, "gone", conns)
         assert await asyncio.wait_for(mw.broadcast("m0"), 10) == 4
         # the outer layer closes two of them with the server's send: the middleware is not told
         for name in ("gone-aura", "gone-plain"):
@@ -153,23 +161,10 @@ async def test_broadcast_racing_clients_that_leave(backend: str, options: dict[s
     _use(backend)
     conns: dict[str, AuraConnection] = {}
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        assert (await receive())["type"] == "websocket.connect"
-        await send({"type": "websocket.accept", "subprotocol": None})
-        conns[scope["path"].strip("/")] = connection_of(scope)
-        while (await receive())["type"] != "websocket.disconnect":
-            pass
-
-    mw = AuraMiddleware(app)
+    mw = AuraMiddleware(_accepting_app(conns))
     async with serve_app(mw, backend, **options) as base:
         url = base.replace("http://", "ws://")
-        clients: dict[str, Any] = {
-            "keep-aura": await connect(url + "/keep-aura", dictionary_cache=tmp_path / "k"),
-            "keep-plain": await ws_connect(url + "/keep-plain"),
-            "leave-aura": await connect(url + "/leave-aura", dictionary_cache=tmp_path / "l"),
-            "leave-plain": await ws_connect(url + "/leave-plain"),
-        }
-        await eventually(lambda: len(conns) == 4, what="four accepted connections")
+        clients = await _four_clients(url, tmp_path, "leave", conns)
         messages = [f"r{i}" for i in range(40)]
         leaving = [asyncio.ensure_future(clients[n].close()) for n in ("leave-aura", "leave-plain")]
         for m in messages:
