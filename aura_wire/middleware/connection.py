@@ -225,9 +225,7 @@ class AuraConnection:
         if self._sending:
             self._plain_queue.append(message)
             return self._queued(raw_size)
-        if isinstance(message, str):
-            return self._write_now({"type": "websocket.send", "text": message})
-        return self._write_now({"type": "websocket.send", "bytes": message})
+        return self._write_now(_send_event(message))
 
     def _queued(self, size: int) -> bool:
         """``size`` more bytes wait for this peer: False, and the peer dropped, over the backlog bound."""
@@ -257,10 +255,8 @@ class AuraConnection:
         self._notify()
         failures = self.middleware.failures
         failures[CLOSE_POLICY_VIOLATION] = failures.get(CLOSE_POLICY_VIOLATION, 0) + 1
-        task = asyncio.get_running_loop().create_task(self.drop(
-            CLOSE_POLICY_VIOLATION, f"broadcast backlog over {self.middleware.broadcast_backlog} bytes"))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
+        self._spawn(self.drop(CLOSE_POLICY_VIOLATION,
+                              f"broadcast backlog over {self.middleware.broadcast_backlog} bytes"))
         return False
 
     def start_flush(self) -> None:
@@ -321,10 +317,7 @@ class AuraConnection:
                     if self.closed:
                         return
                     try:
-                        if isinstance(frame, str):
-                            await self._raw_send({"type": "websocket.send", "text": frame})
-                        else:
-                            await self._raw_send({"type": "websocket.send", "bytes": frame})
+                        await self._raw_send(_send_event(frame))
                     except _refused():
                         self._gone()
                         return
@@ -385,6 +378,13 @@ class AuraConnection:
             "age_seconds": round(time.time() - self.opened_at, 3),
             "stats": s.stats.as_dict() if s is not None else None,
         }
+
+
+def _send_event(message: str | bytes) -> Message:
+    """The ASGI ``websocket.send`` event carrying ``message`` (text for a str, bytes otherwise)."""
+    if isinstance(message, str):
+        return {"type": "websocket.send", "text": message}
+    return {"type": "websocket.send", "bytes": message}
 
 
 #: Flushes that had to wait for their peer, running on in tasks (a strong reference until they end).
