@@ -75,7 +75,7 @@ def aggregate(snapshots: Sequence[Mapping[str, Any]], targets: HealthTargets | N
     rows: list[dict[str, Any]] = []
     parts: list[CompressionMetrics] = []
     dictionaries: dict[str, int] = {}
-    connections = {"open": 0, "open_aura": 0, "total": 0, "total_aura": 0}
+    connections = {"open": 0, "open_aura": 0, "pending": 0, "total": 0, "total_aura": 0}
     broadcast_messages = 0
     p95 = 0.0
     for s in sorted(snapshots, key=lambda s: str(s.get("replica", ""))):

@@ -193,22 +193,25 @@ def test_bus_refuses_malformed_messages(data: bytes, field: str) -> None:
 
 
 # -- the cluster view -----------------------------------------------------------
-def _mw_snapshot(messages: int, original: int, wire: int, dictionary: str | None, open_: int) -> dict[str, Any]:
+def _mw_snapshot(messages: int, original: int, wire: int, dictionary: str | None, open_: int,
+                 pending: int = 0) -> dict[str, Any]:
     m = CompressionMetrics()
     for _ in range(messages):
         m.record("zstd", original // messages, wire // messages, 1e-4, False)
     return {"total": m.snapshot(), "broadcast": {"messages": 1}, "dictionary": dictionary,
-            "connections": {"open": open_, "open_aura": open_, "total": open_, "total_aura": open_}}
+            "connections": {"open": open_, "open_aura": open_, "pending": pending,
+                            "total": open_ + pending, "total_aura": open_}}
 
 
 def test_view_aggregates_counters_and_flags_a_rollout() -> None:
-    snaps = [replica_snapshot("b", _mw_snapshot(200, 20000, 5000, "d1", 3), now=100.0),
-             replica_snapshot("a", _mw_snapshot(100, 10000, 2000, "d2", 2), now=99.0)]
+    snaps = [replica_snapshot("b", _mw_snapshot(200, 20000, 5000, "d1", 3, pending=1), now=100.0),
+             replica_snapshot("a", _mw_snapshot(100, 10000, 2000, "d2", 2, pending=4), now=99.0)]
     v = aggregate(snaps, now=101.0)
     assert [r["replica"] for r in v["replicas"]] == ["a", "b"]
     assert v["total"]["messages"] == 300 and v["total"]["original_bytes"] == 30000
     assert v["total"]["wire_bytes"] == 7000
     assert v["connections"]["open"] == 5 and v["broadcast_encodes"] == 2
+    assert v["connections"]["pending"] == 5 and v["connections"]["total"] == 10  # handshakes in progress
     assert v["dictionaries"] == {"d1": 1, "d2": 1}  # two dictionaries: a rollout in progress
     assert v["replicas"][0]["age_seconds"] == 2.0 and v["replicas"][0]["ratio"] == 5.0
 
