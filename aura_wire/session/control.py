@@ -8,11 +8,17 @@ or a trailing byte string.  Control messages are values: :func:`parse_control`
 turns bytes into one, :func:`pack_control` does the reverse, and the two are
 exact inverses on valid input.  Trailing bytes are an error.
 
+An optional type (0x40-0x7F) ends with the CRC-32 of every byte before it
+(spec/session.md §4.4), checked even when the type is unknown: a receiver
+ignores only a well-formed optional message, so a data frame whose header byte
+was altered into ``0x07`` is refused instead of vanishing unnoticed.
+
 No I/O here.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Final, NamedTuple, Union
 
 from aura_wire.codec.frame import CONTROL_HEADER
@@ -44,6 +50,8 @@ TYPE_CHUNK: Final = 0x04
 #: Types in [0x40, 0x7F] are optional: a receiver that does not know one ignores it.
 OPTIONAL_TYPES_LOW: Final = 0x40
 OPTIONAL_TYPES_HIGH: Final = 0x7F
+#: An optional control message ends with a CRC-32 (little-endian) of the frame's bytes before it.
+OPTIONAL_CHECK_SIZE: Final = 4
 
 ID_LENGTH: Final = 32
 #: At most this many dictionaries in one HELLO.
@@ -88,7 +96,10 @@ class Chunk(NamedTuple):
 
 
 class Unknown(NamedTuple):
-    """An optional control type (0x40-0x7F) this peer does not know; ignored."""
+    """An optional control type (0x40-0x7F) this peer does not know; ignored once its CRC-32 checks.
+
+    ``body`` is the message between the type and the check (spec/session.md §4.4).
+    """
 
     type: int
     body: bytes
@@ -187,12 +198,32 @@ def parse_control(frame: bytes) -> ControlMessage:
         offset, pos = decode_uvarint(frame, pos, "chunk.offset")
         return Chunk(did, offset, bytes(frame[pos:]))
     elif OPTIONAL_TYPES_LOW <= kind <= OPTIONAL_TYPES_HIGH:
-        return Unknown(kind, bytes(frame[2:]))
+        return _parse_optional(frame, kind)
     else:
         raise ProtocolError(f"unknown control type {kind:#04x}", offset=1, field="control.type")
     if pos != n:
         raise FrameError("trailing bytes after a control message", offset=pos, field="control")
     return msg
+
+
+def _optional_check(head: bytes) -> bytes:
+    return zlib.crc32(head).to_bytes(OPTIONAL_CHECK_SIZE, "little")
+
+
+def _parse_optional(frame: bytes, kind: int) -> Unknown:
+    """An optional control message: body, then the CRC-32 of the frame before it (spec/session.md §4.4).
+
+    "A receiver MUST check the CRC-32 of an optional control message, known or not, and close
+    with 1002 when it does not match": a data frame turned into ``0x07`` must not be dropped.
+    """
+    end = len(frame) - OPTIONAL_CHECK_SIZE
+    if end < 2:
+        raise FrameError(f"optional control message {kind:#04x} too short for its CRC-32", offset=len(frame),
+                         field="control.check")
+    if frame[end:] != _optional_check(frame[:end]):
+        raise FrameError(f"optional control message {kind:#04x} fails its CRC-32 (a corrupted frame?)",
+                         offset=end, field="control.check")
+    return Unknown(kind, bytes(frame[2:end]))
 
 
 def pack_control(msg: ControlMessage) -> bytes:
@@ -232,6 +263,7 @@ def pack_control(msg: ControlMessage) -> bytes:
             raise ValueError(f"control type {msg.type:#04x} is not an optional type")
         out.append(msg.type)
         out += msg.body
+        out += _optional_check(bytes(out))
     return bytes(out)
 
 

@@ -504,7 +504,7 @@ class Session:
         elif isinstance(msg, Chunk):
             self._on_chunk(msg)
         else:
-            assert isinstance(msg, Unknown)  # optional control types are ignored (spec §4.6)
+            assert isinstance(msg, Unknown)  # a well-formed optional control type is ignored (spec §4.4)
 
     def _on_hello(self, msg: Hello) -> None:
         held = next((self._held[did] for did, _ in msg.dictionaries if did in self._held), None)

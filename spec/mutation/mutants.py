@@ -37,6 +37,9 @@ MUTANTS: list[Mutant] = [
            "if version > 1 and not (method == METHOD_CONTROL and version == VERSION_V1):"),
     Mutant("header-text-bit", "WF §3 T is bit 3 (a RAW header read on its own, as a STATE frame's inner one, taken for text)",
            "h = _HEADERS[frame[0]]", "h = _HEADERS[frame[0] | (FLAG_TEXT if frame[0] & MASK_METHOD == 0 and len(frame) == 1 else 0)]"),
+    Mutant("optional-control-unchecked", "SM §4.4 an optional control message's CRC-32 is checked (a data frame "
+           "turned into 0x07 is refused, not ignored)",
+           "if frame[end:] != _optional_check(frame[:end]):", "if False:"),
     Mutant("header-empty", "WF §3 empty frame is a frame error",
            "raise FrameError(\"empty frame: no header byte\", offset=0, field=\"header\")",
            "raise PayloadError(\"empty frame: no header byte\", offset=0, field=\"header\")"),

@@ -269,6 +269,24 @@ def scenarios() -> list[Recorder]:
     r.inject("server", b"\x07\x3f")
     out.append(r)
 
+    def header_to_control(frame: bytes) -> bytes:
+        return frame if is_control_frame(frame) else b"\x07" + frame[1:]
+
+    r = Recorder("optional_control_check", "An optional control message ends with the CRC-32 of the frame "
+                 "before it (§4.4): a well-formed one (type 0x7f, empty body) is ignored. Then a stateless RAW "
+                 "data frame has its header byte altered into 0x07 in transit: its payload's first byte reads as "
+                 "the optional type 0x48 ('H'), the CRC-32 fails and the client closes with 1002 (the message "
+                 "must not vanish silently).", [d], config=SessionConfig(context=False))
+    r.act("server", "start")
+    r.act("client", "decline")
+    r.inject("server", pack_control(Unknown(0x7F, b"")))
+    r.act("server", "send", "Hello")
+    r.mutate = header_to_control
+    r.act("server", "send", "Hi there")
+    assert r.closed is not None and r.closed["code"] == 1002, r.closed
+    assert r.steps[-2]["control"]["invalid"].startswith("optional control message 0x48"), r.steps[-2]
+    out.append(r)
+
     r = Recorder("adopted_parameters", "The server runs non-default context parameters (window, zstd_window, "
                  "zstd_history_min_size, template_brio_window) and announces them in HELLO; the client, left at "
                  "the defaults, adopts them for both directions, so ZSTD frames referring to the ZSTD history "

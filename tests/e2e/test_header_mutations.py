@@ -8,12 +8,13 @@ alone is always detected and any other outcome passes with probability 2^-8 at m
 the real client sending one context frame with its header byte mutated per connection, then one
 ordinary frame.
 
-The ordinary frame is what catches a mutated header that is neither decoded nor refused: a header
-turned into 0x07 makes the frame a CONTROL message, and about one payload in eight then reads as an
-optional control type (0x40-0x7F), which a receiver MUST ignore (spec/session.md §4.4).  That frame
-is lost, not altered; the encoder's context already holds it, so the next context frame fails its
-check and the connection closes (1007).  A connection that went on after a lost frame would count
-as ``lost``; one that answers nothing as ``unanswered``.  Both must stay 0, like ``altered``.
+The ordinary frame is what would catch a mutated header that is neither decoded nor refused: a
+header turned into 0x07 makes the frame a CONTROL message, and many payloads then read as an optional
+control type (0x40-0x7F).  An optional message must pass its CRC-32 before a receiver ignores it
+(spec/session.md §4.4), so such a frame is refused (1002) at once; before that check it was lost and
+only the next context frame's check noticed (1007).  A connection that went on after a lost frame
+would count as ``lost``; one that answers nothing as ``unanswered``.  Both must stay 0, like
+``altered``.
 """
 
 from __future__ import annotations

@@ -271,6 +271,55 @@ def test_optional_control_types_are_ignored() -> None:
     assert messages(ec) == ["still fine"] and not client.closed
 
 
+def test_optional_control_message_failing_its_check_closes_1002() -> None:
+    good = pack_control(Unknown(0x41, b"future"))
+    assert parse_control(good) == Unknown(0x41, b"future")
+    for bad in (good[:-1] + bytes([good[-1] ^ 1]), good[:2] + good[3:], b"\x07\x41\x00\x00\x00"):
+        server, client = pair()
+        server.start()
+        pump(server, client)
+        client.receive_frame(bad)
+        assert failure(client.events()).code == 1002 and client.closed
+
+
+def _synced_stateless_pair() -> tuple[Session, Session]:
+    server, client = pair(config=SessionConfig(context=False), client_config=SessionConfig(context=False))
+    server.start()
+    pump(server, client)
+    client.use_dictionary(small_dictionary())
+    pump(server, client)
+    assert server.state is State.SYNCED and state_of(client) is State.SYNCED
+    return server, client
+
+
+def test_data_frame_turned_into_control_is_refused_never_dropped() -> None:
+    """A stateless data frame whose header byte became 0x07 is refused (1002) by both roles, never ignored.
+
+    Its payload's first byte is an optional control type for many messages (text and JSON start with
+    0x40-0x7F in RAW frames); before the CRC-32 of spec/session.md §4.4 those vanished without an error.
+    """
+    rnd = random.Random(14)
+    msgs: list[str | bytes] = ["Hello", "hi there", '{"type":"message","room":"a","user":"bob","text":"yo"}']
+    msgs += [f"{rnd.choice('ABCxyz')}{rnd.getrandbits(40):x} {'w' * rnd.randint(0, 30)}" for _ in range(40)]
+    msgs += [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 60))) for _ in range(20)]
+    sender_s, sender_c = _synced_stateless_pair()
+    optional = 0
+    for role in ("client", "server"):
+        sender = sender_s if role == "client" else sender_c
+        for m in msgs:
+            sender.send_message(m)
+            (frame,) = sender.data_to_send()
+            assert not frame[0] & 0x10  # stateless: no later frame would notice a loss
+            optional += 0x40 <= frame[1] <= 0x7F
+            server, client = _synced_stateless_pair()
+            receiver = client if role == "client" else server
+            receiver.receive_frame(b"\x07" + frame[1:])
+            events = receiver.events()
+            assert not messages(events), m
+            assert failure(events).code == 1002, m
+    assert optional >= 40  # the path that used to drop the message silently is exercised
+
+
 def test_oversized_dictionary_is_declined_by_the_client() -> None:
     d = small_dictionary()
     server, client = pair(d, client_config=SessionConfig(max_dictionary_size=100))

@@ -1,6 +1,7 @@
 // One-rule mistakes in the TypeScript decoder, named as the reference's spec/mutation/mutants.py
 // names the same rule, so the two implementations' killed sets can be compared. Each replaces
-// one snippet found exactly once in src/. Encoder and session code are not mutated. The list
+// one snippet found exactly once in src/. Encoder and session code are not mutated, apart from
+// the CONTROL parser's one check that a session vector pins (optional-control-unchecked). The list
 // corresponds one to one with the reference's (same names, same broken rule): `python
 // spec/mutation/compare.py` (from the repository root) checks that and prints both side by side.
 export const MUTANTS = [
@@ -11,6 +12,7 @@ export const MUTANTS = [
   ["header-version-ignored", "if (version !== WIRE_VERSION && !(method === METHOD_CONTROL && version === 0)) {", "if (version > 2) {"],
   ["header-version-v1-accepted", "if (version !== WIRE_VERSION && !(method === METHOD_CONTROL && version === 0)) {", "if (version > 1 && !(method === METHOD_CONTROL && version === 0)) {"],
   ["header-text-bit", "text: (b & FLAG_TEXT) !== 0,", "text: (b & FLAG_TEXT) !== 0 || (method === 0 && (frame.length === 1 || at > 0)),"],
+  ["optional-control-unchecked", "if (check !== crc32(frame.subarray(0, end))) throw", "if (false) throw"],
   ["header-empty", "if (frame.length <= at) throw new FrameError(", "if (frame.length <= at) throw new PayloadError("],
   ["control-as-message", "if (h.method === METHOD_CONTROL) throw new FrameError(", "if (h.method === METHOD_CONTROL) throw new PayloadError("],
   ["raw-dict-flag", "if (d && (method === METHOD_RAW || method === METHOD_BROTLI)) {", "if (d && method === METHOD_BROTLI) {"],

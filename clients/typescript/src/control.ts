@@ -2,7 +2,7 @@
  * CONTROL frames of the session protocol (spec/session.md §4): HELLO, USE, GET, CHUNK.
  * Values in, bytes out and back; trailing bytes are an error (except CHUNK's data). No I/O.
  */
-import { fromHex, hex } from "./bytes.js";
+import { crc32, fromHex, hex } from "./bytes.js";
 import { FrameError, LimitError, ProtocolError } from "./errors.js";
 import { Reader, putUv } from "./varint.js";
 
@@ -60,10 +60,23 @@ export function parseControl(frame: Uint8Array): Control {
     const cid = id("chunk.id");
     const offset = r.uv("chunk.offset");
     return { type: "chunk", id: cid, offset, data: frame.slice(r.pos) };
-  } else if (kind >= 0x40 && kind <= 0x7f) return { type: "unknown", kind };
+  } else if (kind >= 0x40 && kind <= 0x7f) return parseOptional(frame, kind);
   else throw new ProtocolError(`unknown control type 0x${kind.toString(16)}`, 1, "control.type");
   if (r.pos !== frame.length) throw new FrameError(`${frame.length - r.pos} trailing bytes after the control message`, r.pos, "control");
   return msg;
+}
+
+/**
+ * An optional control message (§4.4): body, then the CRC-32 (little-endian) of the frame before it,
+ * checked even for a type this peer does not know, so that a data frame whose header byte was
+ * altered into 0x07 is refused (1002) instead of being ignored.
+ */
+function parseOptional(frame: Uint8Array, kind: number): Control {
+  const end = frame.length - 4;
+  if (end < 2) throw new FrameError(`optional control message 0x${kind.toString(16)} too short for its CRC-32`, frame.length, "control.check");
+  const check = (frame[end]! | (frame[end + 1]! << 8) | (frame[end + 2]! << 16) | (frame[end + 3]! << 24)) >>> 0;
+  if (check !== crc32(frame.subarray(0, end))) throw new FrameError(`optional control message 0x${kind.toString(16)} fails its CRC-32 (a corrupted frame?)`, end, "control.check");
+  return { type: "unknown", kind };
 }
 
 export function packUse(id: string): Uint8Array {
