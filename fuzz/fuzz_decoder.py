@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Final, Sequence
+from typing import Any, Callable, Final, NamedTuple, Sequence
 from aura_wire import train_dictionary
 
 REPO: Final = Path(__file__).resolve().parent.parent
@@ -54,6 +54,10 @@ SEL_DICT: Final = 2
 SEL_FULL: Final = 4
 SEL_SESSION: Final = 8
 SEL_EXTENSION: Final = 0x10  # with SEL_SESSION: Session.for_extension (permessage-aura route)
+#: Without SEL_SESSION: a hostile peer that forges every check byte (CRC-32 is no MAC: it can).  The decoder's
+#: check-byte comparison is bypassed (pure build only), so mutated payloads get past step 10 of spec §5.6 to
+#: the commit, the UTF-8 check and the STATE instructions, where blind mutation rarely gets.
+SEL_FORGE: Final = 0x20
 
 
 def have_module(name: str) -> bool:
@@ -120,8 +124,21 @@ class Targets:
             d = self.dict_full if full else self.dict_vec
         elif full and (selector & 0x10):
             d = self.dict_std
-        return Decoder(d, context=bool(selector & SEL_CONTEXT), max_message_size=FUZZ_MAX_MESSAGE,
-                       **codec_options(full))
+        dec = Decoder(d, context=bool(selector & SEL_CONTEXT), max_message_size=FUZZ_MAX_MESSAGE,
+                      **codec_options(full))
+        if selector & SEL_FORGE and not _compiled_decoder():
+            setattr(dec, "_mismatch", _forged_check)  # noqa: B010 (an instance attribute shadows the method)
+        return dec
+
+
+def _forged_check(*_args: object) -> None:
+    """Decoder._mismatch of a peer whose every check byte is right (SEL_FORGE)."""
+
+
+def _compiled_decoder() -> bool:
+    from aura_wire.codec import decoder
+
+    return not str(getattr(decoder, "__file__", "")).endswith(".py")
 
 
 def build_targets() -> Targets:
@@ -351,10 +368,119 @@ def seed_inputs(targets: Targets) -> list[bytes]:
     return seeds
 
 
-def write_seed_corpus(targets: Targets, folder: Path) -> int:
+#: ../shared/corpora beside the repository (JSONL, {"m": message}); optional seeds from real traffic.
+CORPORA: Final = REPO.parent / "shared" / "corpora"
+
+
+def corpus_seeds(targets: Targets, folder: Path = CORPORA, per_corpus: int = 24) -> list[bytes]:
+    """Real frames: ``per_corpus`` messages spread over each corpus's first 2000, coded stateless and context,
+    without and with the full dictionary (trained on synthetic traffic), 8 frames per seed, and the context
+    ones again with forged checks.  Empty when the corpora are absent."""
+    from aura_wire import Encoder
+
+    seeds: list[bytes] = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        lines = path.read_text(encoding="utf-8").splitlines()[:2000]
+        step = max(1, len(lines) // per_corpus)
+        msgs: list[str | bytes] = []
+        for line in lines[::step][:per_corpus]:
+            m = json.loads(line).get("m")
+            msgs.append(m if isinstance(m, str) else json.dumps(m))
+        for sel in (0, SEL_DICT | SEL_FULL, SEL_CONTEXT, SEL_CONTEXT | SEL_DICT | SEL_FULL):
+            full = bool(sel & SEL_FULL)
+            enc = Encoder(targets.dict_full if sel & SEL_DICT else None, context=bool(sel & SEL_CONTEXT),
+                          **codec_options(full))
+            frames = [enc.encode(m) for m in msgs]
+            for i in range(0, len(frames), 8):
+                seeds.append(join_input(sel, frames[i:i + 8]))
+                if sel & SEL_CONTEXT:
+                    seeds.append(join_input(sel | SEL_FORGE, frames[i:i + 8]))
+    return seeds
+
+
+#: Values that break parsers: varint edges (2^63, 2^64 - 1, 2^64, a non-minimal zero), lengths near limits.
+_EDGE_VARINTS: Final = (b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", b"\xff" * 9 + b"\x01", b"\x80" * 9 + b"\x02",
+                        b"\x80\x00", b"\xff\xff\x03", b"\x80\x80\x04", b"\x7f", b"\x00")
+_EDGE_BYTES: Final = (0x00, 0x01, 0x07, 0x3F, 0x40, 0x7F, 0x80, 0xFE, 0xFF)
+
+
+def mutate(data: bytes, rnd: random.Random, pool: Sequence[bytes]) -> bytes:
+    """A structure-aware mutation of one fuzz input: 1-4 edits of its frames (bit flips, edge bytes, edge
+    varints, header bytes, truncation, insertion, frames dropped, duplicated, swapped or spliced in from
+    another input of ``pool``) or of its selector's context / dictionary / forge bits."""
+    selector, parts = split_input(data)
+    frames = [bytearray(f) for f in parts] or [bytearray(b"\x40")]
+    for _ in range(rnd.randint(1, 4)):
+        f = rnd.choice(frames)
+        op = rnd.randrange(11)
+        at = rnd.randrange(len(f) + 1)
+        if op == 0 and f:
+            f[min(at, len(f) - 1)] ^= 1 << rnd.randrange(8)
+        elif op == 1 and f:
+            f[min(at, len(f) - 1)] = rnd.choice(_EDGE_BYTES)
+        elif op == 2:
+            f[at:at] = rnd.choice(_EDGE_VARINTS)
+        elif op == 3 and f:
+            f[0] = rnd.randrange(256) if rnd.random() < 0.5 else f[0] ^ rnd.choice((0x08, 0x10, 0x20, 0xC0))
+        elif op == 4:
+            del f[at:]
+        elif op == 5:
+            f[at:at] = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 8)))
+        elif op == 6 and len(frames) > 1:
+            frames.remove(f)
+        elif op == 7 and len(frames) < MAX_FRAMES:
+            frames.insert(rnd.randrange(len(frames) + 1), bytearray(f))
+        elif op == 8 and len(frames) > 1:
+            i, j = rnd.randrange(len(frames)), rnd.randrange(len(frames))
+            frames[i], frames[j] = frames[j], frames[i]
+        elif op == 9 and pool:
+            _, other = split_input(rnd.choice(pool))
+            if other:
+                frames[rnd.randrange(len(frames))] = bytearray(rnd.choice(other))
+        else:
+            selector ^= rnd.choice((SEL_CONTEXT, SEL_DICT, SEL_FORGE))
+    return join_input(selector, [bytes(f) for f in frames])
+
+
+class RunStats(NamedTuple):
+    inputs: int
+    findings: list[tuple[bytes, BaseException]]
+    slowest_seconds: float  # the longest single input: a hang or a CPU blow-up shows here
+    slowest_input: bytes
+
+
+def mutation_run(targets: Targets, seeds: Sequence[bytes], *, seed: int, iterations: int | None = None,
+                 seconds: float | None = None, on_finding: Callable[[bytes, BaseException], None] | None = None
+                 ) -> RunStats:
+    """Blind structure-aware fuzzing (no atheris; works on a compiled build): mutate seeds, run the oracle.
+
+    Stops after ``iterations`` inputs or ``seconds``, whichever comes first.
+    """
+    rnd = random.Random(seed)
+    findings: list[tuple[bytes, BaseException]] = []
+    deadline = time.monotonic() + seconds if seconds is not None else None
+    n = 0
+    slowest = (0.0, b"")
+    while (iterations is None or n < iterations) and (deadline is None or time.monotonic() < deadline):
+        data = mutate(rnd.choice(seeds), rnd, seeds)
+        n += 1
+        t0 = time.perf_counter()
+        try:
+            run_one(targets, data)
+        except Exception as exc:  # every finding, whatever its type
+            findings.append((data, exc))
+            if on_finding is not None:
+                on_finding(data, exc)
+        took = time.perf_counter() - t0
+        if took > slowest[0]:
+            slowest = (took, data)
+    return RunStats(n, findings, slowest[0], slowest[1])
+
+
+def write_seed_corpus(targets: Targets, folder: Path, corpora: Path = CORPORA) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
-    for s in seed_inputs(targets):
+    for s in seed_inputs(targets) + corpus_seeds(targets, corpora):
         name = "seed-" + hashlib.sha1(s).hexdigest()[:16]
         p = folder / name
         if not p.exists():
@@ -378,6 +504,30 @@ def reproduce(run: Callable[[Targets, bytes], None], paths: Sequence[Path]) -> i
     return 1 if bad else 0
 
 
+def blind_main(args: argparse.Namespace, t_start: float) -> int:
+    """``--mutate``: a time-bounded :func:`mutation_run`; findings are saved like libFuzzer's crash files."""
+    from aura_wire._loader import is_compiled
+
+    targets = build_targets()
+    seeds = seed_inputs(targets) + corpus_seeds(targets, args.corpora)
+    artifacts = args.workdir / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    def save(data: bytes, exc: BaseException) -> None:
+        path = artifacts / ("crash-" + hashlib.sha1(data).hexdigest()[:16])
+        path.write_bytes(data)
+        print(f"FINDING {type(exc).__name__}: {exc}\n  saved {path}", flush=True)
+
+    remaining = max(5.0, args.seconds - (time.monotonic() - t_start))
+    print(f"aura_wire blind fuzz: {len(seeds)} seeds, compiled={is_compiled()}, {remaining:.0f} s", flush=True)
+    t0 = time.monotonic()
+    stats = mutation_run(targets, seeds, seed=args.seed, seconds=remaining, on_finding=save)
+    took = time.monotonic() - t0
+    print(f"inputs {stats.inputs} in {took:.0f} s ({stats.inputs / took:.0f}/s), findings {len(stats.findings)}, "
+          f"slowest input {stats.slowest_seconds * 1e3:.1f} ms ({len(stats.slowest_input)} bytes)", flush=True)
+    return 1 if stats.findings else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=60,
@@ -386,11 +536,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="corpus and crash artifacts are kept here between runs")
     ap.add_argument("--reproduce", type=Path, nargs="*", help="replay these inputs through the oracle and exit")
     ap.add_argument("--max-len", type=int, default=8192, help="largest fuzz input (libFuzzer -max_len)")
+    ap.add_argument("--mutate", action="store_true",
+                    help="blind structure-aware mutation instead of atheris (no instrumentation: runs compiled too)")
+    ap.add_argument("--seed", type=int, default=14, help="random seed of --mutate")
+    ap.add_argument("--corpora", type=Path, default=CORPORA,
+                    help="JSONL corpora whose messages' frames join the seeds (skipped when absent)")
     args, extra = ap.parse_known_args(argv)
     t_start = time.monotonic()
 
     if args.reproduce:
         return reproduce(run_one, args.reproduce)
+
+    if args.mutate:
+        return blind_main(args, t_start)
 
     atheris: Any = importlib.import_module("atheris")
     # aura_wire loads its codec modules through its own import finder (aura_wire/_loader.py, compiled or
@@ -405,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     targets = build_targets()
     corpus = args.workdir / "corpus"
-    seeds = write_seed_corpus(targets, corpus)
+    seeds = write_seed_corpus(targets, corpus, args.corpora)
     artifacts = args.workdir / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     print(f"aura_wire fuzz: {seeds} seeds, corpus {corpus}, artifacts {artifacts}, "

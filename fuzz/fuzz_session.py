@@ -36,6 +36,7 @@ import random
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Final, Sequence
 
@@ -149,8 +150,11 @@ def build_control(prog: Program, targets: Targets) -> bytes:
         raw = d.to_bytes()
         data = raw[offset:offset + 1 + prog.number((1023, 1024))] if prog.byte() < 160 else prog.take(prog.byte())
         return _control(0x04, _id_field(prog, pool) + _uvarint(offset) + data)
-    if kind == 4:  # an optional type (ignored by spec) or an unknown mandatory one
-        return _control(prog.pick((0x40, 0x7F, 0x05, 0x3F, 0x80, 0xFF, 0x00)), prog.take(prog.byte() % 16))
+    if kind == 4:  # an optional type (ignored once its CRC-32 checks, spec §4.4) or an unknown mandatory one
+        frame = _control(prog.pick((0x40, 0x7F, 0x05, 0x3F, 0x80, 0xFF, 0x00)), prog.take(prog.byte() % 16))
+        if prog.byte() < 200:  # mostly well-formed: the check over the frame, little-endian
+            frame += zlib.crc32(frame).to_bytes(4, "little")
+        return frame
     if kind == 5:  # raw control bytes
         return bytes([0x07]) + prog.take(prog.byte() % 24)
     if kind == 6:  # a header byte that is almost CONTROL

@@ -17,6 +17,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+# copies() counts COPY atoms by wrapping a function of the pure sources: a compiled build cannot be
+# patched that way, so this generator always runs pure (the compiled encoder makes the same bytes)
+os.environ["AURA_WIRE_PURE"] = "1"
 
 from aura_wire.codec.templates.coders import TemplateDecoder, TemplateEncoder  # noqa: E402
 from aura_wire.codec.templates.context import parse_instructions  # noqa: E402
