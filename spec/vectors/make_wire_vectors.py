@@ -551,6 +551,16 @@ def main() -> None:
     error("error-precedence-inner-version-before-method", "step 8: the inner header's version is checked before "
           "its method (inner 0x16: version 0, STATE)", [b"\x56\x01\x00\x00\x16a\x00"], "UnsupportedVersionError",
           context=True)
+    # FHD 0x80 (4-byte content size, not single segment), Window_Descriptor 0xb0 (window log 32), size 5, RLE block
+    error("error-zstd-window-too-large", "a zstd frame header whose Window_Descriptor announces a window log of 32 "
+          "(above 31): a frame error, like any unreadable header", [sealed(0, hdr(ZSTD), b"\x80\xb0\x05\x00\x00\x00"
+          b"\x2b\x00\x00a", b"aaaaa")], "FrameError")
+    # an RLE block of 8 bytes in a frame declaring 5 (FHD 0x20: single segment, 1-byte content size), then bytes
+    # after the frame: decoding from the first byte meets the overflow first (found by differential fuzzing)
+    error("error-precedence-zstd-corrupt-before-trailing", "step 9: a ZSTD frame whose RLE block overflows its "
+          "content size, followed by trailing bytes: the fault inside the frame is met first (payload error), not "
+          "the trailing bytes (frame error)", [sealed(0, hdr(ZSTD), b"\x20\x05\x43\x00\x00a" + b"xyz", b"aaaaa")],
+          "PayloadError")
     error("error-precedence-payload-before-check", "step 9 before step 10: a stateless RAW frame over "
           "max_message_size whose check byte is also wrong", [sealed(0, hdr(RAW), b"r" * 11, b"r" * 10)],
           "LimitError", max_size=10)

@@ -20,7 +20,7 @@ export const MUTANTS = [
   ["context-in-stateless", "if (h.context && !this.context) throw", "if (false) throw"],
   ["dict-missing", "if (d && this.dictionary === null) throw", "if (false) throw"],
   ["raw-limit", "if (payload.length > limit) throw new LimitError(", "if (payload.length > limit + 64) throw new LimitError("],
-  ["zstd-trailing", "if (pos < p.length) throw new FrameError(", "if (pos < p.length && false) throw new FrameError("],
+  ["zstd-trailing", "if (end < p.length) throw new FrameError(", "if (end < p.length && false) throw new FrameError("],
   ["zstd-size-limit", "if (size > maxSize) throw new LimitError(", "if (size > 4 * maxSize) throw new LimitError("],
   ["zstd-truncated", "if (pos + 3 > p.length) throw new PayloadError(\"truncated zstd payload\", 1 + p.length, \"zstd\");", "if (pos + 3 > p.length) break;"],
   ["zstd-no-content-size", "if (fcsSize === 0) throw new FrameError(", "if (fcsSize === 0 && false) throw new FrameError("],

@@ -47,7 +47,7 @@ import {
 import { TemplateSet } from "./templates/section.js";
 import { type DecodedPayload, decodePayload } from "./templates/payload.js";
 import { type Instruction, TemplateState, parseInstructions } from "./templates/state.js";
-import { ZSTD_MAGIC, checkZstdFrame } from "./zstdframe.js";
+import { ZSTD_MAGIC, checkZstdFrame, refuseTrailing } from "./zstdframe.js";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 
@@ -317,17 +317,21 @@ export class Decoder {
       const prefix = h.usesDictionary ? concat(this.shared.content, this.zhist.view()) : this.zhist.view();
       dict = prefix.length >= 8 ? prefix : null;
     } else dict = h.usesDictionary ? this.shared.zstdDict : null;
-    const size = checkZstdFrame(body, this.maxMessageSize);
+    const { size, end } = checkZstdFrame(body, this.maxMessageSize);
     const z = this.codecs.zstd;
     if (z === undefined) throw new PayloadError("ZSTD frame but this client has no zstd module (capabilities not honoured)", 0, "header.method");
-    if (size < 0) return new Uint8Array(0); // an empty frame the walk has checked whole
+    if (size < 0) { // an empty frame the walk has checked whole
+      refuseTrailing(body, end);
+      return new Uint8Array(0);
+    }
     let out: Uint8Array;
     try {
-      out = z.decompress(concat(ZSTD_MAGIC, body), dict, size);
+      out = z.decompress(concat(ZSTD_MAGIC, body.subarray(0, end)), dict, size);
     } catch (exc) {
       throw new PayloadError(`corrupt zstd payload: ${(exc as Error).message}`, undefined, "zstd");
     }
     if (out.length !== size) throw new PayloadError(`zstd produced ${out.length} bytes, header says ${size}`, undefined, "zstd");
+    refuseTrailing(body, end); // after the frame's own faults (§5.6 step 9)
     return out;
   }
 
