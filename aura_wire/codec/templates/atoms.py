@@ -26,6 +26,7 @@ from aura_wire.codec.templates.forms import (
     _HEXL,
     _HEXU,
     _LITS,
+    _P62,
     _U64,
     A64,
     F_A64,
@@ -62,7 +63,6 @@ from aura_wire.codec.templates.forms import (
 )
 from aura_wire.codec.templates.numbers import (
     _NO_GROUPS,
-    _P62,
     _a64_ok,
     _ddig_delta,
     _digits_value,
@@ -103,6 +103,14 @@ class _Choice:
         self.value: int = 0
         self.groups: list[int] = _NO_GROUPS
 
+    def reset(self, n: i64) -> None:
+        """RAW, as a new choice for a value of ``n`` bytes (one choice object per AtomCtx is reused)."""
+        self.form = F_RAW
+        self.param = int(n)
+        self.length = _tag_len(int(n)) + n
+        self.value = 0
+        self.groups = _NO_GROUPS
+
     def offer(self, form: i64, param: int, length: i64) -> None:
         if length < self.length:
             self.form = form
@@ -124,7 +132,12 @@ def encode_scalar(out: bytearray, content: bytes, q: bool, last: bytes | None,
     if n == 0:
         out.append((Q_BIT if q else 0) | F_RAW)
         return
-    ch = _Choice(n)
+    ch = atom_ctx.choice
+    if ch is None:
+        ch = _Choice(n)
+        atom_ctx.choice = ch
+    else:
+        ch.reset(n)
     _offer_references(ch, content, atom_ctx)
     numeric = _offer_numbers(ch, content, last, n)
     _offer_packed(ch, content, n)

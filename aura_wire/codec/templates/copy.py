@@ -78,7 +78,7 @@ class ContentIndex:
         p: i64 = self.head[_h8(s, 0, self.bits)]
         steps: i64 = 0
         while p >= 0:
-            if p + m <= len(shared_content) and shared_content[p:p + m] == s:
+            if shared_content.startswith(s, p):  # compared in place (a slice would copy it)
                 return p
             steps += 1
             if steps >= _KINDEX_STEPS:

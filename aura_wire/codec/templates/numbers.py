@@ -120,7 +120,6 @@ def _hex_case(s: bytes) -> int:
     return 3
 
 
-_P62: Final = 1 << 62
 #: Placeholder digit-group list (never appended to).
 _NO_GROUPS: Final[list[int]] = []
 _E18: Final = 10 ** 18
