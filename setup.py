@@ -1,4 +1,4 @@
-"""Build: compile the codec modules with mypyc unless AURA_WIRE_NO_COMPILE=1, and BRIO's C speedups.
+"""Build: compile the codec modules with mypyc unless AURA_WIRE_NO_COMPILE=1, and the C speedups.
 
 The compiled set is listed once, in aura_wire/_compiled_modules.py, with the
 reason for each module left out.  The same sources ship as .py files and are
@@ -7,7 +7,9 @@ the pure-Python fallback (see aura_wire/_loader.py).
 BRIO's C module (aura_wire/codec/brio/_speedups.c) is optional, as websockets'
 speedups.c is: when it fails to build, the install goes on without it and the
 mypyc/Python path runs (aura_wire/codec/brio/speedups.py).  AURA_WIRE_NO_SPEEDUPS=1
-skips it at build time (and turns it off at run time).
+skips it at build time (and turns it off at run time).  The templates' C module
+(aura_wire/codec/templates/_speedups.c, the digit scans of DDIG and NUMS) is built and picked the
+same way (aura_wire/codec/templates/speedups.py).
 """
 
 import ast
@@ -47,6 +49,11 @@ if os.environ.get("AURA_WIRE_NO_SPEEDUPS", "") in ("", "0"):
         "aura_wire.codec.brio._speedups",
         sources=["aura_wire/codec/brio/_speedups.c"],
         optional=True,  # a failed build is a warning: the package then runs the mypyc/Python path
+    ))
+    ext_modules.append(Extension(
+        "aura_wire.codec.templates._speedups",  # DDIG and NUMS digit scans (aura_wire/codec/templates/speedups.py)
+        sources=["aura_wire/codec/templates/_speedups.c"],
+        optional=True,
     ))
 
 setup(ext_modules=ext_modules)
