@@ -70,79 +70,98 @@ class ServerAdapter:
     async def receive(self) -> Message:
         if self.conn.session is None:
             return await self.raw_receive()
-        if self.final is not None and self.inbox.empty():
+        inbox = self.inbox
+        if not inbox.empty():
+            return inbox.get_nowait()  # no coroutine when a message is waiting
+        if self.final is not None:
             return self.final
-        return await self.inbox.get()
+        return await inbox.get()
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
-        if kind == "websocket.accept" and not self.accepted:
-            self.accepted = True
-            chosen, aura = server_select(self.offered, message.get("subprotocol"))
-            self.conn.subprotocol = message.get("subprotocol")
-            if not aura:
-                await self.conn.send_passed_through(message)
-                return
-            out = dict(message)
-            out["subprotocol"] = chosen
-            codec, sent, received = self.mw.codec_config, self.mw.sent_metrics, self.mw.received_metrics
-            if self.mw.canary is not None:
-                arm = self.mw.canary.choose()
-                self.conn.arm = arm.name
-                codec = {**codec, **arm.config}
-                sent, received = arm.sent_metrics, arm.received_metrics
-            new = Session(
-                Role.SERVER,
-                dictionaries=[self.mw.dictionary] if self.mw.dictionary is not None else [],
-                config=self.mw.session_config,
-                codec_config=server_codec_config(codec),
-                send_metrics=sent,
-                receive_metrics=received,
-                hints=self.hints,
-                savings=self.mw.savings,
-            )
-            self.conn.session = new
-            self.mw.total_aura_connections += 1
-            self.mw._maybe_shadow(self.conn)
-            await self.raw_send(out)
-            new.start()
-            self.conn.accepted = True  # a broadcast target from now on: its frames follow the HELLO
-            await self.conn.flush()
-            self.reader = asyncio.create_task(self._read())
-            return
-        session = self.conn.session
+        conn = self.conn
+        session = conn.session
         if session is None:
+            if kind == "websocket.accept" and not self.accepted:
+                await self._accept(message)
+                return
             if SENSITIVE_KEY in message:
                 message = {k: v for k, v in message.items() if k != SENSITIVE_KEY}
-            await self.conn.send_passed_through(message)
+            await conn.send_passed_through(message)
             return
         if kind == "websocket.send":
             if self.app_closed:
                 # after its own close the application gets what the server gives it (uvicorn: RuntimeError)
                 await self.raw_send({k: v for k, v in message.items() if k != SENSITIVE_KEY})
                 return
-            if self.conn.closed or session.closed:
+            if conn.closed or session.closed:
                 raise ConnectionGone("the AURA connection is closed")
             text = message.get("text")
             data: str | bytes = text if text is not None else bytes(message.get("bytes") or b"")
             # {"type": "websocket.send", ..., "aura.sensitive": True}: code it with no shared state
             # (spec/wire-format.md §5.3), e.g. a message that carries a secret next to attacker data
             sensitive = bool(message.get(SENSITIVE_KEY, False))
-            session.send_message(data, sensitive=sensitive)
-            if self.conn.shadow is not None:
-                self.conn.observe_shadow("sent", data)
+            # The usual case: nothing waits for this peer and no flush is writing, so the frame goes
+            # straight to the server's send (no session queue, no flush coroutine); otherwise it
+            # queues behind what waits, in order.
+            direct = not conn._sending and not session.pending
+            if direct:
+                frame = session.encode(data, sensitive=sensitive)
+            else:
+                session.send_message(data, sensitive=sensitive)
+            if conn.shadow is not None:
+                conn.observe_shadow("sent", data)
             cluster = self.mw.cluster
             if cluster is not None and not sensitive:
                 cluster.sample(data)  # sensitive messages never reach the shared training buffer
-            await self.conn.flush()
-            if self.conn.closed:  # the server reported the peer gone while we wrote
+            if direct:
+                await conn.send_frame(frame)
+            else:
+                await conn.flush()
+            if conn.closed:  # the server reported the peer gone while we wrote
                 raise ConnectionGone("the AURA connection is closed")
         elif kind == "websocket.close":
             self.app_closed = True
-            await self.conn.send_close(message)
+            await conn.send_close(message)
             session.close()
         else:
             await self.raw_send(message)
+
+    async def _accept(self, message: Message) -> None:
+        """The application's ``websocket.accept``: AURA when the selected subprotocol says so (the
+        session starts and HELLO goes out), else the connection is passed through from now on."""
+        self.accepted = True
+        chosen, aura = server_select(self.offered, message.get("subprotocol"))
+        self.conn.subprotocol = message.get("subprotocol")
+        if not aura:
+            await self.conn.send_passed_through(message)
+            return
+        out = dict(message)
+        out["subprotocol"] = chosen
+        codec, sent, received = self.mw.codec_config, self.mw.sent_metrics, self.mw.received_metrics
+        if self.mw.canary is not None:
+            arm = self.mw.canary.choose()
+            self.conn.arm = arm.name
+            codec = {**codec, **arm.config}
+            sent, received = arm.sent_metrics, arm.received_metrics
+        new = Session(
+            Role.SERVER,
+            dictionaries=[self.mw.dictionary] if self.mw.dictionary is not None else [],
+            config=self.mw.session_config,
+            codec_config=server_codec_config(codec),
+            send_metrics=sent,
+            receive_metrics=received,
+            hints=self.hints,
+            savings=self.mw.savings,
+        )
+        self.conn.session = new
+        self.mw.total_aura_connections += 1
+        self.mw._maybe_shadow(self.conn)
+        await self.raw_send(out)
+        new.start()
+        self.conn.accepted = True  # a broadcast target from now on: its frames follow the HELLO
+        await self.conn.flush()
+        self.reader = asyncio.create_task(self._read())
 
     async def _fail(self, code: int, reason: str) -> None:
         self.mw.failures[code] = self.mw.failures.get(code, 0) + 1
@@ -166,7 +185,8 @@ class ServerAdapter:
                     self.inbox.put_nowait(self.final)
 
     async def _read_loop(self) -> None:
-        session = self.conn.session
+        conn = self.conn
+        session = conn.session
         assert session is not None
         while True:
             msg = await self.raw_receive()
@@ -188,15 +208,21 @@ class ServerAdapter:
                 except Exception:  # a bug in the codec: close with 1011, no details leaked
                     await self._fail(CLOSE_INTERNAL_ERROR, "internal error")
                     raise
-            await self.conn.flush()
+            if session.pending or conn.flushing:
+                await conn.flush()
+            else:
+                conn.flushed()  # nothing to write (a data frame): no flush coroutine
+            inbox = self.inbox
             for ev in session.events():
                 if isinstance(ev, MessageReceived):
-                    if self.conn.shadow is not None:
-                        self.conn.observe_shadow("received", ev.data)
-                    if isinstance(ev.data, str):
-                        await self.inbox.put({"type": "websocket.receive", "text": ev.data})
+                    if conn.shadow is not None:
+                        conn.observe_shadow("received", ev.data)
+                    out = ({"type": "websocket.receive", "text": ev.data} if isinstance(ev.data, str)
+                           else {"type": "websocket.receive", "bytes": ev.data})
+                    if inbox.full():
+                        await inbox.put(out)  # the application is behind: wait for it
                     else:
-                        await self.inbox.put({"type": "websocket.receive", "bytes": ev.data})
+                        inbox.put_nowait(out)
                 elif isinstance(ev, ConnectionFailed):
                     await self._fail(ev.code, ev.reason)
                     return

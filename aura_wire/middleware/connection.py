@@ -171,13 +171,47 @@ class AuraConnection:
 
     async def flush(self) -> None:
         """Send what the session queued, in order; return once it is written (or the connection ended)."""
-        if self.session is None:
+        session = self.session
+        if session is None:
             return
         if self._sending:
             await self._turn()  # the flush in progress may have sent our frames already: then this finds none
+        elif not session.pending:
+            self._check_synced()  # nothing to write (most received frames): no turn, no coroutine
+            return
         else:
             self._sending = True
         await self._send_queued()
+
+    @property
+    def flushing(self) -> bool:
+        """True while a flush (or a direct write) of this connection is writing."""
+        return self._sending
+
+    def flushed(self) -> None:
+        """What :meth:`flush` does when nothing is queued and no flush is writing, without a coroutine."""
+        self._check_synced()
+
+    async def send_frame(self, frame: bytes) -> None:
+        """Write ``frame``, coded for the application's own send, when nothing is queued for this
+        connection and no flush is writing (the caller checked, with no await since): the server's
+        send at once, holding the turn; then what was queued meanwhile (a broadcast frame, a
+        control answer), as :meth:`flush` would."""
+        self._sending = True
+        try:
+            await self._raw_send({"type": "websocket.send", "bytes": frame})
+        except _refused():
+            self._end_turn()
+            self._gone()
+            return
+        except BaseException:
+            self._end_turn()
+            raise
+        session = self.session
+        if session is not None and session.pending:
+            await self._send_queued()
+        else:
+            self._end_turn()
 
     async def send_passed_through(self, message: Message) -> None:
         """The application's ``send`` on a passed-through connection: the server's own, noting the
@@ -323,6 +357,11 @@ class AuraConnection:
                         return
         finally:
             self._end_turn()
+        self._check_synced()
+
+    def _check_synced(self) -> None:
+        """Wake :meth:`synced` waiters once the send dictionary is in force (or the session closed)."""
+        session = self.session
         if not self._told_synced and session is not None:
             if session.send_dictionary is not None:
                 self._told_synced = True

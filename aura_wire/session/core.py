@@ -96,6 +96,10 @@ def _utf8_len(message: str | bytes) -> int:
     return len(message) if message.isascii() else len(message.encode("utf-8"))
 
 
+def _named(counts: list[int]) -> dict[str, int]:
+    return {METHOD_NAMES[m]: n for m, n in enumerate(counts) if n}
+
+
 class SessionStats:
     """Per-connection counters: application (raw) bytes vs frame (wire) bytes, per direction.
 
@@ -117,8 +121,20 @@ class SessionStats:
         #: bytes) plus, on a client, HTTP bodies it downloaded for this connection (outside them).
         self.dictionary_bytes = 0
         self.http_dictionary_bytes = 0
-        self.sent_methods: dict[str, int] = {}
-        self.received_methods: dict[str, int] = {}
+        #: Data frames per method number (the frame's low 3 bits): a list index per frame is cheaper
+        #: than a dict update keyed by name; :attr:`sent_methods` names them.
+        self.sent_by_method = [0] * 8
+        self.received_by_method = [0] * 8
+
+    @property
+    def sent_methods(self) -> dict[str, int]:
+        """Data frames sent per method name (methods never used are left out)."""
+        return _named(self.sent_by_method)
+
+    @property
+    def received_methods(self) -> dict[str, int]:
+        """Data frames received per method name (methods never used are left out)."""
+        return _named(self.received_by_method)
 
     @property
     def sent_ratio(self) -> float:
@@ -132,10 +148,10 @@ class SessionStats:
         return {
             "sent": {"messages": self.sent_messages, "raw_bytes": self.sent_raw_bytes,
                      "wire_bytes": self.sent_wire_bytes, "ratio": round(self.sent_ratio, 4),
-                     "methods": dict(self.sent_methods)},
+                     "methods": self.sent_methods},
             "received": {"messages": self.received_messages, "raw_bytes": self.received_raw_bytes,
                          "wire_bytes": self.received_wire_bytes, "ratio": round(self.received_ratio, 4),
-                         "methods": dict(self.received_methods)},
+                         "methods": self.received_methods},
             "control": {"sent_bytes": self.control_sent_bytes, "received_bytes": self.control_received_bytes},
             "dictionary_bytes": self.dictionary_bytes,
             "http_dictionary_bytes": self.http_dictionary_bytes,
@@ -323,6 +339,11 @@ class Session:
         ev, self._events = self._events, []
         return ev
 
+    @property
+    def pending(self) -> bool:
+        """True when frames wait to be taken by :meth:`data_to_send`."""
+        return bool(self._outgoing)
+
     def data_to_send(self) -> list[bytes]:
         """Return and forget the WebSocket messages (binary) to send, in order."""
         out, self._outgoing = self._outgoing, []
@@ -364,9 +385,11 @@ class Session:
 
     def encode(self, message: str | bytes, *, sensitive: bool = False) -> bytes:
         """Encode an application message and return its frame (the extension route sends it itself)."""
-        if self.state is _CLOSED:
-            raise self._local("cannot send: the session is closed")
-        self._data_event(remote=False)
+        state = self.state
+        if state is not self._data_state:  # the first frame in this state (never _CLOSED: no DATA there)
+            if state is _CLOSED:
+                raise self._local("cannot send: the session is closed")
+            self._data_event(remote=False)
         # Before HELLO a client does not know the connection's codec parameters yet: it codes
         # stateless, which every decoder reads whatever its parameters (spec §4.1.1).
         frame = self._encoder.encode(message, sensitive=sensitive or self._params_pending)
@@ -481,8 +504,7 @@ class Session:
         st.received_messages += 1
         st.received_wire_bytes += len(frame)
         st.received_raw_bytes += _utf8_len(message)
-        name = METHOD_NAMES[frame[0] & 0x07]
-        st.received_methods[name] = st.received_methods.get(name, 0) + 1
+        st.received_by_method[frame[0] & 0x07] += 1
         self._events.append(MessageReceived(message))
 
     def _receive_control(self, frame: bytes) -> None:
@@ -688,8 +710,7 @@ class Session:
         st.sent_messages += 1
         st.sent_raw_bytes += raw
         st.sent_wire_bytes += len(frame)
-        name = METHOD_NAMES[frame[0] & 0x07]
-        st.sent_methods[name] = st.sent_methods.get(name, 0) + 1
+        st.sent_by_method[frame[0] & 0x07] += 1
 
     @staticmethod
     def _local(message: str) -> ProtocolError:
