@@ -12,6 +12,7 @@ close code.  I/O adapter only: the protocol is in :mod:`aura_wire.session`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,67 @@ __all__ = ["ServerAdapter"]
 _INBOX_SIZE = 16
 
 
+class _Inbox:
+    """The reader task's messages for the application, in order, at most ``size`` waiting (the
+    final disconnect may go beyond): asyncio.Queue for one reader and one application, each wait
+    on a future of its own, without the queue's task accounting (``join``) it does not need."""
+
+    def __init__(self, size: int) -> None:
+        self._items: collections.deque[Message] = collections.deque()
+        self._size = size
+        self._getters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._putters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def full(self) -> bool:
+        return len(self._items) >= self._size
+
+    @staticmethod
+    def _wake(waiters: collections.deque[asyncio.Future[None]]) -> None:
+        while waiters:
+            w = waiters.popleft()
+            if not w.done():
+                w.set_result(None)
+                return
+
+    @staticmethod
+    async def _wait(waiters: collections.deque[asyncio.Future[None]]) -> None:
+        w = asyncio.get_running_loop().create_future()
+        waiters.append(w)
+        try:
+            await w
+        except BaseException:  # cancelled: leave the line, or pass on the wake-up it was given
+            if w.cancel():
+                with contextlib.suppress(ValueError):
+                    waiters.remove(w)
+            else:
+                _Inbox._wake(waiters)
+            raise
+
+    def put_nowait(self, message: Message) -> None:
+        self._items.append(message)
+        if self._getters:
+            self._wake(self._getters)
+
+    async def put(self, message: Message) -> None:
+        while self.full():
+            await self._wait(self._putters)
+        self.put_nowait(message)
+
+    def get_nowait(self) -> Message:
+        message = self._items.popleft()
+        if self._putters:
+            self._wake(self._putters)
+        return message
+
+    async def get(self) -> Message:
+        while not self._items:
+            await self._wait(self._getters)
+        return self.get_nowait()
+
+
 class ServerAdapter:
     """Runs one AURA-offering websocket connection: wraps receive/send around a Session."""
 
@@ -50,7 +112,7 @@ class ServerAdapter:
         self.raw_receive = receive
         self.raw_send = send
         self.accepted = False
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue(_INBOX_SIZE)
+        self.inbox = _Inbox(_INBOX_SIZE)
         self.reader: asyncio.Task[None] | None = None
         self.final: Message | None = None
         self.app_closed = False  # the application sent websocket.close
