@@ -38,6 +38,8 @@ DEFAULT_RELATIVE_ACCURACY: Final = 0.02
 DEFAULT_MIN_SECONDS: Final = 1e-6
 #: Largest latency resolved (100 s); anything slower lands in the highest bucket.
 DEFAULT_MAX_SECONDS: Final = 100.0
+#: Buckets a sketch allocates at its first value (see :class:`LatencySketch`).
+_FIRST_WINDOW: Final = 32
 
 
 def _zeros(n: i64) -> vec[i64]:
@@ -62,13 +64,16 @@ class LatencySketch:
     ``(min_seconds, max_seconds)``; values outside go to the two end buckets,
     reported as the exact ``min`` / ``max`` seen (every reported quantile is
     also clamped into ``[min, max]``).  With the defaults (a = 2 %, 1 µs .. 100 s) there are
-    462 buckets: 3.7 KB of ``vec[i64]`` (native integers: no int object made per
-    count), allocated on the first value.
+    462 buckets (3.7 KB of ``vec[i64]``: native integers, no int object made per count).
+    Only the buckets between the lowest and highest value seen are held: a window of
+    ``_FIRST_WINDOW`` buckets (256 bytes) around the first value, at least doubled when a value
+    falls outside it (a codec's latencies from 2 µs to 2 ms span 173 buckets, 1.4-2 KB), so a
+    connection's own sketches stay small.
     Sketches with the same parameters merge exactly (bucket counts add).
     """
 
     __slots__ = ("relative_accuracy", "min_seconds", "max_seconds", "_gamma", "_inv_log_gamma", "_offset",
-                 "_nbuckets", "_counts", "_lo", "_hi", "count", "total", "min", "max")
+                 "_nbuckets", "_counts", "_base", "_lo", "_hi", "count", "total", "min", "max")
 
     def __init__(
         self,
@@ -87,7 +92,8 @@ class LatencySketch:
         self._inv_log_gamma = 1.0 / math.log(self._gamma)
         self._offset = math.ceil(math.log(min_seconds) * self._inv_log_gamma)
         self._nbuckets = math.ceil(math.log(max_seconds) * self._inv_log_gamma) - self._offset + 1
-        self._counts: vec[i64] | None = None
+        self._counts: vec[i64] | None = None  # buckets _base .. _base + len - 1
+        self._base = 0
         self._lo = self._nbuckets  # lowest bucket used
         self._hi = -1  # highest bucket used
         self.count = 0
@@ -101,13 +107,47 @@ class LatencySketch:
 
     def memory_bytes(self) -> int:
         """Bytes of the bucket array (0 until the first value)."""
-        return 0 if self._counts is None else self._nbuckets * 8
+        return 0 if self._counts is None else len(self._counts) * 8
+
+    def _cover(self, lo: int, hi: int) -> vec[i64]:
+        """The bucket array, grown to hold buckets ``lo`` .. ``hi`` (at least doubled, within the sketch)."""
+        nb = self._nbuckets
+        counts = self._counts
+        if counts is None:
+            b0, e0, old = lo, hi + 1, 0
+        elif self._base <= lo and hi < self._base + len(counts):
+            return counts
+        else:
+            b0 = self._base
+            old = len(counts)
+            e0 = b0 + old
+        b, e = min(b0, lo), max(e0, hi + 1)
+        grow = max(2 * old, _FIRST_WINDOW) - (e - b)
+        if grow > 0:
+            if counts is not None and lo < b0 and hi < e0:
+                b -= grow  # growing down
+            elif counts is not None and lo >= b0:
+                e += grow  # growing up
+            else:
+                b -= grow // 2
+                e += grow - grow // 2
+        if b < 0:
+            e, b = e - b, 0
+        if e > nb:
+            b, e = max(0, b - (e - nb)), nb
+        new = _zeros(e - b)
+        if counts is not None:
+            k: i64 = 0
+            shift: i64 = b0 - b
+            while k < old:
+                new[k + shift] = counts[k]
+                k += 1
+        self._counts = new
+        self._base = b
+        return new
 
     def add(self, seconds: float) -> None:
         """Add one duration (values <= min_seconds, NaN included, count in the lowest bucket; never raises)."""
-        counts = self._counts
-        if counts is None:
-            counts = self._counts = _zeros(self._nbuckets)
         if seconds > self.min_seconds:
             if seconds < self.max_seconds:
                 i = math.ceil(math.log(seconds) * self._inv_log_gamma) - self._offset
@@ -121,7 +161,12 @@ class LatencySketch:
             i = 0
             if math.isnan(seconds) or seconds == -_INF:
                 seconds = 0.0  # NaN / -inf: count it, but keep total/avg finite
-        counts[i] += 1
+        counts = self._counts
+        j = i - self._base
+        if counts is None or j < 0 or j >= len(counts):
+            counts = self._cover(i, i)
+            j = i - self._base
+        counts[j] += 1
         if i < self._lo:
             self._lo = i
         if i > self._hi:
@@ -145,8 +190,9 @@ class LatencySketch:
             return 0.0
         rank = int(q * (self.count - 1))
         seen = 0
+        base = self._base
         for i in range(self._lo, self._hi + 1):
-            seen += counts[i]
+            seen += counts[i - base]
             if seen > rank:
                 if i == self._nbuckets - 1:
                     return self.max  # overflow bucket: values >= max_seconds
@@ -171,11 +217,10 @@ class LatencySketch:
         oc = other._counts
         if oc is None or other.count == 0:
             return
-        counts = self._counts
-        if counts is None:
-            counts = self._counts = _zeros(self._nbuckets)
+        counts = self._cover(min(self._lo, other._lo), max(self._hi, other._hi))
+        base, obase = self._base, other._base
         for i in range(other._lo, other._hi + 1):
-            counts[i] += oc[i]
+            counts[i - base] += oc[i - obase]
         self._lo = min(self._lo, other._lo)
         self._hi = max(self._hi, other._hi)
         self.count += other.count
@@ -190,9 +235,13 @@ class LatencySketch:
 
     def bucket_counts(self) -> list[int]:
         """A copy of the bucket counts (for interval differences)."""
-        if self._counts is None:
-            return [0] * self._nbuckets
-        return list(self._counts)
+        out = [0] * self._nbuckets
+        counts = self._counts
+        if counts is not None:
+            base = self._base
+            for k in range(len(counts)):
+                out[base + k] = counts[k]
+        return out
 
     def quantiles_since(self, previous: list[int], qs: tuple[float, ...]) -> list[float]:
         """Quantiles of the values added since ``previous = bucket_counts()`` was taken.
@@ -276,6 +325,10 @@ class CompressionMetrics:
         self.encode_latency = LatencySketch(relative_accuracy)
         self.decode_latency = LatencySketch(relative_accuracy)
         self._latency = self.encode_latency if role == ROLE_ENCODE else self.decode_latency
+
+    def memory_bytes(self) -> int:
+        """Bytes of the latency sketches' bucket arrays (the counters are a few ints)."""
+        return self.encode_latency.memory_bytes() + self.decode_latency.memory_bytes()
 
     # -- hot path -----------------------------------------------------------
     def record(self, method: str, original: int, wire: int, seconds: float, template: bool) -> None:

@@ -148,16 +148,46 @@ def test_sketch_relative_error_property(values: list[float], alpha: float) -> No
         assert abs(sk.quantile(q) - x) <= alpha * x * (1 + 1e-9)
 
 
-def test_sketch_memory_is_fixed() -> None:
+def test_sketch_memory_is_bounded_by_the_range_seen() -> None:
     sk = LatencySketch()
     assert sk.memory_bytes() == 0
     sk.add(1e-4)
+    assert sk.memory_bytes() == 32 * 8  # a small window around the first value
+    for i in range(50000):
+        sk.add((i % 997 + 1) * 1e-6)  # 1 us .. 1 ms: 170 buckets of the 462
     size = sk.memory_bytes()
-    assert size == sk.nbuckets * 8 < 4096
+    assert 170 * 8 <= size <= 2 * 170 * 8
     for i in range(50000):
         sk.add((i % 997 + 1) * 1e-6)
-    assert sk.memory_bytes() == size
-    assert sk.count == 50001
+    assert sk.memory_bytes() == size  # the same range: nothing more
+    sk.add(99.0)
+    sk.add(1e-9)
+    assert sk.memory_bytes() == sk.nbuckets * 8 < 4096  # never more than the whole sketch
+    assert sk.count == 100003
+
+
+@given(st.lists(st.floats(min_value=1e-7, max_value=200.0), min_size=1, max_size=200),
+       st.lists(st.floats(min_value=1e-7, max_value=200.0), max_size=200))
+def test_sketch_window_keeps_every_count(first: list[float], second: list[float]) -> None:
+    """Whatever order the bucket window grows in, no count is lost: merged and sequential sketches agree."""
+    a, b, both = LatencySketch(), LatencySketch(), LatencySketch()
+    for v in first:
+        a.add(v)
+        both.add(v)
+    for v in second:
+        b.add(v)
+        both.add(v)
+    merged = a.copy()
+    merged.merge(b)
+    values = first + second
+    assert sum(both.bucket_counts()) == len(values)
+    assert merged.bucket_counts() == both.bucket_counts()
+    for q in (0.0, 0.5, 0.95, 1.0):
+        x = exact_quantile(values, q)
+        if both.min_seconds < x < both.max_seconds:
+            assert abs(both.quantile(q) - x) <= 0.02 * x * (1 + 1e-9)
+    for q in (0.0, 0.5, 0.99, 1.0):
+        assert merged.quantile(q) == both.quantile(q)
 
 
 def test_sketch_clamps_out_of_range_values() -> None:

@@ -236,8 +236,14 @@ class Session:
 
     # -- queries ------------------------------------------------------------
     def memory_bytes(self) -> int:
-        """Per-connection codec state (encoder + decoder); shared dictionary tables excluded."""
-        return self._encoder.memory_bytes() + self._decoder.memory_bytes()
+        """Per-connection state: the codec's (encoder + decoder; shared dictionary tables excluded)
+        and the latency sketches of the metrics this session keeps itself (not those it shares)."""
+        total = self._encoder.memory_bytes() + self._decoder.memory_bytes()
+        if self._send_metrics is None:
+            total += self._encoder.metrics.memory_bytes()
+        if self._receive_metrics is None:
+            total += self._decoder.metrics.memory_bytes()
+        return total
 
     @property
     def context(self) -> bool:
