@@ -42,6 +42,7 @@ from aura_wire.codec.brio.rangecoder import _decode_len, _decode_lit, _RangeDeco
 from aura_wire.codec.brio import speedups as _speedups
 from aura_wire.codec.brio.speedups import raise_decode_error
 from aura_wire.errors import (
+    ContextDesyncError,
     LimitError,
     PayloadError,
 )
@@ -66,10 +67,14 @@ class BrioDecoder:
         self.hist: bytes = b""
         self.conn_hash: i64 = STATELESS_SEED
         self.lens: vec[i64] = _i64s(0, 0, 0, 0)
+        #: context mode: a payload failed to decode, the models are no longer the encoder's
+        self.broken = False
 
     def decode(self, payload: bytes, max_size: int) -> bytes:
         data, check = self.decode_unchecked(payload, max_size)
+        self.broken = self.context  # the models adapted to a payload that may fail its check
         verify_check(check, check_value(self.conn_hash, data), self.context, len(payload))
+        self.broken = False
         if self.context:
             self._append(data)
         return data
@@ -77,14 +82,24 @@ class BrioDecoder:
     def decode_unchecked(self, payload: bytes, max_size: int) -> tuple[bytes, int]:
         """Decode without verifying the check value: (message, check value read).
 
-        In context mode the models are adopted but the message is not yet
+        In context mode the models adapt in place but the message is not yet
         appended: the caller verifies the check and then calls :meth:`observe`
         (the TEMPLATE_BRIO path checks the message its payload decodes to).
+        After an error a context decoder refuses every later payload
+        (ContextDesyncError): its models are no longer the encoder's.
         """
-        models = self.models[0:NPROBS]
-        hist = self.hist if self.context else b""
+        if self.broken:
+            raise ContextDesyncError("BRIO decoder state is unusable after an earlier error", offset=0,
+                                     field="brio.payload")
+        # context mode: the models adapt in place, no 5 KiB copy per frame; a failed payload leaves
+        # them half-adapted, so an error breaks the decoder for good (as the frame Decoder does,
+        # spec/wire-format.md §5.2 rule 3).  Stateless: the prior is shared, decode a copy.
+        context = self.context
+        models = self.models if context else self.models[0:NPROBS]
+        hist = self.hist if context else b""
         reps = _initial_reps(self.lens, self.context)
         sp = _speedups._active  # what speedups.current() returns, without an interpreted call per frame
+        self.broken = context  # until the frame decodes
         if sp is not None:
             # the C module: the same message, models and errors, in one call (speedups.py)
             res = sp.decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
@@ -95,8 +110,7 @@ class BrioDecoder:
             check: i64 = res[2]
         else:
             data, check = _decode_frame(self.content, models, hist, bytes(payload), max_size, reps)
-        if self.context:
-            self.models = models
+        self.broken = False
         return data, check
 
     def trace(self, payload: bytes, max_size: int) -> list[tuple[str, i64, i64, i64]]:

@@ -21,7 +21,7 @@ from aura_wire.codec.brio import speedups
 from aura_wire.codec.brio.decode import BrioDecoder
 from aura_wire.codec.brio.encode import BrioEncoder
 from aura_wire.codec.brio.model import BrioShared, check_value, trim_history
-from aura_wire.errors import AuraError
+from aura_wire.errors import AuraError, ContextDesyncError
 from aura_wire.training.brio import train_brio
 from aura_wire.training.dictionary import train_dictionary
 
@@ -163,26 +163,65 @@ def test_hostile_payloads_same_outcome(both: None, context: bool) -> None:
     for m in msgs[30:] + [b"A" * 3000, bytes(range(256)) * 3]:
         payloads.append(enc.encode(m))
         enc.commit(m, True)
-    decoders = {}
-    for c in (False, True):
-        speedups.use(c)
+
+    def fresh() -> BrioDecoder:
+        # each payload decodes from the same state: a context decoder adapts its models in place
+        # and is unusable after an error (test_context_decoder_refuses_after_an_error)
         dec = BrioDecoder(shared, context=context)
         for m in msgs[:12]:  # some history, so matches may reach into it
             dec.observe(m)
-        decoders[c] = dec
+        return dec
+
     seen = 0
     for q in _hostile(payloads, rnd):
         for max_size in (4096, 40):
             results = []
             for c in (False, True):
                 speedups.use(c)
-                dec = decoders[c]
-                models = dec.models
-                results.append(_outcome(dec, q, max_size))
-                dec.models = models  # each payload decodes from the same state
+                results.append(_outcome(fresh(), q, max_size))
             assert results[0] == results[1], q.hex()
             seen += 1
     assert seen > 2000
+
+
+@pytest.mark.parametrize("c", [False, True])
+def test_context_decoder_refuses_after_an_error(c: bool) -> None:
+    """Context BRIO decodes in place, so a failed payload leaves the models half-adapted: the decoder
+    must refuse every later payload, even one that would decode, on both paths."""
+    if c and not speedups.available():
+        pytest.skip(f"BRIO speedups not in this build: {speedups.reason}")
+    previous = speedups.current() is not None
+    speedups.use(c)
+    try:
+        msgs = [b'{"seq":%d,"price":"%d.5"}' % (i, 100 + i) for i in range(6)]
+        enc = BrioEncoder(None, context=True)
+        good = []
+        for m in msgs:
+            good.append(enc.encode(m))
+            enc.commit(m, True)
+        dec = BrioDecoder(None, context=True)
+        assert dec.decode(good[0], 100) == msgs[0]
+        with pytest.raises(AuraError):
+            dec.decode_unchecked(b"\x7f" + b"\xff" * 8, 100)
+        for p in good[1:3]:
+            with pytest.raises(ContextDesyncError):
+                dec.decode_unchecked(p, 100)
+        bad_check = bytearray(good[1])
+        dec2 = BrioDecoder(None, context=True)
+        assert dec2.decode(good[0], 100) == msgs[0]
+        bad_check[-1] ^= 0x40
+        with pytest.raises(AuraError):
+            dec2.decode(bytes(bad_check), 100)
+        with pytest.raises(ContextDesyncError):
+            dec2.decode(good[1], 100)
+        # stateless decoders keep no models between payloads: an error does not stop them
+        sl = BrioDecoder(None, context=False)
+        p = BrioEncoder(None, context=False).encode(msgs[0])
+        with pytest.raises(AuraError):
+            sl.decode(p[:-1] + b"\x00", 100)
+        assert sl.decode(p, 100) == msgs[0]
+    finally:
+        speedups.use(previous)
 
 
 def test_check_value_and_trace_unchanged(both: None) -> None:
@@ -202,6 +241,7 @@ def test_check_value_and_trace_unchanged(both: None) -> None:
 def test_use_refuses_a_missing_module(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(speedups, "_module", None)
     monkeypatch.setattr(speedups, "_active", None)
+    monkeypatch.setattr(speedups, "_render", None)  # use(False) turns the template render off too
     with pytest.raises(RuntimeError):
         speedups.use(True)
     assert speedups.use(False) is False
