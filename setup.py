@@ -4,10 +4,11 @@ The compiled set is listed once, in aura_wire/_compiled_modules.py, with the
 reason for each module left out.  The same sources ship as .py files and are
 the pure-Python fallback (see aura_wire/_loader.py).
 
-BRIO's C module (aura_wire/codec/brio/_speedups.c) is optional, as websockets'
+BRIO's C module (aura_wire/codec/brio/_speedups.c) and the template render's
+(aura_wire/codec/templates/_render.c) are optional, as websockets'
 speedups.c is: when it fails to build, the install goes on without it and the
 mypyc/Python path runs (aura_wire/codec/brio/speedups.py).  AURA_WIRE_NO_SPEEDUPS=1
-skips it at build time (and turns it off at run time).  The templates' C module
+skips them at build time (and turns them off at run time).  The templates' C module
 (aura_wire/codec/templates/_speedups.c, the digit scans of DDIG and NUMS) is built and picked the
 same way (aura_wire/codec/templates/speedups.py).
 """
@@ -54,6 +55,11 @@ if os.environ.get("AURA_WIRE_NO_SPEEDUPS", "") in ("", "0"):
         "aura_wire.codec.templates._speedups",  # DDIG and NUMS digit scans (aura_wire/codec/templates/speedups.py)
         sources=["aura_wire/codec/templates/_speedups.c"],
         optional=True,
+    ))
+    ext_modules.append(Extension(
+        "aura_wire.codec.templates._render",
+        sources=["aura_wire/codec/templates/_render.c"],
+        optional=True,  # likewise: templates/render.py renders every payload itself then
     ))
 
 setup(ext_modules=ext_modules)

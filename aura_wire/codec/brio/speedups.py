@@ -1,4 +1,6 @@
-"""Which path runs BRIO's inner loops: the optional C module ``_speedups`` or the Python/mypyc code.
+"""Which path runs BRIO's inner loops: the optional C module ``_speedups`` or the Python/mypyc code;
+and likewise for the template decoder's render (``templates/_render.c``, which renders the common slot
+forms and leaves the rest, and every error, to the Python path: tests/codec/templates/test_render_speedups.py).
 
 ``_speedups`` (``_speedups.c``) codes and decodes one whole frame per call
 and commits positions to the history index; its frames are byte-identical to
@@ -22,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from aura_wire.codec.brio import matchfinder, model
+from aura_wire.codec.templates import forms
 from aura_wire.errors import LimitError, PayloadError
 
 try:
@@ -30,9 +33,17 @@ try:
 except ImportError as e:  # not built: no compiler at install time, or AURA_WIRE_NO_SPEEDUPS=1 then
     _c = None
     _import_error = str(e)
+try:
+    # the template decoder's render (templates/_render.c): built, switched and checked with BRIO's
+    _rc: ModuleType | None = importlib.import_module("aura_wire.codec.templates._render")
+except ImportError:
+    _rc = None
 
 _module: ModuleType | None = None
 _active: Any = None
+_render_module: ModuleType | None = None
+#: the template render module when in use (read by templates/render.py per payload), else None
+_render: Any = None
 #: why the module is not in use ("" when it is)
 reason: str = ""
 
@@ -49,11 +60,20 @@ def _layout_ok(mod: ModuleType) -> bool:
     return True
 
 
+def _render_layout_ok(mod: ModuleType) -> bool:
+    names = [n for n in dir(forms) if n.startswith("F_")] + ["Q_BIT", "MAX_ZPAD", "MAX_DEPTH", "MAX_DDIG_DIGITS"]
+    return all(getattr(mod, n, None) == getattr(forms, n) for n in names)
+
+
 def _load() -> None:
-    global _module, _active, reason
+    global _module, _active, _render_module, _render, reason
     if os.environ.get("AURA_WIRE_PURE", "") not in ("", "0"):
         reason = "AURA_WIRE_PURE is set"
         return
+    if _rc is not None and _render_layout_ok(_rc):
+        _render_module = _rc
+        if os.environ.get("AURA_WIRE_NO_SPEEDUPS", "") in ("", "0"):
+            _render = _rc
     if _c is None:
         reason = f"not built ({_import_error})"
         return
@@ -78,14 +98,20 @@ def available() -> bool:
     return _module is not None
 
 
+def render_available() -> bool:
+    """True when the template render module is built and loadable (whether or not it is in use)."""
+    return _render_module is not None
+
+
 def use(enabled: bool) -> bool:
-    """Turn the C path on or off at run time (for tests and benchmarks); returns the previous setting.
-    Turning it on needs the module to be available."""
-    global _active
+    """Turn the C paths (BRIO's, and the template render's when built) on or off at run time (for tests
+    and benchmarks); returns the previous setting of BRIO's.  Turning it on needs BRIO's module."""
+    global _active, _render
     previous = _active is not None
     if enabled and _module is None:
         raise RuntimeError(f"BRIO speedups not available: {reason}")
     _active = _module if enabled else None
+    _render = _render_module if enabled else None
     return previous
 
 

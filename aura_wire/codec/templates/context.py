@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from aura_wire.codec.brio import speedups as _speedups
 from aura_wire.codec.templates.forms import (
     MAX_LAST,
+    RECENT_BYTES,
+    RECENT_MAX,
     RECENT_MAX_LEN,
     RECENT_MIN_LEN,
     AtomCtx,
@@ -57,6 +60,13 @@ OP_DEFINE_TEXT_RULE: Final = 3
 #: Most instructions in one STATE frame.
 MAX_INSTRUCTIONS: Final = 16
 _SP: Final = 0x20
+
+#: The C module's update (brio/speedups.py switches it) was written for these bounds.
+_C_UPDATE: Final = _speedups._render_module is not None and all(
+    getattr(_speedups._render_module, name, None) == value
+    for name, value in (("MAX_MASKS", MAX_MASKS), ("MRU_SIZE", MRU_SIZE), ("LAST_BUDGET_TEMPLATES", LAST_BUDGET_TEMPLATES),
+                        ("PREV_TEXT_SLOTS", PREV_TEXT_SLOTS), ("MAX_LAST", MAX_LAST), ("RECENT_MIN_LEN", RECENT_MIN_LEN),
+                        ("RECENT_MAX_LEN", RECENT_MAX_LEN), ("RECENT_MAX", RECENT_MAX), ("RECENT_BYTES", RECENT_BYTES)))
 
 
 class Instruction(NamedTuple):
@@ -369,6 +379,18 @@ class TemplateState:
     def update(self, tid: int, t: Template, values: list[bytes], mask: int) -> None:
         """Steps 1-5 of spec §5.1 for an exact payload naming ``tid`` with slot ``values``;
         ``mask`` is the slots equal to their prediction before this update."""
+        rc = _speedups._render
+        if rc is not None and _C_UPDATE:
+            # the same steps in C on these dicts and lists (templates/_render.c update)
+            ctx = self.atom_ctx
+            r = rc.update(self.masks, self.mru, self.lasts, tid, mask, values, t.kind == KIND_JSON, self.last_bytes,
+                          self.last_budget, ctx.recent, ctx.recent_by_seq, ctx.rseq, ctx.recent_bytes)
+            self.last_bytes = r[0]
+            ctx.rseq = r[1]
+            ctx.recent_bytes = r[2]
+            if r[3] is not None:
+                self.prev_text = r[3]
+            return
         self.masks.pop(tid, None)
         self.masks[tid] = mask
         if len(self.masks) > MAX_MASKS:

@@ -8,8 +8,9 @@ no learning, no I/O.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
+from aura_wire.codec.brio import speedups as _speedups
 from aura_wire.codec.templates.atoms import decode_atom
 from aura_wire.codec.templates.context import (
     FUZZY_SLACK,
@@ -35,7 +36,7 @@ from aura_wire.errors import (
 
 
 #: Separators of up to 15 spaces, made once (a text template's separators are mostly one space).
-_SPACES: Final = [b" " * n for n in range(16)]
+_SPACES: Final[list[bytes]] = [b" " * n for n in range(16)]
 
 
 class Decoded:
@@ -99,14 +100,19 @@ def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
         mask ^= st.masks.get(tid, 0)
         if mask == 0 or mask >> min(t.nslots, 63):
             raise PayloadError("slot mask is empty or names missing slots", offset=at, field="template.mask")
+    if not nedits:
+        rc = _speedups._render
+        if rc is not None:
+            fast = _render_fast(rc, st, buf, pos, tid, t, mask, max_size)
+            if fast is not None:
+                data = fast[0]
+                _check_end(len(data), max_size, fast[3], buf)
+                return Decoded(data, tid, t, fast[1], fast[2] if st.context else 0)
     limit = max_size + FUZZY_SLACK if nedits else max_size
     out, values, preds, pos = _render(st, buf, pos, tid, t, mask, limit)
     if nedits:
         out, pos = _apply_edits(buf, pos, out, nedits, max_size)
-    if len(out) > max_size:
-        raise LimitError(f"decoded message exceeds max_message_size {max_size}", field="template.output")
-    if pos != len(buf):
-        raise PayloadError("trailing bytes after the last slot", offset=pos, field="template")
+    _check_end(len(out), max_size, pos, buf)
     data = bytes(out)
     if nedits:
         return Decoded(data, -1, None, [], 0)
@@ -114,6 +120,31 @@ def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
     # template's one slot, or a text template: the same as without it, see _render)
     eq = same_mask(preds, values) if st.context else 0
     return Decoded(data, tid, t, values, eq)
+
+
+def _check_end(n: int, max_size: int, pos: int, buf: bytes) -> None:
+    if n > max_size:
+        raise LimitError(f"decoded message exceeds max_message_size {max_size}", field="template.output")
+    if pos != len(buf):
+        raise PayloadError("trailing bytes after the last slot", offset=pos, field="template")
+
+
+def _render_fast(rc: Any, st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int,
+                 limit: int) -> tuple[bytes, list[bytes], int, int] | None:
+    """The C render (templates/_render.c, through brio/speedups.py): (message, slot values, mask of
+    the slots equal to their prediction, pos), or None for the payloads it leaves to :func:`_render`
+    (rare forms, and every malformed payload: the Python path raises the error)."""
+    ctx = st.atom_ctx
+    if t.kind == KIND_JSON:
+        r = rc.render_json(buf, pos, t.gaps, t.consts if t.consts else None, mask, limit, st.lasts_for(tid),
+                           st.lasts if st.context else None, tid, ctx.recent_by_seq, ctx.rseq, ctx.strings,
+                           ctx.content, ctx.hist)
+    else:
+        r = rc.render_text(buf, pos, t.toks, t.seps, mask, limit, predictions(st, tid, t, None), t.slot, t.pre,
+                           t.suf, ctx.recent_by_seq, ctx.rseq, ctx.strings, _SPACES, ctx.content, ctx.hist)
+    if r is None:
+        return None
+    return r[0], r[1], r[2], r[3]
 
 
 def _render(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int,
