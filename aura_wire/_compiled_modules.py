@@ -11,7 +11,8 @@ Modules left out, with the reason:
   per dictionary and only call the compiled codec and trainers.
 * the package ``__init__`` modules: docstrings and re-exports only.
 * ``aura_wire.codec.brio.speedups``: picks BRIO's path once per frame (the optional C module
-  ``_speedups``, built from ``_speedups.c`` by setup.py, or the compiled Python); not hot.
+  ``_speedups``, built from ``_speedups.c`` by setup.py, or the compiled Python), and the template
+  decoder's (``templates/_render.c``: render and commit of a TEMPLATE payload); not hot.
   ``aura_wire.codec.templates.speedups`` picks the path of the DDIG and NUMS digit scans the same way.
 * ``session``, ``middleware``, ``client``, ``extension``, ``files``, ``tools``: not
   hot, or they use asyncio/dynamic features mypyc does not speed up.

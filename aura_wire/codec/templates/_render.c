@@ -1016,8 +1016,10 @@ static int put_lasts(PyObject *lasts, PyObject *key, PyObject *values, Py_ssize_
     return 0;
 }
 
-/* AtomCtx.add_recent */
-static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long *rseq, Py_ssize_t *nb) {
+/* AtomCtx.add_recent; ``rlow``: no recent string has a lower sequence number (the oldest is found by
+ * counting up from it, as forms.py does, not by iterating a dict whose front was deleted) */
+static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long *rseq, Py_ssize_t *nb,
+                      long long *rlow) {
     PyObject *old = PyDict_GetItemWithError(recent, s);
     if (old == NULL && PyErr_Occurred()) return -1;
     if (old != NULL) {
@@ -1036,9 +1038,29 @@ static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long
     if (e < 0) return -1;
     *rseq += 1;
     *nb += PyBytes_GET_SIZE(s);
+    long long lo = *rlow;
     while (PyDict_GET_SIZE(recent) > RECENT_MAX || *nb > RECENT_BYTES) {
-        PyObject *v;
-        if (drop_first(by_seq, &v) < 0) return -1;
+        PyObject *v = NULL;
+        while (v == NULL) { /* sequence numbers are given in increasing order: the lowest present is the oldest */
+            if (lo >= *rseq) {
+                PyErr_SetString(PyExc_RuntimeError, "template state: recent strings out of order");
+                return -1;
+            }
+            PyObject *k = PyLong_FromLongLong(lo++);
+            if (k == NULL) return -1;
+            v = PyDict_GetItemWithError(by_seq, k);
+            if (v != NULL) {
+                Py_INCREF(v);
+                e = PyDict_DelItem(by_seq, k);
+            } else {
+                e = PyErr_Occurred() ? -1 : 0;
+            }
+            Py_DECREF(k);
+            if (e < 0) {
+                Py_XDECREF(v);
+                return -1;
+            }
+        }
         e = PyBytes_Check(v) ? PyDict_DelItem(recent, v) : -1;
         if (e == 0) *nb -= PyBytes_GET_SIZE(v);
         Py_DECREF(v);
@@ -1047,17 +1069,18 @@ static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long
             return -1;
         }
     }
+    *rlow = lo;
     return 0;
 }
 
 /* update(masks, mru, lasts, tid, mask, values, is_json, last_bytes, last_budget, recent, by_seq, rseq,
- *        recent_bytes) -> (last_bytes, rseq, recent_bytes, prev_text or None)
+ *        recent_bytes, rlow) -> (last_bytes, rseq, recent_bytes, rlow, prev_text or None)
  * context.TemplateState.update (steps 1-5 of spec/templates.md §5.1) on the state's own dicts and lists;
  * the counters come back for the caller to store, and prev_text is None for a JSON template. */
 static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 13) {
-        PyErr_SetString(PyExc_TypeError, "update expects 13 arguments");
+    if (nargs != 14) {
+        PyErr_SetString(PyExc_TypeError, "update expects 14 arguments");
         return NULL;
     }
     PyObject *masks = args[0], *mru = args[1], *lasts = args[2], *tid = args[3], *mask = args[4],
@@ -1067,6 +1090,7 @@ static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nar
     Py_ssize_t budget = PyLong_AsSsize_t(args[8]);
     long long rseq = PyLong_AsLongLong(args[11]);
     Py_ssize_t recent_bytes = PyLong_AsSsize_t(args[12]);
+    long long rlow = PyLong_AsLongLong(args[13]);
     if (PyErr_Occurred()) return NULL;
     if (!PyDict_Check(masks) || !PyList_Check(mru) || !PyDict_Check(lasts) || !list_of_bytes(values)
         || !PyDict_Check(recent) || !PyDict_Check(by_seq)) {
@@ -1126,7 +1150,7 @@ static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nar
         } else {
             Py_INCREF(sv);
         }
-        e = add_recent(recent, by_seq, sv, &rseq, &recent_bytes);
+        e = add_recent(recent, by_seq, sv, &rseq, &recent_bytes, &rlow);
         Py_DECREF(sv);
         if (e < 0) return NULL;
     }
@@ -1145,7 +1169,7 @@ static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nar
     } else {
         Py_INCREF(prev);
     }
-    return Py_BuildValue("(nLnN)", last_bytes, rseq, recent_bytes, prev);
+    return Py_BuildValue("(nLnLN)", last_bytes, rseq, recent_bytes, rlow, prev);
 }
 
 static PyMethodDef methods[] = {

@@ -384,12 +384,13 @@ class TemplateState:
             # the same steps in C on these dicts and lists (templates/_render.c update)
             ctx = self.atom_ctx
             r = rc.update(self.masks, self.mru, self.lasts, tid, mask, values, t.kind == KIND_JSON, self.last_bytes,
-                          self.last_budget, ctx.recent, ctx.recent_by_seq, ctx.rseq, ctx.recent_bytes)
+                          self.last_budget, ctx.recent, ctx.recent_by_seq, ctx.rseq, ctx.recent_bytes, ctx.rlow)
             self.last_bytes = r[0]
             ctx.rseq = r[1]
             ctx.recent_bytes = r[2]
-            if r[3] is not None:
-                self.prev_text = r[3]
+            ctx.rlow = r[3]
+            if r[4] is not None:
+                self.prev_text = r[4]
             return
         self.masks.pop(tid, None)
         self.masks[tid] = mask

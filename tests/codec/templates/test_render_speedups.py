@@ -128,7 +128,7 @@ def _state(dec: Decoder) -> tuple[object, ...]:
     st = dec._tmpl._state
     ctx = st.atom_ctx
     return (list(st.lasts.items()), st.last_bytes, list(st.masks.items()), list(st.mru), list(st.prev_text),
-            list(ctx.recent.items()), list(ctx.recent_by_seq.items()), ctx.rseq, ctx.recent_bytes)
+            list(ctx.recent.items()), list(ctx.recent_by_seq.items()), ctx.rseq, ctx.recent_bytes, ctx.rlow)
 
 
 def _renders_fast(tdec: TemplateDecoder, payload: bytes, hist: bytes) -> bool:
