@@ -17,8 +17,15 @@ traffic.
 
 Usage (needs ``pip install atheris``; keep runs short, the machine is shared)::
 
-    python fuzz/fuzz_decoder.py --seconds 60
+    AURA_WIRE_PURE=1 python fuzz/fuzz_decoder.py --seconds 600       # coverage-guided (atheris), pure build
+    python fuzz/fuzz_decoder.py --mutate --seconds 600               # blind, structure-aware: compiled too
     python fuzz/fuzz_decoder.py --reproduce crash-1234abcd   # replay one input, no atheris needed
+
+Both modes seed from the vectors, synthetic traffic and (``--corpora``, default ../shared/corpora)
+real messages' frames.  ``--mutate`` needs no atheris and instruments nothing, so it is the way to
+fuzz the compiled build; it prints the inputs run and saves findings and the 5 slowest inputs in
+``--workdir``.  A short run of it is a test (tests/codec/test_fuzz_decoder_short.py, slow).
+``fuzz/differential.py`` runs the same mutations through the TypeScript decoder as well.
 
 Nothing here is imported by the package or the test suite, apart from the
 pure helpers (:func:`split_input`, :func:`run_one`, :func:`build_targets`)
@@ -34,6 +41,7 @@ import importlib
 import importlib.util
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -445,8 +453,7 @@ def mutate(data: bytes, rnd: random.Random, pool: Sequence[bytes]) -> bytes:
 class RunStats(NamedTuple):
     inputs: int
     findings: list[tuple[bytes, BaseException]]
-    slowest_seconds: float  # the longest single input: a hang or a CPU blow-up shows here
-    slowest_input: bytes
+    slowest: list[tuple[float, bytes]]  # the 5 longest single inputs (seconds, input): a CPU blow-up shows here
 
 
 def mutation_run(targets: Targets, seeds: Sequence[bytes], *, seed: int, iterations: int | None = None,
@@ -460,7 +467,7 @@ def mutation_run(targets: Targets, seeds: Sequence[bytes], *, seed: int, iterati
     findings: list[tuple[bytes, BaseException]] = []
     deadline = time.monotonic() + seconds if seconds is not None else None
     n = 0
-    slowest = (0.0, b"")
+    slowest: list[tuple[float, bytes]] = []
     while (iterations is None or n < iterations) and (deadline is None or time.monotonic() < deadline):
         data = mutate(rnd.choice(seeds), rnd, seeds)
         n += 1
@@ -472,9 +479,9 @@ def mutation_run(targets: Targets, seeds: Sequence[bytes], *, seed: int, iterati
             if on_finding is not None:
                 on_finding(data, exc)
         took = time.perf_counter() - t0
-        if took > slowest[0]:
-            slowest = (took, data)
-    return RunStats(n, findings, slowest[0], slowest[1])
+        if len(slowest) < 5 or took > slowest[-1][0]:
+            slowest = sorted([*slowest, (took, data)], key=lambda x: -x[0])[:5]
+    return RunStats(n, findings, slowest)
 
 
 def write_seed_corpus(targets: Targets, folder: Path, corpora: Path = CORPORA) -> int:
@@ -523,8 +530,22 @@ def blind_main(args: argparse.Namespace, t_start: float) -> int:
     t0 = time.monotonic()
     stats = mutation_run(targets, seeds, seed=args.seed, seconds=remaining, on_finding=save)
     took = time.monotonic() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"inputs {stats.inputs} in {took:.0f} s ({stats.inputs / took:.0f}/s), findings {len(stats.findings)}, "
-          f"slowest input {stats.slowest_seconds * 1e3:.1f} ms ({len(stats.slowest_input)} bytes)", flush=True)
+          f"peak RSS {peak} MiB", flush=True)
+    for i, (secs, data) in enumerate(stats.slowest):
+        path = args.workdir / f"slowest-{i}"
+        path.write_bytes(data)
+        again = []  # timed alone, best of 3: a machine's scheduling noise shows in the run, not here
+        for _ in range(3):
+            t1 = time.perf_counter()
+            try:
+                run_one(targets, data)
+            except Exception:  # already reported as a finding
+                pass
+            again.append(time.perf_counter() - t1)
+        print(f"  slow input {secs * 1e3:.1f} ms in the run, {min(again) * 1e3:.2f} ms alone, {len(data)} bytes: "
+              f"{path}", flush=True)
     return 1 if stats.findings else 0
 
 
