@@ -121,6 +121,8 @@ MUTANTS: list[Mutant] = [
     # -- BRIO (brio.md) --
     Mutant("brio-length-slot", "brio §5.1 length slot > 32 refused",
            "if slot > MAX_MSG_SLOT:", "if slot > MAX_MSG_SLOT + 20:"),
+    Mutant("brio-past-end", "brio §2 at most 16 bytes are read past the payload's end",
+           "MAX_READ_PAST_END: Final = 16", "MAX_READ_PAST_END: Final = 1 << 40"),
     Mutant("brio-limit", "brio §5.1 n > max_size is a LimitError before output",
            "if n > max_size:\n        raise LimitError(f\"BRIO message", "if n > max_size * 2:\n        raise LimitError(f\"BRIO message"),
     Mutant("brio-prev-class", "brio §4.1 prev is the last history byte",

@@ -551,6 +551,18 @@ def main() -> None:
     error("error-precedence-inner-version-before-method", "step 8: the inner header's version is checked before "
           "its method (inner 0x16: version 0, STATE)", [b"\x56\x01\x00\x00\x16a\x00"], "UnsupportedVersionError",
           context=True)
+    # a context BRIO frame holding only its length (65536): the rest would decode from zeros past the end
+    rc = _RangeEncoder(default_models(), None)
+    _encode_msg_len(rc, 65536)
+    past = hdr(BRIO, ctx=True) + rc.finish()
+    try:
+        Decoder(None, context=True, max_message_size=1 << 20).decode(past)
+    except Exception as exc:
+        assert "past its end" in str(exc), exc
+    error("error-brio-past-end", "a context BRIO frame whose payload is its message length only (65536): "
+          "decoding reads more than 16 zero bytes past the payload's end (brio.md §2), a payload error (a decoder "
+          "without the bound produces the whole message from zeros and fails the check: context desync)",
+          [past], "PayloadError", context=True)
     # FHD 0x80 (4-byte content size, not single segment), Window_Descriptor 0xb0 (window log 32), size 5, RLE block
     error("error-zstd-window-too-large", "a zstd frame header whose Window_Descriptor announces a window log of 32 "
           "(above 31): a frame error, like any unreadable header", [sealed(0, hdr(ZSTD), b"\x80\xb0\x05\x00\x00\x00"

@@ -81,6 +81,9 @@
 #define E_TRAILING 7
 #define E_ZERO_END 8
 #define E_MEMORY 9
+#define E_PAST_END 10
+/* rangecoder.py MAX_READ_PAST_END: the zero bytes a decoder reads past the payload, at most (brio.md §2) */
+#define MAX_READ_PAST_END 16
 
 static uint8_t PRICE[256];
 static uint8_t LIT_CLASS[256];
@@ -1097,6 +1100,7 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *const *args, Py_ssize
     Out w = {NULL, 0, 0};
     int err = E_OK;
     int64_t err_value = 0, err_offset = 0;
+    RD rd = {NULL, 0, 0, 0, 0, NULL, E_OK, 0};
     PyObject *const objs[5] = {o_content, o_models, o_hist, o_payload, o_reps};
     static const Py_ssize_t sizes[5] = {1, 2, 1, 1, 8};
     if (get_vecs(objs, v, sizes, 5) < 0) return NULL;
@@ -1111,7 +1115,7 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *const *args, Py_ssize
         const uint8_t *hist = (const uint8_t *)v[2].buf;
         int64_t H = v[2].len;
         int64_t *reps = (int64_t *)v[4].buf;
-        RD rd = {(const uint8_t *)v[3].buf, v[3].len, 0, MASK32, 0, (int16_t *)v[1].buf, E_OK, 0};
+        rd = (RD){(const uint8_t *)v[3].buf, v[3].len, 0, MASK32, 0, (int16_t *)v[1].buf, E_OK, 0};
         for (int i = 0; i < 4; i++) rd.code = (rd.code << 8) | rd_byte(&rd);
         if (rd.code >= rd.range) {
             err = E_INITIAL_CODE;
@@ -1154,6 +1158,11 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *const *args, Py_ssize
         int64_t prev = H > 0 ? hist[H - 1] : 0;
         /* w.len: the message bytes decoded so far; c_len + H + w.len: the next byte's place in the window */
         while (w.len < n) {
+            if (rd.pos > rd.n + MAX_READ_PAST_END) { /* the Python path raises from _byte(): same outcome */
+                err = E_PAST_END;
+                err_offset = rd.n;
+                goto fail;
+            }
             if (rd_bit(&rd, P_IS_MATCH + state) == 0) {
                 int64_t mbyte = -1;
                 if (state >= 7) {
@@ -1233,6 +1242,11 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *const *args, Py_ssize
             err_offset = rd.err_pos;
             goto fail;
         }
+        if (rd.pos > rd.n + MAX_READ_PAST_END) {
+            err = E_PAST_END;
+            err_offset = rd.n;
+            goto fail;
+        }
         /* the payload ends with the fewest bytes that pin the final interval (decode.py _check_end) */
         if (v[3].len > rd.pos - 3) {
             err = E_TRAILING;
@@ -1250,6 +1264,12 @@ static PyObject *py_decode_frame(PyObject *self, PyObject *const *args, Py_ssize
         goto done;
     }
 fail:
+    /* The Python path raises as it reads the 17th byte past the end, before any later fault: so does this one
+     * whatever fault it met after that read (brio.md §2; test_speedups compares the outcomes). */
+    if (rd.data != NULL && rd.pos > rd.n + MAX_READ_PAST_END) {
+        err = E_PAST_END;
+        err_offset = rd.n;
+    }
     result = Py_BuildValue("(iOiLL)", err, Py_None, 0, (long long)err_value, (long long)err_offset);
 done:
     release_vecs(v, got);

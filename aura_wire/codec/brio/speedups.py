@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from aura_wire.codec.brio import matchfinder, model
+from aura_wire.codec.brio.rangecoder import MAX_READ_PAST_END
 from aura_wire.codec.templates import forms
 from aura_wire.errors import LimitError, PayloadError
 
@@ -135,6 +136,9 @@ def raise_decode_error(code: int, value: int, offset: int, max_size: int) -> Non
         raise PayloadError("BRIO payload has bytes the decoder did not need", offset=offset, field="brio.payload")
     if code == 8:
         raise PayloadError("BRIO payload ends with a zero byte (not canonical)", offset=offset,
+                           field="brio.payload")
+    if code == 10:
+        raise PayloadError(f"BRIO payload read more than {MAX_READ_PAST_END} bytes past its end", offset=offset,
                            field="brio.payload")
     raise PayloadError(f"BRIO decoder error {code}", offset=offset, field="brio.payload")
 

@@ -43,6 +43,7 @@ export const MUTANTS = [
   ["tb-stateless-accepted", "throw new FrameError(\"TEMPLATE_BRIO frame without the context flag\"", "throw new PayloadError(\"TEMPLATE_BRIO frame without the context flag\""],
   ["tb-template-payload-not-observed", "this.tb?.observe(tpay);", "if (method === METHOD_TEMPLATE_BRIO) this.tb?.observe(tpay);"],
   ["brio-length-slot", "if (slot > 32) throw", "if (slot > 40) throw"],
+  ["brio-past-end", "const MAX_READ_PAST_END = 16;", "const MAX_READ_PAST_END = 1 << 30;"],
   ["brio-limit", "if (n > maxSize) throw new LimitError(`BRIO", "if (n > 2 * maxSize) throw new LimitError(`BRIO"],
   ["brio-prev-class", "let prev = H > 0 ? hist[H - 1]! : 0;", "let prev = 0;"],
   ["brio-dict-flag-context", "if (h.context && d !== (sh.brio !== null)) throw", "if (false) throw"],

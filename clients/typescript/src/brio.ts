@@ -9,6 +9,10 @@ import { DictionaryFormatError, LimitError, PayloadError } from "./errors.js";
 
 export const NPROBS = 1474;
 const P_IS_MATCH = 0;
+/** The zero bytes a decoder reads past the payload's end, at most (brio.md §2). */
+const MAX_READ_PAST_END = 16;
+const pastEnd = (n: number): PayloadError =>
+  new PayloadError(`BRIO payload read more than ${MAX_READ_PAST_END} bytes past its end`, n, "brio.payload");
 const P_IS_REP = 12;
 const P_IS_REP0 = 24;
 const P_IS_REP0_LONG = 36;
@@ -88,7 +92,9 @@ class RangeDecoder {
 
   byte(): number {
     const pos = this.pos++;
-    return pos < this.data.length ? this.data[pos]! : 0;
+    if (pos < this.data.length) return this.data[pos]!;
+    if (pos >= this.data.length + MAX_READ_PAST_END) throw pastEnd(this.data.length);
+    return 0;
   }
 
   bit(idx: number): number {
@@ -191,6 +197,7 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
   let pos = 0;
   const end = n;
   while (pos < end) {
+    if (ip > srcLen + MAX_READ_PAST_END) throw pastEnd(srcLen); // zeros past the end are free output (§2)
     // is_match[state]
     let pi = P_IS_MATCH + state;
     let p = probs[pi]!;
@@ -335,6 +342,7 @@ export function decodeFrame(content: Uint8Array, probs: Uint16Array, hist: Uint8
   rd.code = code;
   rd.pos = ip;
   const check = rd.direct(8);
+  if (rd.pos > srcLen + MAX_READ_PAST_END) throw pastEnd(srcLen);
   if (payload.length > rd.pos - 3) throw new PayloadError("BRIO payload has bytes the decoder did not need", rd.pos - 3, "brio.payload");
   if (payload.length > 0 && payload[payload.length - 1] === 0) {
     throw new PayloadError("BRIO payload ends with a zero byte (not canonical)", payload.length - 1, "brio.payload");
