@@ -121,12 +121,13 @@ class AtomCtx:
         recent = self.recent
         by_seq = self.recent_by_seq
         nb = self.recent_bytes
-        old = recent.pop(s, None)
+        # get and del, not pop: compiled, dict.pop(k, None) is a method call found by name
+        old = recent.get(s)
         if old is not None:
             del by_seq[old]
             nb -= len(s)
         seq = self.rseq
-        recent[s] = seq
+        recent[s] = seq  # replaces ``old`` (only by_seq's order is the age order)
         by_seq[seq] = s
         self.rseq = seq + 1
         nb += len(s)
@@ -134,10 +135,11 @@ class AtomCtx:
         while len(recent) > RECENT_MAX or nb > RECENT_BYTES:
             # the oldest string: sequence numbers are given in increasing order, so the lowest
             # one present is the first in insertion order (a string used again left a gap)
-            v = by_seq.pop(lo, None)
+            v = by_seq.get(lo)
             while v is None:
                 lo += 1
-                v = by_seq.pop(lo, None)
+                v = by_seq.get(lo)
+            del by_seq[lo]
             lo += 1
             del recent[v]
             nb -= len(v)

@@ -12,7 +12,7 @@ from typing import Final
 from mypy_extensions import i64
 
 from aura_wire.codec.templates.forms import _A64_INDEX, MAX_DDIG_DIGITS, int_str, zz
-from aura_wire.codec.templates.speedups import current as speedups
+from aura_wire.codec.templates import speedups
 
 # -- number parsing ----------------------------------------------------------
 
@@ -201,7 +201,7 @@ def _a64_ok(s: bytes) -> bool:
 
 def _ddig_delta(a: bytes, b: bytes) -> int:
     """zz(digits(a) - digits(b)) when both have the same DDIG skeleton (spec §4.2), else -1."""
-    sp = speedups()
+    sp = speedups.active
     if sp is not None:
         # the C module (speedups.py): the same answer, without boxed integers beyond 18 digits
         got = sp.ddig_delta(a, b)
@@ -241,7 +241,7 @@ def _groups_pair(a: bytes, b: bytes) -> list[int]:
     """When :func:`_groups` accepts both and their non-digit runs are equal: the digit groups,
     interleaved (a0, b0, a1, b1, ...); else the empty ``_NO_GROUPS`` (never mutated), or with the C
     module (speedups.py) a new empty list."""
-    sp = speedups()
+    sp = speedups.active
     if sp is not None:
         pairs: list[int] = sp.groups_pair(a, b)
         return pairs

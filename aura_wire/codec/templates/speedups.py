@@ -10,8 +10,9 @@ compiler works at install time and skipped otherwise, as BRIO's C module is
   ``AURA_WIRE_NO_SPEEDUPS=1`` (the mypyc build without the C modules) is set;
 * the module is absent or was built for other constants than forms.py's.
 
-:func:`current` is read once per value, so :func:`use` switches the path at
-run time (tests compare both in one process).  Not compiled: it only picks.
+The compiled callers read :data:`active` (an attribute read; a call of :func:`current`, an
+uncompiled function, costs a Python frame per value), so :func:`use` switches the path at run time
+(tests compare both in one process).  Not compiled: it only picks.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ except ImportError as e:  # not built: no compiler at install time, or AURA_WIRE
     _import_error = str(e)
 
 _module: ModuleType | None = None
-_active: Any = None
+#: the C module when in use, else None
+active: Any = None
 #: why the module is not in use ("" when it is)
 reason: str = ""
 
 
 def _load() -> None:
-    global _module, _active, reason
+    global _module, active, reason
     if os.environ.get("AURA_WIRE_PURE", "") not in ("", "0"):
         reason = "AURA_WIRE_PURE is set"
         return
@@ -51,12 +53,12 @@ def _load() -> None:
     if os.environ.get("AURA_WIRE_NO_SPEEDUPS", "") not in ("", "0"):
         reason = "AURA_WIRE_NO_SPEEDUPS is set"
         return
-    _active = _c
+    active = _c
 
 
 def current() -> Any:
     """The C module when in use, else None (then the Python/mypyc path runs)."""
-    return _active
+    return active
 
 
 def available() -> bool:
@@ -67,11 +69,11 @@ def available() -> bool:
 def use(enabled: bool) -> bool:
     """Turn the C path on or off at run time (for tests and benchmarks); returns the previous setting.
     Turning it on needs the module to be available."""
-    global _active
-    previous = _active is not None
+    global active
+    previous = active is not None
     if enabled and _module is None:
         raise RuntimeError(f"template speedups not available: {reason}")
-    _active = _module if enabled else None
+    active = _module if enabled else None
     return previous
 
 
