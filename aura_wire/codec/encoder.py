@@ -273,7 +273,9 @@ class Encoder:
         # template (the learner defined it to code template frames) is primed so; a dictionary
         # template's first use competes with BRIO (for text, with the regime bonus's probe):
         # level 4, first 2500 coded messages: OpenSSH +1.7 %, Binance +1.9 %, Coinbase +0.4 %,
-        # Android -0.6 %; priming no template at all costs LLM chunks 1.8 %
+        # Android -0.6 %; priming no template at all costs LLM chunks 1.8 %.  Since a DEFINE
+        # primes its template (templates.md §5.5), a runtime template lacks predictions only when
+        # §5.6's bound dropped them
         if (ctx and method != METHOD_RAW and n <= _PRIME_MAX and self._tmpl is not None
                 and self._tmpl.unprimed(cfg.explore_interval == 0)):
             shortcut = True

@@ -215,16 +215,18 @@ AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) 
 
 def requests(n: int, start: int = 0) -> list[str]:
     """JSON events whose long strings recur from earlier messages (COPY from the history) or differ
-    from the slot's prediction in a few places (COPY from the prediction)."""
+    from the slot's prediction in a few places (COPY from the prediction).  The agent string is
+    longer than 128 bytes, so it is never a prediction or a recent string (§5.1 step 3-4)."""
+    agent = AGENT + " ExampleCrawler/2.1 (+https://crawler.example.org/about)"
     out = []
     for i in range(start, start + n):
         url = f"https://cdn.example.org/assets/v{i % 3}/bundle-{(i * 37) % 1000:03d}.js?cache=ab{i % 7}cd"
         if i % 2:
-            out.append(json.dumps({"method": "send", "id": f"{i}.{i % 5}", "url": url, "ua": AGENT},
+            out.append(json.dumps({"method": "send", "id": f"{i}.{i % 5}", "url": url, "ua": agent},
                                   separators=(",", ":")))
         else:
             out.append(json.dumps({"method": "recv", "id": f"{i - 1}.{(i - 1) % 5}", "status": 200,
-                                   "headers": {"agent": AGENT, "location": url}}, separators=(",", ":")))
+                                   "headers": {"agent": agent, "location": url}}, separators=(",", ":")))
     return out
 
 
@@ -401,18 +403,33 @@ def crafted(name: str, desc: str, setup: list[str], payloads: list[bytes]) -> No
 
 
 def state_error_cases() -> None:
-    """Instructions that drop a template's state: a SAME after them must fail (templates.md §5.5)."""
+    """Instructions that replace a template's state: a DEFINE primes the new template with its own
+    message (templates.md §5.5), here a value longer than 128 bytes (stored as no prediction), so a
+    SAME after them must fail where a decoder keeping the old lasts would deliver them."""
     obs = observed(None, True, JSON_SETUP)
+    long = '{"a":"' + "z" * 200 + '"}'  # one hole: 5 bytes in, 202 long
     for name, desc, block in (
-            ("error-same-after-redefine", "DEFINE over a live template drops its lasts: SAME fails",
-             "010100010504"),
-            ("error-same-after-evict", "EVICT then DEFINE of the same k: the lasts are gone, SAME fails",
-             "0200000100010504"),
+            ("error-same-after-redefine", "DEFINE over a live template replaces its lasts with the new "
+             "message's value, longer than 128 bytes (no prediction): SAME fails", "01010001" + "05" + uv(202).hex()),
+            ("error-same-after-evict", "EVICT then DEFINE of the same k: the lasts are the new message's, "
+             "longer than 128 bytes (no prediction): SAME fails", "0200000100" + "01" + "05" + uv(202).hex()),
     ):
-        body = {"description": desc, "section": None, "context": True,
-                "observe": obs + [{"text": '{"a":"qq"}', "payload": None, "instructions": block}],
-                "payload": (R0 + tag(SAME, 0)).hex(), "error": "PayloadError"}
+        body: dict[str, object] = {"description": desc, "section": None, "context": True,
+                                   "observe": obs + [{"text": long, "payload": None, "instructions": block}],
+                                   "payload": (R0 + tag(SAME, 0)).hex(), "error": "PayloadError"}
+        _check_error(body)
         write(name, body)
+    # the keyed lasts (§5.1 step 3) of the template a DEFINE replaces go too: the new template's own
+    # first message (key "t") leaves slot 1 unpredicted for key "s", which only the old one had
+    short = '{"a":"s","b":"x"}'
+    longer = '{"a":"t","b":"' + "z" * 200 + '"}'
+    two = bytes([0x01]) + uv(0) + uv(2) + uv(5) + uv(3) + uv(5)
+    steps: list[tuple[bytes | None, bytes | None, str | None]] = [
+        (None, uv(1) + two + uv(3), short), (None, uv(1) + two + uv(202), longer)]
+    error_case("error-keyed-after-redefine", "DEFINE over a live template drops its keyed lasts: the old "
+               "template's entry for key \"s\" is gone, so SAME on slot 1 after slot 0 = \"s\" fails",
+               None, True, [], R0 + tag(RAW_, 1, q=True) + b"s" + tag(SAME, 0), "PayloadError",
+               observe=hand(steps))
 
 
 def atom_cases(jsec: bytes) -> None:

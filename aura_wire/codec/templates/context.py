@@ -195,6 +195,35 @@ def build_json(m: bytes, args: list[int]) -> Template:
     return Template.json(0, gaps, {})
 
 
+def hole_values(m: bytes, args: list[int]) -> list[bytes]:
+    """The slot values of a DEFINE_JSON's message ``m``: its holes' bytes, in order (``args``
+    as :func:`build_json` checked them)."""
+    out: list[bytes] = []
+    at = 0
+    for i in range(args[0]):
+        start = at + args[1 + 2 * i]
+        at = start + args[2 + 2 * i]
+        out.append(m[start:at])
+    return out
+
+
+def text_values(t: Template, toks: list[bytes], seps: list[int]) -> list[bytes]:
+    """The slot values (spec/templates.md §2.2) of a message of tokens ``toks`` and separator runs
+    ``seps`` that text template ``t`` matches: each variable separator's run of spaces and each
+    slot token without its affixes, in message order."""
+    values: list[bytes] = []
+    ts = t.seps
+    for i in range(len(toks)):
+        if ts[i] < 0:
+            values.append(b" " * seps[i])
+        if t.slot[i]:
+            tok = toks[i]
+            values.append(tok[len(t.pre[i]):len(tok) - len(t.suf[i])])
+    if ts[-1] < 0:
+        values.append(b" " * seps[-1])
+    return values
+
+
 def build_text(m: bytes, args: list[int]) -> Template:
     """DEFINE_TEXT (spec/templates.md §5.5): ``m``'s tokens, each literal or an affixed slot."""
     toks, seps = tokens_of(m)
@@ -439,11 +468,14 @@ class TemplateState:
                                  field="state.k")
             if ins.op == OP_DEFINE_JSON:
                 t = build_json(m, ins.args)
-            elif ins.op == OP_DEFINE_TEXT:
-                t = build_text(m, ins.args)
+                values = hole_values(m, ins.args)
             else:
-                t = build_text_rule(m, ins.args)
+                t = build_text(m, ins.args) if ins.op == OP_DEFINE_TEXT else build_text_rule(m, ins.args)
+                toks, seps = tokens_of(m)
+                values = text_values(t, toks, seps)
             self.define(self.base + ins.k, t)
+            # m is the new template's first message: its values are the predictions (§5.5)
+            self.update(self.base + ins.k, t, values, 0)
 
     def evict(self, tid: int) -> None:
         """Remove runtime template ``tid`` with its lasts, mask and MRU entries."""

@@ -22,6 +22,8 @@ from aura_wire.codec.templates.context import (
     TemplateState,
     predictions,
     same_mask,
+    text_values,
+    tokens_of,
     write_define_json,
     write_define_text,
     write_evict,
@@ -160,7 +162,7 @@ class _State(TemplateState):
         # the STATE instructions the learner produced for the message being committed
         self.pending = bytearray()
         self.npending = 0
-        self.pending_ops: list[tuple[int, int, Template | None]] = []
+        self.pending_ops: list[tuple[int, int, Template | None, list[bytes]]] = []
         # per-message caches (not state: they only avoid redoing work for the same message
         # between a trial encode and its commit, and are dropped by ``after``)
         self.trial_match: _Match | None = None
@@ -298,17 +300,7 @@ class _State(TemplateState):
 
     @staticmethod
     def _text_match_obj(tid: int, t: Template, toks: list[bytes], seps: list[int]) -> _Match:
-        values: list[bytes] = []
-        ts = t.seps
-        for i in range(len(toks)):
-            if ts[i] < 0:
-                values.append(b" " * seps[i])
-            if t.slot[i]:
-                tok = toks[i]
-                values.append(tok[len(t.pre[i]):len(tok) - len(t.suf[i])])
-        if ts[-1] < 0:
-            values.append(b" " * seps[-1])
-        return _Match(tid, t, values, [], seps)
+        return _Match(tid, t, text_values(t, toks, seps), [], seps)
 
     # -- the encoder's side of the state update (spec §5.1, §5.5) --
     def learn(self, data: bytes, m: _Match | None) -> bytes:
@@ -357,12 +349,14 @@ class _State(TemplateState):
                 mask = self.trial_mask if m is self.trial_match else same_mask(
                     predictions(self, m.tid, m.tmpl, m.values[0] if m.values else None), m.values)
                 self.update(m.tid, m.tmpl, m.values, mask)
-            for _op, tid, _t in self.pending_ops:
+            for _op, tid, t, values in self.pending_ops:
                 # the runtime table itself already changed in learn(); mirror the rest
                 self._drop_lasts(tid)
                 self.masks.pop(tid, None)
                 if tid in self.mru:
                     self.mru.remove(tid)
+                if t is not None:  # a DEFINE primes its template with this message (spec §5.5)
+                    self.update(tid, t, values, 0)
         self.pending = bytearray()
         self.npending = 0
         self.pending_ops = []
@@ -564,7 +558,7 @@ class _State(TemplateState):
         self.rt_used.discard(tid)
         write_evict(self.pending, tid - self.base)
         self.npending += 1
-        self.pending_ops.append((OP_EVICT, tid, None))
+        self.pending_ops.append((OP_EVICT, tid, None, []))
 
     def _touch(self, tid: int) -> None:
         """Make runtime template ``tid`` the most recently used (the encoder's use order)."""
@@ -630,11 +624,14 @@ class _State(TemplateState):
             self.pending = self.pending[:len(self.pending) - 1 - uvarint_len(k)]
         if hs is not None:
             write_define_json(self.pending, k, [(n.start, n.end) for n in hs])
+            values = [data[n.start:n.end] for n in hs]
         else:
             tk = self.tokens(data)
             write_define_text(self.pending, k, t, tk[0] if tk is not None else None)
+            toks, seps = tokens_of(data)  # the decoder's split (tokenize may refuse a message)
+            values = text_values(t, toks, seps)
         self.npending += 1
-        self.pending_ops.append((OP_DEFINE_JSON if hs is not None else OP_DEFINE_TEXT, tid, t))
+        self.pending_ops.append((OP_DEFINE_JSON if hs is not None else OP_DEFINE_TEXT, tid, t, values))
 
     def _replace_runtime(self, tid: int, old: Template, new: Template, data: bytes) -> None:
         # same kind and token count: the index entry (and its position) stays as it is

@@ -121,6 +121,8 @@ export const MUTANTS = [
   ["rule-overrides-ignored", "descs[at] = [d, d ? args[j++]! : 0];", "if (d) j++;"],
   ["rule-overrides-limit", "if (nover > MAX_TOKENS) throw", "if (nover > MAX_TOKENS + 1) throw"],
   ["rule-seps-limit", "parseSeps(r, args, MAX_TOKENS + 1);", "parseSeps(r, args, MAX_TOKENS + 2);"],
+  ["define-unprimed", "this.update(tid, t, ins.op === OP_DEFINE_JSON ? holeValues(m, ins.args) : textValues(t, m), 0n);", ";"],
+  ["define-prime-no-seps", "if (t.seps[i]! < 0) out.push(new Uint8Array(seps[i]!).fill(SP));", ";"],
   ["update-skipped", "if (got.tmpl !== null) this.tmpl.update(got.tid, got.tmpl, got.values, got.mask);", ";"],
   ["instructions-skipped", "if (instructions.length > 0) this.tmpl.apply(instructions, data);", "if (false) this.tmpl.apply(instructions, data);"],
   ["lastmask-before-update", "const eq = st.context ? sameMask(st.predictions(tid, t, values.length > 0 ? values[0]! : null), values) : 0n;", "const eq = 0n;"],

@@ -107,6 +107,32 @@ function buildJson(m: Uint8Array, args: number[]): Template {
   return Template.json(0, gaps, new Map());
 }
 
+/** The slot values of a DEFINE_JSON's message `m`: its holes' bytes, in order (`args` as buildJson checked them). */
+function holeValues(m: Uint8Array, args: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (let i = 0; i < args[0]!; i++) {
+    const start = at + args[1 + 2 * i]!;
+    at = start + args[2 + 2 * i]!;
+    out.push(m.slice(start, at));
+  }
+  return out;
+}
+
+/** The slot values (§2.2) of `m` in text template `t`, defined from it: each variable separator's
+ * run of spaces and each slot token without its affixes, in message order. */
+function textValues(t: Template, m: Uint8Array): Uint8Array[] {
+  const { toks, seps } = tokensOf(m);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i <= toks.length; i++) {
+    if (t.seps[i]! < 0) out.push(new Uint8Array(seps[i]!).fill(SP));
+    if (i === toks.length) break;
+    const tok = toks[i]!;
+    if (t.slot[i]) out.push(tok.slice(t.pre[i]!.length, tok.length - t.suf[i]!.length));
+  }
+  return out;
+}
+
 /** `m`'s tokens (maximal runs of bytes other than 0x20) and the lengths of the separators around them. */
 function tokensOf(m: Uint8Array): { toks: Uint8Array[]; seps: number[] } {
   const toks: Uint8Array[] = [];
@@ -362,6 +388,8 @@ export class TemplateState {
       if (old !== undefined) this.evict(tid);
       this.runtime.set(tid, t);
       this.rtBytes += t.size;
+      // m is the new template's first message: its values are the predictions (§5.5)
+      this.update(tid, t, ins.op === OP_DEFINE_JSON ? holeValues(m, ins.args) : textValues(t, m), 0n);
     }
   }
 
