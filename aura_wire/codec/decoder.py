@@ -317,7 +317,7 @@ class Decoder:
             self._tmpl_stateless = tdec
         return tdec
 
-    def _history(self) -> bytes:
+    def _history(self) -> bytes | bytearray:
         """This direction's last ``window`` message bytes (context mode; spec/templates.md §4.1.1)."""
         if not self.context:
             return b""

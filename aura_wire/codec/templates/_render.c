@@ -67,6 +67,7 @@ typedef struct {
     Py_ssize_t Kn;
     const uint8_t *H;
     Py_ssize_t Hn;
+    Py_buffer hv; /* the history's buffer (a decoder's is its BRIO history, a bytearray) */
 } Ctx;
 
 /* A slot's previous value: a bytes object (a slot's prediction) or a span of the output (an array
@@ -685,16 +686,23 @@ static int list_of_bytes(PyObject *o) {
     return 1;
 }
 
+static void release(Ctx *c) {
+    PyMem_Free(c->o.buf);
+    c->o.buf = NULL;
+    if (c->hv.obj != NULL) PyBuffer_Release(&c->hv);
+}
+
 static int setup(Ctx *c, PyObject *const *args, PyObject *content, PyObject *hist) {
     /* payload, pos, ..., limit, recent, rseq, strings at the same places for both renders */
-    if (!PyBytes_Check(args[0]) || !PyDict_Check(args[9]) || !PyList_Check(args[11]) || !PyBytes_Check(content)
-        || !PyBytes_Check(hist)) {
+    c->o.buf = NULL;
+    c->hv.obj = NULL;
+    if (!PyBytes_Check(args[0]) || !PyDict_Check(args[9]) || !PyList_Check(args[11]) || !PyBytes_Check(content)) {
         PyErr_SetString(PyExc_TypeError, "template render speedups: wrong argument types");
         return -1;
     }
+    if (PyObject_GetBuffer(hist, &c->hv, PyBUF_SIMPLE) < 0) return -1;
     c->p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
     c->n = PyBytes_GET_SIZE(args[0]);
-    c->o.buf = NULL;
     c->o.len = c->o.cap = 0;
     c->limit = PyLong_AsSsize_t(args[5]);
     c->recent = args[9];
@@ -702,8 +710,8 @@ static int setup(Ctx *c, PyObject *const *args, PyObject *content, PyObject *his
     c->strings = args[11];
     c->K = (const uint8_t *)PyBytes_AS_STRING(content);
     c->Kn = PyBytes_GET_SIZE(content);
-    c->H = (const uint8_t *)PyBytes_AS_STRING(hist);
-    c->Hn = PyBytes_GET_SIZE(hist);
+    c->H = (const uint8_t *)c->hv.buf;
+    c->Hn = c->hv.len;
     if (PyErr_Occurred()) return -1;
     return grow(&c->o, c->n * 4 + 64 < 4096 ? c->n * 4 + 64 : 4096);
 }
@@ -719,7 +727,10 @@ static PyObject *py_render_json(PyObject *self, PyObject *const *args, Py_ssize_
         return NULL;
     }
     Ctx c;
-    if (setup(&c, args, args[12], args[13]) < 0) return NULL;
+    if (setup(&c, args, args[12], args[13]) < 0) {
+        release(&c);
+        return NULL;
+    }
     PyObject *gaps = args[2], *consts = args[3], *base = args[6], *lasts = args[7], *tid = args[8];
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     long long mask = PyLong_AsLongLong(args[4]);
@@ -805,7 +816,7 @@ bail:
     Py_INCREF(result);
 done:
     Py_XDECREF(values);
-    PyMem_Free(c.o.buf);
+    release(&c);
     return result;
 }
 
@@ -831,7 +842,10 @@ static PyObject *py_render_text(PyObject *self, PyObject *const *args, Py_ssize_
     /* setup() reads recent, rseq and strings at 9, 10, 11: pass them there */
     PyObject *a[12] = {args[0], args[1], NULL, NULL, NULL, args[5], NULL, NULL, NULL, args[10], args[11], args[12]};
     Ctx c;
-    if (setup(&c, a, args[14], args[15]) < 0) return NULL;
+    if (setup(&c, a, args[14], args[15]) < 0) {
+        release(&c);
+        return NULL;
+    }
     PyObject *toks = args[2], *seps = args[3], *preds = args[6], *slot = args[7], *pre = args[8],
              *suf = args[9], *spaces = args[13];
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
@@ -936,7 +950,7 @@ bail:
     Py_INCREF(result);
 done:
     Py_XDECREF(values);
-    PyMem_Free(c.o.buf);
+    release(&c);
     return result;
 }
 

@@ -69,8 +69,11 @@ def _resolve_ref(st: TemplateState, r: int) -> tuple[int, Template]:
     return tid, t
 
 
-def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
+def decode_payload(st: TemplateState, buf: bytes, max_size: int, hist: bytes | bytearray | None = None) -> Decoded:
     """Decode one TEMPLATE payload against the state, without changing it (spec §4).
+
+    ``hist``: COPY's message history H (spec §4.1.1), read where it is by the C render (a decoder's
+    BRIO history); None when the caller has set ``st.atom_ctx.hist`` itself (the encoder).
 
     For an exact payload the result carries the template, its slot values and the mask of
     slots equal to their prediction before this message (spec §5.1 step 1); a fuzzy payload
@@ -103,11 +106,23 @@ def decode_payload(st: TemplateState, buf: bytes, max_size: int) -> Decoded:
     if not nedits:
         rc = _speedups._render
         if rc is not None:
-            fast = _render_fast(rc, st, buf, pos, tid, t, mask, max_size)
+            fast = _render_fast(rc, st, buf, pos, tid, t, mask, max_size, st.atom_ctx.hist if hist is None else hist)
             if fast is not None:
                 data = fast[0]
                 _check_end(len(data), max_size, fast[3], buf)
                 return Decoded(data, tid, t, fast[1], fast[2] if st.context else 0)
+    if hist is None:
+        return _decode_python(st, buf, pos, tid, t, mask, nedits, max_size)
+    st.atom_ctx.hist = bytes(hist)  # COPY on the Python path reads the history as bytes
+    try:
+        return _decode_python(st, buf, pos, tid, t, mask, nedits, max_size)
+    finally:
+        st.atom_ctx.hist = b""  # the decoder's history: no second copy once it commits the message
+
+
+def _decode_python(st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int, nedits: int,
+                   max_size: int) -> Decoded:
+    """The payload after its reference and mask, on the Python path (see :func:`decode_payload`)."""
     limit = max_size + FUZZY_SLACK if nedits else max_size
     out, values, preds, pos = _render(st, buf, pos, tid, t, mask, limit)
     if nedits:
@@ -130,7 +145,7 @@ def _check_end(n: int, max_size: int, pos: int, buf: bytes) -> None:
 
 
 def _render_fast(rc: Any, st: TemplateState, buf: bytes, pos: int, tid: int, t: Template, mask: int,
-                 limit: int) -> tuple[bytes, list[bytes], int, int] | None:
+                 limit: int, hist: bytes | bytearray) -> tuple[bytes, list[bytes], int, int] | None:
     """The C render (templates/_render.c, through brio/speedups.py): (message, slot values, mask of
     the slots equal to their prediction, pos), or None for the payloads it leaves to :func:`_render`
     (rare forms, and every malformed payload: the Python path raises the error)."""
@@ -138,10 +153,10 @@ def _render_fast(rc: Any, st: TemplateState, buf: bytes, pos: int, tid: int, t: 
     if t.kind == KIND_JSON:
         r = rc.render_json(buf, pos, t.gaps, t.consts if t.consts else None, mask, limit, st.lasts_for(tid),
                            st.lasts if st.context else None, tid, ctx.recent_by_seq, ctx.rseq, ctx.strings,
-                           ctx.content, ctx.hist)
+                           ctx.content, hist)
     else:
         r = rc.render_text(buf, pos, t.toks, t.seps, mask, limit, predictions(st, tid, t, None), t.slot, t.pre,
-                           t.suf, ctx.recent_by_seq, ctx.rseq, ctx.strings, _SPACES, ctx.content, ctx.hist)
+                           t.suf, ctx.recent_by_seq, ctx.rseq, ctx.strings, _SPACES, ctx.content, hist)
     if r is None:
         return None
     return r[0], r[1], r[2], r[3]
@@ -255,19 +270,16 @@ class TemplateDecoder:
         self._state = TemplateState(templates, context, max_runtime_templates, max_runtime_bytes, max_state_bytes)
         self._state.atom_ctx.content = bytes(content) if templates is not None else b""
 
-    def decode_payload(self, payload: bytes, max_size: int, hist: bytes = b"") -> Decoded:
+    def decode_payload(self, payload: bytes, max_size: int, hist: bytes | bytearray = b"") -> Decoded:
         """Rebuild the message; nothing is committed (see :meth:`commit`).
 
         ``hist``: the direction's message history before this message (spec §4.1.1).
         """
         st = self._state
-        st.atom_ctx.hist = hist if st.context else b""
-        try:
-            return decode_payload(st, bytes(payload), max_size)
-        finally:
-            st.atom_ctx.hist = b""  # the decoder's history: no second copy once it commits the message
+        return decode_payload(st, bytes(payload), max_size, hist if st.context else b"")
 
-    def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes = b"", instructions: bytes = b"") -> bytes:
+    def decode(self, payload: bytes, text: bool, max_size: int, hist: bytes | bytearray = b"",
+               instructions: bytes = b"") -> bytes:
         """Decode one payload and commit it at once, then apply the ``instructions`` block sent with
         it (payload-level use: tests, tools; see :meth:`follow`)."""
         got = self.decode_payload(payload, max_size, hist)

@@ -78,7 +78,7 @@ def _run(shared: BrioShared | None, msgs: list[bytes], context: bool, c: bool, w
         else:
             dec.observe(m)
         frames.append(f)
-        states.append(_state(enc) + (bytes(memoryview(dec.models)), dec.hist))
+        states.append(_state(enc) + (bytes(memoryview(dec.models)), bytes(dec.hist)))  # a copy: hist is kept in place
     return frames, states
 
 

@@ -58,7 +58,8 @@ def both() -> Iterator[None]:
     speedups.use(previous)
 
 
-def _outcome(tdec: TemplateDecoder, payload: bytes, max_size: int, hist: bytes, c: bool) -> tuple[object, ...]:
+def _outcome(tdec: TemplateDecoder, payload: bytes, max_size: int, hist: bytes | bytearray, c: bool
+             ) -> tuple[object, ...]:
     speedups.use(c)
     try:
         got = tdec.decode_payload(payload, max_size, hist)
@@ -131,11 +132,10 @@ def _state(dec: Decoder) -> tuple[object, ...]:
             list(ctx.recent.items()), list(ctx.recent_by_seq.items()), ctx.rseq, ctx.recent_bytes, ctx.rlow)
 
 
-def _renders_fast(tdec: TemplateDecoder, payload: bytes, hist: bytes) -> bool:
+def _renders_fast(tdec: TemplateDecoder, payload: bytes, hist: bytes | bytearray) -> bool:
     """True when the C render renders this exact payload itself (what decode_payload reads first:
     the reference and the mask, spec §4)."""
     st = tdec._state
-    st.atom_ctx.hist = hist
     ref, pos = get_uv(payload, 0, "template.ref")
     mode = ref & 3
     if mode == REF_FUZZY:
@@ -146,10 +146,7 @@ def _renders_fast(tdec: TemplateDecoder, payload: bytes, hist: bytes) -> bool:
         mask, pos = get_uv(payload, pos, "template.mask")
     if mode != REF_PLAIN:
         mask ^= st.masks.get(tid, 0)
-    try:
-        return render._render_fast(speedups._render_module, st, payload, pos, tid, t, mask, 1 << 20) is not None
-    finally:
-        st.atom_ctx.hist = b""
+    return render._render_fast(speedups._render_module, st, payload, pos, tid, t, mask, 1 << 20, hist) is not None
 
 
 def test_forms_and_hostile_payloads_without_corpora(both: None) -> None:
