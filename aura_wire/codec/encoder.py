@@ -207,7 +207,10 @@ class Encoder:
         self._tlen = 0
         self._blen = -1
         if not large and n >= cfg.min_compression_size and self._tmpl is not None:
-            template_payload = self._tmpl.encode(data, text, self._history())
+            if ctx and self._brio is not None:
+                template_payload = self._tmpl.encode(data, text, b"", self._brio.history)
+            else:
+                template_payload = self._tmpl.encode(data, text, self._history())
         # the learner's decisions for this message, sent as STATE instructions (spec §4.7); decided
         # before the frame is built because the check byte covers them
         instr = self._tmpl.learn(data) if ctx and self._tmpl is not None else b""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from aura_wire.codec.brio.encode import History
 from aura_wire.codec.templates.copy import COPY_SEARCHES, ContentIndex
 from aura_wire.codec.templates.context import (
     LAST_BUDGET_BYTES,
@@ -73,16 +74,20 @@ class TemplateEncoder:
         # size (both EWMA, 1/16 bytes), its last occurrence went as a template frame (0/1)]
         self._regime: dict[int, list[int]] = {}
 
-    def encode(self, data: bytes, text: bool, hist: bytes = b"") -> bytes | None:
+    def encode(self, data: bytes, text: bool, hist: bytes = b"", src: History | None = None) -> bytes | None:
         """Return the TEMPLATE payload for ``data``, or None when no template applies.
 
         ``hist`` is the direction's message history COPY atoms may refer to (context mode:
-        the last ``window`` bytes of the messages before this one; spec §4.1.1).
+        the last ``window`` bytes of the messages before this one; spec §4.1.1), or ``src``
+        holds it (made into bytes only if a value tries COPY).
         A trial: the state is not changed (call :meth:`learn` and :meth:`commit` afterwards).
         """
         data = bytes(data)
         st = self._state
-        st.atom_ctx.hist = hist if st.context else b""
+        if src is not None and st.context:
+            st.atom_ctx.lazy_hist(src)
+        else:
+            st.atom_ctx.hist = hist if st.context else b""
         m = st.match(data)
         if st.context:
             self._trial_data = data

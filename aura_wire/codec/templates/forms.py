@@ -23,6 +23,7 @@ from aura_wire.codec.varint import (
 from aura_wire.errors import FrameError, LimitError, PayloadError
 
 if TYPE_CHECKING:
+    from aura_wire.codec.brio.encode import History
     from aura_wire.codec.templates.atoms import _Choice
     from aura_wire.codec.templates.copy import ContentIndex, HistIndex
 
@@ -73,8 +74,8 @@ class AtomCtx:
     connection's recent strings, as ``recent`` (content -> sequence number) and
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
-    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "hist",
-                 "msg", "ref", "hlen", "at", "kindex", "copy_searches", "hindex", "copy_messages", "rlow",
+    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "_hist",
+                 "_hsrc", "msg", "ref", "hlen", "at", "kindex", "copy_searches", "hindex", "copy_messages", "rlow",
                  "choice")
 
     def __init__(self, strings: list[bytes], index: dict[bytes, int]) -> None:
@@ -91,9 +92,11 @@ class AtomCtx:
         #: COPY's shared content K (spec §4.1.1): the dictionary's BRIO content when the templates
         #: come from the dictionary, else empty; fixed for the connection
         self.content: bytes = b""
-        #: COPY's message history H (spec §4.1.1): the direction's last ``window`` message bytes
-        #: before the message being coded (context mode), else empty; set per message
-        self.hist: bytes = b""
+        # COPY's message history H (spec §4.1.1), read as ``hist``: the direction's last ``window``
+        # message bytes before the message being coded (context mode), else empty; set per message,
+        # by the encoder as the BRIO encoder's History, made into bytes only when a value reads it
+        self._hist: bytes = b""
+        self._hsrc: History | None = None
         #: encoder only: the message being coded while COPY may be used (None: not now), ``hist +
         #: message`` once a value needed it, ``len(hist)`` and the offset in the message of the
         #: value being coded
@@ -111,6 +114,29 @@ class AtomCtx:
         self.copy_messages: i64 = 0  # messages that tried COPY while there was no hindex
         #: encoder only: the form choice of the value being coded (atoms.encode_scalar), reused
         self.choice: _Choice | None = None
+
+    @property
+    def hist(self) -> bytes:
+        src = self._hsrc
+        if src is not None:
+            self._hist = src.get()
+            self._hsrc = None
+        return self._hist
+
+    @hist.setter
+    def hist(self, value: bytes) -> None:
+        self._hist = value
+        self._hsrc = None
+
+    def lazy_hist(self, src: History) -> None:
+        """Encoder: H is ``src``'s history, made into bytes when a value first reads ``hist``."""
+        self._hist = b""
+        self._hsrc = src
+
+    def hist_len(self) -> i64:
+        """``len(hist)``, without making it."""
+        src = self._hsrc
+        return src.length() if src is not None else len(self._hist)
 
     def commit_history(self, data: bytes) -> None:
         """Encoder, context mode: ``data`` joins the message history H (every committed message)."""

@@ -114,7 +114,7 @@ def _encode_body(m: _Match, data: bytes, st: _State, preds: list[bytes | None] |
     atom_ctx = st.atom_ctx
     atom_ctx.msg = data if copy else None
     atom_ctx.ref = None  # hist + data, built when a value first tries COPY
-    atom_ctx.hlen = len(atom_ctx.hist)
+    atom_ctx.hlen = atom_ctx.hist_len()
     try:
         if t.kind == KIND_JSON:
             nodes = m.nodes
