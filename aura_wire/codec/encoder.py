@@ -70,6 +70,15 @@ _P_BROTLI: Final = 3
 #: Prediction slots: message size classes (powers of two from 64 to 32 KiB) x template matched or not.
 _SIZE_CLASSES: Final = 11
 
+#: Per-template prediction (Encoder._tpred): a JSON template whose last this many coded messages all
+#: went BRIO or ZSTD clearly is not coded for its next messages (1, 2, 4 ... up to ``explore_interval``).
+_TSKIP_AFTER: Final = 2
+#: ... when it lost clearly: its template frame was larger than the winner by more than this many
+#: bytes (a template frame close to the BRIO one may win once its predictions are fresh).
+_TSKIP_MARGIN: Final = 2
+#: ... for at most this many templates at a time (the least recently seen is forgotten first).
+_TPRED_MAX: Final = 128
+
 #: A BRIO trial costs about 100 ns per message byte, and a byte saved pays about 8 µs: the trial of
 #: a template-predicted message is worth it when it is expected to save more than ``n >> 6`` bytes.
 _TRIAL_COST_SHIFT: Final = 6
@@ -132,6 +141,10 @@ class Encoder:
         # this message's template frame and BRIO trial frame sizes (0 / -1: none; _measure_saving)
         self._tlen = 0
         self._blen = -1
+        # per JSON template id: byte-level wins in a row over its coded template frames, and the
+        # messages its payload is still not coded for, packed as wins | skip << 8 (see _tpred_skip)
+        self._tpred: dict[int, int] = {}
+        self._tskipped = 0  # messages whose template payload it did not code
         if context and cfg.zstd:
             self._zhist = self._shared.zstd_history(cfg, raw=cfg.zstd_raw_history)
         if cfg.brio:
@@ -206,11 +219,17 @@ class Encoder:
         large = n >= cfg.large_message_size
         self._tlen = 0
         self._blen = -1
+        tid = -1
+        skipped = False
         if not large and n >= cfg.min_compression_size and self._tmpl is not None:
-            if ctx and self._brio is not None:
-                template_payload = self._tmpl.encode(data, text, b"", self._brio.history)
-            else:
-                template_payload = self._tmpl.encode(data, text, self._history())
+            if ctx and cfg.explore_interval > 0:
+                tid = self._tmpl.prepare(data)
+                skipped = tid >= 0 and self._tpred_skip(tid)
+            if not skipped:
+                if ctx and self._brio is not None:
+                    template_payload = self._tmpl.encode(data, text, b"", self._brio.history)
+                else:
+                    template_payload = self._tmpl.encode(data, text, self._history())
         # the learner's decisions for this message, sent as STATE instructions (spec §4.7); decided
         # before the frame is built because the check byte covers them
         instr = self._tmpl.learn(data) if ctx and self._tmpl is not None else b""
@@ -227,11 +246,18 @@ class Encoder:
                 best, method, use_dict, shortcut = self._template_candidates(data, text, template_payload, best, mcrc,
                                                                              mcrc_d, instr)
             if not shortcut:
-                best, method, use_dict = self._byte_candidates(data, text, template_payload is not None, best, method,
-                                                               use_dict, mcrc, mcrc_d, instr)
+                best, method, use_dict = self._byte_candidates(data, text, template_payload is not None or skipped,
+                                                               best, method, use_dict, mcrc, mcrc_d, instr, skipped)
         templated = method == METHOD_TEMPLATE or method == METHOD_TEMPLATE_BRIO
         if ctx and self._tlen > 0 and self._tmpl is not None and not self._tmpl.unprimed():
             self._measure_saving(n, templated)
+        elif skipped and self._tmpl is not None:
+            self._tmpl.note_saving(0)  # as its coded messages measured: the template frame lost
+        if tid >= 0 and not skipped:
+            # a loss counts when it is clear: the template frame larger than the byte-level one by
+            # more than _TSKIP_MARGIN
+            self._tpred_learn(tid, (method == METHOD_BRIO or method == METHOD_ZSTD)
+                              and (self._tlen == 0 or self._tlen > len(best) + _TSKIP_MARGIN))
         if ctx:
             self._commit(data, text, method, use_dict, template_payload, mcrc, mcrc_d, instr, 1 + len(best))
         hdr = pack_header(method, text, ctx, use_dict)
@@ -285,17 +311,21 @@ class Encoder:
         return best, method, use_dict, shortcut
 
     def _byte_candidates(self, data: bytes, text: bool, template_matched: bool, best: bytes, method: int,
-                         use_dict: bool, mcrc: int, mcrc_d: int, instr: bytes) -> tuple[bytes, int, bool]:
+                         use_dict: bool, mcrc: int, mcrc_d: int, instr: bytes,
+                         skipped: bool = False) -> tuple[bytes, int, bool]:
         """The BRIO, ZSTD and BROTLI candidates against the best frame so far: (best, method, D flag).
 
         Method prediction: a full trial (every eligible method) when the slot is due, else only the
-        method that won the slot's last full trial (see _learn)."""
+        method that won the slot's last full trial (see _learn); ``skipped``: the template payload
+        was not coded (_tpred_skip), BRIO is tried as if predicted."""
         cfg = self.config
         ctx = self.context
         n = len(data)
         slot = _slot(n, template_matched)
         full = self._due[slot] == 0
         want = self._pred[slot]
+        if skipped and want == _P_NONE:
+            want = _P_BRIO
         rate = self._brio_rate[slot]
         # above brio_max_size ZSTD takes over (BRIO costs about 100 ns per byte), unless it is off
         brio_tried = False
@@ -427,6 +457,41 @@ class Encoder:
         iv = min(2 * self._ziv[slot] if self._ziv[slot] else 1, limit, 255)
         self._ziv[slot] = iv
         self._zskip[slot] = iv
+
+    def _tpred_skip(self, tid: int) -> bool:
+        """Per-template prediction: whether the payload of JSON template ``tid`` is not coded for
+        this message (its last coded messages all went BRIO or ZSTD; see _tpred_learn); the
+        message then gets the byte-level trials alone.
+
+        DevTools events: a few event types (templates) go BRIO on almost every message and
+        others never do: the template payload (the template encoder, about 25 % of the encode)
+        and its TEMPLATE_BRIO trial were coded for nothing there.  Text templates keep being
+        coded: their regime probes (TemplateEncoder.regime_bonus) need their frames."""
+        v = self._tpred.get(tid, 0)
+        if v < 0x100:
+            return False
+        self._tpred[tid] = v - 0x100
+        self._tskipped += 1
+        return True
+
+    def _tpred_learn(self, tid: int, byte_won: bool) -> None:
+        """After a message whose template payload was coded: a byte-level frame (BRIO, ZSTD) adds
+        to the template's wins in a row, and from ``_TSKIP_AFTER`` on its next 1, 2, 4 ... (up to
+        ``explore_interval``) messages are not coded; a template frame starts again from 0."""
+        tp = self._tpred
+        if not byte_won:
+            if tid in tp:
+                del tp[tid]
+            return
+        wins = (tp.pop(tid, 0) & 0xFF) + 1
+        if wins > 0xFF:
+            wins = 0xFF
+        skip = 0
+        if wins >= _TSKIP_AFTER:
+            skip = min(1 << min(wins - _TSKIP_AFTER, 8), self.config.explore_interval)
+        if len(tp) >= _TPRED_MAX:
+            del tp[next(iter(tp))]
+        tp[tid] = wins | skip << 8
 
     def _learn(self, slot: int, full: bool, method: int) -> None:
         """Update the slot's prediction after a message (see CodecConfig.explore_interval).

@@ -19,7 +19,7 @@ from aura_wire.codec.templates.context import (
 from aura_wire.codec.templates.fuzzy import encode_fuzzy
 from aura_wire.codec.templates.payload import encode_match, trial_size
 from aura_wire.codec.templates.render import TemplateDecoder
-from aura_wire.codec.templates.section import KIND_TEXT, TemplateSet
+from aura_wire.codec.templates.section import KIND_JSON, KIND_TEXT, TemplateSet
 from aura_wire.codec.templates.state import _Match, _State
 
 
@@ -88,10 +88,13 @@ class TemplateEncoder:
             st.atom_ctx.lazy_hist(src)
         else:
             st.atom_ctx.hist = hist if st.context else b""
-        m = st.match(data)
-        if st.context:
-            self._trial_data = data
-            self._trial_match = m
+        if st.context and self._trial_data is data:
+            m = self._trial_match  # prepare() matched it
+        else:
+            m = st.match(data)
+            if st.context:
+                self._trial_data = data
+                self._trial_match = m
         if m is None:
             out = encode_fuzzy(st, data) if self.fuzzy else None
         else:
@@ -99,6 +102,18 @@ class TemplateEncoder:
         if not st.context:
             st.clear_cache()
         return out
+
+    def prepare(self, data: bytes) -> int:
+        """Context mode: match ``data`` ahead of :meth:`encode` (a trial, which then reuses the
+        match, given the same object): the id of the JSON template it matched, else -1.  The
+        Encoder predicts from it whether to code the template payload at all."""
+        st = self._state
+        if not st.context:
+            return -1
+        m = st.match(data)
+        self._trial_data = data
+        self._trial_match = m
+        return m.tid if m is not None and m.tmpl.kind == KIND_JSON else -1
 
     def _match_for(self, data: bytes) -> _Match | None:
         if self._trial_data is not None and self._trial_data == data:
