@@ -1037,11 +1037,8 @@ static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long
     PyObject *old = PyDict_GetItemWithError(recent, s);
     if (old == NULL && PyErr_Occurred()) return -1;
     if (old != NULL) {
-        Py_INCREF(old);
-        int e = PyDict_DelItem(recent, s);
-        if (e == 0) e = PyDict_DelItem(by_seq, old);
-        Py_DECREF(old);
-        if (e < 0) return -1;
+        /* its entry in recent is overwritten below (only by_seq's order is the age order) */
+        if (PyDict_DelItem(by_seq, old) < 0) return -1;
         *nb -= PyBytes_GET_SIZE(s);
     }
     PyObject *seq = PyLong_FromLongLong(*rseq);
