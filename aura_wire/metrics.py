@@ -64,7 +64,7 @@ class LatencySketch:
     ``(min_seconds, max_seconds)``; values outside go to the two end buckets,
     reported as the exact ``min`` / ``max`` seen (every reported quantile is
     also clamped into ``[min, max]``).  With the defaults (a = 2 %, 1 µs .. 100 s) there are
-    462 buckets (3.7 KB of ``vec[i64]``: native integers, no int object made per count).
+    464 buckets (3.7 KB of ``vec[i64]``: native integers, no int object made per count).
     Only the buckets between the lowest and highest value seen are held: a window of
     ``_FIRST_WINDOW`` buckets (256 bytes) around the first value, at least doubled when a value
     falls outside it (a codec's latencies from 2 µs to 2 ms span 173 buckets, 1.4-2 KB), so a
@@ -90,8 +90,11 @@ class LatencySketch:
         self.max_seconds = max_seconds
         self._gamma = (1.0 + relative_accuracy) / (1.0 - relative_accuracy)
         self._inv_log_gamma = 1.0 / math.log(self._gamma)
-        self._offset = math.ceil(math.log(min_seconds) * self._inv_log_gamma)
-        self._nbuckets = math.ceil(math.log(max_seconds) * self._inv_log_gamma) - self._offset + 1
+        # bucket 0 holds values <= min_seconds and the last bucket values >= max_seconds; the
+        # buckets between hold every value in (min_seconds, max_seconds), none of them shared with an
+        # end bucket (a value just inside either end is reported within `a`, not as min or max)
+        self._offset = math.ceil(math.log(min_seconds) * self._inv_log_gamma) - 1
+        self._nbuckets = math.ceil(math.log(max_seconds) * self._inv_log_gamma) - self._offset + 2
         self._counts: vec[i64] | None = None  # buckets _base .. _base + len - 1
         self._base = 0
         self._lo = self._nbuckets  # lowest bucket used

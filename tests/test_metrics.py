@@ -154,7 +154,7 @@ def test_sketch_memory_is_bounded_by_the_range_seen() -> None:
     sk.add(1e-4)
     assert sk.memory_bytes() == 32 * 8  # a small window around the first value
     for i in range(50000):
-        sk.add((i % 997 + 1) * 1e-6)  # 1 us .. 1 ms: 170 buckets of the 462
+        sk.add((i % 997 + 1) * 1e-6)  # 1 us .. 1 ms: 170 buckets of the 464
     size = sk.memory_bytes()
     assert 170 * 8 <= size <= 2 * 170 * 8
     for i in range(50000):
@@ -164,6 +164,18 @@ def test_sketch_memory_is_bounded_by_the_range_seen() -> None:
     sk.add(1e-9)
     assert sk.memory_bytes() == sk.nbuckets * 8 < 4096  # never more than the whole sketch
     assert sk.count == 100003
+
+
+def test_sketch_values_just_inside_the_range_keep_the_relative_error() -> None:
+    """A value just below max_seconds (or above min_seconds) is not reported as the max (min) seen."""
+    sk = LatencySketch()
+    for v in (sk.max_seconds * 0.9975, sk.max_seconds * 1.02):
+        sk.add(v)
+    assert abs(sk.quantile(0.0) - sk.max_seconds * 0.9975) <= 0.02 * sk.max_seconds * 0.9975
+    sk = LatencySketch()
+    for v in (sk.min_seconds * 0.5, sk.min_seconds * 1.0025):
+        sk.add(v)
+    assert abs(sk.quantile(1.0) - sk.min_seconds * 1.0025) <= 0.02 * sk.min_seconds * 1.0025
 
 
 @given(st.lists(st.floats(min_value=1e-7, max_value=200.0), min_size=1, max_size=200),
