@@ -239,12 +239,11 @@ def _ddig_delta(a: bytes, b: bytes) -> int:
 
 def _groups_pair(a: bytes, b: bytes) -> list[int]:
     """When :func:`_groups` accepts both and their non-digit runs are equal: the digit groups,
-    interleaved (a0, b0, a1, b1, ...); else the empty ``_NO_GROUPS`` (never mutated), or with the C
-    module (speedups.py) a new empty list."""
+    interleaved (a0, b0, a1, b1, ...); else the empty ``_NO_GROUPS`` (never mutated)."""
     sp = speedups.active
     if sp is not None:
-        pairs: list[int] = sp.groups_pair(a, b)
-        return pairs
+        pairs: list[int] = sp.groups_pair(a, b)  # the C module (speedups.py): the same groups
+        return pairs if pairs else _NO_GROUPS
     na: i64 = len(a)
     nb: i64 = len(b)
     if na == 0 or na > 128 or nb == 0 or nb > 128:
