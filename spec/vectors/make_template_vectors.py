@@ -552,6 +552,23 @@ def main() -> None:
          ticks(5, 300))
     case("runtime-text", "no dictionary: runtime text templates defined and generalised by DEFINE_TEXT", None, True,
          [f"user {u} logged in from 10.0.0.{i} port {4000 + i}" for i, u in enumerate(["ann", "bob", "cy", "dee"])])
+    # two runtime text templates in turn: a payload's slot 1 (the time) equals prev_text[1], left by the
+    # other template's message (or by its DEFINE, which primes), not its own template's lasts (§5.2)
+    order = [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 2), ("a", 2), ("b", 3), ("a", 3), ("a", 4)]
+    lines = [f"081109 20{35 + t:02d}{t * 7 % 60:02d} 143 INFO dfs.DataNode: Receiving block blk_{t} size {t + 9}"
+             if k == "a" else
+             f"081109 20{35 + t:02d}{t * 7 % 60:02d} 19 INFO dfs.FSNamesystem: allocateBlock /user/job_{t}.jar"
+             for k, t in order]
+    case("prev-text-across-templates", "no dictionary: two runtime text templates in turn; slots 0 and 1 "
+         "(date and time) are predicted by prev_text, the previous text template message's, not by the "
+         "template's own lasts", None, True, lines)
+    # DEFINE_TEXT_RULE: bytes >= 0x80 are letters, so "ü9e3779" is a slot without a prefix; its later
+    # values are unlike their predictions (sent as they are), so a decoder taking "ü" for punctuation
+    # (prefix "ü") renders them wrong
+    case("runtime-text-rule-high-bytes", "no dictionary: a runtime text template defined by DEFINE_TEXT_RULE "
+         "whose slot tokens start or end with a non-ASCII letter (no prefix, no suffix)", None, True,
+         [f"job \u00fc{i * 2654435761 % 16 ** 6:06x} done {i * 40503 % 16 ** 5:05x}\u00e9 at {i * 37 % 100}"
+          for i in range(1, 7)])
     hot = [f'{{"hot":{i},"v":"x{i % 3}"}}' for i in range(80)]
     stream = [m for i in range(80) for m in (hot[i], f'{{"once{i}":{i}}}', f'{{"once{i}":{i + 1}}}')]
     stream.append('{"once0":7}')
