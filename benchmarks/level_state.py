@@ -4,7 +4,9 @@ For each corpus the first half trains one dictionary; the second half (``--limit
 most) is coded in order, context mode, by one server connection per level: the codec
 configuration is what ``AuraMiddleware(level=L)`` builds (``server_codec_config``: the server's
 32 KiB BRIO window unless the level sets one), and each frame is decoded by a mirrored Decoder
-(a server holds an encoder for its direction and a decoder for the client's: both count).
+(a server holds an encoder for its direction and a decoder for the client's: both count; it holds
+no decoder of its own direction, so this is a server whose clients send traffic like its own, and a
+push-only server's connection holds less).
 
 State, per level and corpus:
 
@@ -91,7 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpora", nargs="+")
     ap.add_argument("--limit", type=int, default=2000, help="messages coded per corpus (after training)")
-    ap.add_argument("--levels", default="1,2,3,4")
+    ap.add_argument("--levels", default="0,1,2,3,4")
     ap.add_argument("--no-trace", dest="trace", action="store_false")
     a = ap.parse_args()
     levels = [int(x) for x in a.levels.split(",")]

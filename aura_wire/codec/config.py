@@ -32,28 +32,46 @@ CONTEXT_FIELDS = (
     "template_brio_window",
     "max_runtime_templates",
     "max_runtime_template_bytes",
+    "template_state_bytes",
 )
+
+#: The default of ``CodecConfig.template_state_bytes``: the budget of predicted values (spec/templates.md
+#: §5.6) that every peer ran before it was a parameter (templates/context.py LAST_BUDGET_BYTES).
+DEFAULT_TEMPLATE_STATE_BYTES = 6144
+
+#: CONTEXT_FIELDS a HELLO (or a ``permessage-aura`` response) leaves out when they hold this value,
+#: which a receiver then takes (spec/session.md §4.1.1): peers that predate the parameter keep
+#: working at the default, and refuse any other value (an unknown mandatory key) instead of
+#: running diverging state.
+CONTEXT_FIELD_DEFAULTS: dict[str, int] = {"template_state_bytes": DEFAULT_TEMPLATE_STATE_BYTES}
 
 
 #: The default of ``CodecConfig.level``.
 DEFAULT_LEVEL = 3
 
 #: ``level`` -> the knobs it sets (``CodecConfig.from_mapping`` applies them under the explicit ones).
-#: 1 "lean": the smallest state (BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a
-#: quarter of the runtime templates, no BRIO search ring, ZSTD histories compressed at rest
-#: (``zstd_raw_history``): 52-181 KiB per connection with both directions on the corpora as
-#: tracemalloc sees it, 358 KiB at most for level 3 on a server (benchmarks/level_state.py, 2000
-#: messages); permessage-deflate w12 holds 43 KiB and level 1 beats its ratio 1.96x on the geomean)
-#: and the cheapest trials.  What remains is mostly mirrored template state: the predicted values
-#: (6 KiB per direction, a constant of the spec, held as lists of bytes objects: about 30 KiB per
-#: side on DevTools events), the recent strings (2 KiB, about 15 KiB per side) and the runtime
-#: templates (negotiated budgets of 1 KiB / 512 B measured 174 -> 138 KiB at -2.1 % ratio, 6 corpora).
-#: 2 "fast": full state, cheap trials; 3 "default": the
-#: dataclass defaults; 4 "best": every method on every message, the exhaustive COPY search and
-#: zstd's own tables (the encoder before levels existed).  Figures: docs/benchmarks.md.
+#: Per-connection state below is what benchmarks/level_state.py measures for a server (its encoder
+#: and the decoder of the client's direction, tracemalloc, 2000 messages of each of 9 corpora);
+#: permessage-deflate w12 holds about 43 KiB, w15 about 295 KiB.
+#: 0 "lean": at most 32 KiB per connection (30 KiB measured): BRIO history 1 KiB, ZSTD history
+#: 4 KiB compressed at rest, no TEMPLATE_BRIO and no BRIO search ring, and the encoder sends no
+#: templates (at this size their mirrored state cost more than it saved: level 0 with them held
+#: 38-92 KiB for a lower ratio); the template limits it announces (8 templates, 512 bytes, a
+#: template state budget of 1024 bytes) bound what a peer that does send templates makes the
+#: decoder hold.  Ratio 1.07x permessage-deflate w15, 1.66x w12 on the geomean.
+#: 1 "small": BRIO history 2 KiB, ZSTD history 8 KiB, TEMPLATE_BRIO 512 B, a quarter of the runtime
+#: templates, a third of the template state budget (``template_state_bytes``: -24 to -64 KiB for
+#: -0.3 to -0.6 % ratio), no BRIO search ring, ZSTD histories compressed at rest, the cheapest
+#: trials.  2 "fast": full state, cheap trials; 3 "default": the dataclass defaults; 4 "best": every
+#: method on every message, the exhaustive COPY search and zstd's own tables (the encoder before
+#: levels existed).  Figures: docs/benchmarks.md.
 LEVELS: dict[int, dict[str, Any]] = {
+    0: {"window": 1024, "zstd_window": 4096, "template_brio_window": 0, "brio_search_ring": 0,
+        "max_runtime_templates": 8, "max_runtime_template_bytes": 512, "template_state_bytes": 1024,
+        "templates": False, "explore_interval": 32, "brio_max_size": 2048, "zstd_table_log": 12,
+        "brotli": False, "zstd_raw_history": False},
     1: {"window": 2048, "zstd_window": 8192, "template_brio_window": 512, "brio_search_ring": 0,
-        "max_runtime_templates": 16, "max_runtime_template_bytes": 1024,
+        "max_runtime_templates": 16, "max_runtime_template_bytes": 1024, "template_state_bytes": 2048,
         "explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12,
         "brotli": False, "fuzzy_templates": False, "zstd_raw_history": False},
     2: {"explore_interval": 32, "brio_max_size": 2048, "copy_searches": 2, "zstd_table_log": 12, "brotli": False},
@@ -102,10 +120,14 @@ class CodecConfig:
     * ``max_message_size``: largest decoded message accepted.
     * ``max_runtime_templates`` (64), ``max_runtime_template_bytes`` (4096):
       runtime templates per connection direction.
+    * ``template_state_bytes`` (6144): the template state budget per direction: bytes of
+      predicted values kept (spec/templates.md §5.6); the recent-string table keeps a third of
+      it and one string per 96 bytes (§4.4: 2048 bytes, 64 strings at the default).  Context
+      state: announced in HELLO like the fields above.  The lean level (0) sets 1024.
 
     Speed knobs (encoder only; any value decodes the same):
 
-    * ``level`` (3): a named set of the knobs below and, for level 1, of the memory knobs
+    * ``level`` (3): a named set of the knobs below and, for levels 0 and 1, of the memory knobs
       (see :data:`LEVELS`); knobs given explicitly win over the level's
       (:meth:`from_mapping`, which ``Encoder``/``Decoder`` use).
     * ``explore_interval``: method prediction. Messages fall in slots (size class x
@@ -150,6 +172,7 @@ class CodecConfig:
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_runtime_templates: int = 64
     max_runtime_template_bytes: int = 4096
+    template_state_bytes: int = DEFAULT_TEMPLATE_STATE_BYTES
     level: int = DEFAULT_LEVEL
     explore_interval: int = 16
     brio_max_size: int = 8192
@@ -185,6 +208,7 @@ class CodecConfig:
         _check_range("max_message_size", self.max_message_size, 1, 1 << 31)
         _check_range("max_runtime_templates", self.max_runtime_templates, 0, 1 << 16)
         _check_range("max_runtime_template_bytes", self.max_runtime_template_bytes, 0, 1 << 24)
+        _check_range("template_state_bytes", self.template_state_bytes, 0, 1 << 16)
         _check_range("explore_interval", self.explore_interval, 0, 255)
         _check_range("brio_max_size", self.brio_max_size, 0, 1 << 31)
         _check_range("large_message_size", self.large_message_size, 1, 1 << 31)
@@ -238,14 +262,25 @@ class CodecConfig:
         if len(_EXPLICIT) < 256:
             explicit = _EXPLICIT.setdefault(explicit, explicit)
         try:
-            return cls(**dict(values), _explicit=explicit)
+            cfg = cls(**dict(values), _explicit=explicit)
         except TypeError as exc:
             raise ConfigError(str(exc)) from exc
+        # one instance per distinct configuration, shared by the connections that run it (frozen): each
+        # Encoder and Decoder held its own, 1.6 KiB per side
+        key = (cfg, explicit)
+        got = _CONFIGS.get(key)
+        if got is not None:
+            return got
+        if len(_CONFIGS) < 256:
+            _CONFIGS[key] = cfg
+        return cfg
 
 
 #: One frozenset of explicit fields per distinct set, shared by the configs of every connection (one
 #: made from each HELLO's own key strings held 2.8 KiB per connection); only known field names get here.
 _EXPLICIT: dict[frozenset[str], frozenset[str]] = {}
+#: The configurations built so far (at most 256), by value and explicit fields (from_mapping).
+_CONFIGS: dict[tuple[CodecConfig, frozenset[str]], CodecConfig] = {}
 
 
 def _check_range(name: str, value: object, lo: int, hi: int) -> None:

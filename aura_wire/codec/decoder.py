@@ -100,18 +100,19 @@ class Decoder:
         self._brio: BrioDecoder | None = None
         self._template_brio: BrioDecoder | None = None
         self._brio_stateless: BrioDecoder | None = None
-        self._brio_plain = BrioDecoder(None, context=False, window=0)
+        self._brio_plain: BrioDecoder | None = None  # made at the first such frame: 3 KiB of models
         self._tmpl_stateless: TemplateDecoder | None = None
         self._tmpl = TemplateDecoder(
             self._shared.templates,
             context=context,
             max_runtime_templates=cfg.max_runtime_templates,
             max_runtime_bytes=cfg.max_runtime_template_bytes,
+            max_state_bytes=cfg.template_state_bytes,
             content=self._shared.copy_content,
         )
         if context:
             # raw (about zstd_window bytes; no compression per committed message) unless
-            # zstd_raw_history is off (the lean level, whose point is memory)
+            # zstd_raw_history is off (the lean levels, whose point is memory)
             self._zhist = self._shared.zstd_history(cfg, raw=cfg.zstd_raw_history)
             self._brio = BrioDecoder(self._shared.brio, context=True, window=cfg.window)
             if cfg.template_brio_window > 0:
@@ -302,7 +303,11 @@ class Decoder:
             assert self._brio is not None
             return self._brio
         if not h.uses_dictionary:
-            return self._brio_plain
+            plain = self._brio_plain
+            if plain is None:
+                plain = BrioDecoder(None, context=False, window=0)
+                self._brio_plain = plain
+            return plain
         dec = self._brio_stateless
         if dec is None:
             dec = BrioDecoder(self._shared.brio, context=False, window=0)

@@ -150,13 +150,13 @@ class Encoder:
         if cfg.brio:
             self._brio = BrioEncoder(self._shared.brio, context=context, window=cfg.window,
                                      search_ring=cfg.brio_search_ring, probe_every=cfg.brio_probe_every)
-            self._brio_plain = BrioEncoder(None, context=False, window=0)
         if cfg.templates and (self._shared.templates is not None or context):
             self._tmpl = TemplateEncoder(
                 self._shared.templates,
                 context=context,
                 max_runtime_templates=cfg.max_runtime_templates,
                 max_runtime_bytes=cfg.max_runtime_template_bytes,
+                max_state_bytes=cfg.template_state_bytes,
                 fuzzy=cfg.fuzzy_templates,
                 content=self._shared.copy_content,
                 content_index=self._shared.copy_index,
@@ -198,8 +198,12 @@ class Encoder:
         method = METHOD_RAW
         best = data + bytes([_check_of(mcrc, b"", method, text, False, False) & 0xFF])
         if len(data) >= cfg.min_compression_size:
-            if self._brio_plain is not None:
-                cand = self._brio_plain.encode(data, _check_of(mcrc, b"", METHOD_BRIO, text, False, False) & 0xFF)
+            if cfg.brio:
+                plain = self._brio_plain
+                if plain is None:  # made at the first sensitive message: 3 KiB of models and tables
+                    plain = BrioEncoder(None, context=False, window=0)
+                    self._brio_plain = plain
+                cand = plain.encode(data, _check_of(mcrc, b"", METHOD_BRIO, text, False, False) & 0xFF)
                 if len(cand) < len(best):
                     best, method = cand, METHOD_BRIO
             if cfg.zstd and len(data) >= cfg.zstd_min_size:

@@ -44,6 +44,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import ExtensionName, ExtensionParameter
 
 from aura_wire.codec.config import (
+    CONTEXT_FIELD_DEFAULTS,
     CONTEXT_FIELDS,
     CONTEXT_REVISION,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -174,7 +175,7 @@ def _build_params(did: str | None, no_context: bool, rev: int | None = CONTEXT_R
     if rev is not None:
         params.append(("rev", str(rev)))
     for name in CONTEXT_FIELDS:
-        if values is not None and name in values:
+        if values is not None and name in values and CONTEXT_FIELD_DEFAULTS.get(name) != values[name]:
             params.append((name, str(values[name])))
     return params
 
@@ -264,9 +265,10 @@ class ClientPerMessageAuraFactory(ClientExtensionFactory):
             raise NegotiationError("permessage-aura: server response lacks rev")
         codec = dict(self.codec_config)
         if not no_context:
-            missing = [n for n in CONTEXT_FIELDS if n not in got.values]
+            missing = [n for n in CONTEXT_FIELDS if n not in got.values and n not in CONTEXT_FIELD_DEFAULTS]
             if missing:
                 raise NegotiationError(f"permessage-aura: server response lacks {', '.join(missing)}")
+            got.values = {**CONTEXT_FIELD_DEFAULTS, **got.values}
         try:
             if no_context:
                 if got.rev != CONTEXT_REVISION:

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from typing import Any, Final, Mapping, NamedTuple, Sequence
 
-from aura_wire.codec.config import CONTEXT_FIELDS, CONTEXT_REVISION, DEFAULT_LEVEL, LEVELS, CodecConfig
+from aura_wire.codec.config import (
+    CONTEXT_FIELD_DEFAULTS,
+    CONTEXT_FIELDS,
+    CONTEXT_REVISION,
+    DEFAULT_LEVEL,
+    LEVELS,
+    CodecConfig,
+)
 from aura_wire.errors import ConfigError, ProtocolError
 
 __all__ = [
@@ -45,7 +52,8 @@ __all__ = [
 PARAM_CONTEXT: Final = 0
 #: Key 1: the revision of the context rules and payload forms the server runs.
 PARAM_REVISION: Final = 1
-#: Registered keys, in key order: name -> key.  Keys 2-7 are the CONTEXT_FIELDS.
+#: Registered keys, in key order: name -> key.  Keys 2-8 are the CONTEXT_FIELDS; key 8 is sent only
+#: when it differs from its default (CONTEXT_FIELD_DEFAULTS), and taken as the default when absent.
 PARAM_KEYS: Final[dict[str, int]] = {
     "context": PARAM_CONTEXT,
     "revision": PARAM_REVISION,
@@ -55,6 +63,7 @@ PARAM_KEYS: Final[dict[str, int]] = {
     "template_brio_window": 5,
     "max_runtime_templates": 6,
     "max_runtime_template_bytes": 7,
+    "template_state_bytes": 8,
 }
 PARAM_NAMES: Final[dict[int, str]] = {k: n for n, k in PARAM_KEYS.items()}
 #: Keys from here on are optional: a receiver that does not know one ignores it.
@@ -74,9 +83,11 @@ class ContextParams(NamedTuple):
     values: dict[str, int]  # every name of CONTEXT_FIELDS
 
     def pairs(self) -> tuple[tuple[int, int], ...]:
-        """The HELLO parameter block: every registered key, ascending."""
+        """The HELLO parameter block: every registered key, ascending, but those at their
+        :data:`~aura_wire.codec.config.CONTEXT_FIELD_DEFAULTS` value (spec §4.1.1)."""
         out = [(PARAM_CONTEXT, int(self.context)), (PARAM_REVISION, self.revision)]
-        out += [(PARAM_KEYS[name], self.values[name]) for name in CONTEXT_FIELDS]
+        out += [(PARAM_KEYS[name], self.values[name]) for name in CONTEXT_FIELDS
+                if CONTEXT_FIELD_DEFAULTS.get(name) != self.values[name]]
         return tuple(out)
 
 
@@ -137,7 +148,8 @@ def adopt_params(pairs: Sequence[tuple[int, int]]) -> ContextParams:
     """Read a HELLO parameter block (keys ascending, as :func:`~.control.parse_control` checks).
 
     Unknown keys below :data:`OPTIONAL_PARAMS_LOW` and missing registered
-    keys raise :class:`ProtocolError`; optional keys are ignored.  Values are
+    keys raise :class:`ProtocolError` (a key of CONTEXT_FIELD_DEFAULTS left out takes its
+    default); optional keys are ignored.  Values are
     not range-checked here (see :func:`check_params`).
     """
     got: dict[str, int] = {}
@@ -147,9 +159,10 @@ def adopt_params(pairs: Sequence[tuple[int, int]]) -> ContextParams:
             got[name] = value
         elif key < OPTIONAL_PARAMS_LOW:
             raise ProtocolError(f"HELLO has unknown mandatory parameter key {key}", field="hello.params")
-    missing = [n for n in PARAM_KEYS if n not in got]
+    missing = [n for n in PARAM_KEYS if n not in got and n not in CONTEXT_FIELD_DEFAULTS]
     if missing:
         raise ProtocolError(f"HELLO lacks parameter(s) {', '.join(missing)}", field="hello.params")
+    got = {**CONTEXT_FIELD_DEFAULTS, **got}
     if got["context"] > 1:
         raise ProtocolError(f"HELLO context flag must be 0 or 1, got {got['context']}", field="hello.context")
     return ContextParams(got["context"] == 1, got["revision"], {n: got[n] for n in CONTEXT_FIELDS})

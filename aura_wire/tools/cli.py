@@ -29,6 +29,7 @@ from typing import Any, Sequence, TextIO
 import msgpack
 
 import aura_wire
+from aura_wire.codec.config import LEVELS
 from aura_wire.codec.dictionary import SECTION_META, SECTION_NAMES, SECTION_TEMPLATES, Dictionary
 from aura_wire.codec.encoder import Encoder
 from aura_wire.errors import AuraError, CorpusError
@@ -453,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--peers", help="comma-separated subset of: " + ", ".join(
         ["aura-context", "aura-stateless", "deflate-w15", "deflate-w12", "zstd", "zstd-dict",
          "zstd-stream", "brotli"]))
-    b.add_argument("--level", type=int, choices=(1, 2, 3, 4),
+    b.add_argument("--level", type=int, choices=sorted(LEVELS),
                    help="the aura peers' CodecConfig level (default: the codec's default, 3)")
     b.add_argument("--no-trace", action="store_true", help="skip the tracemalloc memory measurement")
     b.add_argument("--check", action="store_true", help="exit with status 1 when a design threshold fails")

@@ -299,6 +299,16 @@ def scenarios() -> list[Recorder]:
         r.act("client", "send", doc)
     out.append(r)
 
+    r = Recorder("adopted_template_state_budget", "The server runs template_state_bytes 192 (HELLO key 8, sent "
+                 "because it is not the default 6144) with templates and no dictionary; the client adopts it, so "
+                 "its decoder drops the same previous values and recent strings as the server's encoder and the "
+                 "quotes of twelve symbols decode (a client keeping 6144 bytes predicts them otherwise).", [],
+                 server_codec={"template_state_bytes": 192, "templates": True, "zstd": False, "brotli": False})
+    r.act("server", "start")
+    for i in range(40):
+        r.act("server", "send", f'{{"s":"SYM{i * 7 % 12:02d}","p":"{100 + i * 7 % 12}.25","q":{i % 3}}}')
+    out.append(r)
+
     r = Recorder("unknown_revision", "HELLO announces context revision 2, which the client does not run (altered "
                  "in transit here): the client must not run context mode with that server and closes with 1002.",
                  [d])
@@ -326,9 +336,9 @@ def scenarios() -> list[Recorder]:
     r.act("client", "send", CHAT[0])
     out.append(r)
 
-    r = Recorder("unknown_mandatory_parameter", "HELLO carries parameter key 8, which is below 64 and unknown to "
+    r = Recorder("unknown_mandatory_parameter", "HELLO carries parameter key 9, which is below 64 and unknown to "
                  "this client: it closes with 1002.", [])
-    r.mutate = hello_with({8: 0})
+    r.mutate = hello_with({9: 0})
     r.act("server", "start")
     out.append(r)
 

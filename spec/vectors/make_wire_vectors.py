@@ -47,6 +47,7 @@ from aura_wire.codec.dictionary import (  # noqa: E402
 )
 from aura_wire.codec.frame import STATE_HEADER, dictionary_seed, frame_check, pack_header  # noqa: E402
 from aura_wire.codec.varint import encode_uvarint as uv  # noqa: E402
+from aura_wire.errors import ContextDesyncError, PayloadError  # noqa: E402
 
 STD = {"brio": False, "templates": False}
 OUT = os.path.join(HERE, "wire")
@@ -271,6 +272,20 @@ def main() -> None:
     assert any(f[0] & 7 == STATE for f in frames[3:])
     coded("state-template-bytes", "max_runtime_template_bytes = 60: templates are evicted to fit the byte budget",
           shapes, None, True, params={"max_runtime_template_bytes": 60}, zstd=False, brotli=False)
+    # template_state_bytes (session.md §4.1.1 key 8): the keyed previous values of symbols not seen
+    # lately are dropped at 192 bytes (templates.md §5.6), so their quotes are predicted from the shape's
+    # last message instead; a decoder that keeps the default 6144 bytes predicts otherwise and fails
+    quotes = [f'{{"s":"SYM{i * 7 % 12:02d}","p":"{100 + i * 7 % 12}.25","q":{i % 3}}}' for i in range(40)]
+    budget = {"template_state_bytes": 192}
+    frames = coded("state-budget", "template_state_bytes = 192 (key 8): the previous values of quotes of twelve "
+                   "symbols, keyed by symbol, are dropped oldest first beyond 192 bytes and the recent strings "
+                   "beyond 64 bytes / 2 strings, so later quotes are predicted from what is left",
+                   quotes, None, True, params=budget, zstd=False, brotli=False)
+    wrong = Decoder(None, context=True)
+    try:
+        assert [wrong.decode(f) for f in frames] != quotes
+    except (PayloadError, ContextDesyncError):
+        pass  # a decoder that ignores the budget fails: a check byte, or a prediction it lacks
     coded("sensitive-between", "sensitive messages (C = 0, D = 0) between context frames change no state",
           synthetic(6), "dict-templates.aura", True, sensitive=(1, 3), zstd=False)
     coded("params-non-default", "every connection parameter non-default: window 512, zstd_window 2048, "

@@ -61,7 +61,7 @@ def test_level_sets_its_knobs_and_explicit_keys_win() -> None:
     assert mixed.window == 8192 and mixed.brotli is True and mixed.template_brio_window == LEVELS[1]["template_brio_window"]
 
 
-@pytest.mark.parametrize("level", [0, 5, "fast", True, 2.0])
+@pytest.mark.parametrize("level", [-1, 5, "fast", True, 2.0])
 def test_unknown_level_names_the_field(level: object) -> None:
     with pytest.raises(ConfigError) as info:
         CodecConfig.from_mapping({"level": level})

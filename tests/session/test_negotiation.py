@@ -38,10 +38,10 @@ from conftest import echo_app, pump, serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: Non-default values for every field that shapes context state (defaults: 8192, 32768, 512, 4096, 64, 4096).
+#: Non-default values for every field that shapes context state (defaults: 8192, 32768, 512, 2048, 64, 4096, 6144).
 SERVER_CODEC: dict[str, Any] = {"window": 2048, "zstd_window": 4096, "zstd_history_min_size": 256,
                                 "template_brio_window": 1024, "max_runtime_templates": 8,
-                                "max_runtime_template_bytes": 2048}
+                                "max_runtime_template_bytes": 2048, "template_state_bytes": 1024}
 
 
 def traffic(n: int, seed: int = 1) -> list[str | bytes]:
@@ -99,7 +99,7 @@ def test_hello_carries_the_server_parameters_and_the_client_adopts_them() -> Non
     hello = parse_control(hello_frame)
     assert isinstance(hello, Hello)
     assert dict(hello.params) == {0: 1, 1: CONTEXT_REVISION, **{PARAM_KEYS[n]: v for n, v in SERVER_CODEC.items()}}
-    assert [k for k, _ in hello.params] == list(range(8))
+    assert [k for k, _ in hello.params] == list(range(9))
     client.receive_frame(hello_frame)
     assert client.events() == []
     assert client.params == ContextParams(True, CONTEXT_REVISION, SERVER_CODEC)
@@ -119,6 +119,38 @@ def test_non_default_server_and_default_client_stay_in_sync_in_context_mode() ->
     assert failures(es) == [] and failures(ec) == []
     assert received(es) == msgs and received(ec) == msgs
     assert server.stats.sent_methods.keys() - {"RAW"}  # context methods were used, not only RAW
+
+
+def test_template_state_budget_is_left_out_at_its_default_and_taken_when_absent() -> None:
+    server = Session(Role.SERVER)
+    client = Session(Role.CLIENT)
+    server.start()
+    (hello_frame,) = server.data_to_send()
+    hello = parse_control(hello_frame)
+    assert isinstance(hello, Hello)
+    assert [k for k, _ in hello.params] == list(range(8))  # key 8 left out: earlier clients keep working
+    client.receive_frame(hello_frame)
+    assert client.params is not None and client.params.values["template_state_bytes"] == 6144
+    assert client.codec_config["template_state_bytes"] == 6144
+
+
+def test_lean_level_server_and_templating_client_agree_on_the_budget() -> None:
+    """Level 0 announces template_state_bytes 1024 (key 8); a client that does send templates adopts it,
+    so the server's decoder keeps the same small state as the client's encoder, and the server's own
+    frames decode at the client."""
+    server = Session(Role.SERVER, codec_config={"level": 0})
+    client = Session(Role.CLIENT, codec_config={"templates": True})
+    server.start()
+    (hello_frame,) = server.data_to_send()
+    hello = parse_control(hello_frame)
+    assert isinstance(hello, Hello) and dict(hello.params)[PARAM_KEYS["template_state_bytes"]] == 1024
+    client.receive_frame(hello_frame)
+    assert client.codec_config["template_state_bytes"] == 1024
+    msgs = traffic(80, seed=5)
+    es, ec = exchange(server, client, msgs)
+    assert failures(es) == [] and failures(ec) == []
+    assert received(es) == msgs and received(ec) == msgs
+    assert client.stats.sent_methods.keys() & {"template", "template_brio"}  # the budget was exercised
 
 
 def test_without_negotiation_the_same_traffic_desynchronises() -> None:
@@ -179,7 +211,7 @@ def hello_with(**changes: int | None) -> bytes:
     ({"revision": 0}, SessionConfig(), "revision"),
     ({"context": 2}, SessionConfig(), "context flag"),
     ({"window": None}, SessionConfig(), "lacks parameter(s) window"),
-    ({"k8": 1}, SessionConfig(), "unknown mandatory parameter key 8"),
+    ({"k9": 1}, SessionConfig(), "unknown mandatory parameter key 9"),
     ({"k63": 1}, SessionConfig(), "unknown mandatory parameter key 63"),
     ({"window": (1 << 20) + 1}, SessionConfig(), "window must be in"),
     ({"zstd_history_min_size": 0}, SessionConfig(), "zstd_history_min_size must be in"),
@@ -321,6 +353,11 @@ def test_extension_revision_and_bounds_checks() -> None:
     assert ("rev", str(CONTEXT_REVISION)) in client.get_request_params()
     ext = client.process_response_params(params, [])
     assert isinstance(ext, PerMessageAura) and ext.session.codec_config["window"] == 2048
+    assert ("template_state_bytes", "1024") in params and ext.session.codec_config["template_state_bytes"] == 1024
+    default, _ = ServerPerMessageAuraFactory(None).process_request_params([("rev", str(CONTEXT_REVISION))], [])
+    assert "template_state_bytes" not in dict(default)  # left out at 6144, as in HELLO
+    ext = client.process_response_params(default, [])
+    assert isinstance(ext, PerMessageAura) and ext.session.codec_config["template_state_bytes"] == 6144
     for bad in ([p for p in params if p[0] != "rev"],  # no revision
                 [p for p in params if p[0] != "window"],  # a context field missing
                 [(k, str(CONTEXT_REVISION + 1) if k == "rev" else v) for k, v in params],

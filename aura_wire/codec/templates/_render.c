@@ -1033,7 +1033,7 @@ static int put_lasts(PyObject *lasts, PyObject *key, PyObject *values, Py_ssize_
 /* AtomCtx.add_recent; ``rlow``: no recent string has a lower sequence number (the oldest is found by
  * counting up from it, as forms.py does, not by iterating a dict whose front was deleted) */
 static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long *rseq, Py_ssize_t *nb,
-                      long long *rlow) {
+                      long long *rlow, Py_ssize_t rmax, Py_ssize_t rlimit) {
     PyObject *old = PyDict_GetItemWithError(recent, s);
     if (old == NULL && PyErr_Occurred()) return -1;
     if (old != NULL) {
@@ -1050,7 +1050,7 @@ static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long
     *rseq += 1;
     *nb += PyBytes_GET_SIZE(s);
     long long lo = *rlow;
-    while (PyDict_GET_SIZE(recent) > RECENT_MAX || *nb > RECENT_BYTES) {
+    while (PyDict_GET_SIZE(recent) > rmax || *nb > rlimit) {
         PyObject *v = NULL;
         while (v == NULL) { /* sequence numbers are given in increasing order: the lowest present is the oldest */
             if (lo >= *rseq) {
@@ -1085,13 +1085,13 @@ static int add_recent(PyObject *recent, PyObject *by_seq, PyObject *s, long long
 }
 
 /* update(masks, mru, lasts, tid, mask, values, is_json, last_bytes, last_budget, recent, by_seq, rseq,
- *        recent_bytes, rlow) -> (last_bytes, rseq, recent_bytes, rlow, prev_text or None)
+ *        recent_bytes, rlow, recent_max, recent_limit) -> (last_bytes, rseq, recent_bytes, rlow, prev_text or None)
  * context.TemplateState.update (steps 1-5 of spec/templates.md §5.1) on the state's own dicts and lists;
  * the counters come back for the caller to store, and prev_text is None for a JSON template. */
 static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 14) {
-        PyErr_SetString(PyExc_TypeError, "update expects 14 arguments");
+    if (nargs != 16) {
+        PyErr_SetString(PyExc_TypeError, "update expects 16 arguments");
         return NULL;
     }
     PyObject *masks = args[0], *mru = args[1], *lasts = args[2], *tid = args[3], *mask = args[4],
@@ -1102,6 +1102,9 @@ static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nar
     long long rseq = PyLong_AsLongLong(args[11]);
     Py_ssize_t recent_bytes = PyLong_AsSsize_t(args[12]);
     long long rlow = PyLong_AsLongLong(args[13]);
+    /* the recent-string table's bounds, from the template state budget (AtomCtx.recent_max/limit) */
+    Py_ssize_t rmax = PyLong_AsSsize_t(args[14]);
+    Py_ssize_t rlimit = PyLong_AsSsize_t(args[15]);
     if (PyErr_Occurred()) return NULL;
     if (!PyDict_Check(masks) || !PyList_Check(mru) || !PyDict_Check(lasts) || !list_of_bytes(values)
         || !PyDict_Check(recent) || !PyDict_Check(by_seq)) {
@@ -1161,7 +1164,7 @@ static PyObject *py_update(PyObject *self, PyObject *const *args, Py_ssize_t nar
         } else {
             Py_INCREF(sv);
         }
-        e = add_recent(recent, by_seq, sv, &rseq, &recent_bytes, &rlow);
+        e = add_recent(recent, by_seq, sv, &rseq, &recent_bytes, &rlow, rmax, rlimit);
         Py_DECREF(sv);
         if (e < 0) return NULL;
     }

@@ -33,7 +33,8 @@ from aura_wire.codec.templates.section import (
 from aura_wire.codec.varint import decode_uvarint
 from aura_wire.errors import FrameError, LimitError, PayloadError
 
-#: Budget for the per-connection "previous slot values" (bytes, templates): spec §5.6.
+#: Budget for the per-connection "previous slot values" (bytes, templates): spec §5.6.  The bytes are
+#: the default of the negotiated template state budget (``CodecConfig.template_state_bytes``).
 LAST_BUDGET_BYTES: Final = 6144
 LAST_BUDGET_TEMPLATES: Final = 128
 #: Text slots 0..PREV_TEXT_SLOTS-1 (usually the date and time) are predicted from the previous
@@ -393,6 +394,9 @@ class TemplateState:
         self.last_budget = max_state_bytes
         self.prev_text: list[bytes] = []
         self.atom_ctx = AtomCtx(self.set.strings, self.set.string_index)
+        # the recent-string table's share of the budget (spec §4.4): 64 strings, 2048 bytes at 6144
+        self.atom_ctx.recent_max = max_state_bytes // 96
+        self.atom_ctx.recent_limit = max_state_bytes // 3
         # most recently used template ids (front = latest) and each template's last
         # "equal to prediction" mask, for the compact reference and mask coding (spec §4)
         self.mru: list[int] = []
@@ -413,7 +417,8 @@ class TemplateState:
             # the same steps in C on these dicts and lists (templates/_render.c update)
             ctx = self.atom_ctx
             r = rc.update(self.masks, self.mru, self.lasts, tid, mask, values, t.kind == KIND_JSON, self.last_bytes,
-                          self.last_budget, ctx.recent, ctx.recent_by_seq, ctx.rseq, ctx.recent_bytes, ctx.rlow)
+                          self.last_budget, ctx.recent, ctx.recent_by_seq, ctx.rseq, ctx.recent_bytes, ctx.rlow,
+                          ctx.recent_max, ctx.recent_limit)
             self.last_bytes = r[0]
             ctx.rseq = r[1]
             ctx.recent_bytes = r[2]

@@ -55,7 +55,8 @@ MAX_DEPTH: Final = 32
 MAX_ZPAD: Final = 64
 
 _LITS: Final = (b"null", b"true", b"false")
-#: Recent strings kept per connection (count, bytes) and their length range.
+#: Recent strings kept per connection (count, bytes) at the default template state budget, and their
+#: length range; a connection's budget B sets B // 96 strings and B // 3 bytes (spec §4.4).
 RECENT_MAX: Final = 64
 RECENT_BYTES: Final = 2048
 RECENT_MIN_LEN: Final = 4
@@ -74,7 +75,8 @@ class AtomCtx:
     connection's recent strings, as ``recent`` (content -> sequence number) and
     ``recent_by_seq``; ``rseq`` is the next sequence number (spec §4.4)."""
 
-    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "content", "_hist",
+    __slots__ = ("index", "strings", "recent", "recent_by_seq", "rseq", "recent_bytes", "recent_max",
+                 "recent_limit", "content", "_hist",
                  "_hsrc", "msg", "ref", "hlen", "at", "kindex", "copy_searches", "hindex", "copy_messages", "rlow",
                  "choice")
 
@@ -89,6 +91,9 @@ class AtomCtx:
         #: found by counting up from it: ``next(iter(...))`` over a dict whose front was deleted
         #: walks the deleted entries, about 400 ns an eviction)
         self.rlow = 0
+        #: the most strings and bytes the recent-string table keeps (TemplateState.__init__)
+        self.recent_max: i64 = RECENT_MAX
+        self.recent_limit: i64 = RECENT_BYTES
         #: COPY's shared content K (spec §4.1.1): the dictionary's BRIO content when the templates
         #: come from the dictionary, else empty; fixed for the connection
         self.content: bytes = b""
@@ -158,7 +163,7 @@ class AtomCtx:
         self.rseq = seq + 1
         nb += len(s)
         lo = self.rlow
-        while len(recent) > RECENT_MAX or nb > RECENT_BYTES:
+        while len(recent) > self.recent_max or nb > self.recent_limit:
             # the oldest string: sequence numbers are given in increasing order, so the lowest
             # one present is the first in insertion order (a string used again left a gap)
             v = by_seq.get(lo)

@@ -51,7 +51,7 @@ import { ZSTD_MAGIC, checkZstdFrame, refuseTrailing } from "./zstdframe.js";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 
-/** The connection parameters that shape context state (spec/session.md §4.1.1, keys 2-7). */
+/** The connection parameters that shape context state (spec/session.md §4.1.1, keys 2-8). */
 export interface ContextParams {
   window: number;
   zstdWindow: number;
@@ -59,6 +59,8 @@ export interface ContextParams {
   templateBrioWindow: number;
   maxRuntimeTemplates: number;
   maxRuntimeTemplateBytes: number;
+  /** The template state budget: bytes of predicted values (templates.md §5.6), a third of it for recent strings (§4.4). */
+  templateStateBytes: number;
 }
 
 export const DEFAULT_PARAMS: ContextParams = {
@@ -68,6 +70,7 @@ export const DEFAULT_PARAMS: ContextParams = {
   templateBrioWindow: 2048,
   maxRuntimeTemplates: 64,
   maxRuntimeTemplateBytes: 4096,
+  templateStateBytes: 6144,
 };
 
 export interface DecoderOptions extends Partial<ContextParams> {
@@ -150,7 +153,7 @@ export class Decoder {
     this.check = this.seed;
     const p = this.params;
     this.brio = new BrioDecoder(this.shared.brio, this.context, p.window);
-    this.tmpl = new TemplateState(this.shared.templates, this.context, p.maxRuntimeTemplates, p.maxRuntimeTemplateBytes);
+    this.tmpl = new TemplateState(this.shared.templates, this.context, p.maxRuntimeTemplates, p.maxRuntimeTemplateBytes, p.templateStateBytes);
     this.tmpl.cx.content = this.shared.templates !== null ? this.shared.content : EMPTY;
     this.zhist = new History(this.context ? p.zstdWindow : 0);
     this.tb = this.context && p.templateBrioWindow > 0

@@ -36,9 +36,11 @@ const MAX_STATE_BLOCK = 65536;
 /** The revision of the context rules this client runs (spec/session.md §8). */
 export const CONTEXT_REVISION = 2;
 
-const PARAM_NAMES: (keyof ContextParams)[] = ["window", "zstdWindow", "zstdHistoryMinSize", "templateBrioWindow", "maxRuntimeTemplates", "maxRuntimeTemplateBytes"];
-const PARAM_WIRE_NAMES = ["window", "zstd_window", "zstd_history_min_size", "template_brio_window", "max_runtime_templates", "max_runtime_template_bytes"];
-const PARAM_RANGES: [number, number][] = [[0, 2 ** 20], [0, 2 ** 22], [1, 2 ** 30], [0, 2 ** 20], [0, 2 ** 16], [0, 2 ** 24]];
+const PARAM_NAMES: (keyof ContextParams)[] = ["window", "zstdWindow", "zstdHistoryMinSize", "templateBrioWindow", "maxRuntimeTemplates", "maxRuntimeTemplateBytes", "templateStateBytes"];
+const PARAM_WIRE_NAMES = ["window", "zstd_window", "zstd_history_min_size", "template_brio_window", "max_runtime_templates", "max_runtime_template_bytes", "template_state_bytes"];
+/** Registered keys a HELLO leaves out at their default (§4.1.1): key 8, template_state_bytes. */
+const PARAM_DEFAULTS = new Map<number, number>([[8, 6144]]);
+const PARAM_RANGES: [number, number][] = [[0, 2 ** 20], [0, 2 ** 22], [1, 2 ** 30], [0, 2 ** 20], [0, 2 ** 16], [0, 2 ** 24], [0, 2 ** 16]];
 
 export interface SessionOptions {
   /** Accept context mode (default true). */
@@ -323,11 +325,12 @@ export class ClientSession {
     const got = new Map<number, number>();
     const optional = new Map<number, number>();
     for (const [k, v] of msg.params) {
-      if (k < 8) got.set(k, v);
+      if (k < 9) got.set(k, v);
       else if (k < 64) throw new ProtocolError(`HELLO has unknown mandatory parameter key ${k}`, undefined, "hello.params");
       else optional.set(k, v);
     }
-    for (let k = 0; k < 8; k++) if (!got.has(k)) throw new ProtocolError(`HELLO lacks parameter key ${k}`, undefined, "hello.params");
+    for (const [k, v] of PARAM_DEFAULTS) if (!got.has(k)) got.set(k, v);
+    for (let k = 0; k < 9; k++) if (!got.has(k)) throw new ProtocolError(`HELLO lacks parameter key ${k}`, undefined, "hello.params");
     const context = got.get(0)!;
     if (context > 1) throw new ProtocolError(`HELLO context flag must be 0 or 1, got ${context}`, undefined, "hello.context");
     const revision = got.get(1)!;

@@ -32,6 +32,7 @@ const PARAM_NAMES = {
   template_brio_window: "templateBrioWindow",
   max_runtime_templates: "maxRuntimeTemplates",
   max_runtime_template_bytes: "maxRuntimeTemplateBytes",
+  template_state_bytes: "templateStateBytes",
 };
 
 async function wireCase(io, lib, codecs, v) {
@@ -106,7 +107,7 @@ function replay(lib, st, data, payload, instructions, maxSize) {
 
 function templateCase(_io, lib, v) {
   const ts = v.section ? lib.TemplateSet.fromSection(lib.fromHex(v.section)) : null;
-  const st = new lib.TemplateState(ts, !!v.context, v.max_runtime_templates ?? 64, v.max_runtime_template_bytes ?? 4096);
+  const st = new lib.TemplateState(ts, !!v.context, v.max_runtime_templates ?? 64, v.max_runtime_template_bytes ?? 4096, v.template_state_bytes ?? 6144);
   if (ts !== null && v.content) st.cx.content = lib.fromHex(v.content);
   if (v.error) {
     for (const m of v.observe) replay(lib, st, enc.encode(m.text), m.payload, m.instructions, 1 << 20);

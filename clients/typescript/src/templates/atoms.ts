@@ -39,6 +39,9 @@ export class AtomCtx {
   readonly recentBySeq = new Map<number, Uint8Array>();
   rseq = 0;
   recentBytes = 0;
+  /** the most strings and bytes kept (TemplateState sets them from the template state budget) */
+  recentMax = RECENT_MAX;
+  recentLimit = RECENT_BYTES;
   /** no live entry has a smaller seq (the eviction scan starts here: a Map used as a queue
    * makes `keys().next()` walk every deleted slot, linear per eviction in V8) */
   private low = 0;
@@ -58,7 +61,7 @@ export class AtomCtx {
     this.recent.set(k, seq);
     this.recentBySeq.set(seq, s);
     this.recentBytes += s.length;
-    while (this.recent.size > RECENT_MAX || this.recentBytes > RECENT_BYTES) {
+    while (this.recent.size > this.recentMax || this.recentBytes > this.recentLimit) {
       let v = this.recentBySeq.get(this.low);
       while (v === undefined) v = this.recentBySeq.get(++this.low);
       this.recentBySeq.delete(this.low);

@@ -277,9 +277,14 @@ export class TemplateState {
     readonly context: boolean,
     maxRuntime: number,
     private readonly maxBytes: number,
+    /** the template state budget (session.md §4.1.1 key 8): predicted values' bytes (§5.6) */
+    private readonly lastBudget: number = LAST_BUDGET_BYTES,
   ) {
     this.set = templates ?? EMPTY_SET;
     this.cx = new AtomCtx(this.set.strings);
+    // the recent-string table's share (§4.4): 64 strings, 2048 bytes at the default 6144
+    this.cx.recentMax = Math.floor(lastBudget / 96);
+    this.cx.recentLimit = Math.floor(lastBudget / 3);
     this.maxRuntime = context ? maxRuntime : 0;
     this.base = this.set.nextId;
   }
@@ -407,7 +412,7 @@ export class TemplateState {
     const stored = values.map((v) => (v.length <= MAX_LAST ? v : null));
     for (const v of stored) if (v !== null) this.lastBytes += v.length;
     this.lasts.set(lk, { tid, values: stored });
-    while (this.lastBytes > LAST_BUDGET_BYTES || this.lasts.size > LAST_BUDGET_TEMPLATES) {
+    while (this.lastBytes > this.lastBudget || this.lasts.size > LAST_BUDGET_TEMPLATES) {
       this.dropEntry(this.lasts.keys().next().value as string);
     }
   }
