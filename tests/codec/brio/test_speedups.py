@@ -9,12 +9,12 @@ path; the pure pass (AURA_WIRE_PURE=1) must run the Python one.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 
 import pytest
 from _corpora import load
+from _speedups import check_expected_path, with_c_path
 
 from aura_wire import Decoder, Encoder
 from aura_wire.codec.brio import speedups
@@ -29,21 +29,12 @@ CORPORA = ["cdp_devtools_cnn", "llm_stream_vercel", "market_coinbase", "json_git
 
 
 def test_the_build_runs_the_expected_path() -> None:
-    if os.environ.get("AURA_WIRE_PURE"):
-        assert speedups.current() is None and not speedups.available()
-    elif os.environ.get("AURA_WIRE_EXPECT_COMPILED"):
-        # the installed build has the C module and uses it (setup.py builds it where a compiler works)
-        assert speedups.available(), speedups.reason
-        assert speedups.current() is not None
+    check_expected_path(speedups)
 
 
 @pytest.fixture
 def both() -> Iterator[None]:
-    if not speedups.available():
-        pytest.skip(f"BRIO speedups not in this build: {speedups.reason}")
-    previous = speedups.use(True)
-    yield
-    speedups.use(previous)
+    yield from with_c_path(speedups, "BRIO")
 
 
 def _outcome(dec: BrioDecoder, payload: bytes, max_size: int) -> tuple[object, ...]:

@@ -7,12 +7,12 @@ must run the C path; the pure pass (AURA_WIRE_PURE=1) must run the Python one.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 
 import pytest
 from _corpora import load
+from _speedups import check_expected_path, with_c_path
 
 import aura_wire
 from aura_wire import Decoder, Encoder
@@ -22,21 +22,12 @@ from aura_wire.training.dictionary import train_dictionary
 
 
 def test_the_build_runs_the_expected_path() -> None:
-    if os.environ.get("AURA_WIRE_PURE"):
-        assert speedups.current() is None and not speedups.available()
-    elif os.environ.get("AURA_WIRE_EXPECT_COMPILED"):
-        # the installed build has the C module and uses it (setup.py builds it where a compiler works)
-        assert speedups.available(), speedups.reason
-        assert speedups.current() is not None
+    check_expected_path(speedups)
 
 
 @pytest.fixture
 def both() -> Iterator[None]:
-    if not speedups.available():
-        pytest.skip(f"template speedups not in this build: {speedups.reason}")
-    previous = speedups.use(True)
-    yield
-    speedups.use(previous)
+    yield from with_c_path(speedups, "template")
 
 
 def _value(r: random.Random) -> bytes:
